@@ -1,0 +1,32 @@
+"""Short, typeable ids derived from stable keys."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+# No 0/o, 1/l/i: ids are read aloud and typed into /care commands.
+ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+
+
+def short_id(key: str, taken: Callable[[str], bool], length: int = 5) -> str:
+    """A `length`-character id for `key`, stable for the same key, never one that is `taken`."""
+    salt = 0
+    while True:
+        digest = hashlib.blake2b(f"{key}#{salt}".encode(), digest_size=8).digest()
+        number = int.from_bytes(digest, "big")
+        chars = []
+        for _ in range(length):
+            number, rem = divmod(number, len(ALPHABET))
+            chars.append(ALPHABET[rem])
+        candidate = "".join(chars)
+        if not taken(candidate):
+            return candidate
+        salt += 1
+        if salt % 50 == 0:
+            length += 1
+
+
+def stable_id(*parts: object) -> str:
+    """A 16-hex-digit id for an immutable record (an event, an outreach) from its content."""
+    return hashlib.blake2b("\x1f".join(str(p) for p in parts).encode(), digest_size=8).hexdigest()

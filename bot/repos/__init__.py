@@ -1,0 +1,8 @@
+"""Repositories: one per aggregate, the only code that touches TinyDB."""
+
+from bot.repos.events import EventRepo
+from bot.repos.outreach import OutreachRepo
+from bot.repos.subscribers import SubscriberRepo
+from bot.repos.tasks import TaskRepo
+
+__all__ = ["EventRepo", "OutreachRepo", "SubscriberRepo", "TaskRepo"]

@@ -1,0 +1,20 @@
+"""The outreach log: who reached out to whom, how, and with what outcome."""
+
+from __future__ import annotations
+
+from bot.models import Outreach
+from bot.repos.records import ShardedRecords
+from bot.store import Store
+
+
+class OutreachRepo(ShardedRecords[Outreach]):
+    name = "outreach"
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, Outreach)
+
+    def for_task(self, task_id: str, subscriber_id: str) -> list[Outreach]:
+        return [o for o in self.for_subscriber(subscriber_id) if o.task_id == task_id]
+
+    def latest(self, subscriber_id: str, limit: int = 5) -> list[Outreach]:
+        return sorted(self.for_subscriber(subscriber_id), key=lambda o: o.at, reverse=True)[:limit]

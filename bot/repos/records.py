@@ -1,0 +1,84 @@
+"""Append-mostly records (events, outreach) sharded by subscriber, indexed by id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Generic, TypeVar
+
+from tinydb.table import Table
+
+from bot.store import Store, iter_docs
+
+R = TypeVar("R")
+
+
+class ShardedRecords(Generic[R]):
+    """Records with an `id` and a `subscriber_id`; adding one rewrites one small shard."""
+
+    name = ""
+
+    def __init__(self, store: Store, cls: Any) -> None:
+        self._store = store
+        self._cls = cls
+        self._tables = store.shard_tables(self.name)
+        self._ids: set[str] | None = None
+        self._by_subscriber: dict[str, list[dict[str, Any]]] = {}
+
+    def _index(self) -> set[str]:
+        if self._ids is None:
+            ids: set[str] = set()
+            for _, _, doc in iter_docs(self._tables):
+                ids.add(doc["id"])
+                self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc)
+            self._ids = ids
+        return self._ids
+
+    def add_many(self, records: Iterable[Any]) -> list[Any]:
+        """Store records whose id is new, one write per shard. Returns those stored."""
+        with self._store.lock:
+            self._store.check_writable()
+            ids = self._index()
+            fresh: dict[str, Any] = {}
+            for record in records:
+                if record.id not in ids and record.id not in fresh:
+                    fresh[record.id] = record
+            groups: dict[int, tuple[Table, list[dict[str, Any]]]] = {}
+            for record in fresh.values():
+                table = self._store.shard_table(self.name, record.subscriber_id)
+                groups.setdefault(id(table), (table, []))[1].append(record.to_doc())
+            for table, docs in groups.values():
+                table.insert_multiple(docs)
+                for doc in docs:
+                    ids.add(doc["id"])
+                    self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc)
+            return list(fresh.values())
+
+    def add(self, record: Any) -> bool:
+        return bool(self.add_many([record]))
+
+    def exists(self, record_id: str) -> bool:
+        with self._store.lock:
+            return record_id in self._index()
+
+    def for_subscriber(self, subscriber_id: str) -> list[R]:
+        with self._store.lock:
+            self._index()
+            docs = list(self._by_subscriber.get(subscriber_id, ()))
+        return [self._cls.from_doc(d) for d in docs]
+
+    def by_subscriber(self) -> dict[str, list[R]]:
+        with self._store.lock:
+            self._index()
+            groups = {sid: list(docs) for sid, docs in self._by_subscriber.items()}
+        return {sid: [self._cls.from_doc(d) for d in docs] for sid, docs in groups.items()}
+
+    def all(self) -> Iterator[R]:
+        with self._store.lock:
+            self._index()
+            docs = [d for docs in self._by_subscriber.values() for d in docs]
+        for doc in docs:
+            yield self._cls.from_doc(doc)
+
+    def count(self) -> int:
+        with self._store.lock:
+            return len(self._index())

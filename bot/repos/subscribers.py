@@ -1,0 +1,135 @@
+"""Subscribers: one TinyDB file, indexed in memory by id and by email."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from bot.models import Subscriber
+from bot.store import Store, raw_docs, rewrite
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def base_email(email: str) -> str:
+    """`name+tag@example.com` -> `name@example.com` (lower-cased)."""
+    email = normalize_email(email)
+    local, at, domain = email.partition("@")
+    if not at:
+        return email
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+class SubscriberRepo:
+    """Subscribers keyed by their id (source customer id, else email)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._table = store.table("subscribers")
+        self._by_id: dict[str, int] | None = None
+        self._by_email: dict[str, str] = {}
+        self._by_base_email: dict[str, str] = {}
+
+    def _index(self) -> dict[str, int]:
+        if self._by_id is None:
+            by_id: dict[str, int] = {}
+            self._by_email, self._by_base_email = {}, {}
+            for doc_id, doc in raw_docs(self._table).items():
+                by_id[doc["id"]] = int(doc_id)
+                self._index_email(doc["id"], doc.get("email", ""))
+            self._by_id = by_id
+        return self._by_id
+
+    def _index_email(self, sid: str, email: str) -> None:
+        if email:
+            self._by_email.setdefault(email, sid)
+            self._by_base_email.setdefault(base_email(email), sid)
+
+    def count(self) -> int:
+        with self._store.lock:
+            return len(self._index())
+
+    def get(self, sid: str) -> Subscriber | None:
+        with self._store.lock:
+            doc_id = self._index().get(sid)
+            if doc_id is None:
+                return None
+            doc = raw_docs(self._table)[str(doc_id)]
+            sub: Subscriber = Subscriber.from_doc(doc)
+            return sub
+
+    def by_email(self, email: str) -> Subscriber | None:
+        """Exact address (case-insensitive), else the same address without a `+tag`."""
+        with self._store.lock:
+            self._index()
+            email = normalize_email(email)
+            sid = self._by_email.get(email) or self._by_base_email.get(base_email(email))
+            return self.get(sid) if sid else None
+
+    def resolve(self, id_or_email: str) -> Subscriber | None:
+        return self.get(id_or_email.strip()) or self.by_email(id_or_email)
+
+    def search(self, text: str, limit: int = 10) -> list[Subscriber]:
+        """Subscribers whose id, email or name contains `text` (case-insensitive)."""
+        needle = text.strip().lower()
+        if not needle:
+            return []
+        exact = self.resolve(needle)
+        if exact:
+            return [exact]
+        found = []
+        with self._store.lock:
+            for doc in raw_docs(self._table).values():
+                if needle in doc.get("name", "").lower() or needle in doc.get("email", ""):
+                    found.append(doc["id"])
+                    if len(found) >= limit:
+                        break
+        return [s for s in (self.get(sid) for sid in found) if s]
+
+    def ids(self) -> list[str]:
+        with self._store.lock:
+            return list(self._index())
+
+    def all(self) -> Iterator[Subscriber]:
+        for sid in self.ids():
+            sub = self.get(sid)
+            if sub is not None:
+                yield sub
+
+    def raw(self) -> Iterable[dict[str, Any]]:
+        """Stored documents, for bulk read paths (benchmarks, exports). Do not modify."""
+        with self._store.lock:
+            return list(raw_docs(self._table).values())
+
+    def put(self, subscriber: Subscriber) -> None:
+        self.put_many([subscriber])
+
+    def put_many(self, subscribers: Iterable[Subscriber]) -> int:
+        """Insert or replace subscribers in a single write. Returns how many were written."""
+        items = list(subscribers)
+        if not items:
+            return 0
+        with self._store.lock:
+            self._store.check_writable()
+            index = self._index()
+            docs = {s.id: s.to_doc() for s in items}
+
+            def change(table: dict[int, dict[str, Any]]) -> None:
+                next_id = max(table, default=0) + 1
+                for sid, doc in docs.items():
+                    doc_id = index.get(sid)
+                    if doc_id is None:
+                        doc_id = next_id
+                        next_id += 1
+                    table[doc_id] = doc
+
+            rewrite(self._table, change)
+            # Re-read ids after the write succeeded (a failed write leaves the index as it was).
+            for doc_id, doc in raw_docs(self._table).items():
+                if doc["id"] in docs:
+                    index[doc["id"]] = int(doc_id)
+            for sub in items:
+                self._index_email(sub.id, sub.email)
+            return len(items)

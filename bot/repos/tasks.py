@@ -1,0 +1,163 @@
+"""Tasks: sharded by subscriber so one task write rewrites one small file.
+
+Every change goes through `create` (refuses a second task with the same key) or `mutate`
+(read-modify-write under the store's lock), so two threads can never both claim a task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from tinydb.table import Table
+
+from bot.ids import short_id
+from bot.models import ACTIVE_TASK_STATUSES, Task
+from bot.store import Store, iter_docs, raw_docs, rewrite
+
+T = TypeVar("T")
+
+
+class TaskNotFound(LookupError):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"No task {task_id!r}. Task ids look like 'k7qx2': see /care mine or the digest."
+        )
+        self.task_id = task_id
+
+
+class TaskRepo:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._tables = store.shard_tables("tasks")
+        self._where: dict[str, tuple[Table, int]] | None = None  # task id -> (shard, doc id)
+        self._by_key: dict[str, str] = {}
+        self._by_subscriber: dict[str, list[str]] = {}
+
+    def _index(self) -> dict[str, tuple[Table, int]]:
+        if self._where is None:
+            where: dict[str, tuple[Table, int]] = {}
+            for table, doc_id, doc in iter_docs(self._tables):
+                where[doc["id"]] = (table, doc_id)
+                self._by_key[doc["key"]] = doc["id"]
+                self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc["id"])
+            self._where = where
+        return self._where
+
+    def _doc(self, task_id: str) -> dict[str, Any] | None:
+        loc = self._index().get(task_id)
+        if loc is None:
+            return None
+        table, doc_id = loc
+        return raw_docs(table).get(str(doc_id))
+
+    def get(self, task_id: str) -> Task | None:
+        with self._store.lock:
+            doc = self._doc(task_id.strip().lower())
+            return Task.from_doc(doc) if doc else None
+
+    def require(self, task_id: str) -> Task:
+        task = self.get(task_id)
+        if task is None:
+            raise TaskNotFound(task_id)
+        return task
+
+    def by_key(self, key: str) -> Task | None:
+        with self._store.lock:
+            self._index()
+            task_id = self._by_key.get(key)
+            return self.get(task_id) if task_id else None
+
+    def has_key(self, key: str) -> bool:
+        with self._store.lock:
+            self._index()
+            return key in self._by_key
+
+    def for_subscriber(self, subscriber_id: str) -> list[Task]:
+        with self._store.lock:
+            self._index()
+            ids = list(self._by_subscriber.get(subscriber_id, ()))
+        return [t for t in (self.get(i) for i in ids) if t]
+
+    def all(self) -> Iterator[Task]:
+        with self._store.lock:
+            docs = [doc for _, _, doc in iter_docs(self._tables)]
+        for doc in docs:
+            yield Task.from_doc(doc)
+
+    def active(self) -> Iterator[Task]:
+        with self._store.lock:
+            docs = [d for _, _, d in iter_docs(self._tables) if d["status"] in ACTIVE_TASK_STATUSES]
+        for doc in docs:
+            yield Task.from_doc(doc)
+
+    def count(self) -> int:
+        with self._store.lock:
+            return len(self._index())
+
+    def new_id(self, key: str) -> str:
+        with self._store.lock:
+            index = self._index()
+            return short_id(key, lambda candidate: candidate in index)
+
+    def create(self, task: Task) -> bool:
+        """Store a new task. Returns False (and stores nothing) if its key already exists."""
+        with self._store.lock:
+            self._store.check_writable()
+            index = self._index()
+            if task.key in self._by_key:
+                return False
+            if task.id in index:
+                raise ValueError(f"task id {task.id} already used")
+            table = self._store.shard_table("tasks", task.subscriber_id)
+            doc_id = table.insert(task.to_doc())
+            index[task.id] = (table, doc_id)
+            self._by_key[task.key] = task.id
+            self._by_subscriber.setdefault(task.subscriber_id, []).append(task.id)
+            return True
+
+    def create_many(self, tasks: list[Task]) -> list[Task]:
+        """Store new tasks with one write per shard touched; returns those actually created."""
+        with self._store.lock:
+            self._store.check_writable()
+            index = self._index()
+            fresh: dict[str, Task] = {}
+            for task in tasks:
+                if task.key not in self._by_key and task.key not in fresh:
+                    fresh[task.key] = task
+            by_table: dict[int, tuple[Table, list[Task]]] = {}
+            for task in fresh.values():
+                table = self._store.shard_table("tasks", task.subscriber_id)
+                by_table.setdefault(id(table), (table, []))[1].append(task)
+            for table, group in by_table.values():
+                doc_ids = table.insert_multiple([t.to_doc() for t in group])
+                for task, doc_id in zip(group, doc_ids, strict=True):
+                    index[task.id] = (table, doc_id)
+                    self._by_key[task.key] = task.id
+                    self._by_subscriber.setdefault(task.subscriber_id, []).append(task.id)
+            return list(fresh.values())
+
+    def mutate(self, task_id: str, change: Callable[[Task], T]) -> tuple[Task, T]:
+        """Read the task, let `change` modify it (or raise), write it back; all under the lock.
+
+        Returns:
+            The task as written and whatever `change` returned.
+        """
+        task_id = task_id.strip().lower()
+        with self._store.lock:
+            self._store.check_writable()
+            doc = self._doc(task_id)
+            if doc is None:
+                raise TaskNotFound(task_id)
+            task = Task.from_doc(doc)
+            result = change(task)
+            if task.id != task_id or task.key != doc["key"]:
+                raise ValueError("a task's id and key never change")
+            table, doc_id = self._index()[task_id]
+            new_doc = task.to_doc()
+
+            def replace(docs: dict[int, dict[str, Any]]) -> None:
+                docs[doc_id] = new_doc
+
+            rewrite(table, replace)
+            return task, result

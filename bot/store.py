@@ -1,0 +1,236 @@
+"""TinyDB storage that is atomic, cached, locked and sharded.
+
+- `AtomicJSONStorage` writes to a temporary file, fsyncs it, renames it over the data file and
+  fsyncs the directory: a crash at any moment leaves the old or the new file, never a torn
+  one. It keeps the parsed data in memory, so reads do not re-parse the file (the data
+  directory belongs to one process, see `Store`). A file that is not valid JSON raises
+  `CorruptDataError` and is never overwritten.
+- `Store` owns the data directory: it takes a cross-process lock (`filelock`) so a second
+  bot on the same directory is refused, and a thread lock that every read-modify-write holds.
+- Aggregates that get frequent small writes (tasks, outreach, events, inbox) are split into
+  shards by subscriber, so one task write rewrites one small file whatever the number of
+  subscribers. Repositories in `bot.repos` are the only code that touches TinyDB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.storages import MemoryStorage, Storage
+from tinydb.table import Table
+
+TABLE = "_default"
+
+
+class StoreError(Exception):
+    """The data directory cannot be used; the message says why and what to do."""
+
+
+class CorruptDataError(StoreError):
+    """A data file is not readable JSON. It is left untouched."""
+
+
+class DataDirLocked(StoreError):
+    """Another process holds the data directory."""
+
+
+class ReadOnlyError(StoreError):
+    """A write was attempted on a store opened read-only."""
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage writing whole files atomically and caching the parsed data."""
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._cache: dict[str, Any] | None = None
+
+    def read(self) -> dict[str, Any] | None:
+        if self._cache is None:
+            self._cache = self._load()
+        return self._cache
+
+    def _load(self) -> dict[str, Any] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw.strip():
+            raise CorruptDataError(
+                f"Data file {self.path} is empty (a crash or a copy cut short?). It has not been "
+                "touched: restore it from a backup, or move it away to start that data afresh."
+            )
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CorruptDataError(
+                f"Data file {self.path} is not valid JSON ({exc}). It has not been touched: "
+                "restore it from a backup, or move it away to start that data afresh."
+            ) from exc
+        if not isinstance(data, dict):
+            raise CorruptDataError(f"Data file {self.path} does not hold a TinyDB document table.")
+        return data
+
+    def write(self, data: dict[str, Any]) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"{self.path} was opened read-only")
+        try:
+            atomic_write(
+                self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+            )
+        except BaseException:
+            self._cache = None  # TinyDB may have changed the cached dict in place: reload from disk
+            raise
+        self._cache = data
+
+    def close(self) -> None:
+        self._cache = None
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    """Write `payload` to `path` so that readers see the old or the new content, never a mix."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def shard_of(key: str, shards: int) -> int:
+    return zlib.crc32(key.encode()) % shards
+
+
+class Store:
+    """The data directory: TinyDB files, the process lock and the write lock.
+
+    Args:
+        data_dir: where data lives; `None` keeps everything in memory (tests).
+        read_only: open without the process lock and refuse writes (previews, stats while
+            the bot runs).
+        shards: number of files for aggregates that get frequent small writes.
+    """
+
+    def __init__(
+        self, data_dir: str | Path | None, *, read_only: bool = False, shards: int = 64
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.read_only = read_only
+        self.shards = shards
+        self.lock = threading.RLock()
+        self._dbs: dict[str, TinyDB] = {}
+        self._file_lock: FileLock | None = None
+        if self.data_dir is not None:
+            if read_only:
+                if not self.data_dir.is_dir():
+                    raise StoreError(
+                        f"No data in {self.data_dir}: import subscribers first "
+                        "(python app.py import FILE) or set CARE_DATA_DIR."
+                    )
+            else:
+                self._lock_dir()
+
+    @classmethod
+    def memory(cls, shards: int = 4) -> Store:
+        return cls(None, shards=shards)
+
+    def _lock_dir(self) -> None:
+        assert self.data_dir is not None
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create data directory {self.data_dir}: {exc}") from exc
+        lock = FileLock(str(self.data_dir / ".care.lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise DataDirLocked(
+                f"Another Proactive Care process is using {self.data_dir}. Stop it first, or set "
+                "CARE_DATA_DIR to another directory. (Read-only commands such as "
+                "'digest --preview' work while the bot runs.)"
+            ) from exc
+        self._file_lock = lock
+
+    def db(self, name: str) -> TinyDB:
+        """The TinyDB file `name` (e.g. "subscribers" or "tasks/07")."""
+        with self.lock:
+            db = self._dbs.get(name)
+            if db is None:
+                if self.data_dir is None:
+                    db = TinyDB(storage=MemoryStorage)
+                else:
+                    path = self.data_dir / f"{name}.json"
+                    if not self.read_only:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                    db = TinyDB(path, storage=AtomicJSONStorage, read_only=self.read_only)
+                self._dbs[name] = db
+            return db
+
+    def table(self, name: str) -> Table:
+        return self.db(name).table(TABLE)
+
+    def shard_tables(self, name: str) -> list[Table]:
+        return [self.table(f"{name}/{i:02d}") for i in range(self.shards)]
+
+    def shard_table(self, name: str, key: str) -> Table:
+        return self.table(f"{name}/{shard_of(key, self.shards):02d}")
+
+    def check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError("This command opened the data read-only")
+
+    def close(self) -> None:
+        with self.lock:
+            for db in self._dbs.values():
+                db.close()
+            self._dbs.clear()
+            if self._file_lock is not None:
+                self._file_lock.release()
+                self._file_lock = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def raw_docs(table: Table) -> dict[str, dict[str, Any]]:
+    """The table's documents as stored (doc id -> dict), without copying. Read only."""
+    tables = table.storage.read() or {}
+    return tables.get(table.name, {})
+
+
+def rewrite(table: Table, change: Callable[[dict[int, dict[str, Any]]], None]) -> None:
+    """Apply `change` to the table's documents in one write (TinyDB has no bulk upsert).
+
+    `change` receives doc id -> document and may add, replace or delete entries.
+    """
+    table._update_table(change)  # noqa: SLF001 - TinyDB's own single-write primitive
+
+
+def iter_docs(tables: list[Table]) -> Iterator[tuple[Table, int, dict[str, Any]]]:
+    for table in tables:
+        for doc_id, doc in raw_docs(table).items():
+            yield table, int(doc_id), doc

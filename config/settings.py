@@ -1,0 +1,366 @@
+"""Load and validate settings from `care.toml`, the environment and `.env`.
+
+Secrets (Slack tokens, IMAP password, webhook secret) come only from the environment, which
+`python-dotenv` fills from `.env`. Team rules (lifecycle days, risk weights, digest time) come
+from `care.toml` (`CARE_CONFIG`, default `config/care.toml`). Every problem is reported as a
+`ConfigError` whose message says exactly what to set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG = Path(__file__).with_name("care.toml")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class LifecycleRules:
+    onboarding_day: int = 7
+    checkin_days: tuple[int, ...] = (30, 90, 180)
+    pre_renewal_days_before: int = 14
+    pre_renewal_min_interval_months: int = 3
+    anniversary: bool = True
+    win_back_from_day: int = 7
+    win_back_to_day: int = 30
+    grace_days: int = 7
+    expire_days: int = 14
+    checkin_statuses: tuple[str, ...] = ("active", "trialing", "past_due")
+
+
+@dataclass(frozen=True)
+class RiskRules:
+    high: int = 60
+    medium: int = 30
+    cooldown_days: int = 14
+    nps_window_days: int = 90
+    nps_detractor_max: int = 6
+    payment_window_days: int = 30
+    skip_cycles: int = 3
+    skip_min: int = 2
+    no_order_factor: float = 1.5
+    support_window_days: int = 30
+    support_min: int = 3
+    downgrade_window_days: int = 60
+    cancel_request_window_days: int = 30
+    weights: Mapping[str, int] = field(
+        default_factory=lambda: {
+            "scheduled_cancellation": 60,
+            "cancel_request": 60,
+            "past_due": 35,
+            "paused": 20,
+            "nps_detractor": 20,
+            "payment_failed_each": 15,
+            "payment_failed_max": 30,
+            "skips": 15,
+            "no_order": 15,
+            "support_contacts": 10,
+            "downgrade": 10,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class DigestRules:
+    time: time = time(9, 0)
+    weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    tasks_per_message: int = 5
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TriageRules:
+    remind_after_minutes: int = 120
+    business_start: time = time(9, 0)
+    business_end: time = time(17, 0)
+    business_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    thread_window_days: int = 14
+    intents: tuple[Intent, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str = ""
+    signing_secret: str = ""
+    app_token: str = ""
+    api_url: str = ""
+    port: int = 3000
+    digest_channel: str = ""
+    triage_channel: str = ""
+    managers: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str = ""
+    port: int = 993
+    user: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+    ssl: str = "true"  # "true" (implicit TLS), "starttls", or "false" (plain, tests only)
+    poll_seconds: int = 60
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot needs, validated."""
+
+    data_dir: Path
+    config_path: Path
+    timezone: ZoneInfo
+    slack: SlackSettings
+    digest: DigestRules
+    lifecycle: LifecycleRules
+    risk: RiskRules
+    triage: TriageRules
+    imap: ImapSettings
+    inbox_webhook_secret: str = ""
+
+    def require_slack(self) -> None:
+        """Stop with a clear message when the bot cannot run in Slack.
+
+        Raises:
+            ConfigError: naming every missing variable or setting.
+        """
+        missing = []
+        if not self.slack.bot_token:
+            missing.append(
+                "SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-..., from OAuth & Permissions)"
+            )
+        if not self.slack.signing_secret and not self.slack.app_token:
+            missing.append("SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+        if not self.slack.digest_channel:
+            missing.append(
+                "CARE_DIGEST_CHANNEL or [slack] digest_channel in "
+                f"{self.config_path} (the channel ID where the daily digest is posted)"
+            )
+        if self.imap.enabled and not self.slack.triage_channel:
+            missing.append(
+                "CARE_TRIAGE_CHANNEL or [slack] triage_channel in "
+                f"{self.config_path} (the channel ID where inbox emails are posted)"
+            )
+        if missing:
+            raise ConfigError("Cannot start the bot. Set:\n  - " + "\n  - ".join(missing))
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    dotenv: bool = True,
+    config_path: str | Path | None = None,
+) -> Settings:
+    """Read `.env` (unless `dotenv` is false), the environment and `care.toml`.
+
+    Args:
+        env: the environment to read; `os.environ` by default.
+        dotenv: load `.env` from the working directory into the environment first.
+        config_path: overrides `CARE_CONFIG`.
+
+    Raises:
+        ConfigError: when the config file is missing or a value is wrong.
+    """
+    if env is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+        env = os.environ
+    path = Path(config_path or env.get("CARE_CONFIG") or DEFAULT_CONFIG)
+    raw = _read_toml(path)
+    tz_name = str(raw.get("timezone", "UTC"))
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: timezone {tz_name!r} is not an IANA zone (e.g. Europe/Berlin)"
+        ) from exc
+    slack_raw = _table(raw, "slack", path)
+    managers_env = env.get("CARE_MANAGERS")
+    managers = (
+        [m.strip() for m in managers_env.split(",") if m.strip()]
+        if managers_env is not None
+        else [str(m) for m in slack_raw.get("managers", [])]
+    )
+    slack = SlackSettings(
+        bot_token=env.get("SLACK_BOT_TOKEN", ""),
+        signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+        app_token=env.get("SLACK_APP_TOKEN", ""),
+        api_url=env.get("SLACK_API_URL", ""),
+        port=_int(env.get("PORT", "3000"), "PORT"),
+        digest_channel=env.get("CARE_DIGEST_CHANNEL") or str(slack_raw.get("digest_channel", "")),
+        triage_channel=env.get("CARE_TRIAGE_CHANNEL") or str(slack_raw.get("triage_channel", "")),
+        managers=frozenset(managers),
+    )
+    return Settings(
+        data_dir=Path(env.get("CARE_DATA_DIR") or "./data"),
+        config_path=path,
+        timezone=tz,
+        slack=slack,
+        digest=_digest(_table(raw, "digest", path), path),
+        lifecycle=_build(LifecycleRules, _table(raw, "lifecycle", path), path, "lifecycle"),
+        risk=_risk(_table(raw, "risk", path), path),
+        triage=_triage(_table(raw, "triage", path), path),
+        imap=_imap(env),
+        inbox_webhook_secret=env.get("INBOX_WEBHOOK_SECRET", ""),
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"Config file {path} not found: set CARE_CONFIG to your care.toml"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}") from exc
+
+
+def _table(raw: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    return value
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _build(cls: Any, values: Mapping[str, Any], path: Path, section: str) -> Any:
+    defaults = cls()
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if not hasattr(defaults, key):
+            raise ConfigError(f"{path}: [{section}] has no setting {key!r}")
+        default = getattr(defaults, key)
+        if isinstance(default, tuple):
+            if not isinstance(value, list):
+                raise ConfigError(f"{path}: [{section}] {key} must be a list")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: [{section}] {key} must be true or false")
+        elif isinstance(default, int | float) and (
+            not isinstance(value, int | float) or isinstance(value, bool) or value < 0
+        ):
+            raise ConfigError(f"{path}: [{section}] {key} must be a number >= 0, got {value!r}")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _weekdays(values: Any, path: Path, key: str) -> tuple[str, ...]:
+    days = tuple(str(d).lower()[:3] for d in values)
+    bad = [d for d in days if d not in WEEKDAYS]
+    if bad or not days:
+        raise ConfigError(f"{path}: {key} must list days among {', '.join(WEEKDAYS)}")
+    return days
+
+
+def _clock(value: Any, path: Path, key: str) -> time:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value))
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ConfigError(f'{path}: {key} must be a time like "09:00", got {value!r}')
+    return time(int(match[1]), int(match[2]))
+
+
+def _digest(values: dict[str, Any], path: Path) -> DigestRules:
+    per = values.get("tasks_per_message", 5)
+    if not isinstance(per, int) or not 1 <= per <= 10:
+        raise ConfigError(f"{path}: [digest] tasks_per_message must be 1 to 10")
+    return DigestRules(
+        time=_clock(values.get("time", "09:00"), path, "[digest] time"),
+        weekdays=_weekdays(values.get("weekdays", WEEKDAYS[:5]), path, "[digest] weekdays"),
+        tasks_per_message=per,
+    )
+
+
+def _risk(values: dict[str, Any], path: Path) -> RiskRules:
+    values = dict(values)
+    weights = dict(RiskRules().weights)
+    for key, value in values.pop("weights", {}).items():
+        if key not in weights:
+            raise ConfigError(
+                f"{path}: [risk.weights] has no rule {key!r}; known: {', '.join(weights)}"
+            )
+        if not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{path}: [risk.weights] {key} must be a whole number >= 0")
+        weights[key] = value
+    rules = _build(RiskRules, values, path, "risk")
+    return RiskRules(**{**rules.__dict__, "weights": weights})
+
+
+def _triage(values: dict[str, Any], path: Path) -> TriageRules:
+    hours = str(values.get("business_hours", "09:00-17:00"))
+    if "-" not in hours:
+        raise ConfigError(f'{path}: [triage] business_hours must look like "09:00-17:00"')
+    start, end = (_clock(h.strip(), path, "[triage] business_hours") for h in hours.split("-", 1))
+    intents = []
+    for item in values.get("intents", []):
+        name, keywords = item.get("name"), item.get("keywords")
+        if not name or not isinstance(keywords, list) or not keywords:
+            raise ConfigError(
+                f"{path}: each [[triage.intents]] needs a name and a list of keywords"
+            )
+        intents.append(Intent(str(name), tuple(str(k).lower() for k in keywords)))
+    remind = values.get("remind_after_minutes", 120)
+    window = values.get("thread_window_days", 14)
+    if not isinstance(remind, int) or remind < 1 or not isinstance(window, int) or window < 1:
+        raise ConfigError(
+            f"{path}: [triage] remind_after_minutes and thread_window_days must be >= 1"
+        )
+    return TriageRules(
+        remind_after_minutes=remind,
+        business_start=start,
+        business_end=end,
+        business_days=_weekdays(
+            values.get("business_days", WEEKDAYS[:5]), path, "[triage] business_days"
+        ),
+        thread_window_days=window,
+        intents=tuple(intents),
+    )
+
+
+def _imap(env: Mapping[str, str]) -> ImapSettings:
+    ssl = env.get("IMAP_SSL", "true").strip().lower()
+    if ssl in ("1", "yes", "on", "tls", "ssl"):
+        ssl = "true"
+    if ssl in ("0", "no", "off", "plain"):
+        ssl = "false"
+    if ssl not in ("true", "false", "starttls"):
+        raise ConfigError("IMAP_SSL must be true (implicit TLS), starttls, or false")
+    default_port = "993" if ssl == "true" else "143"
+    return ImapSettings(
+        host=env.get("IMAP_HOST", ""),
+        port=_int(env.get("IMAP_PORT", default_port), "IMAP_PORT"),
+        user=env.get("IMAP_USER", ""),
+        password=env.get("IMAP_PASSWORD", ""),
+        folder=env.get("IMAP_FOLDER", "INBOX"),
+        ssl=ssl,
+        poll_seconds=_int(env.get("IMAP_POLL_SECONDS", "60"), "IMAP_POLL_SECONDS"),
+    )
