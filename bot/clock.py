@@ -1,0 +1,39 @@
+"""An injectable clock: logic asks it for the time instead of calling `datetime.now()`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock for tests and previews: stands still until moved."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = at if at.tzinfo else at.replace(tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, **delta: float) -> None:
+        self._at += timedelta(**delta)
+
+    def set(self, at: datetime) -> None:
+        self._at = at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def local_today(clock: Clock, tz: ZoneInfo) -> date:
+    """Today's date in the team's timezone."""
+    return clock.now().astimezone(tz).date()

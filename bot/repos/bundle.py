@@ -1,0 +1,30 @@
+"""All repositories over one store, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.repos.events import EventRepo
+from bot.repos.outreach import OutreachRepo
+from bot.repos.subscribers import SubscriberRepo
+from bot.repos.tasks import TaskRepo
+from bot.store import Store
+
+
+@dataclass
+class Repos:
+    store: Store
+    subscribers: SubscriberRepo
+    tasks: TaskRepo
+    events: EventRepo
+    outreach: OutreachRepo
+
+    @classmethod
+    def open(cls, store: Store) -> Repos:
+        return cls(
+            store=store,
+            subscribers=SubscriberRepo(store),
+            tasks=TaskRepo(store),
+            events=EventRepo(store),
+            outreach=OutreachRepo(store),
+        )
