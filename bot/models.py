@@ -67,7 +67,6 @@ TASK_KINDS = (
     "anniversary",
     "win_back",
     "churn_risk",
-    "follow_up",
 )
 TASK_OPEN, TASK_CLAIMED, TASK_DONE, TASK_EXPIRED = "open", "claimed", "done", "expired"
 ACTIVE_TASK_STATUSES = frozenset({TASK_OPEN, TASK_CLAIMED})
@@ -290,10 +289,11 @@ class Risk(Doc):
 
 @dataclass
 class Task(Doc):
-    """A proactive touch due for a subscriber: a lifecycle milestone, a churn risk or a follow-up.
+    """A proactive touch due for a subscriber: a lifecycle milestone or a churn risk.
 
     `key` is unique per subscriber and milestone (`cus_1:checkin_30`, `cus_1:anniversary:2026`):
-    the engine never creates a second task with the same key.
+    the engine never creates a second task with the same key. A follow-up asked for in an
+    outreach log is a new task of the same kind, keyed `<original key>:follow_up:<date>`.
     """
 
     id: str  # short and typeable, e.g. "k7qx2"
