@@ -1,0 +1,319 @@
+"""What managers do with tasks: claim, release, assign, snooze, mark done, log outreach.
+
+These are the business rules behind the Slack buttons and `/care` subcommands; they know
+nothing of Slack. Every change runs under the store's lock, so of two managers who click
+Claim in the same millisecond exactly one wins and the other is told who has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock, local_today
+from bot.ids import stable_id
+from bot.models import (
+    OUTREACH_CHANNELS,
+    OUTREACH_OUTCOMES,
+    TASK_CLAIMED,
+    TASK_DONE,
+    TASK_OPEN,
+    Outreach,
+    Subscriber,
+    Task,
+)
+from bot.repos import Repos, TaskNotFound
+
+
+class CareError(Exception):
+    """An action that cannot be done; the message is shown to the manager as is."""
+
+
+class NotAllowed(CareError):
+    pass
+
+
+@dataclass
+class ClaimResult:
+    """`claimed` holds the tasks now claimed by the user; `holder` is set when someone else won."""
+
+    claimed: list[Task] = field(default_factory=list)
+    holder: str = ""
+    holder_since: datetime | None = None
+    already_mine: bool = False
+
+    @property
+    def won(self) -> bool:
+        return bool(self.claimed) and not self.holder
+
+
+@dataclass
+class LogResult:
+    outreach: Outreach
+    closed: list[Task]
+    follow_up: Task | None
+    subscriber: Subscriber | None
+
+
+@dataclass
+class Permissions:
+    """Who may act on tasks: the configured managers, or everyone when none are configured."""
+
+    managers: frozenset[str] = frozenset()
+
+    def is_manager(self, user_id: str) -> bool:
+        return not self.managers or user_id in self.managers
+
+    def require(self, user_id: str) -> None:
+        if not self.is_manager(user_id):
+            raise NotAllowed(
+                "Sorry, only the care team's managers can work on tasks. "
+                "Ask an admin to add you to CARE_MANAGERS (or [slack] managers in care.toml)."
+            )
+
+
+def normalize_choice(value: str, choices: Iterable[str], what: str) -> str:
+    """Match `value` to one of `choices`, accepting case, spaces and dashes ("left message")."""
+    wanted = value.strip().lower().replace("-", "_").replace(" ", "_")
+    aliases = {"phone": "call", "text": "sms", "msg": "left_message", "voicemail": "left_message"}
+    wanted = aliases.get(wanted, wanted)
+    options = list(choices)
+    if wanted in options:
+        return wanted
+    raise CareError(
+        f"Unknown {what} {value!r}: use one of {', '.join(o.replace('_', ' ') for o in options)}."
+    )
+
+
+class CareService:
+    """Task actions for managers. Construct once; share between listener threads."""
+
+    def __init__(self, repos: Repos, clock: Clock, tz: ZoneInfo, permissions: Permissions) -> None:
+        self.repos = repos
+        self.clock = clock
+        self.tz = tz
+        self.permissions = permissions
+
+    @property
+    def _lock(self):  # noqa: ANN202
+        return self.repos.store.lock
+
+    def today(self) -> date:
+        return local_today(self.clock, self.tz)
+
+    def tasks(self, task_ids: Iterable[str]) -> list[Task]:
+        return [self.repos.tasks.require(t) for t in task_ids]
+
+    def claim(self, task_ids: list[str], user: str) -> ClaimResult:
+        """Claim every task of one digest entry for `user`, or none of them.
+
+        Raises:
+            NotAllowed: the user is not a manager.
+            CareError: a task is closed or unknown.
+        """
+        self.permissions.require(user)
+        now = self.clock.now()
+        with self._lock:
+            tasks = self._active(task_ids)
+            others = [t for t in tasks if t.status == TASK_CLAIMED and t.claimed_by != user]
+            if others:
+                return ClaimResult(holder=others[0].claimed_by, holder_since=others[0].claimed_at)
+            if all(t.status == TASK_CLAIMED for t in tasks):
+                return ClaimResult(claimed=tasks, already_mine=True)
+
+            def claim(task: Task) -> None:
+                if task.status == TASK_OPEN:
+                    task.status, task.claimed_by, task.claimed_at = TASK_CLAIMED, user, now
+                    task.snoozed_until = None
+
+            return ClaimResult(claimed=[self.repos.tasks.mutate(t.id, claim)[0] for t in tasks])
+
+    def release(self, task_ids: list[str], user: str) -> list[Task]:
+        """Give claimed tasks back to the team. Only the claimant may release them."""
+        self.permissions.require(user)
+        with self._lock:
+            tasks = self._active(task_ids)
+            for task in tasks:
+                if task.status != TASK_CLAIMED:
+                    raise CareError(f"Task {task.id} is not claimed.")
+                if task.claimed_by != user:
+                    raise CareError(
+                        f"Task {task.id} is claimed by <@{task.claimed_by}>; only they can release it "
+                        "(or use /care assign)."
+                    )
+
+            def release(task: Task) -> None:
+                task.status, task.claimed_by, task.claimed_at = TASK_OPEN, "", None
+
+            return [self.repos.tasks.mutate(t.id, release)[0] for t in tasks]
+
+    def assign(self, task_ids: list[str], assignee: str, user: str) -> list[Task]:
+        """Hand tasks to another manager (claimed on their behalf)."""
+        self.permissions.require(user)
+        if not self.permissions.is_manager(assignee):
+            raise CareError(f"<@{assignee}> is not one of the care team's managers.")
+        now = self.clock.now()
+        with self._lock:
+            tasks = self._active(task_ids)
+
+            def assign(task: Task) -> None:
+                task.status, task.claimed_by, task.claimed_at = TASK_CLAIMED, assignee, now
+                task.snoozed_until = None
+
+            return [self.repos.tasks.mutate(t.id, assign)[0] for t in tasks]
+
+    def snooze(self, task_ids: list[str], days: int, user: str) -> list[Task]:
+        """Hide tasks from the digest until `days` from today; they keep their due date."""
+        self.permissions.require(user)
+        if not 1 <= days <= 30:
+            raise CareError("Snooze for 1 to 30 days, e.g. `/care snooze k7qx2 3`.")
+        until = self.today() + timedelta(days=days)
+        with self._lock:
+            tasks = self._active(task_ids)
+            for task in tasks:
+                if task.status == TASK_CLAIMED and task.claimed_by != user:
+                    raise CareError(f"Task {task.id} is claimed by <@{task.claimed_by}>.")
+
+            def snooze(task: Task) -> None:
+                task.snoozed_until = until
+
+            return [self.repos.tasks.mutate(t.id, snooze)[0] for t in tasks]
+
+    def done(self, task_ids: list[str], user: str) -> list[Task]:
+        """Close tasks without an outreach log (the touch happened elsewhere)."""
+        self.permissions.require(user)
+        now = self.clock.now()
+        with self._lock:
+            tasks = self._active(task_ids)
+            self._refuse_others_claims(tasks, user)
+            return [self.repos.tasks.mutate(t.id, _closer(user, now, "done"))[0] for t in tasks]
+
+    def log_outreach(
+        self,
+        target: str | list[str],
+        user: str,
+        channel: str,
+        outcome: str,
+        note: str = "",
+        follow_up: date | None = None,
+    ) -> LogResult:
+        """Record an outreach and close the tasks it answers.
+
+        Args:
+            target: task ids (one digest entry), or a single task id or subscriber email/id.
+            follow_up: with outcome follow_up, a date for the new task (same kind, claimed by
+                the same manager).
+
+        Raises:
+            CareError: bad channel/outcome/date, unknown target, or someone else's claim.
+        """
+        self.permissions.require(user)
+        channel = normalize_choice(channel, OUTREACH_CHANNELS, "channel")
+        outcome = normalize_choice(outcome, OUTREACH_OUTCOMES, "outcome")
+        if outcome == "follow_up" and follow_up is None:
+            raise CareError("A follow-up needs a date: pick one in the form.")
+        if follow_up is not None and follow_up <= self.today():
+            raise CareError("The follow-up date must be after today.")
+        now = self.clock.now()
+        with self._lock:
+            tasks, subscriber = self._resolve_target(target)
+            self._refuse_others_claims(tasks, user)
+            sid = subscriber.id if subscriber else tasks[0].subscriber_id
+            primary = tasks[0].id if tasks else ""
+            outreach = Outreach(
+                id=stable_id(sid, primary, user, now.isoformat(), channel, outcome, note),
+                subscriber_id=sid,
+                task_id=",".join(t.id for t in tasks),
+                by=user,
+                channel=channel,
+                outcome=outcome,
+                at=now,
+                note=note.strip(),
+                follow_up=follow_up,
+            )
+            self.repos.outreach.add(outreach)
+            closed = [self.repos.tasks.mutate(t.id, _closer(user, now, outcome))[0] for t in tasks]
+            follow = (
+                self._follow_up(tasks[0], follow_up, user, now) if tasks and follow_up else None
+            )
+            return LogResult(
+                outreach=outreach, closed=closed, follow_up=follow, subscriber=subscriber
+            )
+
+    def mine(self, user: str) -> list[Task]:
+        return sorted(
+            (t for t in self.repos.tasks.active() if t.claimed_by == user),
+            key=lambda t: (t.due, t.id),
+        )
+
+    def _active(self, task_ids: Iterable[str]) -> list[Task]:
+        ids = [t.strip().lower() for t in task_ids if t.strip()]
+        if not ids:
+            raise CareError("Which task? Give its id, e.g. `/care claim k7qx2`.")
+        tasks = []
+        for task_id in ids:
+            try:
+                task = self.repos.tasks.require(task_id)
+            except TaskNotFound as exc:
+                raise CareError(str(exc)) from exc
+            if not task.active:
+                when = f" on {task.closed_at.astimezone(self.tz):%b %d}" if task.closed_at else ""
+                by = f" by <@{task.closed_by}>" if task.closed_by else ""
+                raise CareError(f"Task {task.id} is already {task.status}{by}{when}.")
+            tasks.append(task)
+        return tasks
+
+    def _refuse_others_claims(self, tasks: list[Task], user: str) -> None:
+        for task in tasks:
+            if task.status == TASK_CLAIMED and task.claimed_by != user:
+                raise CareError(
+                    f"Task {task.id} is claimed by <@{task.claimed_by}>; ask them or use /care assign."
+                )
+
+    def _resolve_target(self, target: str | list[str]) -> tuple[list[Task], Subscriber | None]:
+        if isinstance(target, list):
+            tasks = self._active(target)
+            return tasks, self.repos.subscribers.get(tasks[0].subscriber_id)
+        task = self.repos.tasks.get(target)
+        if task is not None:
+            tasks = self._active([task.id])
+            return tasks, self.repos.subscribers.get(task.subscriber_id)
+        subscriber = self.repos.subscribers.resolve(target)
+        if subscriber is None:
+            raise CareError(
+                f"No task or subscriber {target!r}: give a task id (k7qx2) or the customer's email."
+            )
+        active = [t for t in self.repos.tasks.for_subscriber(subscriber.id) if t.active]
+        return sorted(active, key=lambda t: t.due), subscriber
+
+    def _follow_up(self, task: Task, on: date, user: str, now: datetime) -> Task | None:
+        base = task.key.split(":follow_up:", 1)[0]
+        key = f"{base}:follow_up:{on.isoformat()}"
+        follow = Task(
+            id=self.repos.tasks.new_id(key),
+            key=key,
+            kind=task.kind,
+            subscriber_id=task.subscriber_id,
+            due=on,
+            created_at=now,
+            status=TASK_CLAIMED,
+            reason=f"Follow-up on the {now.astimezone(self.tz):%b %d} outreach ({task.reason})".strip(),
+            risk_score=task.risk_score,
+            risk_band=task.risk_band,
+            risk_reasons=list(task.risk_reasons),
+            value=task.value,
+            claimed_by=user,
+            claimed_at=now,
+        )
+        return follow if self.repos.tasks.create(follow) else self.repos.tasks.by_key(key)
+
+
+def _closer(user: str, now: datetime, outcome: str):  # noqa: ANN202
+    def close(task: Task) -> None:
+        task.status, task.closed_at, task.closed_by, task.outcome = TASK_DONE, now, user, outcome
+        if not task.claimed_by:
+            task.claimed_by, task.claimed_at = user, now
+
+    return close
