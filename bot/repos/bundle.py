@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.repos.digests import DigestRepo
 from bot.repos.events import EventRepo
 from bot.repos.outreach import OutreachRepo
 from bot.repos.subscribers import SubscriberRepo
@@ -18,6 +19,7 @@ class Repos:
     tasks: TaskRepo
     events: EventRepo
     outreach: OutreachRepo
+    digests: DigestRepo
 
     @classmethod
     def open(cls, store: Store) -> Repos:
@@ -27,4 +29,5 @@ class Repos:
             tasks=TaskRepo(store),
             events=EventRepo(store),
             outreach=OutreachRepo(store),
+            digests=DigestRepo(store),
         )
