@@ -222,6 +222,23 @@ def raw_docs(table: Table) -> dict[str, dict[str, Any]]:
     return tables.get(table.name, {})
 
 
+def copy_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a stored document that callers may change freely.
+
+    `raw_docs` hands out the cached documents themselves; an object built from one shares
+    its lists and dicts with the cache, so changing it would change the store unwritten.
+    """
+    return {key: _copy_json(value) for key, value in doc.items()}
+
+
+def _copy_json(value: Any) -> Any:
+    if type(value) is list:
+        return [_copy_json(v) for v in value]
+    if type(value) is dict:
+        return {k: _copy_json(v) for k, v in value.items()}
+    return value
+
+
 def rewrite(table: Table, change: Callable[[dict[int, dict[str, Any]]], None]) -> None:
     """Apply `change` to the table's documents in one write (TinyDB has no bulk upsert).
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bot.models import Subscriber
-from bot.store import Store, raw_docs, rewrite
+from bot.store import Store, copy_doc, raw_docs, rewrite
 
 
 def normalize_email(email: str) -> str:
@@ -22,6 +22,14 @@ def base_email(email: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
+def _discard(index: dict[str, list[str]], address: str, sid: str) -> None:
+    sids = index.get(address)
+    if sids and sid in sids:
+        sids.remove(sid)
+        if not sids:
+            del index[address]
+
+
 class SubscriberRepo:
     """Subscribers keyed by their id (source customer id, else email)."""
 
@@ -29,13 +37,15 @@ class SubscriberRepo:
         self._store = store
         self._table = store.table("subscribers")
         self._by_id: dict[str, int] | None = None
-        self._by_email: dict[str, str] = {}
-        self._by_base_email: dict[str, str] = {}
+        # address -> ids holding it, first stored first; id -> its indexed address
+        self._by_email: dict[str, list[str]] = {}
+        self._by_base_email: dict[str, list[str]] = {}
+        self._email_of: dict[str, str] = {}
 
     def _index(self) -> dict[str, int]:
         if self._by_id is None:
             by_id: dict[str, int] = {}
-            self._by_email, self._by_base_email = {}, {}
+            self._by_email, self._by_base_email, self._email_of = {}, {}, {}
             for doc_id, doc in raw_docs(self._table).items():
                 by_id[doc["id"]] = int(doc_id)
                 self._index_email(doc["id"], doc.get("email", ""))
@@ -43,9 +53,20 @@ class SubscriberRepo:
         return self._by_id
 
     def _index_email(self, sid: str, email: str) -> None:
+        """Index `sid` under `email`, dropping the address it was indexed under before."""
+        email = normalize_email(email)
+        old = self._email_of.get(sid)
+        if old == email:
+            return
+        if old:
+            _discard(self._by_email, old, sid)
+            _discard(self._by_base_email, base_email(old), sid)
         if email:
-            self._by_email.setdefault(email, sid)
-            self._by_base_email.setdefault(base_email(email), sid)
+            self._by_email.setdefault(email, []).append(sid)
+            self._by_base_email.setdefault(base_email(email), []).append(sid)
+            self._email_of[sid] = email
+        else:
+            self._email_of.pop(sid, None)
 
     def count(self) -> int:
         with self._store.lock:
@@ -57,7 +78,7 @@ class SubscriberRepo:
             if doc_id is None:
                 return None
             doc = raw_docs(self._table)[str(doc_id)]
-            sub: Subscriber = Subscriber.from_doc(doc)
+            sub: Subscriber = Subscriber.from_doc(copy_doc(doc))
             return sub
 
     def by_email(self, email: str) -> Subscriber | None:
@@ -65,8 +86,8 @@ class SubscriberRepo:
         with self._store.lock:
             self._index()
             email = normalize_email(email)
-            sid = self._by_email.get(email) or self._by_base_email.get(base_email(email))
-            return self.get(sid) if sid else None
+            sids = self._by_email.get(email) or self._by_base_email.get(base_email(email))
+            return self.get(sids[0]) if sids else None
 
     def resolve(self, id_or_email: str) -> Subscriber | None:
         return self.get(id_or_email.strip()) or self.by_email(id_or_email)
@@ -82,7 +103,7 @@ class SubscriberRepo:
         found = []
         with self._store.lock:
             for doc in raw_docs(self._table).values():
-                if needle in doc.get("name", "").lower() or needle in doc.get("email", ""):
+                if needle in doc.get("name", "").lower() or needle in doc.get("email", "").lower():
                     found.append(doc["id"])
                     if len(found) >= limit:
                         break

@@ -13,7 +13,7 @@ from tinydb.table import Table
 
 from bot.ids import short_id
 from bot.models import ACTIVE_TASK_STATUSES, Task
-from bot.store import Store, iter_docs, raw_docs, rewrite
+from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ class TaskRepo:
     def get(self, task_id: str) -> Task | None:
         with self._store.lock:
             doc = self._doc(task_id.strip().lower())
-            return Task.from_doc(doc) if doc else None
+            return Task.from_doc(copy_doc(doc)) if doc else None
 
     def require(self, task_id: str) -> Task:
         task = self.get(task_id)
@@ -83,13 +83,13 @@ class TaskRepo:
         with self._store.lock:
             docs = [doc for _, _, doc in iter_docs(self._tables)]
         for doc in docs:
-            yield Task.from_doc(doc)
+            yield Task.from_doc(copy_doc(doc))
 
     def active(self) -> Iterator[Task]:
         with self._store.lock:
             docs = [d for _, _, d in iter_docs(self._tables) if d["status"] in ACTIVE_TASK_STATUSES]
         for doc in docs:
-            yield Task.from_doc(doc)
+            yield Task.from_doc(copy_doc(doc))
 
     def count(self) -> int:
         with self._store.lock:
@@ -149,7 +149,7 @@ class TaskRepo:
             doc = self._doc(task_id)
             if doc is None:
                 raise TaskNotFound(task_id)
-            task = Task.from_doc(doc)
+            task = Task.from_doc(copy_doc(doc))  # a change that raises must leave no trace
             result = change(task)
             if task.id != task_id or task.key != doc["key"]:
                 raise ValueError("a task's id and key never change")

@@ -1,0 +1,63 @@
+"""Events and outreach (sharded, append-mostly records): dedupe by id, grouping, reopening."""
+
+from __future__ import annotations
+
+from bot.repos import Repos
+from bot.store import Store
+from tests.bot.repos.factories import event, outreach
+
+
+def test_adding_the_same_event_twice_stores_it_once(repos: Repos) -> None:
+    e = event("cus_1", 1)
+    assert repos.events.add(e) is True
+    assert repos.events.add(e) is False
+    assert repos.events.count() == 1
+    assert repos.events.exists(e.id)
+    assert repos.events.for_subscriber("cus_1") == [e]
+
+
+def test_add_many_dedupes_within_the_batch_and_against_the_store(repos: Repos) -> None:
+    repos.events.add(event("cus_1", 1))
+    batch = [event("cus_1", 1), event("cus_1", 2), event("cus_2", 3), event("cus_1", 2)]
+    stored = repos.events.add_many(batch)
+    assert sorted(e.id for e in stored) == sorted({event("cus_1", 2).id, event("cus_2", 3).id})
+    assert repos.events.count() == 3
+
+
+def test_events_are_grouped_by_subscriber(repos: Repos) -> None:
+    repos.events.add_many([event("cus_1", n) for n in range(3)] + [event("cus_2", 9)])
+    groups = repos.events.by_subscriber()
+    assert {sid: len(evs) for sid, evs in groups.items()} == {"cus_1": 3, "cus_2": 1}
+    assert sorted(e.id for e in repos.events.all()) == sorted(
+        e.id for evs in groups.values() for e in evs
+    )
+    assert repos.events.for_subscriber("cus_3") == []
+
+
+def test_outreach_is_deduped_by_id_and_found_by_task(repos: Repos) -> None:
+    first, second = outreach("cus_1", "k7qx2", 1), outreach("cus_1", "k7qx2", 2)
+    other = outreach("cus_1", "abcde", 3)
+    assert len(repos.outreach.add_many([first, second, first, other])) == 3
+    assert repos.outreach.add(second) is False
+    assert sorted(o.note for o in repos.outreach.for_task("k7qx2", "cus_1")) == [
+        "touch 1",
+        "touch 2",
+    ]
+    assert len(repos.outreach.latest("cus_1", limit=2)) == 2
+
+
+def test_a_reopened_json_store_finds_every_record_and_still_dedupes(tmp_path) -> None:
+    data = tmp_path / "data"
+    events = [event(f"cus_{n % 7}", n) for n in range(50)]
+    with Store(data, shards=8) as store:
+        repos = Repos.open(store)
+        repos.events.add_many(events)
+        repos.outreach.add(outreach("cus_1", "k7qx2", 1))
+    with Store(data, shards=8) as store:
+        repos = Repos.open(store)
+        assert repos.events.count() == 50
+        assert repos.events.add_many(events) == []
+        assert sorted(e.id for e in repos.events.for_subscriber("cus_3")) == sorted(
+            e.id for e in events if e.subscriber_id == "cus_3"
+        )
+        assert [o.note for o in repos.outreach.for_subscriber("cus_1")] == ["touch 1"]

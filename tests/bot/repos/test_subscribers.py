@@ -1,0 +1,134 @@
+"""SubscriberRepo on memory and JSON storage: lookups, upsert, and reopening a JSON store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.repos import Repos
+from bot.store import Store
+from tests.bot.repos.factories import subscriber
+
+
+def test_put_then_get_returns_an_equal_subscriber(repos: Repos) -> None:
+    ann = subscriber("cus_ann", "ann@example.com", "Ann Lee")
+    repos.subscribers.put(ann)
+    assert repos.subscribers.get("cus_ann") == ann
+    assert repos.subscribers.get("cus_nobody") is None
+
+
+def test_by_email_ignores_case_and_surrounding_space(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_ann", "ann@example.com"))
+    found = repos.subscribers.by_email("  ANN@Example.COM ")
+    assert found is not None and found.id == "cus_ann"
+
+
+def test_by_email_finds_a_plus_tag_address_under_its_base_address(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_ann", "ann@example.com"))
+    found = repos.subscribers.by_email("Ann+Billing@example.com")
+    assert found is not None and found.id == "cus_ann"
+    assert repos.subscribers.by_email("anna@example.com") is None
+
+
+def test_exact_tagged_address_wins_over_the_base_address(repos: Repos) -> None:
+    repos.subscribers.put_many(
+        [subscriber("cus_ann", "ann@example.com"), subscriber("cus_vip", "ann+vip@example.com")]
+    )
+    assert repos.subscribers.by_email("ANN+VIP@example.com").id == "cus_vip"
+    assert repos.subscribers.by_email("ann@example.com").id == "cus_ann"
+
+
+def test_stored_mixed_case_email_is_found_by_any_case(repos: Repos) -> None:
+    repos.subscribers.put_many(
+        [subscriber("cus_ann", "ann@example.com"), subscriber("cus_vip", "Ann+VIP@Example.com")]
+    )
+    assert repos.subscribers.by_email("ann+vip@example.com").id == "cus_vip"
+
+
+def test_resolve_accepts_an_id_or_an_email(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_ann", "ann@example.com"))
+    assert repos.subscribers.resolve(" cus_ann ").id == "cus_ann"
+    assert repos.subscribers.resolve("Ann@example.com").id == "cus_ann"
+    assert repos.subscribers.resolve("nobody") is None
+
+
+def test_put_many_upserts_in_place_without_duplicates(repos: Repos) -> None:
+    repos.subscribers.put_many([subscriber("cus_1"), subscriber("cus_2")])
+    changed = subscriber("cus_2", name="Renamed", status="canceled")
+    written = repos.subscribers.put_many([changed, subscriber("cus_3")])
+    assert written == 2
+    assert repos.subscribers.count() == 3
+    assert sorted(repos.subscribers.ids()) == ["cus_1", "cus_2", "cus_3"]
+    got = repos.subscribers.get("cus_2")
+    assert got.name == "Renamed" and got.status == "canceled"
+    assert len(list(repos.subscribers.raw())) == 3
+
+
+def test_putting_the_same_subscribers_twice_changes_nothing(repos: Repos) -> None:
+    subs = [subscriber(f"cus_{i}") for i in range(5)]
+    repos.subscribers.put_many(subs)
+    before = sorted(repos.subscribers.raw(), key=lambda d: d["id"])
+    repos.subscribers.put_many(subs)
+    assert sorted(repos.subscribers.raw(), key=lambda d: d["id"]) == before
+
+
+def test_put_many_of_nothing_writes_nothing(repos: Repos) -> None:
+    assert repos.subscribers.put_many([]) == 0
+    assert repos.subscribers.count() == 0
+
+
+def test_a_changed_email_is_found_and_the_old_one_is_not(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_ann", "ann@old.example"))
+    repos.subscribers.put(subscriber("cus_ann", "ann@new.example"))
+    assert repos.subscribers.by_email("ann@new.example").id == "cus_ann"
+    assert repos.subscribers.by_email("ann@old.example") is None
+
+
+def test_an_email_given_up_by_one_subscriber_finds_its_new_owner(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_old", "shared@example.com"))
+    repos.subscribers.put(subscriber("cus_old", "moved@example.com"))
+    repos.subscribers.put(subscriber("cus_new", "shared@example.com"))
+    assert repos.subscribers.by_email("shared@example.com").id == "cus_new"
+
+
+def test_changing_a_returned_subscriber_does_not_change_the_store(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_ann"))
+    got = repos.subscribers.get("cus_ann")
+    got.tags.append("vip")
+    got.history.append({"field": "status", "from": "active", "to": "paused"})
+    got.subscriptions[0].status = "paused"
+    again = repos.subscribers.get("cus_ann")
+    assert again.tags == [] and again.history == [] and again.status == "active"
+
+
+def test_search_matches_name_or_email_fragments(repos: Repos) -> None:
+    repos.subscribers.put_many(
+        [
+            subscriber("cus_1", "ann.lee@example.com", "Ann Lee"),
+            subscriber("cus_2", "bob@shop.example", "Bob Stone"),
+        ]
+    )
+    assert [s.id for s in repos.subscribers.search("stone")] == ["cus_2"]
+    assert [s.id for s in repos.subscribers.search("ANN.LEE")] == ["cus_1"]
+    assert repos.subscribers.search("   ") == []
+    assert len(repos.subscribers.search("example", limit=1)) == 1
+
+
+def test_a_reopened_json_store_finds_every_subscriber(tmp_path) -> None:
+    data = tmp_path / "data"
+    with Store(data, shards=8) as store:
+        repos = Repos.open(store)
+        repos.subscribers.put_many(
+            [subscriber(f"cus_{i}", f"Person{i}@example.com") for i in range(20)]
+        )
+        repos.subscribers.put(subscriber("cus_7", "seven@example.com", "Seven"))
+    with Store(data, shards=8) as store:
+        repos = Repos.open(store)
+        assert repos.subscribers.count() == 20
+        assert repos.subscribers.get("cus_7").name == "Seven"
+        assert repos.subscribers.by_email("person3+x@example.com").id == "cus_3"
+        assert repos.subscribers.get("cus_0").first_started == date(2026, 1, 10)
+
+
+def test_search_matches_a_stored_mixed_case_email(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_vip", "Ann+VIP@Example.com", "Ann"))
+    assert [s.id for s in repos.subscribers.search("+vip@")] == ["cus_vip"]
