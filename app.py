@@ -1,23 +1,151 @@
 """Proactive Care: composition root and command line.
 
-python app.py                      run the Slack bot (HTTP or Socket Mode)
-python app.py import PATH [...]    import subscribers or events from a CSV export
-python app.py digest --preview     show what today's digest would hold
+    python app.py                      run the Slack bot (HTTP on PORT, or Socket Mode)
+    python app.py import PATH [...]    import subscribers or events from a CSV export
+    python app.py digest --preview     show what today's digest would hold
+
+Nothing happens at import time. `build()` wires everything in start-up order: settings,
+token check, storage, clients, services, listeners, scheduler, inbox.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
+import schedule
 from rich.console import Console
 
 from bot.store import StoreError
-from config import ConfigError, load_settings
+from config import ConfigError, Settings, load_settings
 
 FORMATS = ("auto", "generic", "stripe", "shopify", "chargebee", "recharge", "events")
+log = logging.getLogger("care")
+
+
+@dataclass
+class Runtime:
+    """A built bot: call `start()` to serve, `stop()` to shut down."""
+
+    settings: Settings
+    services: object
+    bolt: object
+    scheduler: schedule.Scheduler
+    server: object = None
+    socket: object = None
+    inbox: object = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def start(self, serve_http: bool = True) -> None:
+        if self.settings.slack.app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            self.socket = SocketModeHandler(self.bolt, self.settings.slack.app_token)
+            self.socket.connect()
+        if serve_http:
+            self.server.start()  # type: ignore[attr-defined]
+        if self.inbox is not None:
+            self.inbox.start()  # type: ignore[attr-defined]
+
+    def tick(self) -> None:
+        self.scheduler.run_pending()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.socket is not None:
+            self.socket.close()  # type: ignore[attr-defined]
+        if self.server is not None:
+            self.server.shutdown()  # type: ignore[attr-defined]
+            self.server.server_close()  # type: ignore[attr-defined]
+        if self.inbox is not None:
+            self.inbox.stop()  # type: ignore[attr-defined]
+        self.services.repos.store.close()  # type: ignore[attr-defined]
+
+
+def build(
+    settings: Settings, *, clock=None, client=None, port: int | None = None, pacer=None
+) -> Runtime:  # noqa: ANN001
+    """Wire the bot from settings. Tests pass a clock, a client on the fake Slack and port 0."""
+    from slack_bolt import App
+
+    from bot.blocks.render import DigestRenderer
+    from bot.care import CareService, Permissions
+    from bot.clock import SystemClock
+    from bot.jobs import register_digest
+    from bot.publisher import DigestPublisher
+    from bot.repos import Repos
+    from bot.store import Store
+    from handlers import register
+    from handlers.context import Services
+    from handlers.home import HomeTabs
+    from handlers.http import CareHTTPServer
+    from handlers.slack_sink import SlackSink, make_client
+
+    settings.require_slack()
+    store = Store(settings.data_dir)
+    repos = Repos.open(store)
+    clock = clock or SystemClock()
+    client = client or make_client(settings.slack.bot_token, settings.slack.api_url)
+    bolt = App(
+        client=client,
+        signing_secret=settings.slack.signing_secret or "socket-mode-only",
+        token_verification_enabled=False,
+        logger=logging.getLogger("care.bolt"),
+    )
+    care = CareService(repos, clock, settings.timezone, Permissions(settings.slack.managers))
+    renderer = DigestRenderer(settings.timezone, clock)
+    publisher = DigestPublisher(repos, settings, clock, SlackSink(client), renderer, pacer)
+    services = Services(settings, repos, clock, care, publisher, client)
+    services.home = HomeTabs(services)
+    register(bolt, services)
+    scheduler = schedule.Scheduler()
+    register_digest(scheduler, settings, publisher)
+    runtime = Runtime(settings, services, bolt, scheduler)
+    runtime.inbox = _build_inbox(settings, services, scheduler)
+    inbox_http = services.triage.webhook if services.triage is not None else None
+    runtime.server = CareHTTPServer(
+        ("0.0.0.0", settings.slack.port if port is None else port), bolt, inbox_http
+    )
+    return runtime
+
+
+def _build_inbox(settings: Settings, services, scheduler: schedule.Scheduler):  # noqa: ANN001, ANN202
+    """The shared inbox's pieces, when a triage channel is configured; None otherwise."""
+    if not settings.slack.triage_channel:
+        return None
+    from handlers.triage import build_triage
+
+    return build_triage(settings, services, scheduler)
+
+
+def run_bot(settings: Settings) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = build(settings)
+    runtime.start(serve_http=not settings.slack.app_token)
+    mode = (
+        "Socket Mode"
+        if settings.slack.app_token
+        else f"HTTP on port {settings.slack.port} (/slack/events)"
+    )
+    log.info(
+        "Proactive Care is running: %s; digest at %s", mode, settings.digest.time.strftime("%H:%M")
+    )
+    runtime.scheduler.run_all()  # a digest missed while the bot was down is posted now, once
+    try:
+        while not runtime.stop_event.wait(1.0):
+            runtime.tick()
+    except KeyboardInterrupt:
+        log.info("Stopping")
+    finally:
+        runtime.stop()
+    return 0
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -48,14 +176,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_import(settings, args.path, args.format, args.dry_run, console)
         if args.command == "digest":
+            if not args.preview:
+                console.print("Posting happens in Slack (/care digest now); use --preview here.")
+                return 2
             from bot.preview import run_preview
 
             return run_preview(settings, args.date, args.json, console)
-        from bot.runtime import run_bot
-
         return run_bot(settings)
     except (ConfigError, StoreError) as exc:
-        console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
         return 2
 
 

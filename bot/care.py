@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.blocks.text import escape
 from bot.clock import Clock, local_today
 from bot.ids import stable_id
 from bot.models import (
@@ -257,7 +258,9 @@ class CareService:
             try:
                 task = self.repos.tasks.require(task_id)
             except TaskNotFound as exc:
-                raise CareError(str(exc)) from exc
+                raise CareError(
+                    f"No task '{escape(task_id)}'. Task ids look like 'k7qx2': see /care mine or the digest."
+                ) from exc
             if not task.active:
                 when = f" on {task.closed_at.astimezone(self.tz):%b %d}" if task.closed_at else ""
                 by = f" by <@{task.closed_by}>" if task.closed_by else ""

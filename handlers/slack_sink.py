@@ -1,0 +1,85 @@
+"""Posting and editing messages through slack_sdk, for the digest and the triage channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+
+def make_client(token: str, base_url: str = "", retries: int = 5) -> WebClient:
+    """A WebClient that waits out 429s (Retry-After) and retries 5xx and connection errors."""
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=30)
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=retries),
+            ServerErrorRetryHandler(max_retry_count=retries),
+        ]
+    )
+    # slack_sdk installs a one-shot connection retry by default; allow a few more.
+    client.retry_handlers[:] = [
+        h for h in client.retry_handlers if not isinstance(h, ConnectionErrorRetryHandler)
+    ]
+    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=retries))
+    return client
+
+
+class SlackSink:
+    """`bot.publisher.MessageSink` over the Web API."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post(
+        self,
+        channel: str,
+        message: dict[str, Any],
+        thread_ts: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": message["text"],
+            "blocks": message.get("blocks"),
+        }
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        if metadata:
+            kwargs["metadata"] = metadata
+        response = self.client.chat_postMessage(**kwargs)
+        return str(response["ts"])
+
+    def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        self.client.chat_update(
+            channel=channel, ts=ts, text=message["text"], blocks=message.get("blocks")
+        )
+
+    def find(self, channel: str, metadata: dict[str, Any], thread_ts: str = "") -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor = None
+        for _ in range(20):  # at most 20 pages: a digest thread or a day of channel history
+            if thread_ts:
+                page = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            else:
+                page = self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor
+                )
+            for message in page.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if "key" in payload:
+                    found.setdefault(str(payload["key"]), str(message["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor or thread_ts == "":
+                break
+        return found
