@@ -72,6 +72,15 @@ class ShardedRecords(Generic[R]):
             groups = {sid: list(docs) for sid, docs in self._by_subscriber.items()}
         return {sid: [self._cls.from_doc(d) for d in docs] for sid, docs in groups.items()}
 
+    def raw_by_subscriber(self) -> dict[str, list[dict[str, Any]]]:
+        """Stored documents grouped by subscriber, for bulk read paths (the engine).
+
+        The lists are copies; the documents are the store's own: do not modify them.
+        """
+        with self._store.lock:
+            self._index()
+            return {sid: list(docs) for sid, docs in self._by_subscriber.items()}
+
     def all(self) -> Iterator[R]:
         with self._store.lock:
             self._index()

@@ -6,7 +6,7 @@ Every change goes through `create` (refuses a second task with the same key) or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, TypeVar
 
 from tinydb.table import Table
@@ -95,10 +95,17 @@ class TaskRepo:
         with self._store.lock:
             return len(self._index())
 
-    def new_id(self, key: str) -> str:
+    def raw(self) -> list[dict[str, Any]]:
+        """Every stored task document, for bulk read paths (the engine). Do not modify."""
+        with self._store.lock:
+            return [doc for _, _, doc in iter_docs(self._tables)]
+
+    def new_id(self, key: str, reserved: Collection[str] = ()) -> str:
+        """A short id for `key`, not used by a stored task nor in `reserved` (ids planned but
+        not stored yet)."""
         with self._store.lock:
             index = self._index()
-            return short_id(key, lambda candidate: candidate in index)
+            return short_id(key, lambda candidate: candidate in index or candidate in reserved)
 
     def create(self, task: Task) -> bool:
         """Store a new task. Returns False (and stores nothing) if its key already exists."""

@@ -1,0 +1,220 @@
+"""The digest plan: who needs a proactive touch on a date, one entry per customer.
+
+`plan_digest` only reads. It takes the active tasks (open or claimed), adds what the engine
+would create that day and drops what it would expire, leaves out tasks not yet due or snoozed
+past the day, and groups the rest by subscriber: one `DigestEntry` per customer with all of
+their tasks, every reason and their current risk.
+
+Order: by the kind of the entry's most urgent task (churn_risk, win_back, pre_renewal,
+onboarding, checkin_30, checkin_90, checkin_180, anniversary), then overdue entries first,
+then risk score (highest first), then monthly subscription value (highest first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bot.engine import plan_changes
+from bot.models import Risk, Subscriber, Task
+from bot.repos import Repos
+from bot.risk import score
+from config.settings import Settings
+
+KIND_ORDER = (
+    "churn_risk",
+    "win_back",
+    "pre_renewal",
+    "onboarding",
+    "checkin_30",
+    "checkin_90",
+    "checkin_180",
+    "anniversary",
+)
+KIND_LABELS = {
+    "churn_risk": "Churn risk",
+    "win_back": "Win-back",
+    "pre_renewal": "Pre-renewal",
+    "onboarding": "Onboarding",
+    "checkin_30": "Day-30 check-in",
+    "checkin_90": "Day-90 check-in",
+    "checkin_180": "Day-180 check-in",
+    "anniversary": "Anniversary",
+}
+OVERDUE = "overdue"  # the key of the overdue count in `DigestPlan.counts`
+
+
+def kind_rank(kind: str) -> float:
+    """Position of a kind in the digest; other check-in days sit by the configured ones."""
+    if kind in KIND_ORDER:
+        return KIND_ORDER.index(kind)
+    if kind.startswith("checkin_") and kind[8:].isdigit():
+        return KIND_ORDER.index("checkin_180") + 0.5
+    return len(KIND_ORDER)
+
+
+def kind_label(kind: str) -> str:
+    """A reader's name for a kind ("Day-30 check-in")."""
+    if kind in KIND_LABELS:
+        return KIND_LABELS[kind]
+    if kind.startswith("checkin_"):
+        return f"Day-{kind[8:]} check-in"
+    return kind.replace("_", " ").capitalize()
+
+
+@dataclass
+class DigestEntry:
+    """One customer in the digest: every task of theirs due now, with their current risk.
+
+    Attributes:
+        subscriber: the customer (a bare `Subscriber(id=...)` if they are no longer stored).
+        tasks: their due tasks, most urgent kind first.
+        risk: their risk score today.
+        kind: the kind of the most urgent task; the entry is listed under it.
+        overdue: whether any of the tasks is overdue.
+    """
+
+    subscriber: Subscriber
+    tasks: list[Task]
+    risk: Risk
+    kind: str
+    overdue: bool
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [t.id for t in self.tasks]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why this customer is here: each task's reason, then the risk reasons, no repeats."""
+        texts = [t.reason for t in self.tasks if t.reason]
+        texts += self.risk.reason_texts()
+        return list(dict.fromkeys(texts))
+
+    @property
+    def value(self) -> float:
+        """Monthly subscription value now, else as noted on the tasks (an ended customer)."""
+        return self.subscriber.monthly_value or max((t.value for t in self.tasks), default=0.0)
+
+
+@dataclass
+class DigestPlan:
+    """What the digest holds on `date`.
+
+    Attributes:
+        date: the digest date (team timezone).
+        entries: one per customer, in digest order.
+        counts: due tasks per kind (kinds in digest order), plus `"overdue"`: how many of them
+            are overdue.
+        grace_days: tasks due more than this many days ago are overdue.
+    """
+
+    date: date
+    entries: list[DigestEntry] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    grace_days: int = 7
+
+    @property
+    def tasks(self) -> list[Task]:
+        """Every task, in digest order."""
+        return [t for e in self.entries for t in e.tasks]
+
+    @property
+    def overdue(self) -> int:
+        return self.counts.get(OVERDUE, 0)
+
+    def groups(self) -> list[tuple[str, list[DigestEntry]]]:
+        """Entries grouped under their kind, in digest order."""
+        grouped: dict[str, list[DigestEntry]] = {}
+        for entry in self.entries:
+            grouped.setdefault(entry.kind, []).append(entry)
+        return list(grouped.items())
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as one JSON-ready object: one item per task, in digest order."""
+        items = []
+        for entry in self.entries:
+            sub = entry.subscriber
+            risk = {
+                "score": entry.risk.score,
+                "band": entry.risk.band,
+                "reasons": entry.risk.reason_texts(),
+            }
+            for task in entry.tasks:
+                items.append(
+                    {
+                        "id": task.id,
+                        "kind": task.kind,
+                        "subscriber": {"id": sub.id, "email": sub.email, "name": sub.name},
+                        "due": task.due.isoformat(),
+                        "overdue": task.overdue(self.date, self.grace_days),
+                        "risk": dict(risk),
+                        "status": task.status,
+                        "claimed_by": task.claimed_by,
+                        "reason": task.reason,
+                        "value": task.value,
+                    }
+                )
+        return {"date": self.date.isoformat(), "tasks": items}
+
+
+def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
+    """What the digest would hold on `today`, without changing any data.
+
+    Args:
+        today: the digest date, in the team's timezone.
+        repos: the repositories (only read).
+        settings: lifecycle and risk rules.
+        now: the time the planned (not yet created) tasks would carry.
+
+    Returns:
+        The plan: entries in digest order and counts. Claimed tasks are included (with their
+        status); tasks due after `today` or snoozed past it are not.
+    """
+    grace = settings.lifecycle.grace_days
+    changes = plan_changes(today, repos, settings, now)
+    expiring = {t.id for t in changes.expire}
+    tasks = [t for t in repos.tasks.active() if t.id not in expiring]
+    tasks += changes.create
+    by_subscriber: dict[str, list[Task]] = {}
+    for task in tasks:
+        if task.due <= today and not (task.snoozed_until and task.snoozed_until > today):
+            by_subscriber.setdefault(task.subscriber_id, []).append(task)
+    entries = [_entry(sid, group, today, repos, settings) for sid, group in by_subscriber.items()]
+    entries.sort(key=_entry_order)
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for task in entry.tasks:
+            counts[task.kind] = counts.get(task.kind, 0) + 1
+    counts = {k: counts[k] for k in sorted(counts, key=kind_rank)}
+    counts[OVERDUE] = sum(t.overdue(today, grace) for e in entries for t in e.tasks)
+    return DigestPlan(today, entries, counts, grace)
+
+
+def _entry(
+    sid: str, tasks: list[Task], today: date, repos: Repos, settings: Settings
+) -> DigestEntry:
+    grace = settings.lifecycle.grace_days
+    subscriber = repos.subscribers.get(sid) or Subscriber(id=sid)
+    events = repos.events.for_subscriber(sid)
+    risk = score(subscriber, events, today, settings.risk, tz=settings.timezone)
+    tasks = sorted(tasks, key=lambda t: (kind_rank(t.kind), t.due, t.id))
+    return DigestEntry(
+        subscriber=subscriber,
+        tasks=tasks,
+        risk=risk,
+        kind=tasks[0].kind,
+        overdue=any(t.overdue(today, grace) for t in tasks),
+    )
+
+
+def _entry_order(entry: DigestEntry) -> tuple[Any, ...]:
+    return (
+        kind_rank(entry.kind),
+        not entry.overdue,
+        -entry.risk.score,
+        -entry.value,
+        entry.subscriber.display_name.lower(),
+        entry.subscriber.id,
+    )

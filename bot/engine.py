@@ -1,0 +1,390 @@
+"""The lifecycle and churn-risk engine: which tasks to open today, which to expire.
+
+`plan_changes` only reads: it returns the tasks that would be created and the open tasks that
+would expire. `apply_changes` writes them; `run_engine` does both. Rules:
+
+- A task exists once per key, forever: however often the engine runs, a milestone that has a
+  task (open, claimed, done or expired) never gets another.
+- Tasks are created only while their milestone is in window (see `bot.lifecycle`), so the first
+  run on a large import does not flood the digest with stale milestones.
+- An open task expires the day after its window ends (status and outcome "expired", kept for
+  stats). Claimed tasks never expire. A snoozed task does not expire before the day its snooze
+  ends, so it is shown at least once more.
+- A high churn-risk band opens one `churn_risk` task (key `{sid}:churn_risk:{n}`), none while
+  another churn_risk task of the subscriber is active, and none within `risk.cooldown_days`
+  after the team handled one (an outreach logged on it, or it was closed as done).
+
+Planning reads every subscriber in one pass over the stored documents and parses only those
+that can have a milestone in window or a high score, so it stays fast at 100k subscribers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from bot.clock import Clock
+from bot.lifecycle import due_milestones, last_day, task_last_day
+from bot.models import (
+    ENDED_STATUSES,
+    TASK_DONE,
+    TASK_EXPIRED,
+    TASK_OPEN,
+    Event,
+    Risk,
+    Subscriber,
+    Task,
+    parse_date,
+    parse_datetime,
+)
+from bot.repos import Repos
+from bot.risk import score
+from bot.store import copy_doc
+from config.settings import LifecycleRules, RiskRules, Settings
+
+CHURN = "churn_risk"
+
+
+@dataclass
+class EngineChanges:
+    """What one engine run would do: tasks to create and open tasks to expire."""
+
+    today: date
+    now: datetime
+    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)  # decides expiry
+    create: list[Task] = field(default_factory=list)
+    expire: list[Task] = field(default_factory=list)  # as stored, still open
+
+
+@dataclass
+class EngineResult:
+    created: list[Task] = field(default_factory=list)
+    expired: list[Task] = field(default_factory=list)
+
+
+def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> EngineResult:
+    """Open the tasks due on `today` and expire the stale ones.
+
+    Args:
+        today: the digest date, in the team's timezone.
+        repos: the repositories.
+        settings: lifecycle and risk rules.
+        clock: stamps `created_at` and `closed_at`.
+
+    Returns:
+        The tasks created and the tasks expired by this run.
+    """
+    with repos.store.lock:
+        return apply_changes(plan_changes(today, repos, settings, clock.now()), repos)
+
+
+def plan_changes(today: date, repos: Repos, settings: Settings, now: datetime) -> EngineChanges:
+    """Work out, without writing anything, what `run_engine` would do on `today`.
+
+    Args:
+        today: the date to plan for, in the team's timezone.
+        repos: the repositories (only read).
+        settings: lifecycle and risk rules, timezone.
+        now: the time stamped on planned tasks.
+    """
+    lifecycle, tz = settings.lifecycle, settings.timezone
+    changes = EngineChanges(today, now, lifecycle)
+    tasks = _TaskIndex(repos.tasks.raw(), repos.outreach.raw_by_subscriber(), today, settings)
+    changes.expire = tasks.expiring
+    events = repos.events.raw_by_subscriber()
+    windows = _Windows(today, lifecycle)
+    reserved: set[str] = set()
+    for doc in repos.subscribers.raw():
+        sid = doc["id"]
+        maybe_milestone = windows.may_have_milestone(doc)
+        maybe_risky = sid in events or _status_points(doc, settings.risk) >= settings.risk.high
+        if not (maybe_milestone or maybe_risky):
+            continue
+        sub: Subscriber = Subscriber.from_doc(doc)
+        milestones = due_milestones(sub, today, lifecycle) if maybe_milestone else []
+        new = [(m.key, m.kind, m.due, m.reason) for m in milestones if not tasks.has_key(m.key)]
+        if not (new or maybe_risky):
+            continue
+        risk = score(sub, _events(events.get(sid, ())), today, settings.risk, tz=tz)
+        churn_key = tasks.next_churn_key(sid, today) if risk.band == "high" else None
+        if churn_key:
+            new.append((churn_key, CHURN, today, _churn_reason(risk)))
+        for key, kind, due, reason in new:
+            task = _new_task(repos, reserved, key, kind, sub, due, now, reason, risk)
+            tasks.add(task)
+            changes.create.append(task)
+    return changes
+
+
+def apply_changes(changes: EngineChanges, repos: Repos) -> EngineResult:
+    """Write a plan: expire its tasks that are still open and stale, create its new tasks.
+
+    Safe against changes made since planning: a task claimed or snoozed meanwhile is not
+    expired, a key created meanwhile is not created twice, an id taken meanwhile is replaced.
+    """
+    result = EngineResult()
+    with repos.store.lock:
+        for task in changes.expire:
+            try:
+                done, _ = repos.tasks.mutate(task.id, _expirer(changes))
+            except _StillLive:
+                continue
+            result.expired.append(done)
+        reserved = {t.id for t in changes.create}
+        for task in changes.create:
+            if repos.tasks.get(task.id) is not None:
+                reserved.discard(task.id)
+                task.id = repos.tasks.new_id(task.key, reserved)
+                reserved.add(task.id)
+        result.created = repos.tasks.create_many(changes.create)
+    return result
+
+
+def refresh_churn_risk(
+    subscriber_id: str, repos: Repos, settings: Settings, now: datetime
+) -> Task | None:
+    """Re-score one subscriber now (after a cancel request by email, say).
+
+    If a churn_risk task is active, its risk snapshot is updated and it is returned. Otherwise,
+    if the band is high and the subscriber is not in cooldown, a churn_risk task is created
+    and returned. Else (or for an unknown subscriber) returns None.
+    """
+    today = now.astimezone(settings.timezone).date()
+    with repos.store.lock:
+        sub = repos.subscribers.get(subscriber_id)
+        if sub is None:
+            return None
+        events = repos.events.for_subscriber(sub.id)
+        risk = score(sub, events, today, settings.risk, tz=settings.timezone)
+        docs = [t.to_doc() for t in repos.tasks.for_subscriber(sub.id)]
+        outreach = {sub.id: [o.to_doc() for o in repos.outreach.for_subscriber(sub.id)]}
+        index = _TaskIndex(docs, outreach, today, settings)
+        active = index.active_churn_ids(sub.id)
+        if active:
+            snapshot = _snapshot(risk)
+            updated = [repos.tasks.mutate(tid, snapshot)[0] for tid in sorted(active)]
+            return min(updated, key=lambda t: (t.due, t.id))
+        key = index.next_churn_key(sub.id, today)
+        if risk.band != "high" or key is None:
+            return None
+        task = _new_task(repos, set(), key, CHURN, sub, today, now, _churn_reason(risk), risk)
+        return task if repos.tasks.create(task) else repos.tasks.by_key(key)
+
+
+def expires_after(task: Task, rules: LifecycleRules) -> date:
+    """The last day an open task can be shown; it expires when today is later than this."""
+    last = task_last_day(task, rules)
+    if task.snoozed_until and task.snoozed_until > last:
+        return task.snoozed_until
+    return last
+
+
+class _StillLive(Exception):
+    """Raised inside a mutate to leave a task unchanged (claimed or snoozed since planning)."""
+
+
+def _expirer(changes: EngineChanges):  # noqa: ANN202 - a mutate callback
+    def expire(task: Task) -> None:
+        if task.status != TASK_OPEN or changes.today <= expires_after(task, changes.lifecycle):
+            raise _StillLive
+        task.status, task.outcome, task.closed_at = TASK_EXPIRED, TASK_EXPIRED, changes.now
+
+    return expire
+
+
+def _snapshot(risk: Risk):  # noqa: ANN202 - a mutate callback
+    def update(task: Task) -> None:
+        task.risk_score, task.risk_band = risk.score, risk.band
+        task.risk_reasons = risk.reason_texts()
+        task.reason = _churn_reason(risk)
+
+    return update
+
+
+def _churn_reason(risk: Risk) -> str:
+    return f"Churn risk {risk.score} ({risk.band}): " + "; ".join(risk.reason_texts())
+
+
+def _new_task(
+    repos: Repos,
+    reserved: set[str],
+    key: str,
+    kind: str,
+    sub: Subscriber,
+    due: date,
+    now: datetime,
+    reason: str,
+    risk: Risk,
+) -> Task:
+    task_id = repos.tasks.new_id(key, reserved)
+    reserved.add(task_id)
+    return Task(
+        id=task_id,
+        key=key,
+        kind=kind,
+        subscriber_id=sub.id,
+        due=due,
+        created_at=now,
+        reason=reason,
+        risk_score=risk.score,
+        risk_band=risk.band,
+        risk_reasons=risk.reason_texts(),
+        value=sub.monthly_value,
+    )
+
+
+def _events(docs: Iterable[dict[str, Any]]) -> list[Event]:
+    """Events from stored documents, built directly (4x faster than `Event.from_doc`)."""
+    return [
+        Event(
+            id=d["id"],
+            subscriber_id=d["subscriber_id"],
+            type=d["type"],
+            at=parse_datetime(d["at"]),  # type: ignore[arg-type]
+            value=d.get("value"),
+        )
+        for d in docs
+    ]
+
+
+def _status_points(doc: Mapping[str, Any], rules: RiskRules) -> int:
+    """The most a subscriber without events can score, from the stored document alone."""
+    subs = doc.get("subscriptions") or []
+    statuses = {s.get("status") for s in subs}
+    if statuses and statuses <= ENDED_STATUSES:
+        return 0
+    weights = rules.weights
+    points = 0
+    if any(s.get("cancel_at_period_end") or s.get("status") == "non_renewing" for s in subs):
+        points += weights["scheduled_cancellation"]
+    if statuses & {"past_due", "unpaid"}:
+        points += weights["past_due"]
+    if "paused" in statuses:
+        points += weights["paused"]
+    if doc.get("last_order"):
+        points += weights["no_order"]
+    return points
+
+
+class _Windows:
+    """Fast, conservative test on a stored subscriber: can any milestone be in window today?
+
+    It compares the document's ISO date strings with the sets of dates that would put a
+    milestone in window, so most subscribers are skipped without being parsed. False positives
+    are fine (`due_milestones` decides); false negatives are not.
+    """
+
+    def __init__(self, today: date, rules: LifecycleRules) -> None:
+        def days(first: int, last: int) -> set[str]:
+            return {(today - timedelta(days=n)).isoformat() for n in range(first, last + 1)}
+
+        span = rules.expire_days
+        offsets = (rules.onboarding_day, *rules.checkin_days)
+        self.starts = set().union(*(days(o, o + span) for o in offsets))
+        recent = days(0, span)
+        self.month_days = {d[5:] for d in recent}
+        if "02-28" in self.month_days:
+            self.month_days.add("02-29")
+        self.anniversary = rules.anniversary
+        self.one_year_ago = (today - timedelta(days=365)).isoformat()
+        before = rules.pre_renewal_days_before
+        self.charges = days(-before, span - before)
+        self.ends = days(rules.win_back_from_day, rules.win_back_to_day)
+
+    def may_have_milestone(self, doc: Mapping[str, Any]) -> bool:
+        subs = doc.get("subscriptions") or []
+        start = doc.get("first_started") or min(
+            (s["started"] for s in subs if s.get("started")), default=None
+        )
+        if start and (
+            start in self.starts
+            or (self.anniversary and start[5:] in self.month_days and start <= self.one_year_ago)
+        ):
+            return True
+        for s in subs:
+            if s.get("current_period_end") in self.charges:
+                return True
+            if s.get("ended_at") in self.ends or s.get("canceled_at") in self.ends:
+                return True
+        return any(str(h.get("at", ""))[:10] in self.ends for h in doc.get("history") or ())
+
+
+class _TaskIndex:
+    """What planning needs to know about stored tasks, from one pass over their documents."""
+
+    def __init__(
+        self,
+        docs: Iterable[dict[str, Any]],
+        outreach: Mapping[str, list[dict[str, Any]]],
+        today: date,
+        settings: Settings,
+    ) -> None:
+        self.keys: set[str] = set()
+        self.expiring: list[Task] = []
+        self._active_churn: dict[str, set[str]] = {}
+        self._churn_n: dict[str, int] = {}
+        self._handled: dict[str, datetime] = {}  # sid -> last time a churn task was handled
+        self._tz: tzinfo = settings.timezone
+        self._cooldown = settings.risk.cooldown_days
+        churn_ids: set[str] = set()
+        for doc in docs:
+            self.keys.add(doc["key"])
+            status, sid = doc["status"], doc["subscriber_id"]
+            if status == TASK_OPEN and self._stale(doc, today, settings.lifecycle):
+                self.expiring.append(Task.from_doc(copy_doc(doc)))
+                status = TASK_EXPIRED
+            if doc["kind"] != CHURN:
+                continue
+            churn_ids.add(doc["id"])
+            self._count_churn(sid, doc["key"])
+            if status in (TASK_OPEN, "claimed"):
+                self._active_churn.setdefault(sid, set()).add(doc["id"])
+            elif status == TASK_DONE and doc.get("closed_at"):
+                self._handled_at(sid, parse_datetime(doc["closed_at"]))
+        for sid, records in outreach.items():
+            for record in records:
+                if churn_ids & set(str(record.get("task_id", "")).split(",")):
+                    self._handled_at(sid, parse_datetime(record["at"]))
+
+    @staticmethod
+    def _stale(doc: dict[str, Any], today: date, rules: LifecycleRules) -> bool:
+        due = parse_date(doc["due"])
+        if due is None or today <= due:
+            return False
+        last = last_day(doc["kind"], doc["key"], due, rules)
+        snoozed = parse_date(doc.get("snoozed_until"))
+        return today > max(last, snoozed) if snoozed else today > last
+
+    def _count_churn(self, sid: str, key: str) -> None:
+        prefix = f"{sid}:{CHURN}:"
+        if key.startswith(prefix) and key[len(prefix) :].isdigit():
+            self._churn_n[sid] = max(self._churn_n.get(sid, 0), int(key[len(prefix) :]))
+
+    def _handled_at(self, sid: str, at: datetime | None) -> None:
+        if at is not None and (sid not in self._handled or at > self._handled[sid]):
+            self._handled[sid] = at
+
+    def has_key(self, key: str) -> bool:
+        return key in self.keys
+
+    def add(self, task: Task) -> None:
+        self.keys.add(task.key)
+        if task.kind == CHURN:
+            self._count_churn(task.subscriber_id, task.key)
+            self._active_churn.setdefault(task.subscriber_id, set()).add(task.id)
+
+    def active_churn_ids(self, sid: str) -> set[str]:
+        return self._active_churn.get(sid, set())
+
+    def next_churn_key(self, sid: str, today: date) -> str | None:
+        """The key for a new churn_risk task, or None while one is active or in cooldown."""
+        if self._active_churn.get(sid):
+            return None
+        handled = self._handled.get(sid)
+        if handled is not None and (today - handled.astimezone(self._tz).date()).days < (
+            self._cooldown
+        ):
+            return None
+        return f"{sid}:{CHURN}:{self._churn_n.get(sid, 0) + 1}"
