@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.repos.digests import DigestRepo
 from bot.repos.events import EventRepo
+from bot.repos.inbox import InboxRepo
 from bot.repos.outreach import OutreachRepo
 from bot.repos.subscribers import SubscriberRepo
 from bot.repos.tasks import TaskRepo
@@ -20,6 +21,7 @@ class Repos:
     events: EventRepo
     outreach: OutreachRepo
     digests: DigestRepo
+    inbox: InboxRepo
 
     @classmethod
     def open(cls, store: Store) -> Repos:
@@ -30,4 +32,5 @@ class Repos:
             events=EventRepo(store),
             outreach=OutreachRepo(store),
             digests=DigestRepo(store),
+            inbox=InboxRepo(store),
         )

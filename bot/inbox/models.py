@@ -1,0 +1,107 @@
+"""Stored records of the shared inbox: triage items, handled messages, sync and connector state.
+
+A `TriageItem` is one email conversation in the triage channel (one Slack message with a
+thread). An `InboxMessage` records that one Message-ID was handled (posted as a new item or
+into an item's thread), which is what makes re-fetching a message harmless. Datetimes are UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.models import Doc
+
+ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED = "open", "claimed", "resolved", "snoozed"
+ITEM_STATUSES = (ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED)
+ACTIVE_ITEM_STATUSES = frozenset({ITEM_OPEN, ITEM_CLAIMED, ITEM_SNOOZED})
+
+MESSAGE_POSTED, MESSAGE_THREADED = "posted", "threaded"
+
+
+@dataclass
+class TriageItem(Doc):
+    """One email conversation awaiting (or done with) a person in the triage channel."""
+
+    id: str  # short and typeable, e.g. "q4m7x"
+    key: str  # the Message-ID of the conversation's first email
+    subject: str
+    normalized_subject: str
+    sender: str  # lower-cased address
+    created_at: datetime
+    last_message_at: datetime
+    sender_name: str = ""
+    subscriber_id: str = ""
+    intent: str = "other"
+    status: str = ITEM_OPEN
+    claimed_by: str = ""
+    claimed_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    resolved_by: str = ""
+    resolved_at: datetime | None = None
+    reminded_at: datetime | None = None
+    slack: dict[str, str] = field(default_factory=dict)  # {"channel", "ts"}
+    churn_task_id: str = ""
+    message_count: int = 1
+    source: str = ""  # "imap:<host>/<folder>" or "webhook"
+
+    _datetimes = (
+        "created_at",
+        "last_message_at",
+        "claimed_at",
+        "snoozed_until",
+        "resolved_at",
+        "reminded_at",
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_ITEM_STATUSES
+
+
+@dataclass
+class InboxMessage(Doc):
+    """One handled email, by Message-ID: where it went in Slack."""
+
+    message_id: str
+    item_id: str
+    status: str  # posted | threaded
+    at: datetime
+    channel: str = ""
+    ts: str = ""
+    uid: int = 0
+    source: str = ""
+
+    _datetimes = ("at",)
+
+
+@dataclass
+class SyncState(Doc):
+    """IMAP progress for one mailbox folder: the UIDVALIDITY and the last handled UID."""
+
+    host: str
+    user: str
+    folder: str
+    uidvalidity: int = 0
+    last_uid: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.user}@{self.host}/{self.folder}"
+
+
+@dataclass
+class ConnectorStatus(Doc):
+    """What `/care stats` and the log say about the inbox connector."""
+
+    key: str  # user@host/folder
+    state: str = "starting"  # starting | connected | retrying | stopped
+    connected: bool = False
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str = ""
+    handled: int = 0  # messages handled since the connector started counting
+    updated_at: datetime | None = None
+
+    _datetimes = ("last_poll_at", "last_success_at", "updated_at")
