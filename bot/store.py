@@ -171,6 +171,17 @@ class Store:
                 "'digest --preview' work while the bot runs.)"
             ) from exc
         self._file_lock = lock
+        self._remove_stale_temp_files()
+
+    def _remove_stale_temp_files(self) -> None:
+        """Delete temporary files a killed writer left behind (never read as data).
+
+        Safe only while holding the directory lock: no other process is writing.
+        """
+        assert self.data_dir is not None
+        for stale in self.data_dir.rglob(".*.json.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
     def db(self, name: str) -> TinyDB:
         """The TinyDB file `name` (e.g. "subscribers" or "tasks/07")."""
