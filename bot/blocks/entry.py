@@ -1,0 +1,271 @@
+"""One digest entry: one customer with all of its due tasks, as Block Kit blocks.
+
+An entry is anything with `subscriber`, `tasks` and `risk` (the digest planner's `DigestEntry`
+fits, and so does `EntryView` here). Its state comes from its tasks:
+
+- unclaimed: buttons Claim / Log outreach and a Snooze select (1, 3 or 7 days);
+- claimed: "Claimed by @x at <time>", buttons Log outreach / Release;
+- done (no active task left): the outcome of each task, no buttons.
+
+Button values carry the entry's task ids ("k7qx2,a3b4c"): claiming the entry claims them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.blocks import ids
+from bot.blocks.labels import KIND_EMOJI, band_label, kind_label, kind_rank, outcome_label
+from bot.blocks.limits import MAX_SECTION_TEXT
+from bot.blocks.text import (
+    bullet_list,
+    clip,
+    day_label,
+    escape,
+    money,
+    one_line,
+    slack_date,
+    tenure,
+    user_ref,
+)
+from bot.models import TASK_CLAIMED, TASK_OPEN, Risk, RiskReason, Subscriber, Task
+
+SNOOZE_DAYS = (1, 3, 7)
+UNCLAIMED, CLAIMED, DONE = "unclaimed", "claimed", "done"
+
+
+class EntryLike(Protocol):
+    """What the builders need from a digest entry (the planner's DigestEntry has more)."""
+
+    @property
+    def subscriber(self) -> Subscriber: ...
+
+    @property
+    def tasks(self) -> Sequence[Task]: ...
+
+    @property
+    def risk(self) -> Risk | None: ...
+
+
+@dataclass
+class EntryView:
+    """A customer and its due tasks, for callers that have no DigestEntry at hand."""
+
+    subscriber: Subscriber
+    tasks: list[Task]
+    risk: Risk | None = None
+    kind: str = ""
+    overdue: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def entry_kind(entry: EntryLike) -> str:
+    """The entry's kind: its own `kind` if it has one, else its most urgent task's kind."""
+    kind = getattr(entry, "kind", "")
+    if kind:
+        return str(kind)
+    kinds = sorted((t.kind for t in entry.tasks), key=kind_rank)
+    return kinds[0] if kinds else "checkin_30"
+
+
+def entry_risk(entry: EntryLike) -> Risk | None:
+    """The entry's risk, else the highest risk recorded on its tasks."""
+    if entry.risk is not None:
+        return entry.risk
+    scored = [t for t in entry.tasks if t.risk_score > 0]
+    if not scored:
+        return None
+    top = max(scored, key=lambda t: t.risk_score)
+    reasons = [RiskReason(rule="", points=0, text=r) for r in top.risk_reasons]
+    return Risk(score=top.risk_score, band=top.risk_band, reasons=reasons)
+
+
+def entry_state(entry: EntryLike) -> str:
+    """ "unclaimed" if any active task is open, "claimed" if all are claimed, else "done"."""
+    active = [t for t in entry.tasks if t.active]
+    if not active:
+        return DONE
+    return UNCLAIMED if any(t.status == TASK_OPEN for t in active) else CLAIMED
+
+
+def entry_key(entry: EntryLike) -> str:
+    """A key unique within a digest: the entry's first task id (or subscriber id)."""
+    return entry.tasks[0].id if entry.tasks else entry.subscriber.id
+
+
+def entry_fallback(entry: EntryLike) -> str:
+    """Notification text for an entry's message, escaped."""
+    sub = entry.subscriber
+    kinds = ", ".join(dict.fromkeys(kind_label(t.kind) for t in entry.tasks)) or "due"
+    state = {UNCLAIMED: "", CLAIMED: " (claimed)", DONE: " (done)"}[entry_state(entry)]
+    return f"{clip(one_line(sub.display_name), 150)}: {kinds.lower()}{state}"
+
+
+def build_entry_blocks(
+    entry: EntryLike, today: date, tz: ZoneInfo, now: datetime
+) -> list[dict[str, Any]]:
+    """The blocks for one customer and all of its due tasks.
+
+    Args:
+        entry: a DigestEntry/EntryView: `subscriber`, `tasks`, `risk` (may be None).
+        today: the team's local date (for "due today", "overdue 3 d", tenure).
+        tz: the team's timezone, for time fallbacks.
+        now: the current time (UTC); unused times are shown as Slack date tokens.
+
+    Returns:
+        4 to 6 blocks, every outside string escaped, every text within Slack's limits.
+    """
+    key = entry_key(entry)
+    blocks: list[dict[str, Any]] = [
+        _section(_who(entry.subscriber, today), ids.block_id(ids.BLOCK_ENTRY, key)),
+        _section("*Why now*\n" + bullet_list(_why_lines(entry, today), MAX_SECTION_TEXT - 20)),
+    ]
+    risk = entry_risk(entry)
+    if risk is not None and risk.score > 0:
+        blocks.append(_section(_risk_text(risk)))
+    blocks.extend(_state_blocks(entry, key, today, tz, now))
+    return blocks
+
+
+def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _who(sub: Subscriber, today: date) -> str:
+    name = clip(one_line(sub.display_name), 200)
+    first = f"*{name}*"
+    if sub.email and sub.email != sub.display_name:
+        first += f"  ·  {clip(sub.email, 254)}"
+    details = [clip(one_line(sub.plan), 300) or "No plan"]
+    if sub.status != "active":
+        details.append(escape(sub.status.replace("_", " ")))
+    if sub.scheduled_cancellation and sub.status != "non_renewing":
+        details.append("cancels at period end")
+    details.append(f"customer for {tenure(sub.first_started, today)}")
+    details.append(money(sub.monthly_value, sub.currency))
+    if sub.owner:
+        details.append(f"owner {clip(one_line(sub.owner), 100)}")
+    return first + "\n" + "  ·  ".join(details)
+
+
+def _why_lines(entry: EntryLike, today: date) -> list[str]:
+    lines = []
+    for task in sorted(entry.tasks, key=lambda t: (kind_rank(t.kind), t.due)):
+        emoji = KIND_EMOJI.get(task.kind, ":small_blue_diamond:")
+        line = f"{emoji} *{kind_label(task.kind)}*"
+        if task.reason:
+            line += f": {clip(one_line(task.reason), 400)}"
+        line += f"  ·  due {day_label(task.due, today)}"
+        late = (today - task.due).days
+        if task.active and late > 0:
+            line += f"  ·  :hourglass: *overdue {late} d*"
+        line += f"  ·  `{escape(task.id)}`"
+        lines.append(line)
+    return lines
+
+
+def _risk_text(risk: Risk) -> str:
+    head = f"*Risk* {band_label(risk.score, risk.band)}"
+    reasons = [clip(one_line(text), 300) for text in risk.reason_texts() if text]
+    if not reasons:
+        return head
+    return head + "\n" + bullet_list(reasons, MAX_SECTION_TEXT - len(head) - 1)
+
+
+def _state_blocks(
+    entry: EntryLike, key: str, today: date, tz: ZoneInfo, now: datetime
+) -> list[dict[str, Any]]:
+    active = [t for t in entry.tasks if t.active]
+    if not active:
+        return [_context(_done_text(entry.tasks, tz))]
+    open_tasks = [t for t in active if t.status == TASK_OPEN]
+    claimed = [t for t in active if t.status == TASK_CLAIMED]
+    notes = []
+    if claimed:
+        notes.append(_claimed_text(claimed, tz))
+    snoozed = [t.snoozed_until for t in open_tasks if t.snoozed_until and t.snoozed_until > today]
+    if snoozed:
+        notes.append(f":zzz: Snoozed until {day_label(max(snoozed), today)}")
+    if not notes:
+        notes.append("Unclaimed: claim it before you reach out, so nobody doubles up.")
+    elements: list[dict[str, Any]] = []
+    if open_tasks:
+        elements.append(_button("Claim", ids.ACTION_CLAIM, open_tasks, style="primary"))
+    elements.append(_button("Log outreach", ids.ACTION_LOG, active))
+    if claimed:
+        elements.append(_button("Release", ids.ACTION_RELEASE, claimed))
+    if open_tasks:
+        elements.append(_snooze_select(open_tasks))
+    actions = {
+        "type": "actions",
+        "block_id": ids.block_id(ids.BLOCK_ENTRY_ACTIONS, key),
+        "elements": elements,
+    }
+    return [_context("\n".join(notes)), actions]
+
+
+def _claimed_text(claimed: list[Task], tz: ZoneInfo) -> str:
+    parts = []
+    by_user: dict[str, Task] = {}
+    for task in claimed:
+        by_user.setdefault(task.claimed_by, task)
+    for user, task in by_user.items():
+        when = f" at {slack_date(task.claimed_at, tz=tz)}" if task.claimed_at else ""
+        parts.append(f":raised_hand: Claimed by {user_ref(user)}{when}")
+    return "\n".join(parts)
+
+
+def _done_text(tasks: Sequence[Task], tz: ZoneInfo) -> str:
+    lines = []
+    for task in tasks:
+        mark = ":white_check_mark:" if task.outcome != "expired" else ":wastebasket:"
+        line = f"{mark} {kind_label(task.kind)}: *{outcome_label(task.outcome or task.status)}*"
+        if task.closed_by:
+            line += f" by {user_ref(task.closed_by)}"
+        if task.closed_at:
+            line += f" at {slack_date(task.closed_at, tz=tz)}"
+        lines.append(line)
+    text = "\n".join(lines) or ":white_check_mark: Done"
+    return text if len(text) <= MAX_SECTION_TEXT else lines[0] + f"\nand {len(lines) - 1} more"
+
+
+def _button(
+    label: str, action_id: str, tasks: Sequence[Task], style: str | None = None
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": ids.encode_ids(t.id for t in tasks),
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _snooze_select(tasks: Sequence[Task]) -> dict[str, Any]:
+    task_ids = [t.id for t in tasks]
+    options = [
+        {
+            "text": {"type": "plain_text", "text": f"{d} day" + ("" if d == 1 else "s")},
+            "value": ids.encode_choice(d, task_ids),
+        }
+        for d in SNOOZE_DAYS
+    ]
+    return {
+        "type": "static_select",
+        "action_id": ids.ACTION_SNOOZE,
+        "placeholder": {"type": "plain_text", "text": "Snooze…"},
+        "options": options,
+    }
