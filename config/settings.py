@@ -182,9 +182,10 @@ def load_settings(
     """
     if env is None:
         if dotenv:
-            from dotenv import load_dotenv
+            from dotenv import find_dotenv, load_dotenv
 
-            load_dotenv(override=False)
+            # usecwd: by default python-dotenv searches upwards from this file, not the cwd.
+            load_dotenv(find_dotenv(usecwd=True), override=False)
         env = os.environ
     path = Path(config_path or env.get("CARE_CONFIG") or DEFAULT_CONFIG)
     raw = _read_toml(path)
