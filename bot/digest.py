@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.engine import plan_changes
-from bot.models import Risk, Subscriber, Task
+from bot.engine import paused_gc, plan_changes
+from bot.models import ACTIVE_TASK_STATUSES, Risk, Subscriber, Task
 from bot.repos import Repos
-from bot.risk import score
+from bot.store import copy_doc
 from config.settings import Settings
 
 KIND_ORDER = (
@@ -172,16 +172,33 @@ def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) ->
         The plan: entries in digest order and counts. Claimed tasks are included (with their
         status); tasks due after `today` or snoozed past it are not.
     """
+    with paused_gc():
+        return _plan(today, repos, settings, now)
+
+
+def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
     grace = settings.lifecycle.grace_days
-    changes = plan_changes(today, repos, settings, now)
+    shown = [Task.from_doc(copy_doc(d)) for d in repos.tasks.raw() if _shown(d, today)]
+    changes = plan_changes(
+        today, repos, settings, now, context_for={t.subscriber_id for t in shown}
+    )
     expiring = {t.id for t in changes.expire}
-    tasks = [t for t in repos.tasks.active() if t.id not in expiring]
-    tasks += changes.create
     by_subscriber: dict[str, list[Task]] = {}
-    for task in tasks:
-        if task.due <= today and not (task.snoozed_until and task.snoozed_until > today):
+    for task in [*shown, *changes.create]:
+        if task.id not in expiring and task.due <= today:
             by_subscriber.setdefault(task.subscriber_id, []).append(task)
-    entries = [_entry(sid, group, today, repos, settings) for sid, group in by_subscriber.items()]
+    entries = []
+    for sid, tasks in by_subscriber.items():
+        tasks.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
+        entries.append(
+            DigestEntry(
+                subscriber=changes.subscribers.get(sid) or Subscriber(id=sid),
+                tasks=tasks,
+                risk=changes.risks.get(sid) or Risk(0, "low", []),
+                kind=tasks[0].kind,
+                overdue=any(t.overdue(today, grace) for t in tasks),
+            )
+        )
     entries.sort(key=_entry_order)
     counts: dict[str, int] = {}
     for entry in entries:
@@ -192,20 +209,13 @@ def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) ->
     return DigestPlan(today, entries, counts, grace)
 
 
-def _entry(
-    sid: str, tasks: list[Task], today: date, repos: Repos, settings: Settings
-) -> DigestEntry:
-    grace = settings.lifecycle.grace_days
-    subscriber = repos.subscribers.get(sid) or Subscriber(id=sid)
-    events = repos.events.for_subscriber(sid)
-    risk = score(subscriber, events, today, settings.risk, tz=settings.timezone)
-    tasks = sorted(tasks, key=lambda t: (kind_rank(t.kind), t.due, t.id))
-    return DigestEntry(
-        subscriber=subscriber,
-        tasks=tasks,
-        risk=risk,
-        kind=tasks[0].kind,
-        overdue=any(t.overdue(today, grace) for t in tasks),
+def _shown(doc: dict[str, Any], today: date) -> bool:
+    """An active stored task that is due by `today` and not snoozed past it."""
+    day = today.isoformat()
+    return (
+        doc["status"] in ACTIVE_TASK_STATUSES
+        and doc["due"] <= day
+        and not (doc.get("snoozed_until") and doc["snoozed_until"] > day)
     )
 
 

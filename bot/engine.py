@@ -20,15 +20,16 @@ that can have a milestone in window or a high score, so it stays fast at 100k su
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from bot.clock import Clock
-from bot.lifecycle import due_milestones, last_day, task_last_day
+from bot.lifecycle import MilestoneWindows, due_milestones, last_day, task_last_day
 from bot.models import (
-    ENDED_STATUSES,
     TASK_DONE,
     TASK_EXPIRED,
     TASK_OPEN,
@@ -40,9 +41,9 @@ from bot.models import (
     parse_datetime,
 )
 from bot.repos import Repos
-from bot.risk import score
+from bot.risk import UpperBound, score
 from bot.store import copy_doc
-from config.settings import LifecycleRules, RiskRules, Settings
+from config.settings import LifecycleRules, Settings
 
 CHURN = "churn_risk"
 
@@ -56,6 +57,9 @@ class EngineChanges:
     lifecycle: LifecycleRules = field(default_factory=LifecycleRules)  # decides expiry
     create: list[Task] = field(default_factory=list)
     expire: list[Task] = field(default_factory=list)  # as stored, still open
+    # What planning saw of the subscribers it planned for (and of `context_for`).
+    subscribers: dict[str, Subscriber] = field(default_factory=dict)
+    risks: dict[str, Risk] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,7 +84,14 @@ def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> E
         return apply_changes(plan_changes(today, repos, settings, clock.now()), repos)
 
 
-def plan_changes(today: date, repos: Repos, settings: Settings, now: datetime) -> EngineChanges:
+def plan_changes(
+    today: date,
+    repos: Repos,
+    settings: Settings,
+    now: datetime,
+    *,
+    context_for: Collection[str] = (),
+) -> EngineChanges:
     """Work out, without writing anything, what `run_engine` would do on `today`.
 
     Args:
@@ -88,29 +99,46 @@ def plan_changes(today: date, repos: Repos, settings: Settings, now: datetime) -
         repos: the repositories (only read).
         settings: lifecycle and risk rules, timezone.
         now: the time stamped on planned tasks.
+        context_for: subscriber ids whose `Subscriber` and `Risk` the caller also wants (the
+            digest's), gathered in the same pass.
+
+    Returns:
+        The changes, with `subscribers` and `risks` for every planned task's subscriber and
+        every id in `context_for` that is stored.
     """
-    lifecycle, tz = settings.lifecycle, settings.timezone
+    with paused_gc():
+        return _plan(today, repos, settings, now, context_for)
+
+
+def _plan(
+    today: date, repos: Repos, settings: Settings, now: datetime, context_for: Collection[str]
+) -> EngineChanges:
+    lifecycle, risk_rules, tz = settings.lifecycle, settings.risk, settings.timezone
     changes = EngineChanges(today, now, lifecycle)
     tasks = _TaskIndex(repos.tasks.raw(), repos.outreach.raw_by_subscriber(), today, settings)
     changes.expire = tasks.expiring
     events = repos.events.raw_by_subscriber()
-    windows = _Windows(today, lifecycle)
+    windows = MilestoneWindows(today, lifecycle)
+    bound = UpperBound(today, risk_rules)
     reserved: set[str] = set()
     for doc in repos.subscribers.raw():
         sid = doc["id"]
+        wanted = sid in context_for
         maybe_milestone = windows.may_have_milestone(doc)
-        maybe_risky = sid in events or _status_points(doc, settings.risk) >= settings.risk.high
-        if not (maybe_milestone or maybe_risky):
+        maybe_risky = bound.points(doc, events.get(sid, ())) >= risk_rules.high
+        if not (maybe_milestone or maybe_risky or wanted):
             continue
         sub: Subscriber = Subscriber.from_doc(doc)
         milestones = due_milestones(sub, today, lifecycle) if maybe_milestone else []
         new = [(m.key, m.kind, m.due, m.reason) for m in milestones if not tasks.has_key(m.key)]
-        if not (new or maybe_risky):
+        if not (new or maybe_risky or wanted):
             continue
-        risk = score(sub, _events(events.get(sid, ())), today, settings.risk, tz=tz)
+        risk = score(sub, _events(events.get(sid, ())), today, risk_rules, tz=tz)
         churn_key = tasks.next_churn_key(sid, today) if risk.band == "high" else None
         if churn_key:
             new.append((churn_key, CHURN, today, _churn_reason(risk)))
+        if new or wanted:
+            changes.subscribers[sid], changes.risks[sid] = _detached(sub), risk
         for key, kind, due, reason in new:
             task = _new_task(repos, reserved, key, kind, sub, due, now, reason, risk)
             tasks.add(task)
@@ -181,6 +209,23 @@ def expires_after(task: Task, rules: LifecycleRules) -> date:
     return last
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk read pass.
+
+    Planning allocates some 100k short-lived objects while the store holds millions of live
+    ones, so every full collection it triggers walks them all: pausing it makes planning at
+    100k subscribers about a third faster. Nothing planning allocates forms cycles.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _StillLive(Exception):
     """Raised inside a mutate to leave a task unchanged (claimed or snoozed since planning)."""
 
@@ -235,6 +280,13 @@ def _new_task(
     )
 
 
+def _detached(sub: Subscriber) -> Subscriber:
+    """A subscriber parsed from a stored document, no longer sharing its lists with it."""
+    sub.history = [dict(h) for h in sub.history]
+    sub.tags = list(sub.tags)
+    return sub
+
+
 def _events(docs: Iterable[dict[str, Any]]) -> list[Event]:
     """Events from stored documents, built directly (4x faster than `Event.from_doc`)."""
     return [
@@ -247,68 +299,6 @@ def _events(docs: Iterable[dict[str, Any]]) -> list[Event]:
         )
         for d in docs
     ]
-
-
-def _status_points(doc: Mapping[str, Any], rules: RiskRules) -> int:
-    """The most a subscriber without events can score, from the stored document alone."""
-    subs = doc.get("subscriptions") or []
-    statuses = {s.get("status") for s in subs}
-    if statuses and statuses <= ENDED_STATUSES:
-        return 0
-    weights = rules.weights
-    points = 0
-    if any(s.get("cancel_at_period_end") or s.get("status") == "non_renewing" for s in subs):
-        points += weights["scheduled_cancellation"]
-    if statuses & {"past_due", "unpaid"}:
-        points += weights["past_due"]
-    if "paused" in statuses:
-        points += weights["paused"]
-    if doc.get("last_order"):
-        points += weights["no_order"]
-    return points
-
-
-class _Windows:
-    """Fast, conservative test on a stored subscriber: can any milestone be in window today?
-
-    It compares the document's ISO date strings with the sets of dates that would put a
-    milestone in window, so most subscribers are skipped without being parsed. False positives
-    are fine (`due_milestones` decides); false negatives are not.
-    """
-
-    def __init__(self, today: date, rules: LifecycleRules) -> None:
-        def days(first: int, last: int) -> set[str]:
-            return {(today - timedelta(days=n)).isoformat() for n in range(first, last + 1)}
-
-        span = rules.expire_days
-        offsets = (rules.onboarding_day, *rules.checkin_days)
-        self.starts = set().union(*(days(o, o + span) for o in offsets))
-        recent = days(0, span)
-        self.month_days = {d[5:] for d in recent}
-        if "02-28" in self.month_days:
-            self.month_days.add("02-29")
-        self.anniversary = rules.anniversary
-        self.one_year_ago = (today - timedelta(days=365)).isoformat()
-        before = rules.pre_renewal_days_before
-        self.charges = days(-before, span - before)
-        self.ends = days(rules.win_back_from_day, rules.win_back_to_day)
-
-    def may_have_milestone(self, doc: Mapping[str, Any]) -> bool:
-        subs = doc.get("subscriptions") or []
-        start = doc.get("first_started") or min(
-            (s["started"] for s in subs if s.get("started")), default=None
-        )
-        if start and (
-            start in self.starts
-            or (self.anniversary and start[5:] in self.month_days and start <= self.one_year_ago)
-        ):
-            return True
-        for s in subs:
-            if s.get("current_period_end") in self.charges:
-                return True
-            if s.get("ended_at") in self.ends or s.get("canceled_at") in self.ends:
-                return True
-        return any(str(h.get("at", ""))[:10] in self.ends for h in doc.get("history") or ())
 
 
 class _TaskIndex:

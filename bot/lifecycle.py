@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from bot.models import ENDED_STATUSES, Subscriber, Task
 from config.settings import LifecycleRules
@@ -52,33 +53,28 @@ def due_milestones(subscriber: Subscriber, today: date, rules: LifecycleRules) -
     status is in `rules.checkin_statuses`; win-back only for subscribers whose subscriptions
     have all ended.
     """
-    found = [m for m in candidate_milestones(subscriber, today, rules) if m.in_window(today)]
+    if subscriber.status in rules.checkin_statuses:
+        found = _tenure_milestones(subscriber, today, rules) + _pre_renewals(
+            subscriber, today, rules
+        )
+    else:
+        found = _win_back(subscriber, today, rules)
     return sorted(found, key=lambda m: (m.due, m.key))
 
 
-def candidate_milestones(
-    subscriber: Subscriber, today: date, rules: LifecycleRules
-) -> list[Milestone]:
-    """Every milestone that could be in window around `today` (due or not yet)."""
-    if subscriber.status in rules.checkin_statuses:
-        return [
-            *_tenure_milestones(subscriber, today, rules),
-            *_pre_renewals(subscriber, rules),
-        ]
+def _win_back(subscriber: Subscriber, today: date, rules: LifecycleRules) -> list[Milestone]:
     ended = ended_on(subscriber)
     if ended is None:
         return []
-    due = ended + timedelta(days=rules.win_back_from_day)
-    return [
-        Milestone(
-            "win_back",
-            f"{subscriber.id}:win_back:{ended}",
-            due,
-            ended + timedelta(days=rules.win_back_to_day),
-            f"Ended on {ended}: a win-back touch {rules.win_back_from_day}-"
-            f"{rules.win_back_to_day} days after",
-        )
-    ]
+    milestone = Milestone(
+        "win_back",
+        f"{subscriber.id}:win_back:{ended}",
+        ended + timedelta(days=rules.win_back_from_day),
+        ended + timedelta(days=rules.win_back_to_day),
+        f"Ended on {ended}: a win-back touch {rules.win_back_from_day}-"
+        f"{rules.win_back_to_day} days after",
+    )
+    return [milestone] if milestone.in_window(today) else []
 
 
 def task_last_day(task: Task, rules: LifecycleRules) -> date:
@@ -136,59 +132,99 @@ def _tenure_milestones(
     start = started_on(subscriber)
     if start is None:
         return []
-    sid, window = subscriber.id, timedelta(days=rules.expire_days)
+    sid, span = subscriber.id, rules.expire_days
+    tenure = (today - start).days
     found = []
 
     def add(kind: str, key: str, due: date, reason: str) -> None:
-        found.append(Milestone(kind, key, due, due + window, reason))
+        found.append(Milestone(kind, key, due, due + timedelta(days=span), reason))
 
-    add(
-        "onboarding",
-        f"{sid}:onboarding",
-        start + timedelta(days=rules.onboarding_day),
-        f"Day {rules.onboarding_day} of a new subscription (started {start})",
-    )
-    for day in rules.checkin_days:
+    if 0 <= tenure - rules.onboarding_day <= span:
         add(
-            f"checkin_{day}",
-            f"{sid}:checkin_{day}",
-            start + timedelta(days=day),
-            f"Day {day} check-in (subscriber since {start})",
+            "onboarding",
+            f"{sid}:onboarding",
+            start + timedelta(days=rules.onboarding_day),
+            f"Day {rules.onboarding_day} of a new subscription (started {start})",
         )
-    if rules.anniversary:
-        for year in (today.year - 1, today.year):
-            years = year - start.year
-            if years >= 1:
-                plural = "year" if years == 1 else "years"
-                add(
-                    "anniversary",
-                    f"{sid}:anniversary:{year}",
-                    anniversary(start, year),
-                    f"{years} {plural} as a subscriber (since {start})",
-                )
+    for day in rules.checkin_days:
+        if 0 <= tenure - day <= span:
+            add(
+                f"checkin_{day}",
+                f"{sid}:checkin_{day}",
+                start + timedelta(days=day),
+                f"Day {day} check-in (subscriber since {start})",
+            )
+    for year in (today.year - 1, today.year) if rules.anniversary and tenure > 360 else ():
+        years, due = year - start.year, anniversary(start, year)
+        if years >= 1 and 0 <= (today - due).days <= span:
+            plural = "year" if years == 1 else "years"
+            add(
+                "anniversary",
+                f"{sid}:anniversary:{year}",
+                due,
+                f"{years} {plural} as a subscriber (since {start})",
+            )
     return found
 
 
-def _pre_renewals(subscriber: Subscriber, rules: LifecycleRules) -> list[Milestone]:
+def _pre_renewals(subscriber: Subscriber, today: date, rules: LifecycleRules) -> list[Milestone]:
     found: dict[str, Milestone] = {}
-    before = timedelta(days=rules.pre_renewal_days_before)
+    before, span = rules.pre_renewal_days_before, rules.expire_days
     for sub in subscriber.live_subscriptions:
         charge = sub.current_period_end
+        if charge is None or not 0 <= (today - charge).days + before <= span:
+            continue
         long_plan = sub.interval_months >= rules.pre_renewal_min_interval_months - INTERVAL_EPSILON
         renews = sub.status in rules.checkin_statuses and not sub.cancel_at_period_end
-        if charge is None or not long_plan or not renews:
-            continue
         key = f"{subscriber.id}:pre_renewal:{charge}"
-        due = charge - before
-        found.setdefault(
-            key,
-            Milestone(
+        if long_plan and renews and key not in found:
+            due = charge - timedelta(days=before)
+            found[key] = Milestone(
                 "pre_renewal",
                 key,
                 due,
-                due + timedelta(days=rules.expire_days),
+                due + timedelta(days=span),
                 f"{sub.plan or 'Subscription'} renews on {charge} "
                 f"(billed every {round(sub.interval_months)} months)",
-            ),
-        )
+            )
     return list(found.values())
+
+
+class MilestoneWindows:
+    """A fast, conservative test on a stored subscriber document: can a milestone be in window?
+
+    It compares the document's ISO date strings with the sets of dates that would put a
+    milestone in window on `today`, so planning skips most subscribers without parsing them.
+    It may say yes when `due_milestones` finds nothing, never no when it would find something.
+    """
+
+    def __init__(self, today: date, rules: LifecycleRules) -> None:
+        def days_ago(first: int, last: int) -> set[str]:
+            return {(today - timedelta(days=n)).isoformat() for n in range(first, last + 1)}
+
+        span = rules.expire_days
+        offsets = (rules.onboarding_day, *rules.checkin_days)
+        self.starts = set().union(*(days_ago(o, o + span) for o in offsets))
+        self.month_days = {d[5:] for d in days_ago(0, span)} if rules.anniversary else set()
+        if "02-28" in self.month_days:
+            self.month_days.add("02-29")
+        self.year_ago = (today - timedelta(days=365)).isoformat()
+        before = rules.pre_renewal_days_before
+        self.charges = days_ago(-before, span - before)
+        self.ends = days_ago(rules.win_back_from_day, rules.win_back_to_day)
+
+    def may_have_milestone(self, doc: dict[str, Any]) -> bool:
+        subs = doc.get("subscriptions") or []
+        start = doc.get("first_started") or min(
+            (s["started"] for s in subs if s.get("started")), default=None
+        )
+        if start and (
+            start in self.starts or (start[5:] in self.month_days and start <= self.year_ago)
+        ):
+            return True
+        for s in subs:
+            if s.get("current_period_end") in self.charges:
+                return True
+            if s.get("ended_at") in self.ends or s.get("canceled_at") in self.ends:
+                return True
+        return any(str(h.get("at", ""))[:10] in self.ends for h in doc.get("history") or ())

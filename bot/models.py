@@ -108,6 +108,9 @@ def parse_datetime(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
 class Doc:
     """Mixin: dataclass <-> JSON document, with date fields named in `_dates`/`_datetimes`."""
 
@@ -119,7 +122,9 @@ class Doc:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Any:
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        names = _FIELD_NAMES.get(cls)
+        if names is None:  # fields() is slow: read once per class (planning parses 100k docs)
+            names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
         values = {k: v for k, v in doc.items() if k in names}
         for name in cls._dates:
             if name in values:

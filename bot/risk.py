@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 from bot.models import ENDED_STATUSES, Event, Risk, RiskReason, Subscriber
 from config.settings import RiskRules
@@ -102,7 +103,7 @@ def score(
     _skip_rule(by_type, today, rules, interval, add)
     _order_rule(subscriber, by_type, today, rules, interval, add)
     contacts = _since(by_type.get("support_contact", []), today, rules.support_window_days)
-    if len(contacts) >= rules.support_min:
+    if rules.support_min and len(contacts) >= rules.support_min:
         add(
             "support_contacts",
             weights["support_contacts"],
@@ -113,6 +114,71 @@ def score(
         add("downgrade", weights["downgrade"], f"Downgraded on {downgrades[-1][0]}")
     total = min(MAX_SCORE, sum(r.points for r in reasons))
     return Risk(total, band_of(total, rules), reasons)
+
+
+class UpperBound:
+    """The most a stored subscriber document and its stored events can score on `today`.
+
+    Cheap (string comparisons, no parsing), so planning scores only the subscribers that can
+    reach the high band. It may overestimate, never underestimate.
+    """
+
+    def __init__(self, today: date, rules: RiskRules) -> None:
+        self.rules = rules
+        windows = {
+            "cancel_request": rules.cancel_request_window_days,
+            "nps": rules.nps_window_days,
+            "payment_failed": rules.payment_window_days,
+            "support_contact": rules.support_window_days,
+            "downgrade": rules.downgrade_window_days,
+        }
+        # Widened by two days: event days are local, stored timestamps are UTC.
+        self.starts = {k: (today - timedelta(days=v + 2)).isoformat() for k, v in windows.items()}
+
+    def points(self, doc: dict[str, Any], event_docs: Iterable[dict[str, Any]]) -> int:
+        subs = doc.get("subscriptions") or ()
+        live = scheduled = late = paused = False
+        for sub in subs:
+            status = sub.get("status")
+            live = live or status not in ENDED_STATUSES
+            late = late or status in ("past_due", "unpaid")
+            paused = paused or status == "paused"
+            scheduled = (
+                scheduled or status == "non_renewing" or bool(sub.get("cancel_at_period_end"))
+            )
+        if subs and not live:
+            return 0
+        if not (event_docs or scheduled or late or paused or doc.get("last_order")):
+            return 0
+        weights, rules = self.rules.weights, self.rules
+        points = 0
+        if scheduled:
+            points += weights["scheduled_cancellation"]
+        if late:
+            points += weights["past_due"]
+        counts: dict[str, int] = {}
+        for event in event_docs:
+            kind = event.get("type", "")
+            start = self.starts.get(kind)
+            if start is None or str(event.get("at", "")) >= start:
+                counts[kind] = counts.get(kind, 0) + 1
+        if paused or counts.get("pause"):
+            points += weights["paused"]
+        if doc.get("last_order") or counts.get("order"):
+            points += weights["no_order"]
+        if counts.get("cancel_request"):
+            points += weights["cancel_request"]
+        if counts.get("nps"):
+            points += weights["nps_detractor"]
+        failed = counts.get("payment_failed", 0) * weights["payment_failed_each"]
+        points += min(failed, weights["payment_failed_max"])
+        if counts.get("skip", 0) >= rules.skip_min:
+            points += weights["skips"]
+        if counts.get("support_contact", 0) >= rules.support_min:
+            points += weights["support_contacts"]
+        if counts.get("downgrade"):
+            points += weights["downgrade"]
+        return min(points, MAX_SCORE)
 
 
 # An event reduced to what the rules need: its local day and its value.
