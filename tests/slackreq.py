@@ -229,9 +229,12 @@ def view_submission_payload(
     }
 
 
-def view_submission_body(callback_id: str, state_values: dict[str, Any], **fields: Any) -> str:
+def view_submission_body(
+    callback_id: str, state_values: dict[str, Any], private_metadata: str = "", **fields: Any
+) -> str:
     """A modal submission as Slack POSTs it: ``payload=<url-encoded JSON>``."""
-    return interactive_body(view_submission_payload(callback_id, state_values, **fields))
+    payload = view_submission_payload(callback_id, state_values, private_metadata, **fields)
+    return interactive_body(payload)
 
 
 def interactive_body(payload: dict[str, Any]) -> str:

@@ -70,7 +70,7 @@ def message_content(args: dict[str, Any], *, require_content: bool = True) -> di
 
 
 def channel_arg(ws: Workspace, args: dict[str, Any], *, need_bot: bool = True) -> str:
-    """The call's channel id; refuses archived channels and ones the bot is not in."""
+    """The call's channel id; ``need_bot`` refuses channels the bot is not in (not_in_channel)."""
     channel_id = ws.resolve_channel(args.get("channel"))
     channel = ws.channels[channel_id]
     if need_bot and not channel["is_member"]:
@@ -152,7 +152,7 @@ def chat_post_message(ws: Workspace, args: dict[str, Any]) -> Answer:
 
 @method("chat.update")
 def chat_update(ws: Workspace, args: dict[str, Any]) -> Answer:
-    channel_id = channel_arg(ws, args)
+    channel_id = channel_arg(ws, args, need_bot=False)
     changes = message_content(args, require_content=False)
     if not changes:
         raise SlackError("no_text", "chat.update needs text, blocks or attachments", violation=True)
@@ -162,7 +162,7 @@ def chat_update(ws: Workspace, args: dict[str, Any]) -> Answer:
 
 @method("chat.delete")
 def chat_delete(ws: Workspace, args: dict[str, Any]) -> Answer:
-    channel_id = channel_arg(ws, args)
+    channel_id = channel_arg(ws, args, need_bot=False)
     ws.delete(channel_id, args["ts"])
     return {"channel": channel_id, "ts": args["ts"]}
 
@@ -198,7 +198,7 @@ def chat_get_permalink(ws: Workspace, args: dict[str, Any]) -> Answer:
 
 @method("reactions.add")
 def reactions_add(ws: Workspace, args: dict[str, Any]) -> Answer:
-    channel_id = channel_arg(ws, args)
+    channel_id = channel_arg(ws, args, need_bot=False)
     msg = _message_or_error(ws, channel_id, args["timestamp"])
     name = str(args["name"]).strip(":")
     reactions = msg.setdefault("reactions", [])
@@ -250,7 +250,7 @@ def conversations_history(ws: Workspace, args: dict[str, Any]) -> Answer:
 
 @method("conversations.replies")
 def conversations_replies(ws: Workspace, args: dict[str, Any]) -> Answer:
-    channel_id = channel_arg(ws, args)
+    channel_id = channel_arg(ws, args, need_bot=False)
     thread = ws.thread(channel_id, args["ts"])
     if not thread:
         raise SlackError("thread_not_found", f"ts: no message {args['ts']!r} in {channel_id}")

@@ -77,6 +77,7 @@ class Workspace:
         self.channels: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> all messages, ts order
+        self._index: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message
         self.edits: dict[tuple[str, str], list[dict[str, Any]]] = {}  # earlier versions
         self.deleted: list[tuple[str, dict[str, Any]]] = []
         self.ephemerals: list[dict[str, Any]] = []
@@ -194,10 +195,7 @@ class Workspace:
 
     def find(self, channel_id: str, ts: Any) -> dict[str, Any] | None:
         """The message with ``ts`` in the channel (a thread reply too), or None."""
-        for msg in self.history.get(channel_id, ()):
-            if msg["ts"] == ts:
-                return msg
-        return None
+        return self._index.get((channel_id, ts)) if isinstance(ts, str) else None
 
     def post(
         self,
@@ -230,6 +228,7 @@ class Workspace:
                 msg["subtype"] = "thread_broadcast"
             self._count_reply(parent, msg)
         self.history[channel_id].append(msg)
+        self._index[(channel_id, msg["ts"])] = msg
         return msg
 
     def _count_reply(self, parent: dict[str, Any], reply: dict[str, Any]) -> None:
@@ -265,6 +264,7 @@ class Workspace:
         if msg["user"] != self.bot_user_id:
             raise SlackError("cant_delete_message", f"message {ts} was not posted by the bot")
         self.history[channel_id].remove(msg)
+        del self._index[(channel_id, ts)]
         self.deleted.append((channel_id, msg))
         parent_ts = msg.get("thread_ts")
         parent = self.find(channel_id, parent_ts) if parent_ts not in (None, ts) else None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from slack_sdk import WebClient
@@ -385,3 +387,23 @@ def test_wait_for_returns_the_first_truthy_value_or_fails_after_the_timeout(fake
     with pytest.raises(AssertionError, match="nothing after 0.2s"):
         fake_slack.wait_for(lambda: fake_slack.messages("C0TRIAGE"), timeout=0.2)
     assert time.monotonic() - started >= 0.2
+
+
+def test_twenty_simultaneous_calls_are_all_answered(fake_slack, client):
+    ts = client.chat_postMessage(channel="C0DIGEST", text="task")["ts"]
+    for n in range(4, 21):
+        fake_slack.add_user(f"U{n}")
+    users = ["U1", "U2", "U3"] + [f"U{n}" for n in range(4, 21)]
+    barrier = threading.Barrier(len(users))
+
+    def click(user: str) -> bool:
+        barrier.wait()
+        client.chat_postEphemeral(channel="C0DIGEST", user=user, text="taken")
+        return client.chat_update(channel="C0DIGEST", ts=ts, text=f"claimed by {user}")["ok"]
+
+    with ThreadPoolExecutor(len(users)) as pool:
+        results = list(pool.map(click, users))
+
+    assert results == [True] * 20
+    assert len(fake_slack.ephemerals()) == 20
+    assert len(fake_slack.edits("C0DIGEST", ts)) == 20

@@ -135,6 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    request_queue_size = 128  # 20 simultaneous clicks must not overflow the listen backlog
 
     def __init__(self, address: tuple[str, int], fake: FakeSlack) -> None:
         super().__init__(address, _Handler)
