@@ -211,7 +211,7 @@ def build_mine(
         )
     if len(ordered) > MAX_MINE_ROWS:
         blocks.append(_context(f"and {len(ordered) - MAX_MINE_ROWS} more"))
-    blocks.append(_context("Log without the button: `/care log <id> call reached [note]`"))
+    blocks.append(_context("Log without the button: `/care log &lt;id&gt; call reached [note]`"))
     return {"text": f"You have {len(ordered)} claimed tasks", "blocks": blocks}
 
 

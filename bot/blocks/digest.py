@@ -41,7 +41,7 @@ from bot.blocks.labels import (
     kind_rank,
 )
 from bot.blocks.limits import MAX_BLOCKS_MESSAGE
-from bot.blocks.text import channel_ref, clip, one_line
+from bot.blocks.text import channel_ref, one_line, truncate
 
 PARENT_GROUPS = (
     "churn_risk",
@@ -113,7 +113,7 @@ def build_digest_parent(
     blocks.append(_section(_progress_text(progress), ids.BLOCK_DIGEST_PROGRESS))
     howto = (
         ":point_down: *In the thread:* claim a subscriber, reach out, then *Log outreach*. "
-        "Or type `/care claim <id>`, `/care log <id> call reached`."
+        "Or type `/care claim &lt;id&gt;`, `/care log &lt;id&gt; call reached`."
     )
     if channel_hint:
         howto += f"\nInbox emails: {channel_ref(channel_hint)}"
@@ -181,7 +181,7 @@ def build_group_header(group: str, count: int) -> dict[str, Any]:
     """The header message that opens a group in the digest thread: "Churn risk · 12"."""
     label = GROUP_LABELS.get(group) or kind_label(group)
     emoji = KIND_EMOJI.get(group, ":small_blue_diamond:")
-    plain = clip(one_line(label), 120)
+    plain = truncate(one_line(label), 120)  # labels are escaped already
     return {
         "text": f"{plain}: {count}",
         "blocks": [

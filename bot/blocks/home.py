@@ -7,7 +7,7 @@ again when tasks change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,7 @@ def _header(text: str) -> dict[str, Any]:
 
 
 def _entry_row(
-    entry: EntryLike, today: Any, label: str, action_id: str, style: str | None
+    entry: EntryLike, today: date, label: str, action_id: str, style: str | None
 ) -> dict[str, Any]:
     sub = entry.subscriber
     tasks = sorted(entry.tasks, key=lambda t: (kind_rank(t.kind), t.due))
@@ -73,7 +73,7 @@ def _entry_row(
 
 def _entry_list(
     entries: Sequence[EntryLike],
-    today: Any,
+    today: date,
     empty: str,
     label: str,
     action_id: str,

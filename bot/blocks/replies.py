@@ -154,7 +154,7 @@ def build_logged(
 ) -> dict[str, Any]:
     """Confirmation of a log: what was recorded and the follow-up task, if any."""
     text = (
-        f":memo: Logged {escape(channel_label(channel).lower())}: "
+        f":memo: Logged {channel_label(channel).lower()}: "
         f"*{outcome_label(outcome)}* on {_ids(task_ids)}."
     )
     if follow_up:

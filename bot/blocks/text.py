@@ -272,8 +272,8 @@ def _hard_split(escaped: str, raw: str, limit: int) -> list[str]:
     while start < len(raw):
         n = min(limit, len(raw) - start)
         piece = escape(raw[start : start + n])
-        while len(piece) > limit:
-            n -= max(1, (len(piece) - limit + 3) // 4)
+        while len(piece) > limit and n > 1:  # entities made it longer: shrink in proportion
+            n = max(1, min(n - 1, n * limit // len(piece)))
             piece = escape(raw[start : start + n])
         parts.append(piece)
         start += n

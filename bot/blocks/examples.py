@@ -1,0 +1,188 @@
+"""Rendered examples of the Slack surfaces, for docs/slack-surfaces.md.
+
+The doc is generated from the real builders so it cannot drift from them:
+
+    python -m bot.blocks.examples --write      # rewrite docs/slack-surfaces.md
+    python -m bot.blocks.examples              # print it
+
+`tests/bot/blocks/test_examples.py` fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.blocks.digest import DigestProgress, build_digest_parent, build_entry_message
+from bot.blocks.entry import EntryView
+from bot.blocks.modal import build_log_outreach_modal
+from bot.blocks.plain import to_text
+from bot.blocks.triage import Attachment, TriageView, build_triage_message
+from bot.models import Risk, RiskReason, Subscriber, Subscription, Task
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "slack-surfaces.md"
+TZ = ZoneInfo("America/New_York")
+NOW = datetime(2026, 6, 15, 13, 0, tzinfo=UTC)  # 09:00 in New York
+TODAY = date(2026, 6, 15)
+
+
+def sample_subscriber() -> Subscriber:
+    return Subscriber(
+        id="cus_Q1Ann",
+        email="ann.lee@example.com",
+        name="Ann Lee",
+        source="stripe",
+        owner="Maya",
+        subscriptions=[
+            Subscription(
+                id="sub_1",
+                plan="Coffee Club Monthly",
+                status="past_due",
+                amount=49.0,
+                currency="usd",
+                started=date(2025, 3, 2),
+            )
+        ],
+        first_started=date(2025, 3, 2),
+    )
+
+
+def sample_entry() -> EntryView:
+    created = datetime(2026, 6, 12, 13, 0, tzinfo=UTC)
+    reasons = ["2 failed payments in 30 days", "Asked to cancel by email on Jun 12"]
+    tasks = [
+        Task(
+            id="k7qx2",
+            key="cus_Q1Ann:churn_risk",
+            kind="churn_risk",
+            subscriber_id="cus_Q1Ann",
+            due=date(2026, 6, 12),
+            created_at=created,
+            reason="Two failed payments, then asked to cancel",
+            risk_score=95,
+            risk_band="high",
+            risk_reasons=reasons,
+            value=49.0,
+        ),
+        Task(
+            id="a3b4c",
+            key="cus_Q1Ann:checkin_90",
+            kind="checkin_90",
+            subscriber_id="cus_Q1Ann",
+            due=date(2026, 6, 15),
+            created_at=created,
+            reason="90 days since the plan change",
+            value=49.0,
+        ),
+    ]
+    risk = Risk(
+        score=95,
+        band="high",
+        reasons=[
+            RiskReason("payment_failed", 30, reasons[0]),
+            RiskReason("cancel_request", 60, reasons[1]),
+        ],
+    )
+    return EntryView(subscriber=sample_subscriber(), tasks=tasks, risk=risk, kind="churn_risk")
+
+
+def claimed(entry: EntryView, user: str = "U04MAYA", at: datetime | None = None) -> EntryView:
+    at = at or datetime(2026, 6, 15, 13, 42, tzinfo=UTC)
+    tasks = [replace(t, status="claimed", claimed_by=user, claimed_at=at) for t in entry.tasks]
+    return replace(entry, tasks=tasks)
+
+
+def sample_triage() -> TriageView:
+    return TriageView(
+        item_id="m9r2t",
+        sender_email="ann.lee@example.com",
+        sender_name="Ann Lee",
+        subject="Please cancel my subscription",
+        text="Hi, I was charged twice this month and I'd like to cancel. Thanks, Ann",
+        received_at=datetime(2026, 6, 15, 12, 51, tzinfo=UTC),
+        attachments=[Attachment("statement.pdf", 48_213)],
+        intent="cancel",
+        subscriber=sample_subscriber(),
+        stage="active, month 15",
+        risk=sample_entry().risk,
+        churn_task=sample_entry().tasks[0],
+        churn_task_link="https://example.slack.com/archives/C0DIGEST/p1781528400000100",
+    )
+
+
+def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
+    """(title, what it is, payload) for each example in the doc."""
+    entry = sample_entry()
+    counts = {"churn_risk": 3, "pre_renewal": 2, "win_back": 1, "checkin_30": 4, "overdue": 2}
+    progress = DigestProgress(claimed=4, done=3, open=5)
+    return [
+        (
+            "The digest parent message",
+            "Posted at 09:00 in the digest channel; its counts are `chat.update`d as tasks "
+            "are claimed and done.",
+            build_digest_parent(TODAY, counts, progress),
+        ),
+        (
+            "A task entry in the digest thread",
+            "One customer with all of its due tasks, unclaimed. Claim claims both tasks.",
+            build_entry_message(entry, TODAY, TZ, NOW),
+        ),
+        (
+            "The same entry, claimed",
+            "After Claim, the message is updated in place: claimant, time, Log outreach / "
+            "Release. The time is a Slack date token, shown in each reader's timezone.",
+            build_entry_message(claimed(entry), TODAY, TZ, NOW),
+        ),
+        (
+            "The Log outreach modal",
+            "Opened by Log outreach. Field errors (no channel, a follow-up without a date, a "
+            "date in the past) are shown under each field.",
+            build_log_outreach_modal(["k7qx2", "a3b4c"], entry.subscriber),
+        ),
+        (
+            "A triage message from the shared inbox",
+            "One email conversation, with who the sender is as a subscriber.",
+            build_triage_message(sample_triage(), NOW, TZ),
+        ),
+    ]
+
+
+def render_markdown() -> str:
+    """The whole of docs/slack-surfaces.md."""
+    out = [
+        "# What Proactive Care looks like in Slack",
+        "",
+        "Generated by `python -m bot.blocks.examples --write` from the real Block Kit builders "
+        "in `bot/blocks/` (do not edit by hand; a test fails when this file is stale). Each "
+        "surface is shown as text (roughly what Slack displays) and as the Block Kit JSON the "
+        "bot sends; paste the JSON into Slack's Block Kit Builder to see it rendered.",
+        "",
+    ]
+    for title, what, payload in surfaces():
+        out += [f"## {title}", "", what, "", "```text", to_text(payload), "```", ""]
+        out += ["<details><summary>Block Kit JSON</summary>", "", "```json"]
+        out += [json.dumps(payload, indent=2, ensure_ascii=False), "```", "", "</details>", ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"write {DOC}")
+    args = parser.parse_args(argv)
+    text = render_markdown()
+    if args.write:
+        DOC.parent.mkdir(parents=True, exist_ok=True)
+        DOC.write_text(text, encoding="utf-8")
+        print(f"wrote {DOC}")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

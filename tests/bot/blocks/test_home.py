@@ -1,0 +1,55 @@
+"""The App Home tab."""
+
+from __future__ import annotations
+
+from bot.blocks import ids
+from bot.blocks.cards import Stats
+from bot.blocks.home import build_home
+from bot.blocks.limits import check_message, walk_strings
+from tests.bot.blocks.factories import ALICE, NOW, TZ, claimed, entry, subscriber, task
+
+
+def _entries(n: int, prefix: str) -> list:
+    return [
+        entry(task(f"{prefix}{i}"), sub=subscriber(name=f"Customer {prefix}{i}", id=f"c{i}"))
+        for i in range(n)
+    ]
+
+
+def test_home_shows_my_tasks_unclaimed_tasks_and_the_week() -> None:
+    mine = [claimed(e) for e in _entries(2, "m")]
+    stats = Stats(period_days=7, due=12, claimed=8, done=5, per_manager={ALICE: {"done": 5}})
+    view = build_home(ALICE, mine, _entries(3, "u"), stats, NOW, TZ)
+    check_message(view)
+    assert view["type"] == "home"
+    headers = [b["text"]["text"] for b in view["blocks"] if b["type"] == "header"]
+    assert headers == [
+        "Proactive Care",
+        "Your claimed tasks (2)",
+        "Unclaimed today (3)",
+        "The team this week",
+    ]
+    accessories = [b["accessory"] for b in view["blocks"] if "accessory" in b]
+    assert accessories[0]["action_id"] == ids.ACTION_HOME_REFRESH
+    assert [a["action_id"] for a in accessories[1:3]] == [ids.ACTION_LOG] * 2
+    assert [a["action_id"] for a in accessories[3:]] == [ids.ACTION_CLAIM] * 3
+    assert accessories[3]["value"] == "u0"
+    text = "\n".join(t for _, t in walk_strings(view))
+    assert "*12* due" in text and f"<@{ALICE}>: 5 done" in text
+
+
+def test_home_with_hundreds_of_tasks_stays_under_100_blocks() -> None:
+    view = build_home(
+        ALICE, [claimed(e) for e in _entries(300, "m")], _entries(300, "u"), None, NOW, TZ
+    )
+    check_message(view)
+    assert len(view["blocks"]) <= 100
+    contexts = [b["elements"][0]["text"] for b in view["blocks"] if b["type"] == "context"]
+    assert sum("and 275 more" in c for c in contexts) == 2
+
+
+def test_empty_home_says_what_to_do() -> None:
+    view = build_home(ALICE, [], [], None, NOW, TZ)
+    text = "\n".join(t for _, t in walk_strings(view))
+    assert "Nothing claimed" in text and "Everything due today is claimed" in text
+    check_message(view)
