@@ -5,6 +5,6 @@
 """
 
 from tests.fakeslack.server import APP_TOKEN, BOT_TOKEN, Call, FakeSlack
-from tests.fakeslack.socket import SocketModeServer
+from tests.fakeslack.socket import SocketModeServer, close_client
 
-__all__ = ["APP_TOKEN", "BOT_TOKEN", "Call", "FakeSlack", "SocketModeServer"]
+__all__ = ["APP_TOKEN", "BOT_TOKEN", "Call", "FakeSlack", "SocketModeServer", "close_client"]
