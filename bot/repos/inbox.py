@@ -174,7 +174,9 @@ class InboxRepo:
             ]
         return sorted((TriageItem.from_doc(d) for d in docs), key=lambda i: i.created_at)
 
-    def find_thread(self, sender: str, normalized_subject: str, since: datetime) -> TriageItem | None:
+    def find_thread(
+        self, sender: str, normalized_subject: str, since: datetime
+    ) -> TriageItem | None:
         """The latest item with this sender and subject whose last email is not before `since`."""
         if not normalized_subject:
             return None

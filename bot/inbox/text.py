@@ -1,0 +1,259 @@
+"""Turn email bytes into readable text: charsets, HTML, encoded headers, quotes and signatures.
+
+Everything here is forgiving: a wrong or unknown charset is guessed (charset-normalizer) or
+decoded with replacement characters, never raised, and the caller gets a note saying so.
+`split_new_text` keeps only what the sender wrote this time: quoted replies and the
+signature are stripped (mail-parser-reply, plus a pass for bottom-posted and non-English
+quotes), while forwarded content is kept, because in a shared inbox the forwarded customer
+email is usually the point.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from email.header import decode_header
+
+import html2text
+from mailparser_reply.parser import EmailMessage
+
+# Languages whose "On ... wrote:" / "From: ... Sent: ..." headers and signatures are recognised.
+REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "sv", "da")
+# Reply splitting only looks at the top of a long body: the new text is always there.
+REPLY_SCAN_LIMIT = 30_000
+
+_FORWARD_SUBJECT = re.compile(
+    r"^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fwd?|fw|wg|tr|rv|vs|doorst)\s*:", re.I
+)
+_FORWARD_MARKER = re.compile(
+    r"^[ \t>]*(?:-{2,}[ \t]*(?:forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]"
+    r"|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande)"
+    r"[ \t]*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:"
+    r"|d[ée]but du message r[ée]exp[ée]di[ée]\s*:)[ \t]*$",
+    re.I | re.M,
+)
+_ORIGINAL_MARKER = re.compile(
+    r"^[ \t>]*(?:-{3,}[ \t]*original message[ \t]*-{3,}|_{20,})[ \t]*$|^[ \t>]*from:[ \t]+\S.*\n"
+    r"(?:[ \t>]*\S.*\n){0,2}?[ \t>]*(?:sent|date|to|subject):",
+    re.I | re.M,
+)
+_FROM_LINE = re.compile(r"^[ \t>*]*(?:from|von|de|da|van|fr[åa]n)[ \t*]*:[ \t]*(.+)$", re.I | re.M)
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|antw|antwort|r|rif|odp|fwd?|fw|wg|tr|rv|doorst)\s*(?:\[\d+\])?\s*[:：]\s*)+",
+    re.I,
+)
+_SPACES = re.compile(r"\s+")
+
+
+def decode_bytes(data: bytes, charset: str | None, label: str) -> tuple[str, str]:
+    """Decode body bytes, trusting the declared charset only when it works.
+
+    Args:
+        data: the transfer-decoded bytes of one part.
+        charset: the declared charset, or None when the part declares none.
+        label: how notes name the part, e.g. "part 2".
+
+    Returns:
+        The text and a human-readable note ("" when nothing was guessed or replaced).
+    """
+    declared = (charset or "").strip().strip('"').lower()
+    if declared:
+        try:
+            codecs.lookup(declared)
+        except LookupError:
+            guessed = _guess(data)
+            if guessed is not None:
+                return guessed[
+                    0
+                ], f"{label} declares an unknown charset ({declared}): read as {guessed[1]}"
+            return (
+                data.decode("utf-8", errors="replace"),
+                f"could not decode {label} (charset {declared}): shown with replacement characters",
+            )
+        try:
+            return data.decode(declared), ""
+        except UnicodeDecodeError:
+            guessed = _guess(data)
+            if guessed is not None:
+                return guessed[0], f"{label} is not valid {declared}: read as {guessed[1]}"
+            return (
+                data.decode(declared, errors="replace"),
+                f"could not decode {label} (charset {declared}): shown with replacement characters",
+            )
+    try:
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        pass
+    guessed = _guess(data)
+    if guessed is not None:
+        return guessed[0], f"{label} declares no charset: read as {guessed[1]}"
+    return (
+        data.decode("cp1252", errors="replace"),
+        f"could not decode {label} (no charset declared): shown with replacement characters",
+    )
+
+
+def _guess(data: bytes) -> tuple[str, str] | None:
+    """(text, charset) by UTF-8, then a Western guess for mostly-ASCII text, then charset-normalizer.
+
+    Mostly-ASCII text with a few 8-bit bytes is nearly always Windows-1252/Latin-1 (accents in
+    Western languages); charset-normalizer guesses badly on such short samples, so it is only
+    asked about text that is mostly non-ASCII (Cyrillic, Greek, CJK...).
+    """
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    sample = data[:200_000]
+    ascii_ratio = sum(1 for b in sample if b < 0x80) / max(len(sample), 1)
+    if ascii_ratio >= 0.8:
+        try:
+            return data.decode("cp1252"), "windows-1252"
+        except UnicodeDecodeError:
+            return data.decode("latin-1"), "latin-1"
+    from charset_normalizer import from_bytes  # slow to import; only needed for broken mail
+
+    best = from_bytes(sample).best()
+    if best is None:
+        return None
+    try:
+        return data.decode(best.encoding), best.encoding
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode_header_value(value: str) -> str:
+    """A header value as text: RFC 2047 encoded words decoded, raw 8-bit bytes guessed, unfolded."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        raw = value.encode("ascii", errors="surrogateescape")
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            value = raw.decode("cp1252", errors="replace")
+    if "=?" in value:
+        try:
+            chunks = []
+            for chunk, charset in decode_header(value):
+                if isinstance(chunk, str):
+                    chunks.append(chunk)
+                else:
+                    chunks.append(decode_bytes(chunk, charset, "header")[0])
+            value = "".join(chunks)
+        except (ValueError, LookupError, AssertionError, IndexError):
+            pass  # leave the encoded words as they are: still readable, never lost
+    return _SPACES.sub(" ", value).strip()
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from an HTML body: links kept as text, images and styles dropped."""
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.unicode_snob = True
+    converter.single_line_break = False
+    try:
+        text = converter.handle(html)
+    except Exception:  # html2text on hostile markup: fall back to stripping tags
+        text = re.sub(r"<[^>]*>", " ", html)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def normalize_subject(subject: str) -> str:
+    """A subject without Re:/Fwd:/AW:/SV:... prefixes, lower-cased, spaces collapsed."""
+    return _SPACES.sub(" ", _REPLY_PREFIX.sub("", subject)).strip().lower()
+
+
+@dataclass(frozen=True)
+class NewText:
+    """What the sender wrote this time, their signature, and any forwarded message kept."""
+
+    text: str
+    signature: str = ""
+    forwarded: str = ""
+    forwarded_from: str = ""
+
+
+def split_new_text(body: str, subject: str = "") -> NewText:
+    """Split a plain-text body into the new text, the signature and forwarded content.
+
+    Quoted replies ("On ... wrote:" + "> ..." blocks, "-----Original Message-----",
+    Outlook "From:/Sent:" headers) are dropped. A forward (a "Forwarded message" marker, or a
+    Fwd:/FW: subject with an original-message header) keeps the forwarded part whole.
+    """
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    forward_at = _forward_start(body, subject)
+    if forward_at is not None:
+        note = split_new_text(body[:forward_at]) if body[:forward_at].strip() else NewText("")
+        forwarded = body[forward_at:].strip()
+        match = _FROM_LINE.search(forwarded)
+        sender = _ADDRESS.search(match.group(1)) if match else None
+        return NewText(
+            text=note.text,
+            signature=note.signature,
+            forwarded=forwarded,
+            forwarded_from=sender.group(0).lower() if sender else "",
+        )
+    head = body[:REPLY_SCAN_LIMIT]
+    try:
+        parsed = EmailMessage(
+            text=head, languages=list(REPLY_LANGUAGES), keep_hyphen_lists=True
+        ).read()
+        first = parsed.replies[0] if parsed.replies else None
+        text, signature = (first.body, first.signatures) if first else (head, "")
+    except Exception:  # a regex library on arbitrary input: never let it stop the ingest
+        text, signature = head, ""
+    text = strip_quoted(text)
+    if not text:
+        text = strip_quoted(head) or head.strip()
+        signature = ""
+    return NewText(text=text, signature=signature.strip())
+
+
+def _forward_start(body: str, subject: str) -> int | None:
+    marker = _FORWARD_MARKER.search(body)
+    if marker:
+        return marker.start()
+    if _FORWARD_SUBJECT.match(subject):
+        original = _ORIGINAL_MARKER.search(body)
+        if original:
+            return original.start()
+    return None
+
+
+def strip_quoted(text: str) -> str:
+    """Drop "> " quoted lines and the attribution line ("On ... wrote:") that introduces them."""
+    lines = text.split("\n")
+    keep = [True] * len(lines)
+    for i, line in enumerate(lines):
+        if not line.lstrip().startswith(">"):
+            continue
+        keep[i] = False
+        if i and not lines[i - 1].lstrip().startswith(">"):
+            _drop_attribution(lines, keep, i)
+    kept = [line for line, k in zip(lines, keep, strict=True) if k]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+def _drop_attribution(lines: list[str], keep: list[bool], quote_at: int) -> None:
+    """Unmark the attribution just above a quote block: a line ending in ":" (and its wrap)."""
+    j = quote_at - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    if j < 0 or not lines[j].rstrip().endswith(":"):
+        return
+    keep[j] = False
+    # A long attribution wraps: "... "bob@x.org" <" / "bob@x.org> wrote:".
+    for _ in range(2):
+        prev = j - 1
+        if prev < 0 or not lines[prev].strip():
+            return
+        continues = lines[prev].rstrip().endswith(("<", ",", "(", '"')) or bool(
+            re.match(r"\s*(?:<|[a-z]|\S+@)", lines[j])
+        )
+        if not continues or not re.search(r"[\d@]", lines[prev]):
+            return
+        keep[prev] = False
+        j = prev

@@ -1,0 +1,70 @@
+"""Fixtures for the inbox tests: a real Dovecot, IMAP settings for it, the recording poster."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.inbox.imap import ImapConnector
+from bot.inbox.ingest import Ingestor
+from config.settings import ImapSettings
+from tests.bot.inbox.mail import RecordingPoster
+from tests.inbox_server import USERS, DovecotServer, find_dovecot
+
+
+@pytest.fixture
+def dovecot():
+    """A running Dovecot with empty mailboxes for the test users; stopped and removed after."""
+    binary = find_dovecot()
+    if binary is None:
+        pytest.skip(
+            "dovecot is not installed: run `make imap-server` (Debian's dovecot-imapd) or `make test`"
+        )
+    server = DovecotServer(binary)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def imap_settings(dovecot):
+    return ImapSettings(
+        host=dovecot.host,
+        port=dovecot.port,
+        user="care",
+        password=USERS["care"],
+        folder="INBOX",
+        ssl="false",
+        poll_seconds=1,
+    )
+
+
+@pytest.fixture
+def poster():
+    return RecordingPoster()
+
+
+@pytest.fixture
+def make_connector(repos, settings, clock, poster, imap_settings):
+    """Build a connector over the shared store, as a restarted bot process would."""
+    connectors = []
+
+    def build(imap: ImapSettings | None = None, **kw) -> ImapConnector:
+        ingestor = Ingestor(repos, settings, clock, poster)
+        connector = ImapConnector(
+            imap or imap_settings,
+            ingestor,
+            repos.inbox,
+            clock,
+            min_backoff=0.05,
+            max_backoff=0.2,
+            timeout=5,
+            **kw,
+        )
+        connectors.append(connector)
+        return connector
+
+    yield build
+    for connector in connectors:
+        connector.close()

@@ -1,0 +1,234 @@
+"""The ingest service: dedupe, noise, subscriber context, cancel signals, threading, failures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.inbox.ingest import Ingestor
+from bot.models import Subscriber, Subscription
+from tests.bot.inbox.mail import RecordingPoster, SlackDown, make_email, reply_to
+from tests.conftest import SHARED
+
+
+@pytest.fixture
+def poster():
+    return RecordingPoster()
+
+
+@pytest.fixture
+def ingestor(repos, settings, clock, poster):
+    return Ingestor(repos, settings, clock, poster)
+
+
+@pytest.fixture
+def ann(repos):
+    sub = Subscriber(
+        id="cus_ann",
+        email="ann@example.com",
+        name="Ann Lee",
+        source="stripe",
+        subscriptions=[Subscription(id="sub_1", plan="Monthly beans", amount=30.0)],
+        first_started=date(2025, 3, 1),
+    )
+    repos.subscribers.put(sub)
+    return sub
+
+
+def test_new_email_is_posted_once_with_the_subscriber_context(ingestor, poster, repos, ann):
+    raw = make_email(subject="Where is my order?", body="It has not arrived yet.")
+
+    result = ingestor.ingest(raw, "webhook")
+
+    assert result.status == "posted" and result.subscriber_id == "cus_ann"
+    [post] = poster.posts
+    assert post.kind == "item" and post.context.subscriber.id == "cus_ann"
+    assert post.context.intent == "delivery"
+    assert post.context.risk is not None and post.context.risk.band == "low"
+    item = repos.inbox.require_item(result.item_id)
+    assert item.slack == {"channel": "CTRIAGE", "ts": result.ts}
+    assert (item.sender, item.subscriber_id, item.intent) == (
+        "ann@example.com",
+        "cus_ann",
+        "delivery",
+    )
+
+
+def test_same_message_again_is_a_duplicate_and_posts_nothing(ingestor, poster):
+    raw = make_email()
+    first = ingestor.ingest(raw, "webhook")
+
+    again = ingestor.ingest(raw, "imap:h/INBOX")
+
+    assert again.status == "duplicate"
+    assert (again.item_id, again.ts) == (first.item_id, first.ts)
+    assert len(poster.posts) == 1
+
+
+def test_unknown_sender_is_posted_without_a_subscriber(ingestor, poster, ann):
+    ingestor.ingest(make_email(sender="stranger@example.org"), "webhook")
+
+    assert poster.posts[0].context.subscriber is None
+    assert poster.posts[0].context.risk is None
+
+
+def test_tagged_and_upper_case_address_matches_the_subscriber(ingestor, poster, ann):
+    ingestor.ingest(make_email(sender="Ann <ANN+orders@Example.com>"), "webhook")
+
+    assert poster.posts[0].context.subscriber.id == "cus_ann"
+
+
+def test_contact_form_reply_to_matches_the_subscriber(ingestor, poster, ann):
+    raw = make_email(sender="forms@shop.example", headers={"Reply-To": "Ann <ann@example.com>"})
+
+    ingestor.ingest(raw, "webhook")
+
+    assert poster.posts[0].context.subscriber.id == "cus_ann"
+
+
+def test_cancel_request_records_a_signal_and_links_the_churn_task(ingestor, poster, repos, ann):
+    raw = make_email(subject="Cancel my subscription", body="Please cancel, thanks.")
+
+    result = ingestor.ingest(raw, "webhook")
+
+    [event] = [e for e in repos.events.for_subscriber("cus_ann") if e.type == "cancel_request"]
+    assert event.source == "inbox"
+    churn = [t for t in repos.tasks.for_subscriber("cus_ann") if t.kind == "churn_risk"]
+    assert len(churn) == 1 and churn[0].active
+    context = poster.posts[0].context
+    assert context.churn_task.id == churn[0].id and context.open_task.id == churn[0].id
+    assert context.risk.band == "high"
+    assert repos.inbox.require_item(result.item_id).churn_task_id == churn[0].id
+
+
+def test_second_cancel_email_keeps_one_churn_task(ingestor, repos, ann):
+    ingestor.ingest(make_email(subject="Cancel please"), "webhook")
+    ingestor.ingest(make_email(subject="cancel NOW"), "webhook")
+
+    churn = [t for t in repos.tasks.for_subscriber("cus_ann") if t.kind == "churn_risk"]
+    assert len(churn) == 1
+    assert (
+        len([e for e in repos.events.for_subscriber("cus_ann") if e.type == "cancel_request"]) == 2
+    )
+
+
+def test_reply_with_in_reply_to_goes_into_the_thread(ingestor, poster, repos):
+    first = make_email(subject="Box question", sender="bo@example.org")
+    posted = ingestor.ingest(first, "webhook")
+
+    result = ingestor.ingest(reply_to(first, "Any news?", sender="bo@example.org"), "webhook")
+
+    assert result.status == "threaded" and result.item_id == posted.item_id
+    assert [p.kind for p in poster.posts] == ["item", "reply"]
+    assert poster.posts[1].item.slack["ts"] == posted.ts
+    assert repos.inbox.require_item(posted.item_id).message_count == 2
+
+
+def test_reply_from_a_colleague_address_still_threads_by_references(ingestor, poster):
+    first = make_email(subject="Box question", sender="bo@example.org")
+    posted = ingestor.ingest(first, "webhook")
+
+    result = ingestor.ingest(reply_to(first, "Adding my wife", sender="cy@example.org"), "webhook")
+
+    assert result.item_id == posted.item_id
+
+
+def test_same_subject_and_sender_within_the_window_threads(ingestor, clock):
+    posted = ingestor.ingest(make_email(subject="My box", sender="bo@example.org"), "webhook")
+    clock.advance(days=13)
+
+    again = ingestor.ingest(
+        make_email(subject="RE: Fwd: my  box", sender="bo@example.org"), "webhook"
+    )
+
+    assert again.status == "threaded" and again.item_id == posted.item_id
+
+
+def test_same_subject_after_the_window_is_a_new_item(ingestor, clock):
+    posted = ingestor.ingest(make_email(subject="My box", sender="bo@example.org"), "webhook")
+    clock.advance(days=15)
+
+    later = ingestor.ingest(make_email(subject="Re: My box", sender="bo@example.org"), "webhook")
+
+    assert later.status == "posted" and later.item_id != posted.item_id
+
+
+def test_same_subject_from_another_sender_is_a_new_item(ingestor):
+    posted = ingestor.ingest(make_email(subject="Help", sender="bo@example.org"), "webhook")
+
+    other = ingestor.ingest(make_email(subject="Help", sender="cy@example.org"), "webhook")
+
+    assert other.status == "posted" and other.item_id != posted.item_id
+
+
+def test_reply_reopens_a_resolved_item(ingestor, poster, repos):
+    first = make_email(subject="Box question", sender="bo@example.org")
+    posted = ingestor.ingest(first, "webhook")
+    repos.inbox.claim_item(posted.item_id, "U1", ingestor.clock.now())
+    repos.inbox.mutate_item(posted.item_id, lambda i: setattr(i, "status", "resolved"))
+
+    ingestor.ingest(reply_to(first, "Actually, one more thing", sender="bo@example.org"), "webhook")
+
+    item = repos.inbox.require_item(posted.item_id)
+    assert item.status == "open" and item.claimed_by == ""
+    assert poster.posts[-1].context.reopened is True
+
+
+def test_noise_is_counted_not_posted(ingestor, poster, repos):
+    ooo = make_email(subject="Automatic reply: Your box", body="Out until Monday")
+
+    result = ingestor.ingest(ooo, "webhook")
+    again = ingestor.ingest(ooo, "webhook")
+
+    assert result.status == again.status == "noise" and result.kind == "auto_reply"
+    assert poster.posts == []
+    assert repos.inbox.noise_counts() == {"auto_reply": 2}
+
+
+def test_bounce_for_a_subscriber_is_recorded_on_them(ingestor, poster, repos):
+    repos.subscribers.put(Subscriber(id="cus_aol", email="user@aol.com"))
+    raw = (SHARED / "email-corpus/flanker/bounce/mailbox-full.eml").read_bytes()
+
+    result = ingestor.ingest(raw, "imap:h/INBOX")
+    ingestor.ingest(raw, "imap:h/INBOX")  # fetched again after a crash: one event still
+
+    assert result.status == "noise" and result.kind == "bounce"
+    [event] = repos.events.for_subscriber("cus_aol")
+    assert (event.type, event.source) == ("bounce", "inbox")
+    assert "user@aol.com" in event.note
+    assert poster.posts == []
+
+
+def test_poster_failure_records_nothing_and_the_retry_posts_once(ingestor, poster, repos):
+    raw = make_email(subject="Billing", body="I was charged twice")
+    poster.fail_next = 1
+
+    with pytest.raises(SlackDown):
+        ingestor.ingest(raw, "webhook")
+
+    assert repos.inbox.count_items() == 0
+    result = ingestor.ingest(raw, "webhook")
+    assert result.status == "posted"
+    assert len(poster.posts) == 1 and repos.inbox.count_items() == 1
+
+
+def test_failed_reply_post_leaves_the_item_unchanged(ingestor, poster, repos):
+    first = make_email(subject="Box question", sender="bo@example.org")
+    posted = ingestor.ingest(first, "webhook")
+    reply = reply_to(first, "Hello?", sender="bo@example.org")
+    poster.fail_next = 1
+
+    with pytest.raises(SlackDown):
+        ingestor.ingest(reply, "webhook")
+
+    assert repos.inbox.require_item(posted.item_id).message_count == 1
+    assert ingestor.ingest(reply, "webhook").status == "threaded"
+
+
+def test_hostile_text_reaches_the_poster_unchanged_for_it_to_escape(ingestor, poster):
+    ingestor.ingest(make_email(subject="<!channel>", body="<@U123> <http://evil|click>"), "webhook")
+
+    parsed = poster.posts[0].parsed
+    assert parsed.subject == "<!channel>"
+    assert parsed.text == "<@U123> <http://evil|click>"
