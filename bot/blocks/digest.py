@@ -4,17 +4,15 @@ Layout in Slack:
 
 - the parent message (`build_digest_parent`): date, counts per kind, progress (claimed, done,
   still open; `chat.update` it as the day goes) and what to do;
-- in its thread, per group (overdue carried over first, then churn risk, pre-renewal, ...):
-  one header message ("Churn risk · 12"), then the entries of that group.
+- in its thread, the entries grouped by kind (in the order given, the planner's digest order),
+  a few entries per message; the first message of each kind opens with the kind's header.
 
-Decision: each entry (one customer with all of its due tasks) is its OWN thread reply by
-default (`per_message=1`). A claim then re-renders exactly one message with
-`build_entry_message(entry, ...)` and `chat.update`s it, and two managers claiming two
-customers at the same moment can never overwrite each other's message. "A few tasks per
-message" holds because an entry carries all of a customer's tasks. `per_message > 1` packs
-several entries of one group into a message (fewer messages to post at Slack's 1 per second);
-the updater must then re-render every entry recorded with that message's `ts`, passing them
-all to `build_entry_message`.
+An entry is one customer with all of its due tasks. A message holds up to `per_message`
+entries of one kind (`[digest] tasks_per_message`, default 5). When one of them is claimed,
+the whole message is re-rendered with `build_entry_message(entries, ..., header_kind=...)`
+from the store and `chat.update`d (`bot.blocks.render.DigestRenderer` does this for the
+publisher). Up to 7 entries get the full layout; up to 12 a compact one (who, why and risk in
+one section); more cannot fit Slack's 50 blocks and are refused with a clear error.
 """
 
 from __future__ import annotations
@@ -38,21 +36,12 @@ from bot.blocks.labels import (
     group_label,
     group_of,
     kind_label,
-    kind_rank,
 )
 from bot.blocks.limits import MAX_BLOCKS_MESSAGE
 from bot.blocks.text import channel_ref, one_line, truncate
 
-PARENT_GROUPS = (
-    "churn_risk",
-    "pre_renewal",
-    "win_back",
-    "onboarding",
-    "checkins",
-    "anniversary",
-    "overdue",
-)
-OVERDUE = "overdue"
+PARENT_GROUPS = ("churn_risk", "pre_renewal", "win_back", "onboarding", "checkins", "anniversary")
+OVERDUE = "overdue"  # the key of the overdue count in `counts`
 
 
 @dataclass(frozen=True)
@@ -79,8 +68,8 @@ def build_digest_parent(
 
     Args:
         day: the digest's local date.
-        counts: tasks per task kind ("churn_risk", "checkin_30", ...) plus "overdue" for tasks
-            carried over from earlier days (not counted again under their kind).
+        counts: tasks per task kind ("churn_risk", "checkin_30", ...) plus "overdue": how many
+            of those tasks are overdue, carried over from earlier days (as `DigestPlan.counts`).
         progress: claimed / done / still open (/ expired) for today's tasks.
         channel_hint: optional pointer shown under the instructions, e.g. the triage
             channel id ("C0123") or a short note (escaped).
@@ -92,9 +81,10 @@ def build_digest_parent(
         progress = DigestProgress(**{k: int(v) for k, v in progress.items()})
     grouped: dict[str, int] = {}
     for kind, n in counts.items():
-        if n:
+        if n and kind != OVERDUE:
             grouped[group_of(kind)] = grouped.get(group_of(kind), 0) + int(n)
     total = sum(grouped.values())
+    overdue = int(counts.get(OVERDUE, 0))
     title = f"Proactive care · {day:%A %b} {day.day}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
@@ -109,6 +99,8 @@ def build_digest_parent(
     for group in order:
         emoji = KIND_EMOJI.get(group, ":small_blue_diamond:")
         lines.append(f"{emoji} {group_label(group)}: *{grouped[group]}*")
+    if overdue:
+        lines.append(f"{KIND_EMOJI[OVERDUE]} Of these, overdue and carried over: *{overdue}*")
     blocks.append(_section("\n".join(lines), ids.BLOCK_DIGEST_COUNTS))
     blocks.append(_section(_progress_text(progress), ids.BLOCK_DIGEST_PROGRESS))
     howto = (
@@ -143,28 +135,75 @@ def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
     return block
 
 
+def build_kind_header(kind: str) -> list[dict[str, Any]]:
+    """The blocks that open a kind's first message in the thread: a header and a hint."""
+    label = GROUP_LABELS.get(kind) or kind_label(kind)
+    emoji = KIND_EMOJI.get(kind, ":small_blue_diamond:")
+    plain = truncate(one_line(label), 120)  # labels are escaped already
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": plain}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{emoji} {_hint(kind)}"}]},
+    ]
+
+
+def _hint(kind: str) -> str:
+    return {
+        "churn_risk": "Signals say these customers may leave. Reach out today.",
+        "pre_renewal": "A renewal charge is coming: make sure they are happy before it.",
+        "win_back": "Recently cancelled: a personal note can bring them back.",
+        "onboarding": "New customers: a first hello and help getting started.",
+        "anniversary": "A year (or more) with us: say thank you.",
+    }.get(kind, "Check in: how is it going?")
+
+
 def build_entry_message(
-    entry: EntryLike | Sequence[EntryLike], today: date, tz: ZoneInfo, now: datetime
+    entry: EntryLike | Sequence[EntryLike],
+    today: date,
+    tz: ZoneInfo,
+    now: datetime,
+    header_kind: str | None = None,
 ) -> dict[str, Any]:
-    """One digest thread reply: an entry (or a few, divided), for posting or `chat.update`.
+    """One digest thread reply: one or a few entries, for posting or for `chat.update`.
 
     Args:
-        entry: one entry, or the entries that share the message when `per_message > 1`.
+        entry: one entry, or the entries that share the message.
         today, tz, now: as for `build_entry_blocks`.
+        header_kind: the kind whose header opens the message (its first message in the thread).
 
     Returns:
-        {"text": fallback, "blocks": [...]} within 50 blocks (raises ValueError if the given
-        entries cannot fit one message).
+        {"text": fallback, "blocks": [...]}, within 50 blocks.
+
+    Raises:
+        ValueError: when the entries cannot fit one message even in the compact layout
+            (more than 12); post them in separate messages.
     """
     entries = list(entry) if isinstance(entry, Sequence) else [entry]
-    message = _assemble([(one, build_entry_blocks(one, today, tz, now)) for one in entries])
-    del message["task_ids"]
+    header = build_kind_header(header_kind) if header_kind else []
+    message = _assemble(header, [(e, build_entry_blocks(e, today, tz, now)) for e in entries])
+    if len(message["blocks"]) > MAX_BLOCKS_MESSAGE:
+        compact = [(e, build_entry_blocks(e, today, tz, now, compact=True)) for e in entries]
+        message = _assemble(header, compact)
     if len(message["blocks"]) > MAX_BLOCKS_MESSAGE:
         raise ValueError(
             f"{len(entries)} entries need {len(message['blocks'])} blocks, over Slack's "
-            f"{MAX_BLOCKS_MESSAGE}: post them in separate messages"
+            f"{MAX_BLOCKS_MESSAGE}: post them in separate messages (tasks_per_message <= 12)"
         )
     return message
+
+
+def _assemble(
+    header: list[dict[str, Any]], rendered: list[tuple[EntryLike, list[dict[str, Any]]]]
+) -> dict[str, Any]:
+    blocks = list(header)
+    for i, (_, entry_blocks) in enumerate(rendered):
+        if i:
+            blocks.append({"type": "divider"})
+        blocks.extend(entry_blocks)
+    text = "; ".join(entry_fallback(e) for e, _ in rendered)
+    if not rendered:
+        blocks.append(_section("_Nothing left to show here: these tasks are gone._"))
+        text = "No tasks left in this message"
+    return {"text": clip_text(text), "blocks": blocks}
 
 
 def clip_text(text: str, limit: int = 3000) -> str:
@@ -172,94 +211,55 @@ def clip_text(text: str, limit: int = 3000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def entry_group(entry: EntryLike) -> str:
-    """The thread group of an entry: "overdue" when carried over, else its kind."""
-    return OVERDUE if getattr(entry, "overdue", False) else entry_kind(entry)
-
-
-def build_group_header(group: str, count: int) -> dict[str, Any]:
-    """The header message that opens a group in the digest thread: "Churn risk · 12"."""
-    label = GROUP_LABELS.get(group) or kind_label(group)
-    emoji = KIND_EMOJI.get(group, ":small_blue_diamond:")
-    plain = truncate(one_line(label), 120)  # labels are escaped already
-    return {
-        "text": f"{plain}: {count}",
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": f"{plain} · {count}"}},
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"{emoji} {_group_hint(group)}"}],
-            },
-        ],
-        "task_ids": [],
-    }
-
-
-def _group_hint(group: str) -> str:
-    return {
-        OVERDUE: "Listed before and still open: these come first.",
-        "churn_risk": "Signals say these customers may leave. Reach out today.",
-        "pre_renewal": "A renewal charge is coming: make sure they are happy before it.",
-        "win_back": "Recently cancelled: a personal note can bring them back.",
-        "onboarding": "New customers: a first hello and help getting started.",
-        "anniversary": "A year (or more) with us: say thank you.",
-    }.get(group, "Check in: how is it going?")
-
-
 def build_digest_batches(
     entries: Sequence[EntryLike],
     today: date,
     tz: ZoneInfo,
     now: datetime,
-    per_message: int = 1,
+    per_message: int = 5,
 ) -> list[dict[str, Any]]:
     """The digest's thread replies, in posting order.
 
-    Entries are grouped (overdue first, then by kind, most urgent first); each group opens
-    with a header message, then its entries, `per_message` entries per message (1 is
-    recommended, see the module docstring). Every message is within Slack's limits.
+    Entries are grouped by kind, kinds in the order they first appear (the planner's digest
+    order), entries in the given order within a kind; `per_message` entries per message, fewer
+    when Slack's 50 blocks would not hold them; the first message of a kind has its header.
 
     Args:
-        entries: the day's digest entries, in any order (kept in order within a group).
+        entries: the day's digest entries.
         today, tz, now: as for `build_entry_blocks`.
-        per_message: entries per message, at least 1.
+        per_message: at most this many entries per message (at least 1).
 
     Returns:
-        A list of {"text", "blocks", "task_ids"}: post `text` and `blocks`; record the
-        message `ts` on each task in `task_ids` (empty for group headers).
+        A list of {"text", "blocks", "task_ids", "kind", "first_of_kind"}: post `text` and
+        `blocks`; record the message `ts` on each task in `task_ids`; re-render a message later
+        with `build_entry_message(its entries, ..., header_kind=kind if first_of_kind else None)`.
     """
     per_message = max(1, int(per_message))
     groups: dict[str, list[EntryLike]] = {}
     for entry in entries:
-        groups.setdefault(entry_group(entry), []).append(entry)
-    order = sorted(groups, key=lambda g: (g != OVERDUE, kind_rank(g), g))
+        groups.setdefault(entry_kind(entry), []).append(entry)
     messages: list[dict[str, Any]] = []
-    for group in order:
-        members = groups[group]
-        messages.append(build_group_header(group, len(members)))
-        batch: list[tuple[EntryLike, list[dict[str, Any]]]] = []
-        used = 0
+    for kind, members in groups.items():
+        first = True
+        batch: list[EntryLike] = []
+        used = 2  # the kind's header
         for entry in members:
-            blocks = build_entry_blocks(entry, today, tz, now)
-            if batch and (len(batch) >= per_message or used + 1 + len(blocks) > MAX_BLOCKS_MESSAGE):
-                messages.append(_assemble(batch))
-                batch, used = [], 0
-            used += len(blocks) + (1 if batch else 0)
-            batch.append((entry, blocks))
+            size = len(build_entry_blocks(entry, today, tz, now))
+            if batch and (len(batch) >= per_message or used + 1 + size > MAX_BLOCKS_MESSAGE):
+                messages.append(_batch(batch, kind, first, today, tz, now))
+                first, batch, used = False, [], 0
+            used += size + (1 if batch else 0)
+            batch.append(entry)
         if batch:
-            messages.append(_assemble(batch))
+            messages.append(_batch(batch, kind, first, today, tz, now))
     return messages
 
 
-def _assemble(batch: list[tuple[EntryLike, list[dict[str, Any]]]]) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = []
-    for i, (_, entry_blocks) in enumerate(batch):
-        if i:
-            blocks.append({"type": "divider"})
-        blocks.extend(entry_blocks)
-    text = "; ".join(entry_fallback(entry) for entry, _ in batch)
-    return {
-        "text": clip_text(text),
-        "blocks": blocks,
-        "task_ids": [t.id for entry, _ in batch for t in entry.tasks],
-    }
+def _batch(
+    batch: list[EntryLike], kind: str, first: bool, today: date, tz: ZoneInfo, now: datetime
+) -> dict[str, Any]:
+    message = build_entry_message(batch, today, tz, now, header_kind=kind if first else None)
+    message["task_ids"] = [t.id for entry in batch for t in entry.tasks]
+    message["kind"] = kind
+    message["first_of_kind"] = first
+    return message

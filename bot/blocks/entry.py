@@ -30,6 +30,7 @@ from bot.blocks.text import (
     one_line,
     slack_date,
     tenure,
+    truncate,
     user_ref,
 )
 from bot.models import TASK_CLAIMED, TASK_OPEN, Risk, RiskReason, Subscriber, Task
@@ -106,7 +107,7 @@ def entry_fallback(entry: EntryLike) -> str:
 
 
 def build_entry_blocks(
-    entry: EntryLike, today: date, tz: ZoneInfo, now: datetime
+    entry: EntryLike, today: date, tz: ZoneInfo, now: datetime, compact: bool = False
 ) -> list[dict[str, Any]]:
     """The blocks for one customer and all of its due tasks.
 
@@ -116,17 +117,25 @@ def build_entry_blocks(
         tz: the team's timezone, for time fallbacks.
         now: the current time (UTC); unused times are shown as Slack date tokens.
 
+        compact: who, why and risk in one section (3 blocks in all), for crowded messages.
+
     Returns:
-        4 to 6 blocks, every outside string escaped, every text within Slack's limits.
+        3 to 5 blocks (2 or 3 when compact), every outside string escaped, every text
+        within Slack's limits.
     """
     key = entry_key(entry)
-    blocks: list[dict[str, Any]] = [
-        _section(_who(entry.subscriber, today), ids.block_id(ids.BLOCK_ENTRY, key)),
-        _section("*Why now*\n" + bullet_list(_why_lines(entry, today), MAX_SECTION_TEXT - 20)),
-    ]
+    who = _who(entry.subscriber, today)
+    why = _why_head(entry) + bullet_list(_why_lines(entry, today), MAX_SECTION_TEXT - 60)
     risk = entry_risk(entry)
-    if risk is not None and risk.score > 0:
-        blocks.append(_section(_risk_text(risk)))
+    risk_text = _risk_text(risk) if risk is not None and risk.score > 0 else ""
+    entry_id = ids.block_id(ids.BLOCK_ENTRY, key)
+    if compact:
+        text = "\n".join(part for part in (who, why, risk_text) if part)
+        blocks = [_section(truncate(text, MAX_SECTION_TEXT), entry_id)]
+    else:
+        blocks = [_section(who, entry_id), _section(why)]
+        if risk_text:
+            blocks.append(_section(risk_text))
     blocks.extend(_state_blocks(entry, key, today, tz, now))
     return blocks
 
@@ -159,6 +168,12 @@ def _who(sub: Subscriber, today: date) -> str:
     return first + "\n" + "  ·  ".join(details)
 
 
+def _why_head(entry: EntryLike) -> str:
+    if getattr(entry, "overdue", False) and any(t.active for t in entry.tasks):
+        return "*Why now*  ·  :hourglass: *overdue, carried over*\n"
+    return "*Why now*\n"
+
+
 def _why_lines(entry: EntryLike, today: date) -> list[str]:
     lines = []
     for task in sorted(entry.tasks, key=lambda t: (kind_rank(t.kind), t.due)):
@@ -169,7 +184,7 @@ def _why_lines(entry: EntryLike, today: date) -> list[str]:
         line += f"  ·  due {day_label(task.due, today)}"
         late = (today - task.due).days
         if task.active and late > 0:
-            line += f"  ·  :hourglass: *overdue {late} d*"
+            line += f" ({late} day{'s' if late != 1 else ''} ago)"
         line += f"  ·  `{escape(task.id)}`"
         lines.append(line)
     return lines

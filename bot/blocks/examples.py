@@ -119,7 +119,7 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
     """(title, what it is, payload) for each example in the doc."""
     entry = sample_entry()
     counts = {"churn_risk": 3, "pre_renewal": 2, "win_back": 1, "checkin_30": 4, "overdue": 2}
-    progress = DigestProgress(claimed=4, done=3, open=5)
+    progress = DigestProgress(claimed=4, done=3, open=3)
     return [
         (
             "The digest parent message",
@@ -129,14 +129,16 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
         ),
         (
             "A task entry in the digest thread",
-            "One customer with all of its due tasks, unclaimed. Claim claims both tasks.",
-            build_entry_message(entry, TODAY, TZ, NOW),
+            "One customer with all of its due tasks, unclaimed, in the first churn-risk message "
+            "(so it opens with the kind's header; a message holds up to "
+            "`tasks_per_message` customers). Claim claims both tasks.",
+            build_entry_message(entry, TODAY, TZ, NOW, header_kind="churn_risk"),
         ),
         (
             "The same entry, claimed",
             "After Claim, the message is updated in place: claimant, time, Log outreach / "
             "Release. The time is a Slack date token, shown in each reader's timezone.",
-            build_entry_message(claimed(entry), TODAY, TZ, NOW),
+            build_entry_message(claimed(entry), TODAY, TZ, NOW, header_kind="churn_risk"),
         ),
         (
             "The Log outreach modal",

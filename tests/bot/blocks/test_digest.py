@@ -53,10 +53,10 @@ def test_parent_counts_each_kind_and_groups_the_check_ins() -> None:
     counts = {"churn_risk": 3, "checkin_30": 2, "checkin_90": 1, "win_back": 1, "overdue": 2}
     msg = build_digest_parent(TODAY, counts, DigestProgress(claimed=2, done=1, open=6))
     text = all_text(msg["blocks"])
-    assert "*9 proactive touches due today*" in text
+    assert "*7 proactive touches due today*" in text  # overdue ones are counted under kinds
     assert "Churn risk: *3*" in text
     assert "Check-ins: *3*" in text
-    assert "Overdue, carried over: *2*" in text
+    assert "Of these, overdue and carried over: *2*" in text
     assert "*2* claimed" in text and "*1* done" in text and "*6* still open" in text
     assert "Monday Jun 15" in msg["blocks"][0]["text"]["text"]
     check_message(msg)
@@ -105,7 +105,7 @@ def test_entry_shows_who_why_and_risk() -> None:
         "$49.00/mo",
         "owner Maya",
         "*Churn risk*: Asked to cancel",
-        "overdue 3 d",
+        "due Fri Jun 12 (3 days ago)",
         "`k7qx2`",
         "75 (high)",
         "2 failed payments in 30 days",
@@ -126,7 +126,7 @@ def test_done_entry_shows_the_outcome_and_no_buttons() -> None:
     assert actions(blocks) == []
     text = all_text(blocks)
     assert "*Saved: staying*" in text and f"<@{ALICE}>" in text
-    assert "overdue" not in text
+    assert "ago" not in text
 
 
 def test_partly_claimed_entry_offers_claim_for_the_rest_and_release_for_the_claimed() -> None:
@@ -165,16 +165,14 @@ def _many_entries(n: int) -> list[Any]:
     kinds = ["churn_risk", "pre_renewal", "win_back", "onboarding", "checkin_30", "anniversary"]
     out = []
     for i in range(n):
-        kind = kinds[i % len(kinds)]
+        kind = kinds[i * len(kinds) // n]  # grouped by kind, as the planner orders them
         tasks = [task(f"t{i}a", kind, reason="Why " * 60), task(f"t{i}b", "checkin_90")]
         e = entry(*tasks, sub=subscriber(name=f"Customer {i}", id=f"cus_{i}"), kind=kind)
-        if i % 10 == 0:
-            e = replace(e, overdue=True)
-        out.append(e)
+        out.append(replace(e, overdue=i % 10 == 0))
     return out
 
 
-@pytest.mark.parametrize("per_message", [1, 5, 50])
+@pytest.mark.parametrize("per_message", [1, 5, 7, 12, 50])
 def test_200_entries_batch_into_messages_all_within_limits(per_message: int) -> None:
     entries = _many_entries(200)
     messages = build_digest_batches(entries, TODAY, TZ, NOW, per_message)
@@ -182,20 +180,24 @@ def test_200_entries_batch_into_messages_all_within_limits(per_message: int) -> 
         check_message({"text": msg["text"], "blocks": msg["blocks"]})
         assert msg["text"]
     posted = [t for msg in messages for t in msg["task_ids"]]
-    assert sorted(posted) == sorted(t.id for e in entries for t in e.tasks)
-    entry_messages = [m for m in messages if m["task_ids"]]
-    assert all(len(m["task_ids"]) <= 2 * per_message for m in entry_messages)
+    assert posted == [t.id for e in entries for t in e.tasks]
+    assert all(len(m["task_ids"]) <= 2 * per_message for m in messages)
     if per_message == 1:
-        assert len(entry_messages) == 200
+        assert len(messages) == 200
 
 
-def test_batches_open_each_group_with_a_header_overdue_first() -> None:
-    messages = build_digest_batches(_many_entries(12), TODAY, TZ, NOW, 1)
-    headers = [m["blocks"][0]["text"]["text"] for m in messages if not m["task_ids"]]
-    assert headers[0].startswith("Overdue, carried over")
-    assert headers[1].startswith("Churn risk")
-    assert [h.split(" · ")[0] for h in headers] == [
-        "Overdue, carried over",
+def test_the_first_message_of_each_kind_opens_with_its_header() -> None:
+    messages = build_digest_batches(_many_entries(24), TODAY, TZ, NOW, 3)
+    firsts = [m for m in messages if m["first_of_kind"]]
+    assert [m["kind"] for m in firsts] == [
+        "churn_risk",
+        "pre_renewal",
+        "win_back",
+        "onboarding",
+        "checkin_30",
+        "anniversary",
+    ]
+    assert [m["blocks"][0]["text"]["text"] for m in firsts] == [
         "Churn risk",
         "Pre-renewal",
         "Win-back",
@@ -203,6 +205,21 @@ def test_batches_open_each_group_with_a_header_overdue_first() -> None:
         "30-day check-in",
         "Anniversaries",
     ]
+    others = [m for m in messages if not m["first_of_kind"]]
+    assert others and all(m["blocks"][0]["type"] == "section" for m in others)
+
+
+def test_a_batch_rerenders_the_same_for_chat_update() -> None:
+    entries = _many_entries(12)[:2]
+    [posted] = build_digest_batches(entries, TODAY, TZ, NOW, 5)
+    again = build_entry_message(entries, TODAY, TZ, NOW, header_kind="churn_risk")
+    assert again == {"text": posted["text"], "blocks": posted["blocks"]}
+
+
+def test_overdue_entry_is_marked_carried_over() -> None:
+    e = replace(entry(task(due=TODAY - timedelta(days=9))), overdue=True)
+    assert "overdue, carried over" in all_text(build_entry_blocks(e, TODAY, TZ, NOW))
+    assert "overdue" not in all_text(build_entry_blocks(done(e), TODAY, TZ, NOW))
 
 
 def test_entry_message_of_a_batch_rerenders_every_entry_it_holds() -> None:
@@ -218,7 +235,22 @@ def test_entry_message_of_a_batch_rerenders_every_entry_it_holds() -> None:
     check_message(msg)
 
 
-def test_too_many_entries_for_one_message_are_refused() -> None:
+def test_crowded_messages_switch_to_the_compact_layout() -> None:
     entries = [entry(task(f"t{i}")) for i in range(12)]
+    msg = build_entry_message(entries, TODAY, TZ, NOW, header_kind="churn_risk")
+    check_message(msg)
+    assert len([b for b in msg["blocks"] if b["type"] == "actions"]) == 12
+    first = msg["blocks"][2]["text"]["text"]
+    assert "*Ann Lee*" in first and "*Why now*" in first and "*Risk*" in first
+
+
+def test_too_many_entries_for_one_message_are_refused() -> None:
+    entries = [entry(task(f"t{i}")) for i in range(13)]
     with pytest.raises(ValueError, match="separate messages"):
         build_entry_message(entries, TODAY, TZ, NOW)
+
+
+def test_a_message_whose_tasks_are_gone_still_renders() -> None:
+    msg = build_entry_message([], TODAY, TZ, NOW, header_kind="win_back")
+    check_message(msg)
+    assert "gone" in all_text(msg["blocks"])

@@ -68,7 +68,10 @@ BUILDERS: dict[str, tuple[Callable[[], Any], bool]] = {
         ),
         True,
     ),
-    "group_header": (lambda: digest.build_group_header(HOSTILE, 3), True),
+    "kind_header": (
+        lambda: digest.build_entry_message([], TODAY, TZ, NOW, header_kind=HOSTILE),
+        True,
+    ),
     "log_modal": (
         lambda: modal.build_log_outreach_modal(["k7qx2"], hostile_subscriber()),
         True,
