@@ -229,6 +229,7 @@ def stats_text(stats: Stats) -> str:
 
 
 def manager_lines(stats: Stats) -> list[str]:
+    """One line per manager, most done first: "@x: 5 claimed  ·  4 done"."""
     ranked = sorted(
         stats.per_manager.items(), key=lambda kv: (-kv[1].get("done", 0), -kv[1].get("claimed", 0))
     )

@@ -32,6 +32,7 @@ TODAY = date(2026, 6, 15)
 
 
 def sample_subscriber() -> Subscriber:
+    """A past-due customer of 15 months."""
     return Subscriber(
         id="cus_Q1Ann",
         email="ann.lee@example.com",
@@ -53,6 +54,7 @@ def sample_subscriber() -> Subscriber:
 
 
 def sample_entry() -> EntryView:
+    """That customer with a churn-risk task and a check-in due together."""
     created = datetime(2026, 6, 12, 13, 0, tzinfo=UTC)
     reasons = ["2 failed payments in 30 days", "Asked to cancel by email on Jun 12"]
     tasks = [
@@ -92,12 +94,14 @@ def sample_entry() -> EntryView:
 
 
 def claimed(entry: EntryView, user: str = "U04MAYA", at: datetime | None = None) -> EntryView:
+    """The entry with every task claimed by `user`."""
     at = at or datetime(2026, 6, 15, 13, 42, tzinfo=UTC)
     tasks = [replace(t, status="claimed", claimed_by=user, claimed_at=at) for t in entry.tasks]
     return replace(entry, tasks=tasks)
 
 
 def sample_triage() -> TriageView:
+    """A cancel request from that customer, with an attachment."""
     return TriageView(
         item_id="m9r2t",
         sender_email="ann.lee@example.com",
@@ -173,6 +177,7 @@ def render_markdown() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the doc, or write it with --write."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"write {DOC}")
     args = parser.parse_args(argv)

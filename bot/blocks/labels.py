@@ -111,6 +111,7 @@ def group_of(kind: str) -> str:
 
 
 def group_label(group: str) -> str:
+    """ "Check-ins" for "checkins"; a task kind gives its own label."""
     return _code_label(GROUP_LABELS, group)
 
 
@@ -120,10 +121,12 @@ def kind_rank(kind: str) -> int:
 
 
 def channel_label(channel: str) -> str:
+    """ "SMS" for "sms"; unknown channels are escaped."""
     return _code_label(CHANNEL_LABELS, channel)
 
 
 def outcome_label(outcome: str) -> str:
+    """ "Left a message" for "left_message"; also "done", "expired", "released"."""
     return _code_label(TASK_OUTCOME_LABELS, outcome)
 
 

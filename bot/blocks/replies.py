@@ -117,6 +117,7 @@ def build_not_a_manager() -> dict[str, Any]:
 
 
 def build_claimed(task_ids: Sequence[str], subscriber_name: str = "") -> dict[str, Any]:
+    """A successful claim, privately."""
     return _reply(
         f":raised_hand: You claimed {_ids(task_ids)}{_whose(subscriber_name)}. "
         "Reach out, then *Log outreach*."
@@ -124,24 +125,28 @@ def build_claimed(task_ids: Sequence[str], subscriber_name: str = "") -> dict[st
 
 
 def build_released(task_ids: Sequence[str], subscriber_name: str = "") -> dict[str, Any]:
+    """A release: the tasks are open again."""
     return _reply(f"Released {_ids(task_ids)}{_whose(subscriber_name)}: anyone can claim it now.")
 
 
 def build_assigned(
     task_ids: Sequence[str], assignee: str, subscriber_name: str = ""
 ) -> dict[str, Any]:
+    """An assignment to a teammate."""
     return _reply(f"Assigned {_ids(task_ids)}{_whose(subscriber_name)} to {user_ref(assignee)}.")
 
 
 def build_snoozed(
     task_ids: Sequence[str], until: date, today: date, subscriber_name: str = ""
 ) -> dict[str, Any]:
+    """A snooze, with the day the tasks come back."""
     return _reply(
         f":zzz: Snoozed {_ids(task_ids)}{_whose(subscriber_name)} until {day_label(until, today)}."
     )
 
 
 def build_done(task_ids: Sequence[str], subscriber_name: str = "") -> dict[str, Any]:
+    """Tasks closed without an outreach log."""
     return _reply(f":white_check_mark: Closed {_ids(task_ids)}{_whose(subscriber_name)}.")
 
 

@@ -45,6 +45,8 @@ MAX_FULL_MESSAGES = 20  # ~2.3 MB of text; beyond that the thread would drown
 
 @dataclass
 class Attachment:
+    """An attachment listed by name and size (never posted)."""
+
     name: str
     size: int | None = None
     content_type: str = ""
@@ -110,6 +112,7 @@ def sender_text(view: TriageView) -> str:
 
 
 def subject_text(view: TriageView, limit: int = 250) -> str:
+    """The subject on one line, escaped and trimmed, or "(no subject)"."""
     return clip(one_line(view.subject), limit) or "(no subject)"
 
 
