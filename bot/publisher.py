@@ -16,10 +16,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from bot.blocks.entry import EntryView
 from bot.clock import Clock, local_today
 from bot.models import TASK_CLAIMED, TASK_DONE, TASK_EXPIRED, Subscriber, Task
 from bot.repos import Repos
@@ -45,16 +45,6 @@ class MessageSink(Protocol):
     def find(self, channel: str, metadata: dict[str, Any], thread_ts: str = "") -> dict[str, str]:
         """Messages already posted with metadata of our type: {metadata "key": ts}."""
         ...
-
-
-@dataclass
-class EntryView:
-    """One customer in the digest: every task of theirs due now, with their current risk."""
-
-    subscriber: Subscriber
-    tasks: list[Task]
-    risk: Any
-    kind: str
 
 
 class Renderer(Protocol):

@@ -1,0 +1,15 @@
+"""Slack listeners, one module per surface; each exposes `register(app, services)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import actions, commands, events, views
+from handlers.context import Services
+
+
+def register(app: App, services: Services) -> None:
+    events.register(app, services)
+    commands.register(app, services)
+    actions.register(app, services)
+    views.register(app, services)

@@ -1,0 +1,53 @@
+"""Small lookups shared by the listeners: which tasks form a digest entry, stats for display."""
+
+from __future__ import annotations
+
+from bot.blocks.cards import Stats
+from bot.stats import TeamStats
+from handlers.context import Services
+
+
+def task_entry_ids(services: Services, task_id: str, claimed_by: str | None = None) -> list[str]:
+    """The active tasks shown together with `task_id` (one customer, one entry), it first.
+
+    A task posted in a digest is claimed, released, logged with the rest of its entry, so that
+    nobody works the same subscriber twice. A task not (yet) in a digest stands alone.
+    """
+    task = services.repos.tasks.get(task_id)
+    if task is None:
+        return [task_id.strip().lower()]
+    ids = [task.id]
+    record = services.repos.digests.get(task.digest_date) if task.digest_date else None
+    message = record.message_for(task.id) if record else None
+    if message is not None:
+        entry = next(e for e in message.entries if task.id in e)
+        for other_id in entry:
+            other = services.repos.tasks.get(other_id)
+            if (
+                other
+                and other.id != task.id
+                and other.active
+                and (claimed_by is None or other.claimed_by == claimed_by)
+            ):
+                ids.append(other.id)
+    return ids
+
+
+def stats_view(services: Services, stats: TeamStats) -> Stats:
+    """The builder's view of the team's numbers, with the inbox connector's health if any."""
+    view = Stats(
+        period_days=stats.period_days,
+        due=stats.due,
+        claimed=stats.claimed,
+        done=stats.done,
+        expired=stats.expired,
+        per_manager={
+            user: {"claimed": m.claimed, "done": m.done, "outreach": m.outreach, "saved": m.saved}
+            for user, m in stats.per_manager.items()
+            if user
+        },
+        median_claim_minutes=stats.median_claim_minutes,
+    )
+    if services.triage is not None:
+        view.inbox = services.triage.stats()
+    return view

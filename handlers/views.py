@@ -1,0 +1,55 @@
+"""The Log outreach modal's submission: field errors back into the modal, else log and update.
+
+Validation and the log itself run before the ack (they take milliseconds), because field errors
+can only be shown in the ack; Slack's messages are edited after it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.blocks import ids
+from bot.blocks.modal import parse_log_outreach
+from bot.care import CareError, LogResult, NotAllowed
+from handlers.commands import post_outreach_reply
+from handlers.context import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        values, errors = parse_log_outreach(view["state"]["values"], services.care.today())
+        if errors or values is None:
+            ack(response_action="errors", errors=errors)
+            return
+        try:
+            task_ids = json.loads(view.get("private_metadata") or "{}").get("task_ids", [])
+            result = services.care.log_outreach(
+                task_ids, user, values.channel, values.outcome, values.note, values.follow_up
+            )
+        except NotAllowed as exc:
+            ack(response_action="errors", errors={ids.BLOCK_LOG_NOTE: str(exc)[:150]})
+            return
+        except (CareError, ValueError) as exc:
+            ack(response_action="errors", errors={ids.BLOCK_LOG_OUTCOME: str(exc)[:150]})
+            return
+        ack()  # Slack closes the modal now; the edits below run after the answer went out
+        _after_log(services, result, user)
+
+    app.view(ids.VIEW_LOG_OUTREACH)(on_submit)
+
+
+def _after_log(services: Services, result: LogResult, user: str) -> None:
+    try:
+        post_outreach_reply(services, result.closed, result.outreach)
+        changed = result.closed + ([result.follow_up] if result.follow_up else [])
+        services.publisher.refresh(changed)
+        services.home.refresh_for(changed, user)
+    except Exception:
+        log.exception("The outreach was logged, but updating Slack failed")
