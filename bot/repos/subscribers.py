@@ -15,19 +15,48 @@ def normalize_email(email: str) -> str:
 
 def base_email(email: str) -> str:
     """`name+tag@example.com` -> `name@example.com` (lower-cased)."""
-    email = normalize_email(email)
+    return _base_of(normalize_email(email))
+
+
+def _base_of(email: str) -> str:
+    """`base_email` of an address already normalised."""
+    if "+" not in email:
+        return email
     local, at, domain = email.partition("@")
     if not at:
         return email
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
-def _discard(index: dict[str, list[str]], address: str, sid: str) -> None:
-    sids = index.get(address)
-    if sids and sid in sids:
-        sids.remove(sid)
-        if not sids:
-            del index[address]
+# An address index maps an address to the id holding it, or to the ids holding it (first
+# stored first) in the rare case of several: one list per address would cost 100k objects.
+AddressIndex = dict[str, "str | list[str]"]
+
+
+def _add(index: AddressIndex, address: str, sid: str) -> None:
+    held = index.get(address)
+    if held is None:
+        index[address] = sid
+    elif isinstance(held, str):
+        if held != sid:
+            index[address] = [held, sid]
+    elif sid not in held:
+        held.append(sid)
+
+
+def _discard(index: AddressIndex, address: str, sid: str) -> None:
+    held = index.get(address)
+    if held == sid:
+        del index[address]
+    elif isinstance(held, list) and sid in held:
+        held.remove(sid)
+        if len(held) == 1:
+            index[address] = held[0]
+
+
+def _first(index: AddressIndex, address: str) -> str | None:
+    held = index.get(address)
+    return held[0] if isinstance(held, list) else held
 
 
 class SubscriberRepo:
@@ -37,9 +66,8 @@ class SubscriberRepo:
         self._store = store
         self._table = store.table("subscribers")
         self._by_id: dict[str, int] | None = None
-        # address -> ids holding it, first stored first; id -> its indexed address
-        self._by_email: dict[str, list[str]] = {}
-        self._by_base_email: dict[str, list[str]] = {}
+        self._by_email: AddressIndex = {}
+        self._by_base_email: AddressIndex = {}
         self._email_of: dict[str, str] = {}
 
     def _index(self) -> dict[str, int]:
@@ -60,10 +88,10 @@ class SubscriberRepo:
             return
         if old:
             _discard(self._by_email, old, sid)
-            _discard(self._by_base_email, base_email(old), sid)
+            _discard(self._by_base_email, _base_of(old), sid)
         if email:
-            self._by_email.setdefault(email, []).append(sid)
-            self._by_base_email.setdefault(base_email(email), []).append(sid)
+            _add(self._by_email, email, sid)
+            _add(self._by_base_email, _base_of(email), sid)
             self._email_of[sid] = email
         else:
             self._email_of.pop(sid, None)
@@ -86,8 +114,8 @@ class SubscriberRepo:
         with self._store.lock:
             self._index()
             email = normalize_email(email)
-            sids = self._by_email.get(email) or self._by_base_email.get(base_email(email))
-            return self.get(sids[0]) if sids else None
+            sid = _first(self._by_email, email) or _first(self._by_base_email, _base_of(email))
+            return self.get(sid) if sid else None
 
     def resolve(self, id_or_email: str) -> Subscriber | None:
         return self.get(id_or_email.strip()) or self.by_email(id_or_email)

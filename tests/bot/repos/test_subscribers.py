@@ -132,3 +132,12 @@ def test_a_reopened_json_store_finds_every_subscriber(tmp_path) -> None:
 def test_search_matches_a_stored_mixed_case_email(repos: Repos) -> None:
     repos.subscribers.put(subscriber("cus_vip", "Ann+VIP@Example.com", "Ann"))
     assert [s.id for s in repos.subscribers.search("+vip@")] == ["cus_vip"]
+
+
+def test_a_shared_address_finds_the_first_holder_then_the_next(repos: Repos) -> None:
+    repos.subscribers.put(subscriber("cus_a", "team@example.com"))
+    repos.subscribers.put(subscriber("cus_b", "Team@example.com"))
+    assert repos.subscribers.by_email("team+x@example.com").id == "cus_a"
+    repos.subscribers.put(subscriber("cus_a", "ops@example.com"))
+    assert repos.subscribers.by_email("team@example.com").id == "cus_b"
+    assert repos.subscribers.by_email("team+x@example.com").id == "cus_b"
