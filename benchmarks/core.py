@@ -1,0 +1,339 @@
+"""Issue 3's figures: import, digest plan, one task write and peak memory at 1k-100k.
+
+Each size runs in a fresh interpreter (`python -m benchmarks.core WORKDIR SIZE`), so its
+peak RSS (`ru_maxrss`) belongs to that size alone. The synthetic CSVs are written by the
+parent first, so their generation counts neither in the timings nor in the memory.
+
+The worker, on a JSON store in a temporary directory, as the bot would:
+1. imports the Stripe export (timed: target 100k rows < 10 s), then the events CSV;
+2. runs the engine once, so the lifecycle and churn-risk tasks exist;
+3. plans the digest (median of 3; target 100k < 2 s);
+4. creates one task and updates one task, 50 times each (medians; target < 20 ms at every
+   size, and 100k no more than 1.5x 1k), and times a bare atomic write of a small file, the
+   disk's floor under any task write (two fsyncs);
+5. reports its peak resident memory (target 100k < 500 MB), and its peak after each step.
+
+A third process plans the digest from the files, read-only, as `digest --preview` does.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from benchmarks import ROOT, Options, Report, Row, Section
+
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (200, 1_000)
+TODAY = date(2026, 6, 15)
+NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
+SEED = 3
+REPEAT_WRITES = 50
+REPEAT_PLANS = 3
+WORKER_TIMEOUT = 600
+
+# (figure key, label, unit); targets are checked in `report`.
+IMPORT_LIMIT_S, PLAN_LIMIT_S, WRITE_LIMIT_MS, RATIO_LIMIT, RSS_LIMIT_MB = 10, 2, 20, 1.5, 500
+TARGET_SIZE = 100_000
+
+
+def label(size: int) -> str:
+    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+
+
+def run(options: Options) -> Report:
+    """Measure every size in its own process and compare with issue 3's targets."""
+    sizes = options.sizes or (QUICK_SIZES if options.quick else SIZES)
+    console = Console(stderr=True)
+    results: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="care-bench-") as tmp:
+        for size in sizes:
+            workdir = Path(tmp) / str(size)
+            workdir.mkdir()
+            with console.status(f"core: {label(size)} subscriber rows: writing the CSVs"):
+                prepare(workdir, size)
+            with console.status(f"core: {label(size)}: import, engine, digest, task writes"):
+                results[size] = measure_in_subprocess(workdir, size, "measure")
+            with console.status(f"core: {label(size)}: digest --preview from the files"):
+                preview = measure_in_subprocess(workdir, size, "preview")
+            results[size].update(preview)
+    return report(results)
+
+
+def prepare(workdir: Path, size: int) -> None:
+    """Write `size` rows of a synthetic Stripe export and an events CSV for its customers."""
+    from sample.generate import write_synthetic_events, write_synthetic_stripe
+
+    customers = write_synthetic_stripe(workdir / "stripe.csv", size, TODAY, seed=SEED)
+    write_synthetic_events(workdir / "events.csv", customers, TODAY, seed=SEED)
+
+
+def measure_in_subprocess(workdir: Path, size: int, mode: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.core", mode, str(workdir), str(size)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker ({mode} {size}) failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def report(results: dict[int, dict[str, Any]]) -> Report:
+    """The table rows and JSON data for the measured sizes."""
+    sizes = sorted(results)
+    columns = [label(s) for s in sizes]
+
+    def values(key: str) -> dict[str, float | None]:
+        return {label(s): results[s].get(key) for s in sizes}
+
+    def at_target(key: str, limit: float) -> bool | None:
+        if TARGET_SIZE not in results:
+            return None
+        return bool(results[TARGET_SIZE][key] < limit)
+
+    big = label(TARGET_SIZE)
+    write_ok = all(
+        results[s][k] < WRITE_LIMIT_MS for s in sizes for k in ("task_create_ms", "task_update_ms")
+    )
+    rows = [
+        Row("Subscribers imported", values("subscribers")),
+        Row("Tasks after the engine run", values("tasks")),
+        Row(
+            "Import the Stripe CSV",
+            values("import_s"),
+            "s",
+            f"{big} < {IMPORT_LIMIT_S} s",
+            at_target("import_s", IMPORT_LIMIT_S),
+        ),
+        Row("Import the events CSV", values("import_events_s"), "s"),
+        Row("Engine run (creates the tasks)", values("engine_s"), "s"),
+        Row(
+            "Plan the digest (median of 3)",
+            values("plan_s"),
+            "s",
+            f"{big} < {PLAN_LIMIT_S} s",
+            at_target("plan_s", PLAN_LIMIT_S),
+        ),
+        Row("digest --preview (read the files, plan)", values("preview_s"), "s"),
+        Row("digest --preview peak memory", values("preview_rss_mb"), "MB"),
+        Row("Disk floor: one small atomic write", values("atomic_write_ms"), "ms"),
+        Row(
+            f"Create one task (median of {REPEAT_WRITES})",
+            values("task_create_ms"),
+            "ms",
+            f"< {WRITE_LIMIT_MS} ms at every size",
+            all(results[s]["task_create_ms"] < WRITE_LIMIT_MS for s in sizes),
+        ),
+        Row(
+            f"Update one task (median of {REPEAT_WRITES})",
+            values("task_update_ms"),
+            "ms",
+            f"< {WRITE_LIMIT_MS} ms at every size",
+            all(results[s]["task_update_ms"] < WRITE_LIMIT_MS for s in sizes),
+        ),
+    ]
+    ratios: dict[str, float] = {}
+    smallest, largest = sizes[0], sizes[-1]
+    if largest > smallest:
+        for key, what in (("task_create_ms", "create"), ("task_update_ms", "update")):
+            ratio = results[largest][key] / results[smallest][key]
+            ratios[f"{what}_{label(largest)}_vs_{label(smallest)}"] = ratio
+            rows.append(
+                Row(
+                    f"Task {what}: {label(largest)} / {label(smallest)}",
+                    {label(largest): ratio},
+                    "x",
+                    f"< {RATIO_LIMIT}",
+                    ratio < RATIO_LIMIT,
+                )
+            )
+    rows.append(
+        Row(
+            "Peak memory (RSS)",
+            values("peak_rss_mb"),
+            "MB",
+            f"{big} < {RSS_LIMIT_MB} MB",
+            at_target("peak_rss_mb", RSS_LIMIT_MB),
+        )
+    )
+    notes = [f"Synthetic Stripe exports of 1 row per subscription, as of {TODAY}; seed {SEED}."]
+    if TARGET_SIZE not in results:
+        notes.append(f"Targets at {big} not checked: {big} was not measured.")
+    if not write_ok:
+        notes.append("A task write took 20 ms or more: see the per-size figures.")
+    return Report(
+        section="core",
+        title="Issue 3: import, digest plan, task writes, memory",
+        columns=columns,
+        rows=rows,
+        data={"sizes": {str(s): results[s] for s in sizes}, "ratios": ratios},
+        notes=notes,
+    )
+
+
+SECTION = Section(
+    name="core",
+    title="subscriber data, digest plan, task writes",
+    json_name="issue3",
+    run=run,
+    order=10,
+)
+
+
+# --- the worker: runs in a fresh interpreter, one per size ---------------------------------
+
+
+def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    status = Path("/proc/self/status")
+    if status.exists():  # VmHWM: same figure as ru_maxrss, readable at every step
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def worker(workdir: Path, size: int) -> dict[str, Any]:
+    """Measure one size on a fresh JSON store in `workdir`; returns the figures."""
+    from bot.clock import FixedClock
+    from bot.digest import plan_digest
+    from bot.engine import run_engine
+    from bot.importers import import_file
+    from bot.repos import Repos
+    from bot.store import Store
+    from config import load_settings
+
+    data_dir = workdir / "data"
+    settings = load_settings({"CARE_DATA_DIR": str(data_dir)}, dotenv=False)
+    clock = FixedClock(NOW)
+    out: dict[str, Any] = {"rows": size, "peak_rss_mb_after": {"start": peak_rss_mb()}}
+    peaks = out["peak_rss_mb_after"]
+    with Store(data_dir) as store:
+        repos = Repos.open(store)
+        out["import_s"], imported = _timed(import_file, workdir / "stripe.csv", "auto", repos, NOW)
+        out["import_events_s"], events = _timed(
+            import_file, workdir / "events.csv", "auto", repos, NOW
+        )
+        rejected = len(imported.rejected) + len(events.rejected)
+        if rejected:
+            raise RuntimeError(f"{rejected} synthetic rows rejected: {imported.rejected[:3]}")
+        peaks["imports"] = peak_rss_mb()
+        out["subscribers"] = repos.subscribers.count()
+        out["events"] = repos.events.count()
+        out["engine_s"], _ = _timed(run_engine, TODAY, repos, settings, clock)
+        out["tasks"] = repos.tasks.count()
+        peaks["engine"] = peak_rss_mb()
+
+        plans = [_timed(plan_digest, TODAY, repos, settings, NOW) for _ in range(REPEAT_PLANS)]
+        out["plan_s"] = statistics.median(t for t, _ in plans)
+        out["digest_tasks"] = len(plans[0][1].tasks)
+        del plans
+        peaks["plan"] = peak_rss_mb()
+        out["task_create_ms"], created = _time_creates(repos)
+        out["task_update_ms"] = _time_updates(repos, created)
+        out["atomic_write_ms"] = _time_bare_writes(workdir)
+    out["subscribers_file_mb"] = (data_dir / "subscribers.json").stat().st_size / 2**20
+    out["peak_rss_mb"] = peaks["end"] = peak_rss_mb()
+    return out
+
+
+def preview_worker(workdir: Path) -> dict[str, Any]:
+    """Time `digest --preview`'s work: open the files read-only and plan the digest."""
+    from bot.digest import plan_digest
+    from bot.repos import Repos
+    from bot.store import Store
+    from config import load_settings
+
+    data_dir = workdir / "data"
+    settings = load_settings({"CARE_DATA_DIR": str(data_dir)}, dotenv=False)
+    start = time.perf_counter()
+    with Store(data_dir, read_only=True) as store:
+        plan_digest(TODAY, Repos.open(store), settings, NOW)
+    return {"preview_s": time.perf_counter() - start, "preview_rss_mb": peak_rss_mb()}
+
+
+def _time_creates(repos: Any) -> tuple[float, list[str]]:
+    """Median ms to create one task for a random subscriber, as a slash command would."""
+    from bot.models import Task
+
+    rng = random.Random(SEED)
+    ids = repos.subscribers.ids()
+    timings, created = [], []
+    for n in range(REPEAT_WRITES):
+        sid = rng.choice(ids)
+        key = f"{sid}:checkin_30:follow_up:bench-{n}"
+        start = time.perf_counter()
+        with repos.store.lock:
+            task = Task(
+                id=repos.tasks.new_id(key),
+                key=key,
+                kind="checkin_30",
+                subscriber_id=sid,
+                due=TODAY + timedelta(days=7),
+                created_at=NOW,
+                reason="benchmark follow-up",
+            )
+            if not repos.tasks.create(task):
+                raise RuntimeError(f"benchmark task {key} already existed")
+        timings.append((time.perf_counter() - start) * 1000)
+        created.append(task.id)
+    return statistics.median(timings), created
+
+
+def _time_bare_writes(workdir: Path) -> float:
+    """Median ms of `atomic_write` of 1 KiB: what the disk alone costs a task write."""
+    from bot.store import atomic_write
+
+    path = workdir / "floor.json"
+    timings = []
+    for _ in range(REPEAT_WRITES):
+        start = time.perf_counter()
+        atomic_write(path, b"{}" + b" " * 1022)
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+def _time_updates(repos: Any, created: list[str]) -> float:
+    """Median ms to claim one task (read, change, write back under the lock)."""
+    from bot.models import TASK_CLAIMED
+
+    existing = [t.id for t in repos.tasks.active()]
+    rng = random.Random(SEED + 1)
+    targets = rng.sample(existing, min(REPEAT_WRITES, len(existing)))
+    targets += created[: REPEAT_WRITES - len(targets)]
+
+    def claim(task: Any) -> None:
+        task.status, task.claimed_by, task.claimed_at = TASK_CLAIMED, "UBENCH", NOW
+
+    timings = []
+    for task_id in targets:
+        start = time.perf_counter()
+        repos.tasks.mutate(task_id, claim)
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings)
+
+
+if __name__ == "__main__":
+    _mode, _dir, _size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    print(json.dumps(worker(_dir, _size) if _mode == "measure" else preview_worker(_dir)))
