@@ -97,6 +97,8 @@ class DigestPublisher:
         self.renderer = renderer
         self.pacer = pacer or Pacer()
         self._posting = threading.Lock()
+        self._edit_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._edit_guard = threading.Lock()
 
     @property
     def channel(self) -> str:
@@ -234,7 +236,11 @@ class DigestPublisher:
         return counts
 
     def refresh(self, tasks: list[Task]) -> None:
-        """Edit the messages showing `tasks` and their digests' parent counts in place."""
+        """Edit the messages showing `tasks` and their digests' parent counts in place.
+
+        Each message is re-read from the store and edited under its own lock, so two claims
+        landing at once on one message cannot leave it showing the older state.
+        """
         seen: set[tuple[str, str]] = set()
         for task in tasks:
             if not task.digest_date:
@@ -245,11 +251,17 @@ class DigestPublisher:
             message = record.message_for(task.id)
             if message is not None and message.ts and (record.channel, message.ts) not in seen:
                 seen.add((record.channel, message.ts))
-                rendered = self.renderer.batch(
-                    message.kind, self.entry_views(message), message.first_of_kind
-                )
-                self.sink.update(record.channel, message.ts, rendered)
+                with self._edit_lock(record.channel, message.ts):
+                    rendered = self.renderer.batch(
+                        message.kind, self.entry_views(message), message.first_of_kind
+                    )
+                    self.sink.update(record.channel, message.ts, rendered)
             if record.parent_ts and (record.channel, record.parent_ts) not in seen:
                 seen.add((record.channel, record.parent_ts))
-                parent = self.renderer.parent(record.date, record.counts, self.progress(record))
-                self.sink.update(record.channel, record.parent_ts, parent)
+                with self._edit_lock(record.channel, record.parent_ts):
+                    parent = self.renderer.parent(record.date, record.counts, self.progress(record))
+                    self.sink.update(record.channel, record.parent_ts, parent)
+
+    def _edit_lock(self, channel: str, ts: str) -> threading.Lock:
+        with self._edit_guard:
+            return self._edit_locks.setdefault((channel, ts), threading.Lock())
