@@ -41,6 +41,7 @@ from bot.models import (
     parse_datetime,
 )
 from bot.repos import Repos
+from bot.repos.tasks import SkipTask
 from bot.risk import UpperBound, score
 from bot.store import copy_doc
 from config.settings import LifecycleRules, Settings
@@ -80,8 +81,9 @@ def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> E
     Returns:
         The tasks created and the tasks expired by this run.
     """
-    with repos.store.lock:
-        return apply_changes(plan_changes(today, repos, settings, clock.now()), repos)
+    # Planning reads without the store lock (Slack handlers keep writing meanwhile); applying
+    # re-checks every change under the lock.
+    return apply_changes(plan_changes(today, repos, settings, clock.now()), repos)
 
 
 def plan_changes(
@@ -154,12 +156,7 @@ def apply_changes(changes: EngineChanges, repos: Repos) -> EngineResult:
     """
     result = EngineResult()
     with repos.store.lock:
-        for task in changes.expire:
-            try:
-                done, _ = repos.tasks.mutate(task.id, _expirer(changes))
-            except _StillLive:
-                continue
-            result.expired.append(done)
+        result.expired = repos.tasks.mutate_many([t.id for t in changes.expire], _expirer(changes))
         reserved = {t.id for t in changes.create}
         for task in changes.create:
             if repos.tasks.get(task.id) is not None:
@@ -226,14 +223,10 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-class _StillLive(Exception):
-    """Raised inside a mutate to leave a task unchanged (claimed or snoozed since planning)."""
-
-
 def _expirer(changes: EngineChanges):  # noqa: ANN202 - a mutate callback
     def expire(task: Task) -> None:
         if task.status != TASK_OPEN or changes.today <= expires_after(task, changes.lifecycle):
-            raise _StillLive
+            raise SkipTask  # claimed or snoozed since planning
         task.status, task.outcome, task.closed_at = TASK_EXPIRED, TASK_EXPIRED, changes.now
 
     return expire

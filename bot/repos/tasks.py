@@ -26,6 +26,10 @@ class TaskNotFound(LookupError):
         self.task_id = task_id
 
 
+class SkipTask(Exception):
+    """Raised by a `mutate_many` change to leave that task unchanged."""
+
+
 class TaskRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -168,3 +172,42 @@ class TaskRepo:
 
             rewrite(table, replace)
             return task, result
+
+    def mutate_many(self, task_ids: list[str], change: Callable[[Task], object]) -> list[Task]:
+        """Like `mutate` for many tasks, with one write per shard touched (bulk expiry).
+
+        `change` may raise `SkipTask` to leave a task as it is; unknown ids are skipped.
+
+        Returns:
+            The tasks as written.
+        """
+        with self._store.lock:
+            self._store.check_writable()
+            index = self._index()
+            groups: dict[int, tuple[Table, dict[int, dict[str, Any]], list[Task]]] = {}
+            for task_id in task_ids:
+                doc = self._doc(task_id.strip().lower())
+                if doc is None:
+                    continue
+                task = Task.from_doc(copy_doc(doc))
+                try:
+                    change(task)
+                except SkipTask:
+                    continue
+                if task.id != doc["id"] or task.key != doc["key"]:
+                    raise ValueError("a task's id and key never change")
+                table, doc_id = index[task.id]
+                group = groups.setdefault(id(table), (table, {}, []))
+                group[1][doc_id] = task.to_doc()
+                group[2].append(task)
+            written: list[Task] = []
+            for table, new_docs, tasks in groups.values():
+
+                def replace(
+                    docs: dict[int, dict[str, Any]], new: dict[int, dict[str, Any]] = new_docs
+                ) -> None:
+                    docs.update(new)
+
+                rewrite(table, replace)
+                written.extend(tasks)
+            return written
