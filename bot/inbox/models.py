@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.models import Doc
 
@@ -44,6 +45,9 @@ class TriageItem(Doc):
     churn_task_id: str = ""
     message_count: int = 1
     source: str = ""  # "imap:<host>/<folder>" or "webhook"
+    # What the Slack message shows of the first email (sender, subject, trimmed text,
+    # attachments, notes), so the message can be redrawn after a claim without the email.
+    snapshot: dict[str, Any] = field(default_factory=dict)
 
     _datetimes = (
         "created_at",
