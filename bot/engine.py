@@ -269,8 +269,13 @@ def _new_task(
         risk_score=risk.score,
         risk_band=risk.band,
         risk_reasons=risk.reason_texts(),
-        value=sub.monthly_value,
+        value=_value(sub),
     )
+
+
+def _value(sub: Subscriber) -> float:
+    """Monthly value of the live subscriptions; for an ended customer, of what they had."""
+    return sub.monthly_value or round(sum(s.monthly_value for s in sub.subscriptions), 2)
 
 
 def _detached(sub: Subscriber) -> Subscriber:

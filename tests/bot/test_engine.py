@@ -116,6 +116,7 @@ def test_win_back_task_lasts_until_30_days_after_the_end(repos, settings, clock)
     repos.subscribers.put(member("cus_a", status="canceled", ended=end))
     (task,) = run_on(TODAY, repos, settings, clock).created
     assert task.kind == "win_back"
+    assert task.value == 30.0  # what the customer was worth, for ordering win-backs
     assert run_on(end + timedelta(days=30), repos, settings, clock).expired == []
     assert len(run_on(end + timedelta(days=31), repos, settings, clock).expired) == 1
 
