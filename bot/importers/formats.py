@@ -1,0 +1,462 @@
+"""Subscriber export formats: which header means what, how to detect a format, how to read a row.
+
+Columns are matched by header name, never by position. Headers are compared after
+`header_key` (lower case, `_` as space, `(UTC)` dropped), so `customer_id`, `Customer ID` and
+`customer id` are the same column. Each format lists, for every field, the headers that can
+carry it, best first; the first non-empty one in a row wins. Extra columns are ignored, except
+a column named like an owner (`owner (metadata)`, `subscriptions.cf_owner`, `CSM`, `Account
+Manager`), which fills `Subscriber.owner`.
+
+A row becomes a `CustomerRow`: who the customer is, plus at most one `Subscription`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.importers.values import (
+    RowError,
+    parse_amount,
+    parse_count,
+    parse_day,
+    parse_email,
+    parse_flag,
+    parse_interval,
+    parse_status,
+)
+from bot.models import LIVE_STATUSES, Subscription
+
+
+def header_key(header: str) -> str:
+    """The form headers are compared in: `Created (UTC)` -> `created`, `customer_id` -> `customer id`."""
+    key = header.strip().lstrip("\ufeff").lower().replace("_", " ")
+    key = re.sub(r"\s*\(utc\)", "", key)
+    return re.sub(r"\s+", " ", key).strip()
+
+
+OWNER_NAMES = frozenset(
+    {
+        "owner",
+        "csm",
+        "cs owner",
+        "account owner",
+        "account manager",
+        "customer success manager",
+        "success manager",
+        "cs manager",
+        "csm owner",
+    }
+)
+_METAFIELD = re.compile(r"^(?P<label>.*?)\s*\((?:customer\.)?metafields\.(?P<path>[^)]*)\)$")
+
+
+def owner_key(key: str) -> str:
+    """A header key without the decoration sources add to custom fields, to spot owner columns."""
+    key = re.sub(r"\s*\(metadata\)$", "", key)
+    match = _METAFIELD.match(key)
+    if match:
+        key = match.group("path").rsplit(".", 1)[-1].replace("_", " ")
+    key = key.rsplit(".", 1)[-1]  # subscriptions.cf owner -> cf owner
+    return key.removeprefix("cf ").strip()
+
+
+@dataclass
+class CustomerRow:
+    """One data row: a customer and at most one of their subscriptions."""
+
+    line: int
+    customer_id: str
+    email: str
+    name: str = ""
+    owner: str = ""
+    tags: list[str] | None = None  # None: the file has no tags column
+    last_order: date | None = None
+    subscription: Subscription | None = None
+
+    @property
+    def key(self) -> str:
+        return self.customer_id or self.email
+
+
+# Fields a row can carry. The second group only makes sense with a subscription.
+CUSTOMER_FIELDS = ("customer_id", "email", "name", "first_name", "last_name", "company")
+SUBSCRIPTION_FIELDS = (
+    "subscription_id",
+    "plan",
+    "product",
+    "status",
+    "amount",
+    "currency",
+    "interval",
+    "interval_count",
+    "quantity",
+    "start",
+    "next_charge",
+    "canceled_at",
+    "ended_at",
+    "cancel_at_period_end",
+    "cancel_at",
+    "cancellation_reason",
+)
+OTHER_FIELDS = ("last_order", "tags")
+IDENTITY_FIELDS = frozenset({"customer_id", "email", "subscription_id"})
+
+
+@dataclass(frozen=True)
+class SubscriberFormat:
+    """How one source's export is read.
+
+    Attributes:
+        name: the `--format` name.
+        columns: field -> headers that can carry it, best first.
+        requires: groups of headers; each group must have one present for the file to be read.
+        signature: further groups that `auto` needs to pick this format (source-specific headers).
+        subscriptions: whether every row is a subscription (else only when such columns exist).
+        adjust: a source's own rules, applied to the finished row.
+    """
+
+    name: str
+    columns: Mapping[str, Sequence[str]]
+    requires: Sequence[Sequence[str]]
+    signature: Sequence[Sequence[str]] = ()
+    subscriptions: bool = True
+    adjust: Callable[[CustomerRow, Mapping[str, str]], None] | None = None
+
+    def missing(self, headers: Sequence[str], *, auto: bool) -> list[str]:
+        """The requirement groups `headers` does not satisfy (empty when the file fits).
+
+        Signature headers are compared exactly (case aside): `auto` must not take a generic
+        `start_date` for Stripe's `Start Date (UTC)`.
+        """
+        keys = {header_key(h) for h in headers}
+        exact = {_exact_key(h) for h in headers}
+        found = [g for g in self.requires if any(header_key(h) in keys for h in g)]
+        if auto:
+            found += [g for g in self.signature if any(_exact_key(h) in exact for h in g)]
+        groups = [*self.requires, *(self.signature if auto else ())]
+        return [" or ".join(g) for g in groups if g not in found]
+
+
+def _exact_key(header: str) -> str:
+    return re.sub(r"\s+", " ", header.strip().lstrip("\ufeff").lower())
+
+
+class RowReader:
+    """Reads rows of one file in one format; column positions are worked out once."""
+
+    def __init__(self, fmt: SubscriberFormat, headers: Sequence[str]) -> None:
+        self.format = fmt
+        self.headers = list(headers)
+        positions: dict[str, list[int]] = {}
+        for i, header in enumerate(headers):
+            positions.setdefault(header_key(header), []).append(i)
+        self._columns: dict[str, list[tuple[int, str]]] = {}
+        for field, aliases in fmt.columns.items():
+            found = [
+                (i, headers[i].strip()) for a in aliases for i in positions.get(header_key(a), ())
+            ]
+            if found:
+                # Identity comes from the first such column present, never from a fallback
+                # column that happens to be filled (a subscription `id` is not a customer id).
+                self._columns[field] = found[:1] if field in IDENTITY_FIELDS else found
+        owners = [
+            (i, h.strip()) for i, h in enumerate(headers) if owner_key(header_key(h)) in OWNER_NAMES
+        ]
+        if owners:
+            self._columns.setdefault("owner", []).extend(owners)
+        self._metafields(headers)
+        self.has_subscriptions = fmt.subscriptions or any(
+            f in self._columns for f in SUBSCRIPTION_FIELDS
+        )
+        self._width = len(headers)
+        # Per row, each field is read from its one column, or the first filled of several.
+        self._single = [(f, cols[0][0]) for f, cols in self._columns.items() if len(cols) == 1]
+        self._multi = [
+            (f, [i for i, _ in cols]) for f, cols in self._columns.items() if len(cols) > 1
+        ]
+        self._names = {f: f for f in (*CUSTOMER_FIELDS, *SUBSCRIPTION_FIELDS, *OTHER_FIELDS)}
+        self._names.update({f: cols[0][1] for f, cols in self._columns.items()})
+
+    def _metafields(self, headers: Sequence[str]) -> None:
+        """Shopify metafields whose key names a known field (status, plan, start date...)."""
+        generic = {header_key(a): f for f, aliases in GENERIC.columns.items() for a in aliases}
+        for i, header in enumerate(headers):
+            match = _METAFIELD.match(header_key(header))
+            if match:
+                field = generic.get(header_key(match.group("path").rsplit(".", 1)[-1]))
+                if field and field != "customer_id":
+                    self._columns.setdefault(field, []).append((i, header.strip()))
+
+    def has(self, field: str) -> bool:
+        return field in self._columns
+
+    def read(self, line: int, cells: list[str]) -> CustomerRow:
+        """One data row as a `CustomerRow`.
+
+        Raises:
+            RowError: the row cannot be imported (the message says why).
+        """
+        if len(cells) > self._width and any(c.strip() for c in cells[self._width :]):
+            raise RowError(
+                f"{len(cells)} values but the header has {self._width} columns "
+                "(an unquoted delimiter inside a value?)"
+            )
+        if len(cells) < self._width:
+            cells = cells + [""] * (self._width - len(cells))
+        cell: dict[str, str] = {field: cells[i].strip() for field, i in self._single}
+        for field, positions in self._multi:
+            cell[field] = next((v for v in (cells[i].strip() for i in positions) if v), "")
+        get = cell.get
+        col = self._names
+
+        customer_id = cell.get("customer_id", "").lstrip("'")
+        email = parse_email(cell.get("email", ""), col["email"])
+        if not customer_id and not email:
+            raise RowError("no customer id and no email: cannot tell whose row this is")
+        name = get("name") or " ".join(p for p in (get("first_name"), get("last_name")) if p)
+        row = CustomerRow(
+            line=line,
+            customer_id=customer_id,
+            email=email,
+            name=name or get("company", ""),
+            owner=get("owner", ""),
+            last_order=parse_day(get("last_order", ""), col["last_order"]),
+        )
+        if "tags" in cell:
+            row.tags = [t.strip() for t in cell["tags"].split(",") if t.strip()]
+        if self.has_subscriptions:
+            row.subscription = self._subscription(row, cell)
+        if self.format.adjust is not None:
+            self.format.adjust(row, cell)
+        return row
+
+    def _subscription(self, row: CustomerRow, cell: dict[str, str]) -> Subscription:
+        get, col = cell.get, self._names
+        status = parse_status(cell["status"], col["status"]) if "status" in cell else "active"
+        unit, multiplier = parse_interval(get("interval", ""), col["interval"]) or ("month", 1)
+        count = parse_count(get("interval_count", ""), col["interval_count"]) or 1
+        return Subscription(
+            id=get("subscription_id") or row.key,
+            plan=get("plan") or get("product", ""),
+            status=status,
+            amount=parse_amount(get("amount", ""), col["amount"]) or 0.0,
+            currency=get("currency", "").upper(),
+            interval=unit,
+            interval_count=count * multiplier,
+            quantity=parse_count(get("quantity", ""), col["quantity"]) or 1,
+            started=parse_day(get("start", ""), col["start"]),
+            current_period_end=parse_day(get("next_charge", ""), col["next_charge"]),
+            cancel_at_period_end=parse_flag(
+                get("cancel_at_period_end", ""), col["cancel_at_period_end"]
+            ),
+            canceled_at=parse_day(get("canceled_at", ""), col["canceled_at"]),
+            ended_at=parse_day(get("ended_at", ""), col["ended_at"]),
+            cancellation_reason=get("cancellation_reason", ""),
+        )
+
+
+def _stripe(row: CustomerRow, cell: Mapping[str, str]) -> None:
+    """Stripe: prefer the product name to a price id; a live subscription with a cancellation
+    date (or `Cancel At`) is one set to cancel at period end."""
+    sub = row.subscription
+    if sub is None:
+        return
+    if re.match(r"^(price|plan)_", sub.plan) and cell.get("product"):
+        sub.plan = cell["product"]
+    if (
+        sub.status in LIVE_STATUSES
+        and not sub.ended_at
+        and (sub.canceled_at or cell.get("cancel_at"))
+    ):
+        sub.cancel_at_period_end = True
+
+
+def _chargebee(row: CustomerRow, cell: Mapping[str, str]) -> None:
+    """Chargebee: `cancelled_at` of a live (non-renewing) subscription is when it will end."""
+    sub = row.subscription
+    if sub is not None and sub.status in LIVE_STATUSES and sub.canceled_at:
+        sub.current_period_end = sub.current_period_end or sub.canceled_at
+        sub.canceled_at = None
+
+
+GENERIC = SubscriberFormat(
+    name="generic",
+    columns={
+        "customer_id": ("customer_id", "customer", "subscriber_id", "account_id", "id"),
+        "email": ("email", "customer_email", "email_address", "e-mail"),
+        "name": ("name", "customer_name", "full_name"),
+        "first_name": ("first_name",),
+        "last_name": ("last_name",),
+        "company": ("company",),
+        "subscription_id": ("subscription_id", "subscription"),
+        "plan": ("plan", "plan_name", "subscription_plan"),
+        "product": ("product", "product_name"),
+        "status": ("status", "subscription_status", "state"),
+        "amount": ("amount", "price", "plan_amount"),
+        "currency": ("currency",),
+        "interval": ("interval", "billing_interval", "billing_period", "interval_unit"),
+        "interval_count": ("interval_count", "billing_frequency", "frequency"),
+        "quantity": ("quantity", "qty"),
+        "start": (
+            "start_date",
+            "started",
+            "started_at",
+            "start",
+            "subscription_start",
+            "signup_date",
+            "created_at",
+            "created",
+        ),
+        "next_charge": (
+            "next_charge_date",
+            "next_billing_date",
+            "next_charge",
+            "renewal_date",
+            "current_period_end",
+        ),
+        "canceled_at": (
+            "canceled_at",
+            "cancelled_at",
+            "cancellation_date",
+            "canceled_on",
+            "cancelled_on",
+        ),
+        "ended_at": ("ended_at", "end_date", "ended"),
+        "cancel_at_period_end": ("cancel_at_period_end",),
+        "cancellation_reason": ("cancellation_reason", "cancel_reason"),
+        "last_order": ("last_order_date", "last_order", "last_order_at"),
+        "tags": ("tags",),
+    },
+    requires=(
+        (
+            "customer_id",
+            "customer",
+            "subscriber_id",
+            "account_id",
+            "id",
+            "email",
+            "customer_email",
+            "email_address",
+        ),
+    ),
+    subscriptions=False,
+)
+
+STRIPE = SubscriberFormat(
+    name="stripe",
+    columns={
+        "customer_id": ("Customer ID", "Customer"),
+        "email": ("Customer Email",),
+        "name": ("Customer Name", "Customer Description"),
+        "subscription_id": ("id",),
+        "plan": ("Plan",),
+        "product": ("Product",),
+        "status": ("Status",),
+        "amount": ("Amount",),
+        "currency": ("Currency",),
+        "interval": ("Interval",),
+        "interval_count": ("Interval Count",),
+        "quantity": ("Quantity",),
+        "start": ("Start Date (UTC)", "Created (UTC)", "Start (UTC)"),
+        "next_charge": ("Current Period End (UTC)",),
+        "canceled_at": ("Canceled At (UTC)",),
+        "ended_at": ("Ended At (UTC)",),
+        "cancel_at_period_end": ("Cancel At Period End",),
+        "cancel_at": ("Cancel At (UTC)",),
+        "cancellation_reason": ("Cancellation Reason",),
+    },
+    requires=(("Customer ID", "Customer Email"), ("Status",)),
+    signature=(("Current Period End (UTC)", "Start Date (UTC)", "Created (UTC)"),),
+    adjust=_stripe,
+)
+
+SHOPIFY = SubscriberFormat(
+    name="shopify",
+    columns={
+        "customer_id": ("Customer ID",),
+        "email": ("Email",),
+        "first_name": ("First Name",),
+        "last_name": ("Last Name",),
+        "company": ("Default Address Company", "Company"),
+        "tags": ("Tags",),
+    },
+    requires=(("Customer ID", "Email"),),
+    signature=(
+        ("First Name",),
+        ("Accepts Email Marketing", "Accepts Marketing", "Total Orders", "Total Spent"),
+    ),
+    subscriptions=False,
+)
+
+CHARGEBEE = SubscriberFormat(
+    name="chargebee",
+    columns={
+        "customer_id": ("customers.id", "subscriptions.customer_id"),
+        "email": ("customers.email",),
+        "first_name": ("customers.first_name",),
+        "last_name": ("customers.last_name",),
+        "company": ("customers.company",),
+        "subscription_id": ("subscriptions.id",),
+        "plan": ("subscriptions.plan_id", "subscriptions.plan_name"),
+        "status": ("subscriptions.status",),
+        "amount": ("subscriptions.plan_unit_price", "subscriptions.plan_amount"),
+        "currency": ("subscriptions.currency_code",),
+        "interval": ("subscriptions.billing_period_unit", "plans.period_unit"),
+        "interval_count": ("subscriptions.billing_period", "plans.period"),
+        "quantity": ("subscriptions.plan_quantity",),
+        "start": (
+            "subscriptions.started_at",
+            "subscriptions.start_date",
+            "subscriptions.created_at",
+        ),
+        "next_charge": ("subscriptions.next_billing_at", "subscriptions.current_term_end"),
+        "canceled_at": ("subscriptions.cancelled_at",),
+        "cancellation_reason": ("subscriptions.cancel_reason", "subscriptions.cancel_reason_code"),
+    },
+    requires=(
+        ("subscriptions.id",),
+        ("subscriptions.status",),
+        ("customers.id", "customers.email", "subscriptions.customer_id"),
+    ),
+    adjust=_chargebee,
+)
+
+RECHARGE = SubscriberFormat(
+    name="recharge",
+    columns={
+        "customer_id": ("customer_id",),
+        "email": ("customer_email", "email"),
+        "name": ("customer_name",),
+        "first_name": ("first_name", "customer_first_name", "billing_first_name"),
+        "last_name": ("last_name", "customer_last_name", "billing_last_name"),
+        "subscription_id": ("id", "subscription_id"),
+        "plan": ("product_title", "title"),
+        "status": ("status",),
+        "amount": ("price",),
+        "currency": ("presentment_currency", "currency"),
+        "interval": ("order_interval_unit", "charge_interval_unit"),
+        "interval_count": ("charge_interval_frequency", "order_interval_frequency"),
+        "quantity": ("quantity",),
+        "start": ("created_at",),
+        "next_charge": ("next_charge_scheduled_at",),
+        "canceled_at": ("cancelled_at",),
+        "cancellation_reason": ("cancellation_reason",),
+    },
+    requires=(("customer_id", "customer_email", "email"), ("status",)),
+    signature=(
+        (
+            "next_charge_scheduled_at",
+            "order_interval_unit",
+            "order_interval_frequency",
+            "charge_interval_frequency",
+        ),
+    ),
+)
+
+# `auto` tries these in order; generic last because it asks the least of a file.
+SUBSCRIBER_FORMATS: dict[str, SubscriberFormat] = {
+    f.name: f for f in (STRIPE, CHARGEBEE, RECHARGE, SHOPIFY, GENERIC)
+}

@@ -1,0 +1,250 @@
+"""Cell parsers shared by every import format: dates, amounts, counts, flags, statuses.
+
+Each parser takes the cell text and the column it came from, and either returns a value or
+raises `RowError` with a reason a person can act on ("Start Date (UTC) '31/02/2025' is not a
+date: use YYYY-MM-DD"). The importer turns a `RowError` into a rejected row with its line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from bot.models import STATUSES
+
+
+class RowError(ValueError):
+    """One row cannot be imported; the message says why."""
+
+
+# Source spellings -> canonical status (bot.models.STATUSES). Keys are lower-case, with
+# spaces and hyphens turned into underscores, so "Non Renewing" and "IN-TRIAL" both match.
+_STATUS_ALIASES = {
+    "trial": "trialing",
+    "trialling": "trialing",
+    "in_trial": "trialing",
+    "cancelled": "canceled",
+    "nonrenewing": "non_renewing",
+    "failed": "past_due",  # Shopify contract FAILED: billing failed, still recoverable
+    "dunning": "past_due",
+    "on_hold": "paused",
+    "stale": "expired",  # Shopify contract STALE: replaced or no longer billed
+    "ended": "expired",
+}
+
+_INTERVALS = {
+    "day": ("day", 1),
+    "days": ("day", 1),
+    "daily": ("day", 1),
+    "d": ("day", 1),
+    "week": ("week", 1),
+    "weeks": ("week", 1),
+    "weekly": ("week", 1),
+    "w": ("week", 1),
+    "month": ("month", 1),
+    "months": ("month", 1),
+    "monthly": ("month", 1),
+    "m": ("month", 1),
+    "quarter": ("month", 3),
+    "quarterly": ("month", 3),
+    "year": ("year", 1),
+    "years": ("year", 1),
+    "yearly": ("year", 1),
+    "annual": ("year", 1),
+    "annually": ("year", 1),
+    "y": ("year", 1),
+}
+
+_TRUE = frozenset({"true", "yes", "y", "t", "1"})
+_FALSE = frozenset({"false", "no", "n", "f", "0", ""})
+
+# Unambiguous non-ISO date spellings seen in billing exports. Numeric day/month orders
+# (01/02/2025) are refused on purpose: they mean different dates in different countries.
+_DATE_FORMATS = (
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d-%b-%Y",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y %H:%M:%S",
+    "%d %b %Y",
+    "%d %b %Y %H:%M",
+    "%b %d, %Y",
+    "%b %d, %Y %H:%M",
+    "%B %d, %Y",
+    "%B %d, %Y %H:%M",
+)
+_TZ_WORDS = re.compile(r"\s*(UTC|GMT|Z)$", re.IGNORECASE)
+_MONEY_NOISE = re.compile(r"[\sA-Za-z$€£¥\u00a0']")
+_NUMBER = re.compile(r"-?[\d.,]+")
+
+_when_cache: dict[str, datetime] = {}
+
+
+def parse_when(text: str, column: str) -> datetime | None:
+    """A timestamp cell as an aware UTC datetime, or None when the cell is empty.
+
+    Accepts ISO 8601 (`2025-01-10`, `2025-01-10 09:00`, `2025-01-10T09:00:00Z`, offsets),
+    Unix timestamps in seconds or milliseconds (Chargebee, APIs), a trailing `UTC`, and a few
+    month-name spellings (`10-Jan-2025 09:00`, `Jan 10, 2025`). Naive times are taken as UTC.
+
+    Raises:
+        RowError: the cell holds something that is not such a date.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    cached = _when_cache.get(text)
+    if cached is not None:
+        return cached
+    value = _parse_when(text)
+    if value is None or not 1970 <= value.year <= 2200:
+        raise RowError(
+            f"{column} {text!r} is not a date I can read: use YYYY-MM-DD or YYYY-MM-DD HH:MM"
+        )
+    if len(_when_cache) < 100_000:
+        _when_cache[text] = value
+    return value
+
+
+def _parse_when(text: str) -> datetime | None:
+    if text.isdigit():
+        if len(text) in (10, 13):
+            seconds = int(text) / (1000 if len(text) == 13 else 1)
+            return datetime.fromtimestamp(seconds, UTC)
+        if len(text) != 8:  # 20250110 is ISO basic format, handled below
+            return None
+    stripped = _TZ_WORDS.sub("", text)  # "...Z", "... UTC": UTC, as naive times are
+    value = _parse_text(stripped)
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _parse_text(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_day(text: str, column: str) -> date | None:
+    """A date cell as a UTC calendar date (see `parse_when`), or None when empty."""
+    when = parse_when(text, column)
+    return when.date() if when else None
+
+
+def parse_amount(text: str, column: str) -> float | None:
+    """A money cell in major units ("19.00", "$1,234.50", "19,90 €"), or None when empty.
+
+    Raises:
+        RowError: not a number, or negative.
+    """
+    raw = text.strip()
+    if not raw:
+        return None
+    cleaned = _MONEY_NOISE.sub("", raw)
+    if not _NUMBER.fullmatch(cleaned):
+        raise RowError(f"{column} {raw!r} is not an amount: write it like 19.00")
+    if "," in cleaned and "." in cleaned:
+        if cleaned.rfind(",") > cleaned.rfind("."):  # 1.234,56
+            cleaned = cleaned.replace(".", "").replace(",", ".")
+        else:  # 1,234.56
+            cleaned = cleaned.replace(",", "")
+    elif "," in cleaned:
+        head, _, tail = cleaned.rpartition(",")
+        # one comma not followed by exactly three digits is a decimal comma: 19,9 / 19,90
+        cleaned = f"{head}.{tail}" if cleaned.count(",") == 1 and len(tail) != 3 else cleaned
+        cleaned = cleaned.replace(",", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise RowError(f"{column} {raw!r} is not an amount: write it like 19.00") from None
+    if value < 0:
+        raise RowError(f"{column} {raw!r} is negative")
+    return value
+
+
+def parse_count(text: str, column: str) -> int | None:
+    """A whole number >= 1 (quantity, interval count), or None when empty.
+
+    Raises:
+        RowError: not a whole number, or below 1.
+    """
+    raw = text.strip()
+    if not raw:
+        return None
+    try:
+        number = float(raw)
+    except ValueError:
+        raise RowError(f"{column} {raw!r} is not a whole number") from None
+    if number != int(number) or number < 1:
+        raise RowError(f"{column} {raw!r} is not a whole number of 1 or more")
+    return int(number)
+
+
+def parse_flag(text: str, column: str) -> bool:
+    """A yes/no cell (true/false, yes/no, 1/0; empty is no).
+
+    Raises:
+        RowError: anything else.
+    """
+    key = text.strip().lower()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise RowError(f"{column} {text.strip()!r} is not true or false")
+
+
+def parse_status(text: str, column: str) -> str:
+    """A subscription status in any source's spelling, as one of `bot.models.STATUSES`.
+
+    Raises:
+        RowError: empty or unknown; the message lists the statuses understood.
+    """
+    key = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    if not key:
+        raise RowError(f"{column} is empty: every subscription needs a status")
+    status = _STATUS_ALIASES.get(key, key)
+    if status not in STATUSES:
+        raise RowError(
+            f"{column} {text.strip()!r} is not a status I know: use one of "
+            f"{', '.join(STATUSES)} (or the source's own: Cancelled, Non Renewing, In Trial)"
+        )
+    return status
+
+
+def parse_interval(text: str, column: str) -> tuple[str, int] | None:
+    """A billing interval word as (unit, multiplier): "quarterly" -> ("month", 3).
+
+    Raises:
+        RowError: not an interval.
+    """
+    key = text.strip().lower()
+    if not key:
+        return None
+    interval = _INTERVALS.get(key)
+    if interval is None:
+        raise RowError(
+            f"{column} {text.strip()!r} is not an interval: use day, week, month or year"
+        )
+    return interval
+
+
+def parse_email(text: str, column: str) -> str:
+    """An email address, lower-cased; empty stays empty.
+
+    Raises:
+        RowError: text that is not an address (no `@`).
+    """
+    email = text.strip().lower()
+    if email and ("@" not in email or " " in email):
+        raise RowError(f"{column} {text.strip()!r} is not an email address")
+    return email
