@@ -28,8 +28,9 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from bot.clock import Clock
-from bot.lifecycle import MilestoneWindows, due_milestones, last_day, task_last_day
+from bot.lifecycle import MilestoneWindows, due_milestones, last_day
 from bot.models import (
+    ACTIVE_TASK_STATUSES,
     TASK_DONE,
     TASK_EXPIRED,
     TASK_OPEN,
@@ -65,6 +66,8 @@ class EngineChanges:
 
 @dataclass
 class EngineResult:
+    """What one engine run did."""
+
     created: list[Task] = field(default_factory=list)
     expired: list[Task] = field(default_factory=list)
 
@@ -199,11 +202,19 @@ def refresh_churn_risk(
 
 
 def expires_after(task: Task, rules: LifecycleRules) -> date:
-    """The last day an open task can be shown; it expires when today is later than this."""
-    last = task_last_day(task, rules)
-    if task.snoozed_until and task.snoozed_until > last:
-        return task.snoozed_until
-    return last
+    """The last day an open task can be shown; it expires when today is later than this.
+
+    That is the last day of its window, or the day its snooze ends if that is later: a
+    snoozed task comes back to the digest at least once before it expires.
+    """
+    return _last_shown(task.kind, task.key, task.due, task.snoozed_until, rules)
+
+
+def _last_shown(
+    kind: str, key: str, due: date, snoozed_until: date | None, rules: LifecycleRules
+) -> date:
+    last = last_day(kind, key, due, rules)
+    return snoozed_until if snoozed_until and snoozed_until > last else last
 
 
 @contextmanager
@@ -327,7 +338,7 @@ class _TaskIndex:
                 continue
             churn_ids.add(doc["id"])
             self._count_churn(sid, doc["key"])
-            if status in (TASK_OPEN, "claimed"):
+            if status in ACTIVE_TASK_STATUSES:
                 self._active_churn.setdefault(sid, set()).add(doc["id"])
             elif status == TASK_DONE and doc.get("closed_at"):
                 self._handled_at(sid, parse_datetime(doc["closed_at"]))
@@ -341,9 +352,8 @@ class _TaskIndex:
         due = parse_date(doc["due"])
         if due is None or today <= due:
             return False
-        last = last_day(doc["kind"], doc["key"], due, rules)
         snoozed = parse_date(doc.get("snoozed_until"))
-        return today > max(last, snoozed) if snoozed else today > last
+        return today > _last_shown(doc["kind"], doc["key"], due, snoozed, rules)
 
     def _count_churn(self, sid: str, key: str) -> None:
         prefix = f"{sid}:{CHURN}:"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot.models import ENDED_STATUSES, Subscriber, Task
+from bot.models import ENDED_STATUSES, Subscriber
 from config.settings import LifecycleRules
 
 # Billing intervals are approximate (a month is 30.44 days): "every 3 months" must still count.
@@ -75,11 +75,6 @@ def _win_back(subscriber: Subscriber, today: date, rules: LifecycleRules) -> lis
         f"{rules.win_back_to_day} days after",
     )
     return [milestone] if milestone.in_window(today) else []
-
-
-def task_last_day(task: Task, rules: LifecycleRules) -> date:
-    """The last day an open task stays in window; it expires the day after."""
-    return last_day(task.kind, task.key, task.due, rules)
 
 
 def last_day(kind: str, key: str, due: date, rules: LifecycleRules) -> date:
