@@ -102,11 +102,11 @@ def build(
     publisher = DigestPublisher(repos, settings, clock, SlackSink(client), renderer, pacer)
     services = Services(settings, repos, clock, care, publisher, client)
     services.home = HomeTabs(services)
-    register(bolt, services)
     scheduler = schedule.Scheduler()
+    services.triage = _build_inbox(settings, services, scheduler)
+    register(bolt, services)
     register_digest(scheduler, settings, publisher)
-    runtime = Runtime(settings, services, bolt, scheduler)
-    runtime.inbox = _build_inbox(settings, services, scheduler)
+    runtime = Runtime(settings, services, bolt, scheduler, inbox=services.triage)
     inbox_http = services.triage.webhook if services.triage is not None else None
     runtime.server = CareHTTPServer(
         ("0.0.0.0", settings.slack.port if port is None else port), bolt, inbox_http

@@ -13,3 +13,5 @@ def register(app: App, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    if services.triage is not None:
+        services.triage.register(app)

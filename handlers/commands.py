@@ -20,6 +20,7 @@ from bot.blocks.ids import COMMAND
 from bot.care import CareError, NotAllowed, normalize_choice
 from bot.models import OUTREACH_CHANNELS, OUTREACH_OUTCOMES, Task
 from bot.risk import score
+from bot.stage import lifecycle_stage
 from bot.stats import team_stats
 from handlers.context import Services
 from handlers.present import stats_view, task_entry_ids
@@ -202,19 +203,6 @@ def _lookup(services: Services, user: str, args: list[str], rest: str) -> Outcom
         outreach=services.repos.outreach.latest(sub.id),
     )
     return Outcome(card)
-
-
-def lifecycle_stage(sub: Any, today: Any) -> str:
-    tenure = sub.tenure_days(today)
-    if sub.ended_on:
-        return f"Ended {sub.ended_on:%b %d, %Y}"
-    if tenure is None:
-        return "Unknown start"
-    if tenure < 30:
-        return "Onboarding (first 30 days)"
-    if tenure < 180:
-        return "Early (first 6 months)"
-    return "Established"
 
 
 def _stats(services: Services, user: str, args: list[str], _: str) -> Outcome:
