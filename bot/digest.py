@@ -178,7 +178,8 @@ def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) ->
 
 def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
     grace = settings.lifecycle.grace_days
-    shown = [Task.from_doc(copy_doc(d)) for d in repos.tasks.raw() if _shown(d, today)]
+    day = today.isoformat()
+    shown = [Task.from_doc(copy_doc(d)) for d in repos.tasks.raw() if _shown(d, day)]
     changes = plan_changes(
         today, repos, settings, now, context_for={t.subscriber_id for t in shown}
     )
@@ -209,9 +210,8 @@ def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> Diges
     return DigestPlan(today, entries, counts, grace)
 
 
-def _shown(doc: dict[str, Any], today: date) -> bool:
-    """An active stored task that is due by `today` and not snoozed past it."""
-    day = today.isoformat()
+def _shown(doc: dict[str, Any], day: str) -> bool:
+    """An active stored task that is due by `day` (ISO) and not snoozed past it."""
     return (
         doc["status"] in ACTIVE_TASK_STATUSES
         and doc["due"] <= day

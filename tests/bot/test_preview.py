@@ -122,7 +122,8 @@ def test_preview_works_while_the_bot_holds_the_data_directory(cli_env, capsys):
     assert json.loads(capsys.readouterr().out)["tasks"]
 
 
-def test_terminal_view_groups_by_kind_with_counts_and_marks_overdue(cli_env, capsys):
+def test_terminal_view_groups_by_kind_with_counts_and_marks_overdue(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # no wrapping inside the phrases checked below
     assert app.main(["digest", "--preview", "--date", TODAY.isoformat()]) == 0
     err = capsys.readouterr().err
     assert "4 tasks for 3 customers, 1 overdue" in err
