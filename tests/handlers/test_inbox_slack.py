@@ -1,0 +1,210 @@
+"""The shared inbox end to end: webhook and Dovecot into the running bot, out to the fake Slack."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+
+from bot.inbox.webhook import sign
+from tests.bot.inbox.mail import make_email, reply_to
+from tests.fakeslack.server import FakeSlack
+from tests.handlers.conftest import MONDAY_MORNING, CareBot, add_subscriber, start_bot
+from tests.inbox_server import USERS, DovecotServer
+
+SECRET = "inbox-webhook-secret"
+
+
+@pytest.fixture
+def inbox_bot(fake_slack: FakeSlack, tmp_path: Path, clock_at_monday) -> Iterator[CareBot]:
+    bot = start_bot(
+        fake_slack,
+        tmp_path / "data",
+        clock_at_monday,
+        CARE_TRIAGE_CHANNEL="C0TRIAGE",
+        INBOX_WEBHOOK_SECRET=SECRET,
+    )
+    add_subscriber(bot.repos, "cus_ann", "Ann Lee", "ann@example.com", date(2025, 3, 1))
+    yield bot
+    bot.runtime.stop()
+
+
+@pytest.fixture
+def clock_at_monday():
+    from bot.clock import FixedClock
+
+    return FixedClock(MONDAY_MORNING)
+
+
+def post_inbox(bot: CareBot, body: bytes, signature: str | None = "sign") -> tuple[int, dict]:
+    port = bot.runtime.server.port  # type: ignore[attr-defined]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "message/rfc822"}
+    if signature == "sign":
+        headers["X-Care-Signature"] = sign(body, SECRET)
+    elif signature is not None:
+        headers["X-Care-Signature"] = signature
+    try:
+        conn.request("POST", "/inbox", body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    except (ConnectionResetError, BrokenPipeError):  # the server may stop reading a huge body
+        return 413, {}
+    finally:
+        conn.close()
+
+
+def all_text(fake: FakeSlack, channel: str) -> str:
+    return json.dumps([fake.messages(channel), [c.args for c in fake.calls()]])
+
+
+def test_signed_cancel_email_posts_triage_item_with_context_and_opens_churn_task(inbox_bot):
+    email = make_email(subject="Please cancel my subscription", body="I want to cancel, thanks.")
+    status, answer = post_inbox(inbox_bot, email)
+    assert status == 200 and answer["status"] == "posted"
+    [message] = inbox_bot.fake.messages("C0TRIAGE")
+    text = json.dumps(message["blocks"])
+    assert "Ann Lee" in text and "Please cancel my subscription" in text
+    assert "Claim" in text and "Resolve" in text
+    churn = [t for t in inbox_bot.repos.tasks.for_subscriber("cus_ann") if t.kind == "churn_risk"]
+    assert len(churn) == 1 and churn[0].active
+    assert [e.type for e in inbox_bot.repos.events.for_subscriber("cus_ann")] == ["cancel_request"]
+    item = inbox_bot.repos.inbox.item(answer["item"])
+    assert item is not None and item.churn_task_id == churn[0].id
+
+
+def test_unsigned_or_wrongly_signed_webhook_gets_401_and_changes_nothing(inbox_bot):
+    email = make_email()
+    assert post_inbox(inbox_bot, email, signature=None)[0] == 401
+    assert post_inbox(inbox_bot, email, signature="sha256=" + "0" * 64)[0] == 401
+    assert inbox_bot.fake.messages("C0TRIAGE") == []
+    assert inbox_bot.repos.inbox.count_items() == 0
+
+
+def test_webhook_body_over_10_mb_gets_413(inbox_bot):
+    status, _ = post_inbox(inbox_bot, b"x" * (10 * 1024 * 1024 + 1))
+    assert status == 413
+    assert inbox_bot.fake.messages("C0TRIAGE") == []
+
+
+def test_hostile_email_pings_nobody(inbox_bot):
+    email = make_email(
+        subject="<!channel> urgent <@U123>",
+        body="Hello <!everyone> and <!here>, click <http://evil.example|here> &amp; more",
+        sender="<!channel> <mallory@example.com>",
+    )
+    assert post_inbox(inbox_bot, email)[0] == 200
+    posted = all_text(inbox_bot.fake, "C0TRIAGE")
+    for raw in ("<!channel>", "<!everyone>", "<!here>", "<@U123>", "<http://evil"):
+        assert raw not in posted
+
+
+def test_reply_goes_into_the_thread_not_a_new_item(inbox_bot):
+    first = make_email(subject="Where is my box?", body="It has not arrived.")
+    post_inbox(inbox_bot, first)
+    status, answer = post_inbox(inbox_bot, reply_to(first, "Any news?"))
+    assert status == 200 and answer["status"] == "threaded"
+    [parent] = inbox_bot.fake.messages("C0TRIAGE")
+    replies = inbox_bot.fake.thread("C0TRIAGE", parent["ts"])
+    assert any("Any news?" in json.dumps(r) for r in replies[1:])
+
+
+def test_same_email_twice_is_posted_once(inbox_bot):
+    email = make_email()
+    assert post_inbox(inbox_bot, email)[1]["status"] == "posted"
+    assert post_inbox(inbox_bot, email)[1]["status"] == "duplicate"
+    assert len(inbox_bot.fake.messages("C0TRIAGE")) == 1
+
+
+def test_claiming_a_triage_item_updates_it_in_place_and_refuses_the_second(inbox_bot):
+    post_inbox(inbox_bot, make_email())
+    fake = inbox_bot.fake
+    [message] = fake.messages("C0TRIAGE")
+    status, _, _ = inbox_bot.sender.action(
+        "care_triage_claim", message=message, channel_id="C0TRIAGE", user_id="U1"
+    )
+    assert status == 200
+    assert fake.wait_for(lambda: fake.edits("C0TRIAGE", message["ts"]), timeout=5)
+    assert "<@U1>" in json.dumps(fake.message("C0TRIAGE", message["ts"])["blocks"])
+    inbox_bot.sender.action(
+        "care_triage_claim", message=message, channel_id="C0TRIAGE", user_id="U2"
+    )
+    assert fake.wait_for(lambda: fake.ephemerals("U2"), timeout=5)
+    assert "<@U1>" in json.dumps(fake.ephemerals("U2")[-1])
+
+
+def test_unclaimed_item_gets_one_reminder_after_business_hours_pass(inbox_bot):
+    post_inbox(inbox_bot, make_email())
+    triage = inbox_bot.services.triage
+    assert triage.remind() == 0
+    inbox_bot.clock.advance(minutes=119)
+    assert triage.remind() == 0
+    inbox_bot.clock.advance(minutes=2)
+    assert triage.remind() == 1
+    inbox_bot.clock.advance(hours=3)
+    assert triage.remind() == 0
+    [parent] = inbox_bot.fake.messages("C0TRIAGE")
+    assert len(inbox_bot.fake.thread("C0TRIAGE", parent["ts"])) == 2
+
+
+def test_triage_command_lists_open_items(inbox_bot):
+    post_inbox(inbox_bot, make_email(subject="Refund please", body="I was charged twice"))
+    status, _, text = inbox_bot.sender.command("triage", user_id="U1")
+    assert status == 200 and "Refund please" in text
+
+
+@pytest.fixture
+def dovecot_server():
+    from tests.inbox_server import find_dovecot
+
+    binary = find_dovecot()
+    if binary is None:
+        pytest.skip("dovecot is not installed: run `make imap-server` (make test does)")
+    server = DovecotServer(binary)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+def test_imap_mail_reaches_slack_once_even_through_a_slack_outage(
+    fake_slack, tmp_path, clock_at_monday, dovecot_server
+):
+    bot = start_bot(
+        fake_slack,
+        tmp_path / "data",
+        clock_at_monday,
+        CARE_TRIAGE_CHANNEL="C0TRIAGE",
+        IMAP_HOST=dovecot_server.host,
+        IMAP_PORT=str(dovecot_server.port),
+        IMAP_USER="care",
+        IMAP_PASSWORD=USERS["care"],
+        IMAP_SSL="false",
+        IMAP_POLL_SECONDS="3600",
+    )
+    try:
+        triage = bot.services.triage
+        triage.stop()  # drive the polls by hand instead of the connector's thread
+        connector = triage.connector
+        connector.stop_event.clear()
+        for handler in bot.services.client.retry_handlers:  # fail fast: one retry, not five
+            if isinstance(handler, ServerErrorRetryHandler):
+                handler.max_retry_count = 1
+        dovecot_server.append(make_email(subject="First"))
+        fake_slack.fail_next("chat.postMessage", status=500, times=2)  # the post and its retry
+        assert connector.poll_once().handled == 0
+        assert fake_slack.messages("C0TRIAGE") == []
+        assert dovecot_server.flags(dovecot_server.uids()[0]) & {"$CareHandled"} == set()
+        dovecot_server.append(make_email(subject="Second"))
+        assert connector.poll_once().handled == 2
+        assert connector.poll_once().handled == 0
+        subjects = [json.dumps(m["blocks"]) for m in fake_slack.messages("C0TRIAGE")]
+        assert len(subjects) == 2 and "First" in subjects[0] and "Second" in subjects[1]
+        assert all("$CareHandled" in dovecot_server.flags(uid) for uid in dovecot_server.uids())
+        assert all("\\Seen" not in dovecot_server.flags(uid) for uid in dovecot_server.uids())
+    finally:
+        bot.runtime.stop()
