@@ -32,12 +32,15 @@ imap-server:
 	[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || \
 	  { echo "dovecot-imapd installed but no dovecot binary found" >&2; exit 1; }
 
+## Sample exports dated from today go into $(DEMO_DIR)/samples, the data into $(DEMO_DIR):
+## nothing is written inside the repository. Events are imported after the subscribers.
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(PY) sample/generate.py --out sample
-	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py import sample/stripe_subscriptions.csv
-	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py import sample/shopify_customers.csv
-	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py import sample/events.csv
+	$(PY) -m sample.generate --out $(DEMO_DIR)/samples
+	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py import $(DEMO_DIR)/samples/stripe_subscriptions.csv
+	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py import $(DEMO_DIR)/samples/recharge_subscriptions.csv
+	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py import $(DEMO_DIR)/samples/shopify_customers.csv
+	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py import $(DEMO_DIR)/samples/events.csv
 	CARE_DATA_DIR=$(DEMO_DIR) $(PY) app.py digest --preview
 
 lint: $(STAMP)

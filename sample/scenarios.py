@@ -40,8 +40,10 @@ RISKS = {
     "stripe": ("past_due", "cancel_scheduled", "cancel_request", "detractor", "downgrade"),
     "recharge": ("payment_failed", "cancel_request", "detractor", "skips", "no_order"),
 }
-TENURE = {"onboarding": (7, 18), "checkin_30": (30, 42), "checkin_90": (90, 102)}
-TENURE["checkin_180"] = (180, 192)
+# Windows are entered a day late and left a day early, so a demo run in a timezone a day
+# behind (or ahead of) the day the files were generated still shows every kind.
+TENURE = {"onboarding": (8, 18), "checkin_30": (31, 42), "checkin_90": (91, 102)}
+TENURE["checkin_180"] = (181, 192)
 STEADY_TENURE = ((46, 86), (106, 176), (196, 340), (380, 700), (740, 1300))
 
 
@@ -104,19 +106,19 @@ def _spec(scenario: str, source: str, rng: random.Random, today: date) -> Spec:
         low, high = TENURE[scenario]
         return Spec(start=today - timedelta(days=rng.randint(low, high)), months=months)
     if scenario == "pre_renewal":
-        renews = today + timedelta(days=rng.randint(12, 15))
+        renews = today + timedelta(days=rng.randint(9, 13))
         k = rng.randint(1, 2) if source == "stripe" else rng.randint(1, 4)
         start = years_ago(renews, k) if source == "stripe" else add_months(renews, -3 * k)
         return Spec(start=start, months=yearly)
     if scenario == "anniversary":
-        return Spec(start=years_ago(today, rng.randint(1, 3), rng.randint(0, 4)), months=1)
+        return Spec(start=years_ago(today, rng.randint(1, 3), rng.randint(1, 4)), months=1)
     spec = Spec(
         start=today - timedelta(days=rng.randint(*rng.choice(STEADY_TENURE))), months=months
     )
     if scenario == "win_back" or (scenario == "steady" and rng.random() < 0.08):
         recent = scenario == "win_back"
         spec.start = today - timedelta(days=rng.randint(150, 900))
-        spec.ended = today - timedelta(days=rng.randint(7, 28) if recent else rng.randint(60, 140))
+        spec.ended = today - timedelta(days=rng.randint(8, 27) if recent else rng.randint(60, 140))
         spec.status, spec.canceled = "canceled", spec.ended - timedelta(days=rng.randint(0, 3))
     elif scenario == "steady" and rng.random() < 0.2:
         spec.events.append(("nps", rng.randint(3, 60), str(rng.choice((9, 10))), "In-app survey"))

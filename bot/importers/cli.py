@@ -117,24 +117,20 @@ def print_report(report: ImportReport, console: Console) -> None:
         highlight=False,
     )
     table = Table(title="Dry run: nothing was written" if report.dry_run else None)
-    table.add_column("rows read", justify="right")
     if report.kind == "events":
-        counts = {"added": report.added, "duplicates": report.duplicates}
+        counts = {"events\nadded": report.added, "duplicates\n(skipped)": report.duplicates}
     else:
         counts = {
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
+            "subscribers\ncreated": report.created,
+            "subscribers\nupdated": report.updated,
+            "subscribers\nunchanged": report.unchanged,
         }
+    table.add_column("rows\nread", justify="right")
     for label in counts:
         table.add_column(label, justify="right")
-    table.add_column("rejected", justify="right", style="red" if report.rejected else None)
+    table.add_column("rows\nrejected", justify="right", style="red" if report.rejected else None)
     table.add_row(str(report.rows), *map(str, counts.values()), str(len(report.rejected)))
     console.print(table)
-    if report.kind == "subscribers":
-        console.print(
-            "(created, updated and unchanged count subscribers; rows and rejected count lines)"
-        )
     for row in report.rejected[:MAX_LISTED]:
         console.print(f"line {row.line}: {row.reason}", markup=False, highlight=False)
     if len(report.rejected) > MAX_LISTED:

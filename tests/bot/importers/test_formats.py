@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -276,3 +277,18 @@ def test_an_explicit_format_the_file_does_not_fit_says_which_column_is_missing(
     path = write(tmp_path, "r.csv", recharge_header(), [recharge_row()])
     with pytest.raises(ImportFileError, match=r"not a Chargebee.*no column subscriptions\.id"):
         import_file(path, "chargebee", repos, NOW)
+
+
+def test_the_examples_in_docs_importing_md_import_cleanly(tmp_path: Path, repos: Repos):
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "importing.md").read_text("utf-8")
+    generic, events = re.findall(r"```csv\n(.*?)```", doc, re.S)
+    (tmp_path / "generic.csv").write_text(generic, encoding="utf-8")
+    report = import_file(tmp_path / "generic.csv", "auto", repos, NOW)
+    assert (report.format, report.created, report.rejected) == ("generic", 3, [])
+    li = repos.subscribers.get("c-1002")
+    assert li is not None and li.scheduled_cancellation
+
+    (tmp_path / "events.csv").write_text(events, encoding="utf-8")
+    report = import_file(tmp_path / "events.csv", "auto", repos, NOW)
+    assert report.format == "events" and report.added == 3
+    assert [r.line for r in report.rejected] == [2]  # the Stripe customer is not in this data
