@@ -25,6 +25,8 @@ InboxHandler = Callable[[bytes, dict[str, str]], tuple[int, dict[str, Any]]]
 
 class CareHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Slack sends clicks of a whole team at once; the default backlog of 5 resets the rest.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -43,7 +45,12 @@ class CareHTTPServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="care-http", daemon=True)
+        thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to this long
+            name="care-http",
+            daemon=True,
+        )
         thread.start()
         return thread
 
