@@ -1,4 +1,4 @@
-"""Subscriber export formats: which header means what, how to detect a format, how to read a row.
+"""Subscriber export formats: which header means what, and how a format is recognised.
 
 Columns are matched by header name, never by position. Headers are compared after
 `header_key` (lower case, `_` as space, `(UTC)` dropped), so `customer_id`, `Customer ID` and
@@ -7,7 +7,8 @@ carry it, best first; the first non-empty one in a row wins. Extra columns are i
 a column named like an owner (`owner (metadata)`, `subscriptions.cf_owner`, `CSM`, `Account
 Manager`), which fills `Subscriber.owner`.
 
-A row becomes a `CustomerRow`: who the customer is, plus at most one `Subscription`.
+A row becomes a `CustomerRow` (who the customer is, plus at most one `Subscription`); the
+reading itself is `bot.importers.rows.RowReader`.
 """
 
 from __future__ import annotations
@@ -17,16 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.importers.values import (
-    RowError,
-    parse_amount,
-    parse_count,
-    parse_day,
-    parse_email,
-    parse_flag,
-    parse_interval,
-    parse_status,
-)
 from bot.models import LIVE_STATUSES, Subscription
 
 
@@ -50,13 +41,13 @@ OWNER_NAMES = frozenset(
         "csm owner",
     }
 )
-_METAFIELD = re.compile(r"^(?P<label>.*?)\s*\((?:customer\.)?metafields\.(?P<path>[^)]*)\)$")
+METAFIELD = re.compile(r"^(?P<label>.*?)\s*\((?:customer\.)?metafields\.(?P<path>[^)]*)\)$")
 
 
 def owner_key(key: str) -> str:
     """A header key without the decoration sources add to custom fields, to spot owner columns."""
     key = re.sub(r"\s*\(metadata\)$", "", key)
-    match = _METAFIELD.match(key)
+    match = METAFIELD.match(key)
     if match:
         key = match.group("path").rsplit(".", 1)[-1].replace("_", " ")
     key = key.rsplit(".", 1)[-1]  # subscriptions.cf owner -> cf owner
@@ -142,120 +133,6 @@ class SubscriberFormat:
 
 def _exact_key(header: str) -> str:
     return re.sub(r"\s+", " ", header.strip().lstrip("\ufeff").lower())
-
-
-class RowReader:
-    """Reads rows of one file in one format; column positions are worked out once."""
-
-    def __init__(self, fmt: SubscriberFormat, headers: Sequence[str]) -> None:
-        self.format = fmt
-        self.headers = list(headers)
-        positions: dict[str, list[int]] = {}
-        for i, header in enumerate(headers):
-            positions.setdefault(header_key(header), []).append(i)
-        self._columns: dict[str, list[tuple[int, str]]] = {}
-        for field, aliases in fmt.columns.items():
-            found = [
-                (i, headers[i].strip()) for a in aliases for i in positions.get(header_key(a), ())
-            ]
-            if found:
-                # Identity comes from the first such column present, never from a fallback
-                # column that happens to be filled (a subscription `id` is not a customer id).
-                self._columns[field] = found[:1] if field in IDENTITY_FIELDS else found
-        owners = [
-            (i, h.strip()) for i, h in enumerate(headers) if owner_key(header_key(h)) in OWNER_NAMES
-        ]
-        if owners:
-            self._columns.setdefault("owner", []).extend(owners)
-        self._metafields(headers)
-        self.has_subscriptions = fmt.subscriptions or any(
-            f in self._columns for f in SUBSCRIPTION_FIELDS
-        )
-        self._width = len(headers)
-        # Per row, each field is read from its one column, or the first filled of several.
-        self._single = [(f, cols[0][0]) for f, cols in self._columns.items() if len(cols) == 1]
-        self._multi = [
-            (f, [i for i, _ in cols]) for f, cols in self._columns.items() if len(cols) > 1
-        ]
-        self._names = {f: f for f in (*CUSTOMER_FIELDS, *SUBSCRIPTION_FIELDS, *OTHER_FIELDS)}
-        self._names.update({f: cols[0][1] for f, cols in self._columns.items()})
-
-    def _metafields(self, headers: Sequence[str]) -> None:
-        """Shopify metafields whose key names a known field (status, plan, start date...)."""
-        generic = {header_key(a): f for f, aliases in GENERIC.columns.items() for a in aliases}
-        for i, header in enumerate(headers):
-            match = _METAFIELD.match(header_key(header))
-            if match:
-                field = generic.get(header_key(match.group("path").rsplit(".", 1)[-1]))
-                if field and field != "customer_id":
-                    self._columns.setdefault(field, []).append((i, header.strip()))
-
-    def has(self, field: str) -> bool:
-        return field in self._columns
-
-    def read(self, line: int, cells: list[str]) -> CustomerRow:
-        """One data row as a `CustomerRow`.
-
-        Raises:
-            RowError: the row cannot be imported (the message says why).
-        """
-        if len(cells) > self._width and any(c.strip() for c in cells[self._width :]):
-            raise RowError(
-                f"{len(cells)} values but the header has {self._width} columns "
-                "(an unquoted delimiter inside a value?)"
-            )
-        if len(cells) < self._width:
-            cells = cells + [""] * (self._width - len(cells))
-        cell: dict[str, str] = {field: cells[i].strip() for field, i in self._single}
-        for field, positions in self._multi:
-            cell[field] = next((v for v in (cells[i].strip() for i in positions) if v), "")
-        get = cell.get
-        col = self._names
-
-        customer_id = cell.get("customer_id", "").lstrip("'")
-        email = parse_email(cell.get("email", ""), col["email"])
-        if not customer_id and not email:
-            raise RowError("no customer id and no email: cannot tell whose row this is")
-        name = get("name") or " ".join(p for p in (get("first_name"), get("last_name")) if p)
-        row = CustomerRow(
-            line=line,
-            customer_id=customer_id,
-            email=email,
-            name=name or get("company", ""),
-            owner=get("owner", ""),
-            last_order=parse_day(get("last_order", ""), col["last_order"]),
-        )
-        if "tags" in cell:
-            row.tags = [t.strip() for t in cell["tags"].split(",") if t.strip()]
-        if self.has_subscriptions:
-            row.subscription = self._subscription(row, cell)
-        if self.format.adjust is not None:
-            self.format.adjust(row, cell)
-        return row
-
-    def _subscription(self, row: CustomerRow, cell: dict[str, str]) -> Subscription:
-        get, col = cell.get, self._names
-        status = parse_status(cell["status"], col["status"]) if "status" in cell else "active"
-        unit, multiplier = parse_interval(get("interval", ""), col["interval"]) or ("month", 1)
-        count = parse_count(get("interval_count", ""), col["interval_count"]) or 1
-        return Subscription(
-            id=get("subscription_id") or row.key,
-            plan=get("plan") or get("product", ""),
-            status=status,
-            amount=parse_amount(get("amount", ""), col["amount"]) or 0.0,
-            currency=get("currency", "").upper(),
-            interval=unit,
-            interval_count=count * multiplier,
-            quantity=parse_count(get("quantity", ""), col["quantity"]) or 1,
-            started=parse_day(get("start", ""), col["start"]),
-            current_period_end=parse_day(get("next_charge", ""), col["next_charge"]),
-            cancel_at_period_end=parse_flag(
-                get("cancel_at_period_end", ""), col["cancel_at_period_end"]
-            ),
-            canceled_at=parse_day(get("canceled_at", ""), col["canceled_at"]),
-            ended_at=parse_day(get("ended_at", ""), col["ended_at"]),
-            cancellation_reason=get("cancellation_reason", ""),
-        )
 
 
 def _stripe(row: CustomerRow, cell: Mapping[str, str]) -> None:

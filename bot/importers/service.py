@@ -13,9 +13,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.importers.events import EventReader, looks_like_events, missing_columns
-from bot.importers.formats import SUBSCRIBER_FORMATS, RowReader
+from bot.importers.formats import SUBSCRIBER_FORMATS
 from bot.importers.merge import Merger
 from bot.importers.reader import CsvTable, ImportFileError, read_csv
+from bot.importers.rows import RowReader
 from bot.importers.values import RowError
 from bot.models import Event, Subscriber
 from bot.repos import Repos
