@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import sys
 import threading
 from collections.abc import Sequence
@@ -93,7 +94,8 @@ def build(
     client = client or make_client(settings.slack.bot_token, settings.slack.api_url)
     bolt = App(
         client=client,
-        signing_secret=settings.slack.signing_secret or "socket-mode-only",
+        # Socket Mode needs no signing secret; an unguessable one keeps HTTP signatures meaningless.
+        signing_secret=settings.slack.signing_secret or secrets.token_hex(32),
         token_verification_enabled=False,
         logger=logging.getLogger("care.bolt"),
     )
@@ -108,8 +110,11 @@ def build(
     register_digest(scheduler, settings, publisher)
     runtime = Runtime(settings, services, bolt, scheduler, inbox=services.triage)
     inbox_http = services.triage.webhook if services.triage is not None else None
+    slack_http = (
+        None if settings.slack.app_token else bolt
+    )  # Socket Mode: events come over the socket
     runtime.server = CareHTTPServer(
-        ("0.0.0.0", settings.slack.port if port is None else port), bolt, inbox_http
+        ("0.0.0.0", settings.slack.port if port is None else port), slack_http, inbox_http
     )
     return runtime
 
@@ -128,7 +133,9 @@ def run_bot(settings: Settings) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     runtime = build(settings)
-    runtime.start(serve_http=not settings.slack.app_token)
+    runtime.start(
+        serve_http=True
+    )  # /healthz and /inbox in both modes; /slack/events only over HTTP
     mode = (
         "Socket Mode"
         if settings.slack.app_token

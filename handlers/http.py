@@ -31,7 +31,7 @@ class CareHTTPServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        bolt: App,
+        bolt: App | None,
         inbox: InboxHandler | None = None,
         inbox_max_bytes: int = 10 * 1024 * 1024,
     ) -> None:
@@ -72,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
-        if path == "/slack/events":
+        if path == "/slack/events" and self.server.bolt is not None:
             if length > MAX_SLACK_BODY:
                 self._send(413, {"ok": False, "error": "body_too_large"})
                 return
