@@ -29,7 +29,11 @@ from bot.repos import Repos, TaskNotFound
 
 
 class CareError(Exception):
-    """An action that cannot be done; the message is shown to the manager as is."""
+    """An action that cannot be done; the message is shown to the manager as is.
+
+    The message is Slack mrkdwn: whatever the manager typed is escaped in it, and `<@U…>`
+    mentions name our own users (a claimant), so that Slack shows who has a task.
+    """
 
 
 class NotAllowed(CareError):
@@ -84,7 +88,7 @@ def normalize_choice(value: str, choices: Iterable[str], what: str) -> str:
     if wanted in options:
         return wanted
     raise CareError(
-        f"Unknown {what} {value!r}: use one of {', '.join(o.replace('_', ' ') for o in options)}."
+        f"Unknown {what} '{escape(value)}': use one of {', '.join(o.replace('_', ' ') for o in options)}."
     )
 
 
@@ -286,7 +290,7 @@ class CareService:
         subscriber = self.repos.subscribers.resolve(target)
         if subscriber is None:
             raise CareError(
-                f"No task or subscriber {target!r}: give a task id (k7qx2) or the customer's email."
+                f"No task or subscriber '{escape(target)}': give a task id (k7qx2) or the customer's email."
             )
         active = [t for t in self.repos.tasks.for_subscriber(subscriber.id) if t.active]
         return sorted(active, key=lambda t: t.due), subscriber

@@ -44,7 +44,7 @@ def register(app: App, services: Services) -> None:
                 _tell(services, body, replies.build_not_a_manager())
                 return
             except CareError as exc:
-                _tell(services, body, replies.build_error(str(exc)))
+                _tell(services, body, replies.build_error(str(exc), mrkdwn=True))
                 return
             if changed:
                 services.publisher.refresh(changed)

@@ -68,7 +68,7 @@ def run_command(services: Services, body: dict[str, Any]) -> Outcome:
     except NotAllowed:
         return Outcome(replies.build_not_a_manager())
     except CareError as exc:
-        return Outcome(replies.build_error(str(exc)))
+        return Outcome(replies.build_error(str(exc), mrkdwn=True))
 
 
 def _ids(args: list[str], usage: str) -> list[str]:

@@ -22,6 +22,7 @@ from bot.blocks.text import (
     link,
     one_line,
     slack_date,
+    truncate,
     user_ref,
 )
 
@@ -178,10 +179,17 @@ def build_not_found(what: str, kind: str = "task") -> dict[str, Any]:
     return _reply(f"No {escape(kind)} `{clip(one_line(what), 80) or '?'}`. {hint}".strip())
 
 
-def build_error(message: str, usage: str | None = None) -> dict[str, Any]:
-    """A refusal or mistake explained: the message is escaped (it may quote input)."""
+def build_error(message: str, usage: str | None = None, *, mrkdwn: bool = False) -> dict[str, Any]:
+    """A refusal or mistake explained: the message is escaped (it may quote input).
+
+    Args:
+        message: what went wrong.
+        usage: the command's usage line, if it helps.
+        mrkdwn: the message is Slack mrkdwn already (a `bot.care.CareError`: input in it is
+            escaped, `<@U…>` mentions are of our own users), so it is only trimmed.
+    """
     return _reply(
-        f":warning: {clip(message, 2500)}",
+        f":warning: {truncate(message, 2500) if mrkdwn else clip(message, 2500)}",
         f"Usage: `{escape(usage)}`" if usage else None,
     )
 
