@@ -27,6 +27,7 @@ from handlers.present import stats_view, task_entry_ids
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+SLACK_ENTITY = re.compile(r"<([^<>]+)>")  # <@U1|ann>, <#C1|general>, <mailto:…|…>, <http…|…>
 
 
 @dataclass
@@ -51,12 +52,39 @@ def register(app: App, services: Services) -> None:
     app.command(COMMAND)(on_command)
 
 
+def plain_text(text: str) -> str:
+    """Command text as the manager typed it, from the form Slack sends with escaping on.
+
+    Slack wraps mentions, channels, links and emails (`<mailto:ann@x.com|ann@x.com>`) and
+    HTML-escapes `&`, `<`, `>`; ids and emails must reach the lookups bare.
+    """
+    return (
+        SLACK_ENTITY.sub(_entity_text, text)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
+
+
+def _entity_text(match: re.Match[str]) -> str:
+    target, _, label = match[1].partition("|")
+    if target.startswith("mailto:"):
+        return target.removeprefix("mailto:")
+    if target[:1] in "@#":  # <@U1|ann>, <#C1|general>
+        return target[0] + (label or target[1:])
+    if target[:1] == "!":  # <!here>, <!subteam^S1|@team>
+        return label or "@" + target[1:].split("^")[0]
+    return target  # a link: the URL itself
+
+
 def run_command(services: Services, body: dict[str, Any]) -> Outcome:
     """Parse and run one `/care` command; never raises for a user's mistake."""
     text = (body.get("text") or "").strip()
     user = body.get("user_id", "")
     word, _, rest = text.partition(" ")
     word = word.lower()
+    if word != "assign":  # assign reads the <@U…|name> mention itself
+        rest = plain_text(rest)
     args = rest.split()
     handler = SUBCOMMANDS.get(word)
     if handler is None:
