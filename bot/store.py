@@ -255,7 +255,8 @@ def rewrite(table: Table, change: Callable[[dict[int, dict[str, Any]]], None]) -
 
     `change` receives doc id -> document and may add, replace or delete entries.
     """
-    table._update_table(change)  # noqa: SLF001 - TinyDB's own single-write primitive
+    # TinyDB's own single-write primitive; it types documents as Mapping, ours are dicts.
+    table._update_table(change)  # type: ignore[arg-type]  # noqa: SLF001
 
 
 def iter_docs(tables: list[Table]) -> Iterator[tuple[Table, int, dict[str, Any]]]:
