@@ -15,7 +15,9 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 DELIMITERS = (",", ";", "\t")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -27,23 +29,34 @@ class ImportFileError(Exception):
 
 @dataclass
 class CsvTable:
-    """A parsed CSV file.
+    """A CSV file, checked from end to end, whose rows are parsed again as they are read.
+
+    Rows are not kept in memory (100k rows of cells take hundreds of MB); `rows()` reads
+    them from the decoded text each time.
 
     Attributes:
         headers: the header cells, stripped.
-        rows: (line number where the row starts, cells) for each non-blank data row.
+        count: how many non-blank data rows the file holds.
         delimiter: the detected delimiter.
         encoding: the encoding the text was decoded with.
     """
 
     headers: list[str]
-    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    count: int
+    text: str = field(repr=False)
     delimiter: str = ","
     encoding: str = "utf-8"
+    name: str = "the file"
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number where the row starts, cells) for each non-blank data row."""
+        scan = _scan(self.text, self.delimiter, self.name)
+        next(scan, None)  # the header
+        return scan
 
 
 def read_csv(data: bytes, name: str = "the file") -> CsvTable:
-    """Parse CSV bytes into a header and numbered rows.
+    """Decode CSV bytes, find the delimiter and the header, and check every row parses.
 
     Args:
         data: the whole file.
@@ -53,30 +66,35 @@ def read_csv(data: bytes, name: str = "the file") -> CsvTable:
         ImportFileError: the file is empty, binary, not decodable or not a delimited table.
     """
     text, encoding = decode(data, name)
-    header_line = next((line for line in text.splitlines() if line.strip()), "")
+    header_line = next((line for line in io.StringIO(text) if line.strip()), "")
     delimiter = detect_delimiter(header_line, name)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     headers: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
+    count, last_start, last_end = 0, 0, 0
+    for start, cells, end in _scan(text, delimiter, name, with_end=True):
+        if headers is None:
+            headers = [cell.strip().lstrip("\ufeff") for cell in cells]
+        else:
+            count, last_start, last_end = count + 1, start, end
+    if headers is None:
+        raise ImportFileError(f"{name} is empty: export the data again.")
+    if count and last_start != last_end:
+        _check_quotes_closed(text, delimiter, last_start, name)
+    return CsvTable(headers, count, text, delimiter, encoding, name)
+
+
+def _scan(text: str, delimiter: str, name: str, with_end: bool = False) -> Iterator[Any]:
+    """Non-blank rows as (start line, cells), or (start line, cells, end line) `with_end`."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous_end = 0
     try:
         for cells in reader:
             start, previous_end = previous_end + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if headers is None:
-                headers = [cell.strip().lstrip("\ufeff") for cell in cells]
-                continue
-            rows.append((start, cells))
+            if any(cell.strip() for cell in cells):
+                yield (start, cells, previous_end) if with_end else (start, cells)
     except csv.Error as exc:
         raise ImportFileError(
             f"{name} line {previous_end + 1}: {exc}. Check the quoting on that line."
         ) from exc
-    if headers is None:
-        raise ImportFileError(f"{name} is empty: export the data again.")
-    if rows and rows[-1][0] != previous_end:
-        _check_quotes_closed(text, delimiter, rows[-1][0], name)
-    return CsvTable(headers=headers, rows=rows, delimiter=delimiter, encoding=encoding)
 
 
 def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
