@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -24,7 +25,10 @@ log = logging.getLogger(__name__)
 def register(app: App, services: Services) -> None:
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        values, errors = parse_log_outreach(view["state"]["values"], services.care.today())
+        today = services.care.today()
+        values, errors = parse_log_outreach(view["state"]["values"], today)
+        if values is not None and values.follow_up is not None and values.follow_up <= today:
+            errors = {ids.BLOCK_LOG_FOLLOW_UP: "Pick a day after today for the follow-up."}
         if errors or values is None:
             ack(response_action="errors", errors=errors)
             return
@@ -34,15 +38,21 @@ def register(app: App, services: Services) -> None:
                 task_ids, user, values.channel, values.outcome, values.note, values.follow_up
             )
         except NotAllowed as exc:
-            ack(response_action="errors", errors={ids.BLOCK_LOG_NOTE: str(exc)[:150]})
+            ack(response_action="errors", errors={ids.BLOCK_LOG_NOTE: _plain(str(exc))})
             return
         except (CareError, ValueError) as exc:
-            ack(response_action="errors", errors={ids.BLOCK_LOG_OUTCOME: str(exc)[:150]})
+            ack(response_action="errors", errors={ids.BLOCK_LOG_OUTCOME: _plain(str(exc))})
             return
         ack()  # Slack closes the modal now; the edits below run after the answer went out
         _after_log(services, result, user)
 
     app.view(ids.VIEW_LOG_OUTREACH)(on_submit)
+
+
+def _plain(message: str) -> str:
+    """A CareError's mrkdwn as a field error (plain text): "@U2" for a mention, no entities."""
+    text = re.sub(r"<@([UW][A-Z0-9]+)>", r"@\1", message)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
 
 
 def _after_log(services: Services, result: LogResult, user: str) -> None:
