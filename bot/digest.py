@@ -19,7 +19,6 @@ from typing import Any
 from bot.engine import paused_gc, plan_changes
 from bot.models import ACTIVE_TASK_STATUSES, Risk, Subscriber, Task
 from bot.repos import Repos
-from bot.store import copy_doc
 from config.settings import Settings
 
 KIND_ORDER = (
@@ -179,7 +178,7 @@ def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) ->
 def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
     grace = settings.lifecycle.grace_days
     day = today.isoformat()
-    shown = [Task.from_doc(copy_doc(d)) for d in repos.tasks.raw() if _shown(d, day)]
+    shown = [_task(d) for d in repos.tasks.raw() if _shown(d, day)]
     changes = plan_changes(
         today, repos, settings, now, context_for={t.subscriber_id for t in shown}
     )
@@ -208,6 +207,13 @@ def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> Diges
     counts = {k: counts[k] for k in sorted(counts, key=kind_rank)}
     counts[OVERDUE] = sum(t.overdue(today, grace) for e in entries for t in e.tasks)
     return DigestPlan(today, entries, counts, grace)
+
+
+def _task(doc: dict[str, Any]) -> Task:
+    """A task from its stored document, sharing no list or dict with the store."""
+    task: Task = Task.from_doc(dict(doc))
+    task.risk_reasons, task.slack = list(task.risk_reasons), dict(task.slack)
+    return task
 
 
 def _shown(doc: dict[str, Any], day: str) -> bool:

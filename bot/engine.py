@@ -130,7 +130,8 @@ def _plan(
         sid = doc["id"]
         wanted = sid in context_for
         maybe_milestone = windows.may_have_milestone(doc)
-        maybe_risky = bound.points(doc, events.get(sid, ())) >= risk_rules.high
+        most = bound.points(doc, events.get(sid, ()))
+        maybe_risky = most >= risk_rules.high
         if not (maybe_milestone or maybe_risky or wanted):
             continue
         sub: Subscriber = Subscriber.from_doc(doc)
@@ -138,7 +139,10 @@ def _plan(
         new = [(m.key, m.kind, m.due, m.reason) for m in milestones if not tasks.has_key(m.key)]
         if not (new or maybe_risky or wanted):
             continue
-        risk = score(sub, _events(events.get(sid, ())), today, risk_rules, tz=tz)
+        if most > 0:
+            risk = score(sub, _events(events.get(sid, ())), today, risk_rules, tz=tz)
+        else:
+            risk = Risk(0, "low", [])  # nothing that could score: skip the scoring
         churn_key = tasks.next_churn_key(sid, today) if risk.band == "high" else None
         if churn_key:
             new.append((churn_key, CHURN, today, _churn_reason(risk)))

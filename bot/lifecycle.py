@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot.models import ENDED_STATUSES, Subscriber
+from bot.models import ENDED_STATUSES, Subscriber, Subscription
 from config.settings import LifecycleRules
 
 # Billing intervals are approximate (a month is 30.44 days): "every 3 months" must still count.
@@ -207,6 +207,18 @@ class MilestoneWindows:
         before = rules.pre_renewal_days_before
         self.charges = days_ago(-before, span - before)
         self.ends = days_ago(rules.win_back_from_day, rules.win_back_to_day)
+        self.min_months = rules.pre_renewal_min_interval_months - INTERVAL_EPSILON
+
+    def _renews_long(self, sub: dict[str, Any]) -> bool:
+        """A stored subscription that renews and is billed every few months or more."""
+        if sub.get("cancel_at_period_end") or sub.get("status") in ENDED_STATUSES:
+            return False
+        billing = Subscription(
+            id="",
+            interval=sub.get("interval") or "month",
+            interval_count=sub.get("interval_count") or 1,
+        )
+        return billing.interval_months >= self.min_months
 
     def may_have_milestone(self, doc: dict[str, Any]) -> bool:
         subs = doc.get("subscriptions") or []
@@ -218,7 +230,7 @@ class MilestoneWindows:
         ):
             return True
         for s in subs:
-            if s.get("current_period_end") in self.charges:
+            if s.get("current_period_end") in self.charges and self._renews_long(s):
                 return True
             if s.get("ended_at") in self.ends or s.get("canceled_at") in self.ends:
                 return True
