@@ -112,8 +112,8 @@ class RowReader:
             line=line,
             customer_id=customer_id,
             email=email,
-            name=name or get("company", ""),
-            owner=get("owner", ""),
+            name=_one_line(name or get("company", "")),
+            owner=_one_line(get("owner", "")),
             last_order=parse_day(get("last_order", ""), col["last_order"]),
         )
         if "tags" in cell:
@@ -147,3 +147,8 @@ class RowReader:
             ended_at=parse_day(get("ended_at", ""), col["ended_at"]),
             cancellation_reason=get("cancellation_reason", ""),
         )
+
+
+def _one_line(text: str) -> str:
+    """Names are shown on one line: a quoted line break or a run of spaces becomes one space."""
+    return " ".join(text.split())

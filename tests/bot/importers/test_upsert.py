@@ -198,3 +198,26 @@ def test_progress_is_reported_up_to_the_total(tmp_path: Path, repos: Repos):
     )
     assert calls[0] == (0, 2500) and calls[-1] == (2500, 2500)
     assert repos.subscribers.count() == 2500
+
+
+def test_a_semicolon_latin1_export_imports_names_intact_with_right_line_numbers(
+    tmp_path: Path, repos: Repos
+):
+    text = (
+        "customer_id;email;name;status;amount\r\n"
+        'c1;jose@example.com;"José Núñez\r\n(billing)";active;19,90\r\n'
+        "c2;francoise@example.com;Françoise Lefèvre;gelöscht;5\r\n"
+        "c3;bjorn@example.com;Björn Ångström;active;5\r\n"
+    )
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("cp1252"))
+
+    report = import_file(path, "auto", repos, NOW)
+
+    assert [(r.line, r.reason.split(" is ")[0]) for r in report.rejected] == [
+        (4, "status 'gelöscht'")
+    ]
+    jose, bjorn = repos.subscribers.get("c1"), repos.subscribers.get("c3")
+    assert jose is not None and bjorn is not None
+    assert jose.name == "José Núñez (billing)" and jose.subscriptions[0].amount == 19.9
+    assert bjorn.name == "Björn Ångström"
