@@ -1,0 +1,110 @@
+"""The App Home tab: published on app_home_opened, refreshed when tasks move, retries dropped."""
+
+from __future__ import annotations
+
+from bot.blocks import ids
+from tests.handlers.conftest import (
+    DIGEST,
+    CareBot,
+    add_checkins,
+    click,
+    entry_message,
+    message_text,
+    post_digest,
+    tasks_of,
+)
+from tests.slackreq import app_home_opened
+
+
+def _publishes(bot: CareBot, user: str) -> int:
+    return sum(1 for c in bot.fake.calls("views.publish") if c.args.get("user_id") == user)
+
+
+def _home_text(bot: CareBot, user: str) -> str:
+    view = bot.fake.home(user)
+    return message_text(view) if view else ""
+
+
+def _open_home(bot: CareBot, user: str, event_id: str | None = None) -> str:
+    before = _publishes(bot, user)
+    status, _, body = bot.sender.event(app_home_opened(user), event_id)
+    assert (status, body) == (200, "")
+    bot.fake.wait_for(lambda: _publishes(bot, user) > before)
+    return _home_text(bot, user)
+
+
+def test_opening_home_shows_my_claims_todays_unclaimed_and_the_week(care_bot):
+    add_checkins(care_bot.repos, 3)
+    post_digest(care_bot)
+    care_bot.sender.command(f"claim {tasks_of(care_bot.repos, 'cus_000')[0].id}", user_id="U1")
+
+    text = _open_home(care_bot, "U1")
+
+    assert "Hi <@U1>!" in text
+    assert "Your claimed tasks (1)" in text and "Unclaimed today (2)" in text
+    mine, _, unclaimed = text.partition("Unclaimed today")
+    assert "Customer 000" in mine
+    assert "Customer 001" in unclaimed and "Customer 002" in unclaimed
+    assert "The team this week" in text and "*1* claimed" in text
+    home = care_bot.fake.home("U1")
+    assert home is not None and home["type"] == "home"
+
+
+def test_home_is_refreshed_after_a_claim(care_bot):
+    add_checkins(care_bot.repos, 2)
+    post_digest(care_bot)
+    assert "Your claimed tasks (0)" in _open_home(care_bot, "U2")
+    task = tasks_of(care_bot.repos, "cus_001")[0].id
+
+    click(care_bot, ids.ACTION_CLAIM, task, user="U2")
+
+    care_bot.fake.wait_for(lambda: "Your claimed tasks (1)" in _home_text(care_bot, "U2"))
+    assert "Unclaimed today (1)" in _home_text(care_bot, "U2")
+
+
+def test_a_slack_retry_of_a_handled_event_is_not_processed_again(care_bot):
+    _open_home(care_bot, "U1", event_id="Ev0HOME0001")
+
+    status, _, body = care_bot.sender.event(
+        app_home_opened("U1"), "Ev0HOME0001", retry_num=1, retry_reason="http_timeout"
+    )
+    assert (status, body) == (200, "")
+    _open_home(care_bot, "U1", event_id="Ev0HOME0002")  # a new event is handled
+
+    assert _publishes(care_bot, "U1") == 2
+
+
+def test_a_retry_of_an_event_the_bot_never_saw_is_processed(care_bot):
+    status, _, _ = care_bot.sender.event(
+        app_home_opened("U3"), "Ev0MISSED01", retry_num=1, retry_reason="http_error"
+    )
+
+    assert status == 200
+    care_bot.fake.wait_for(lambda: _publishes(care_bot, "U3") == 1)
+
+
+def test_claim_button_on_the_home_tab_claims_and_updates_home_and_digest(care_bot):
+    add_checkins(care_bot.repos, 1)
+    post_digest(care_bot)
+    _open_home(care_bot, "U3")
+    home = care_bot.fake.home("U3")
+    task = tasks_of(care_bot.repos, "cus_000")[0].id
+
+    status, _, body = care_bot.sender.action(ids.ACTION_CLAIM, view=home, user_id="U3")
+
+    assert (status, body) == (200, "")
+    care_bot.fake.wait_for(lambda: "Your claimed tasks (1)" in _home_text(care_bot, "U3"))
+    assert care_bot.repos.tasks.require(task).claimed_by == "U3"
+    care_bot.fake.wait_for(
+        lambda: "Claimed by <@U3>" in message_text(entry_message(care_bot, task))
+    )
+    assert care_bot.fake.messages(DIGEST)
+
+
+def test_refresh_button_republishes_home(care_bot):
+    _open_home(care_bot, "U1")
+    home = care_bot.fake.home("U1")
+
+    care_bot.sender.action(ids.ACTION_HOME_REFRESH, view=home, user_id="U1")
+
+    care_bot.fake.wait_for(lambda: _publishes(care_bot, "U1") == 2)
