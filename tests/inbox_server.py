@@ -23,6 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 USERS = {"care": "care-test-password", "other": "other-password"}
@@ -228,10 +229,18 @@ service anvil {{
             with contextlib.suppress(Exception):
                 conn.logout()
 
-    def append(self, raw: bytes, flags: str = "", folder: str = "INBOX", user: str = "care") -> int:
-        """Deliver a message by APPEND; returns its UID."""
+    def append(
+        self,
+        raw: bytes,
+        flags: str = "",
+        folder: str = "INBOX",
+        user: str = "care",
+        received: datetime | None = None,
+    ) -> int:
+        """Deliver a message by APPEND (arrival time `received`, default now); returns its UID."""
+        when = imaplib.Time2Internaldate(received) if received else None
         with self.client(user) as conn:
-            typ, data = conn.append(folder, f"({flags})" if flags else None, None, raw)
+            typ, data = conn.append(folder, f"({flags})" if flags else None, when, raw)
             assert typ == "OK", data
             conn.select(folder)
             _, uids = conn.uid("SEARCH", "ALL")

@@ -22,7 +22,7 @@ import re
 import ssl
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
@@ -39,6 +39,8 @@ AUTH_HELP = (
     "(Gmail and Microsoft 365 need an app password)"
 )
 OK, ERROR, STOPPED = "ok", "error", "stopped"
+FIRST_SYNC_DAYS = 7
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class Ingests(Protocol):
@@ -75,6 +77,8 @@ class ImapConnector:
         stop_event: set it to make `run()` return promptly.
         min_backoff, max_backoff: seconds to wait after the first and after many failures.
         timeout: socket timeout in seconds for every IMAP command.
+        history_days: on the first sync of a folder, mail received up to this many days
+            before today is read; older mail is left alone for good.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class ImapConnector:
         min_backoff: float = 5.0,
         max_backoff: float = 300.0,
         timeout: float = 30.0,
+        history_days: int = FIRST_SYNC_DAYS,
     ) -> None:
         self.settings = imap_settings
         self.ingestor = ingestor
@@ -95,6 +100,7 @@ class ImapConnector:
         self.clock = clock
         self.stop_event = stop_event or threading.Event()
         self.min_backoff, self.max_backoff, self.timeout = min_backoff, max_backoff, timeout
+        self.history_days = history_days
         self.key = f"{imap_settings.user}@{imap_settings.host}/{imap_settings.folder}"
         self.source = f"imap:{imap_settings.host}/{imap_settings.folder}"
         self.stopped = False
@@ -150,7 +156,7 @@ class ImapConnector:
 
     def _sync(self, conn: imaplib.IMAP4, results: list[IngestResult]) -> None:
         state = self._select(conn)
-        for uid in self._new_uids(conn, state.last_uid):
+        for uid in self._new_uids(conn, state):
             if self.stop_event.is_set():
                 return
             raw = self._fetch(conn, uid)
@@ -170,6 +176,15 @@ class ImapConnector:
         _, values = conn.response("UIDVALIDITY")
         uidvalidity = int(values[0]) if values and values[0] else 0
         state = self.inbox.sync_state(self.settings.host, self.settings.user, folder)
+        changed = False
+        if state.since is None:
+            state.since = self.clock.now().date() - timedelta(days=self.history_days)
+            changed = True
+            log.info(
+                "IMAP first sync of %s: reading mail received since %s; older mail is left alone",
+                self.key,
+                state.since.isoformat(),
+            )
         if state.uidvalidity != uidvalidity:
             if state.uidvalidity:
                 log.warning(
@@ -180,15 +195,20 @@ class ImapConnector:
                     uidvalidity,
                 )
             state.uidvalidity, state.last_uid = uidvalidity, 0
+            changed = True
+        if changed:
             self.inbox.save_sync(state)
         return state
 
-    def _new_uids(self, conn: imaplib.IMAP4, last_uid: int) -> list[int]:
-        typ, data = conn.uid("SEARCH", "UID", f"{last_uid + 1}:*", "UNKEYWORD", HANDLED_FLAG)
+    def _new_uids(self, conn: imaplib.IMAP4, state: SyncState) -> list[int]:
+        criteria = ["UID", f"{state.last_uid + 1}:*", "UNKEYWORD", HANDLED_FLAG]
+        if state.since is not None:
+            criteria += ["SINCE", _imap_date(state.since)]
+        typ, data = conn.uid("SEARCH", *criteria)
         if typ != "OK":
             raise imaplib.IMAP4.error(f"UID SEARCH failed: {_text(data)}")
         uids = [int(u) for chunk in data if chunk for u in chunk.split()]
-        return sorted(u for u in uids if u > last_uid)  # "n:*" also matches the last UID
+        return sorted(u for u in uids if u > state.last_uid)  # "n:*" also matches the last UID
 
     def _fetch(self, conn: imaplib.IMAP4, uid: int) -> bytes | None:
         typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[])")
@@ -304,6 +324,11 @@ class ImapConnector:
             self.inbox.save_connector_status(status)
         except Exception:  # status is informative; never let it break polling
             log.exception("could not store the IMAP connector status")
+
+
+def _imap_date(day: date) -> str:
+    """IMAP's date format (RFC 3501 date-text), month names in English whatever the locale."""
+    return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}"
 
 
 def _quote(folder: str) -> str:

@@ -8,7 +8,7 @@ into an item's thread), which is what makes re-fetching a message harmless. Date
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.models import Doc
@@ -81,13 +81,20 @@ class InboxMessage(Doc):
 
 @dataclass
 class SyncState(Doc):
-    """IMAP progress for one mailbox folder: the UIDVALIDITY and the last handled UID."""
+    """IMAP progress for one mailbox folder: the UIDVALIDITY and the last handled UID.
+
+    `since` is fixed at the first sync: mail that arrived in the mailbox before that day is
+    left alone, so connecting a mailbox with years of history does not flood Slack.
+    """
 
     host: str
     user: str
     folder: str
     uidvalidity: int = 0
     last_uid: int = 0
+    since: date | None = None
+
+    _dates = ("since",)
 
     @property
     def key(self) -> str:

@@ -40,3 +40,20 @@ def verify_signature(body: bytes, header_value: str, secret: str) -> bool:
     expected = sign(body, secret)[len(_PREFIX) :]
     given = value[len(_PREFIX) :].strip().lower()
     return hmac.compare_digest(expected.encode(), given.encode("ascii", errors="replace"))
+
+
+def check_request(body: bytes, header_value: str, secret: str) -> tuple[int, str] | None:
+    """Why a webhook request must be refused, as (HTTP status, message), or None if it is fine.
+
+    Check `Content-Length` against `MAX_BODY` before reading the body when you can; this
+    checks the body that was read as well.
+    """
+    if len(body) > MAX_BODY:
+        return 413, f"Message too large: the inbox webhook accepts up to {MAX_BODY // 2**20} MB."
+    if not secret:
+        return 401, "The inbox webhook is not configured: set INBOX_WEBHOOK_SECRET on the bot."
+    if not header_value:
+        return 401, f"Missing {SIGNATURE_HEADER} header: sign the body with HMAC-SHA256."
+    if not verify_signature(body, header_value, secret):
+        return 401, f"Wrong {SIGNATURE_HEADER}: expected sha256=<hex HMAC-SHA256 of the body>."
+    return None

@@ -6,9 +6,11 @@ import logging
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.inbox.imap import HANDLED_FLAG, ImapConnector
 from bot.inbox.ingest import Ingestor
 from bot.repos import Repos
@@ -23,6 +25,12 @@ pytestmark = pytest.mark.imap
 def repos(file_store):
     """IMAP tests keep their progress on real JSON files, as the bot does."""
     return Repos.open(file_store)
+
+
+@pytest.fixture
+def clock():
+    """Dovecot stamps appended mail with the real time, so the connector's clock starts there."""
+    return FixedClock(datetime.now(UTC))
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:
@@ -80,6 +88,23 @@ def test_message_already_flagged_handled_is_not_fetched(dovecot, make_connector,
     make_connector().poll_once()
 
     assert poster.subjects == ["New"]
+
+
+def test_first_sync_leaves_older_mail_alone(dovecot, make_connector, poster, repos, clock):
+    now = clock.now()
+    dovecot.append(make_email(subject="Last year"), received=now - timedelta(days=365))
+    dovecot.append(make_email(subject="Last month"), received=now - timedelta(days=30))
+    dovecot.append(make_email(subject="Yesterday"), received=now - timedelta(days=1))
+
+    make_connector().poll_once()
+    dovecot.append(
+        make_email(subject="Old but new to the folder"), received=now - timedelta(days=30)
+    )
+    make_connector().poll_once()
+
+    assert poster.subjects == ["Yesterday"]
+    state = repos.inbox.sync_state(dovecot.host, "care", "INBOX")
+    assert state.since == now.date() - timedelta(days=7)
 
 
 def test_dropped_connection_reconnects_and_continues(dovecot, make_connector, poster):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from bot.inbox.webhook import MAX_BODY, sign, verify_signature
+from bot.inbox.webhook import MAX_BODY, check_request, sign, verify_signature
 from tests.bot.inbox.mail import make_email
 
 SECRET = "whsec-test-secret"
@@ -58,3 +58,16 @@ def test_empty_secret_never_verifies():
 
 def test_size_limit_is_ten_megabytes():
     assert MAX_BODY == 10 * 1024 * 1024
+
+
+def test_request_checks_give_the_status_and_what_to_fix():
+    body = make_email()
+    big = b"x" * (MAX_BODY + 1)
+
+    assert check_request(body, sign(body, SECRET), SECRET) is None
+    unsigned = check_request(body, "", SECRET)
+    assert unsigned[0] == 401 and "X-Care-Signature" in unsigned[1]
+    assert check_request(body, sign(body, "x"), SECRET)[0] == 401
+    unconfigured = check_request(body, sign(body, ""), "")
+    assert unconfigured[0] == 401 and "INBOX_WEBHOOK_SECRET" in unconfigured[1]
+    assert check_request(big, sign(big, SECRET), SECRET)[0] == 413
