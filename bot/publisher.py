@@ -215,7 +215,7 @@ class DigestPublisher:
                 id=tasks[0].subscriber_id
             )
             events = self.repos.events.for_subscriber(sub.id)
-            risk = score(sub, events, today, self.settings.risk)
+            risk = score(sub, events, today, self.settings.risk, tz=self.settings.timezone)
             views.append(EntryView(subscriber=sub, tasks=tasks, risk=risk, kind=message.kind))
         return views
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -22,7 +23,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
@@ -30,6 +31,10 @@ from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Table
 
 TABLE = "_default"
+STORE_META = "store.json"
+# Files per sharded aggregate. At 100k subscribers a task shard then holds ~30 tasks, so a task
+# write costs about what it costs at 1k (64 shards made it 2-3x dearer).
+DEFAULT_SHARDS = 512
 
 
 class StoreError(Exception):
@@ -86,8 +91,9 @@ class AtomicJSONStorage(Storage):
         if self.read_only:
             raise ReadOnlyError(f"{self.path} was opened read-only")
         try:
+            # Streamed to the file: a 100k-subscriber table never exists twice in memory as text.
             atomic_write(
-                self.path, json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+                self.path, lambda fh: json.dump(data, fh, separators=(",", ":"), ensure_ascii=False)
             )
         except BaseException:
             self._cache = None  # TinyDB may have changed the cached dict in place: reload from disk
@@ -98,14 +104,23 @@ class AtomicJSONStorage(Storage):
         self._cache = None
 
 
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Write `payload` to `path` so that readers see the old or the new content, never a mix."""
+def atomic_write(path: Path, payload: bytes | Callable[[IO[str]], object]) -> None:
+    """Write `payload` to `path` so that readers see the old or the new content, never a mix.
+
+    `payload` is bytes, or a function that writes text (UTF-8) to the file it is given.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
+        with os.fdopen(fd, "wb") as raw:
+            if isinstance(payload, bytes):
+                raw.write(payload)
+            else:
+                text = io.TextIOWrapper(raw, encoding="utf-8", write_through=False)
+                payload(text)
+                text.flush()
+                text.detach()
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -133,7 +148,7 @@ class Store:
     """
 
     def __init__(
-        self, data_dir: str | Path | None, *, read_only: bool = False, shards: int = 64
+        self, data_dir: str | Path | None, *, read_only: bool = False, shards: int = DEFAULT_SHARDS
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.read_only = read_only
@@ -150,6 +165,29 @@ class Store:
                     )
             else:
                 self._lock_dir()
+            self.shards = self._shard_count(shards)
+
+    def _shard_count(self, wanted: int) -> int:
+        """The data directory's own shard count (`store.json`), recorded when it is first used.
+
+        Which shard file holds a subscriber's tasks depends on this number, so a directory keeps
+        the count it was created with whatever the code's default becomes later.
+        """
+        assert self.data_dir is not None
+        meta = self.data_dir / STORE_META
+        if meta.exists():
+            try:
+                recorded = json.loads(meta.read_text())["shards"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CorruptDataError(
+                    f"{meta} is not readable; restore it from a backup."
+                ) from exc
+            return int(recorded)
+        legacy = self.data_dir / "tasks"
+        count = 64 if legacy.is_dir() and any(legacy.iterdir()) else wanted
+        if not self.read_only:
+            atomic_write(meta, json.dumps({"format": 1, "shards": count}).encode())
+        return count
 
     @classmethod
     def memory(cls, shards: int = 4) -> Store:

@@ -219,7 +219,7 @@ def _lookup(services: Services, user: str, args: list[str], rest: str) -> Outcom
     sub = matches[0]
     today = services.care.today()
     events = services.repos.events.for_subscriber(sub.id)
-    risk = score(sub, events, today, services.settings.risk)
+    risk = score(sub, events, today, services.settings.risk, tz=services.settings.timezone)
     tasks = [t for t in services.repos.tasks.for_subscriber(sub.id) if t.active]
     card = cards.build_subscriber_card(
         sub,

@@ -122,7 +122,13 @@ class TriageSlack:
             context.risk
             if context
             else (
-                score(sub, repos.events.for_subscriber(sub.id), today, self.settings.risk)
+                score(
+                    sub,
+                    repos.events.for_subscriber(sub.id),
+                    today,
+                    self.settings.risk,
+                    tz=self.settings.timezone,
+                )
                 if sub
                 else None
             )

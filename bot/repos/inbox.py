@@ -70,7 +70,7 @@ class InboxRepo:
     def _remember(self, doc: dict[str, Any]) -> None:
         self._by_key[doc["key"]] = doc["id"]
         if doc.get("normalized_subject"):
-            thread = (doc["sender"], doc["normalized_subject"])
+            thread = (doc.get("sender", ""), doc["normalized_subject"])
             self._threads.setdefault(thread, []).append(doc["id"])
 
     def _doc(self, item_id: str) -> dict[str, Any] | None:
@@ -134,9 +134,9 @@ class InboxRepo:
                 docs[doc_id] = new_doc
 
             rewrite(table, replace)
-            if (new_doc["sender"], new_doc["normalized_subject"]) != (
-                doc["sender"],
-                doc["normalized_subject"],
+            if (new_doc.get("sender"), new_doc.get("normalized_subject")) != (
+                doc.get("sender"),
+                doc.get("normalized_subject"),
             ):
                 self._remember(new_doc)
             return item, result
