@@ -153,5 +153,23 @@ class Merger:
 
 
 def _same(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    keys = (set(before) | set(after)) - {"updated_at"}
-    return all(before.get(k) == after.get(k) for k in keys)
+    """Whether two subscriber documents hold the same data, apart from `updated_at`.
+
+    An empty value and a missing key are the same: documents may be written with or without
+    their empty fields.
+    """
+    before = {k: v for k, v in before.items() if k != "updated_at"}
+    after = {k: v for k, v in after.items() if k != "updated_at"}
+    return bool(_meaningful(before) == _meaningful(after))
+
+
+def _meaningful(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _meaningful(v) for k, v in value.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [_meaningful(v) for v in value]
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is False or (isinstance(value, str | list | dict) and not value)
