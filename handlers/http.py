@@ -89,10 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
                     413, {"ok": False, "error": "The message is over 10 MB; it was not accepted."}
                 )
                 return
-            body = self.rfile.read(length)
+            raw = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
-                status, answer = self.server.inbox(body, headers)
+                status, answer = self.server.inbox(raw, headers)
             except Exception:
                 log.exception("inbox webhook failed")
                 status, answer = (

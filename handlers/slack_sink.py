@@ -75,7 +75,8 @@ class SlackSink:
                 page = self.client.conversations_history(
                     channel=channel, include_all_metadata=True, limit=200, cursor=cursor
                 )
-            for message in page.get("messages", []):
+            messages: list[dict[str, Any]] = page.get("messages", [])
+            for message in messages:
                 payload = (message.get("metadata") or {}).get("event_payload") or {}
                 if "key" in payload:
                     found.setdefault(str(payload["key"]), str(message["ts"]))
