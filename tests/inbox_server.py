@@ -92,17 +92,21 @@ class DovecotServer:
 
     Args:
         binary: path of the dovecot executable.
+        tls: also offer STARTTLS on `port` and implicit TLS on `tls_port`, with a throwaway
+            self-signed certificate for 127.0.0.1 (`cert` is the file a client should trust).
     """
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, tls: bool = False) -> None:
         self.binary = binary
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.root = Path(tempfile.mkdtemp(prefix="care-dovecot-"))
         self.root.chmod(0o755)  # mail processes run as an unprivileged user when we are root
         self.config = self.root / "dovecot.conf"
         self.log = self.root / "dovecot.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.cert = self.root / "cert.pem"
         self._write_config()
 
     # ----- lifecycle ---------------------------------------------------------------------
@@ -121,6 +125,7 @@ class DovecotServer:
             login_lines += f"default_internal_group = {grp.getgrgid(os.getgid()).gr_name}\n"
         self.mail_uid, self.mail_gid = mail_user.pw_uid, mail_user.pw_gid
         os.chown(root / "mail", self.mail_uid, self.mail_gid)
+        ssl_lines = self._make_cert() if self.tls_port else "ssl = no\n"
         users = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in USERS.items())
         (root / "users").write_text(users)
         self.config.write_text(
@@ -131,8 +136,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 instance_name = care-test-{self.port}
 log_path = {self.log}
-ssl = no
-disable_plaintext_auth = no
+{ssl_lines}disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
 mail_location = maildir:{root}/mail/%u
@@ -151,7 +155,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {self.host}
+    port = {self.tls_port}
   }}
 }}
 service anvil {{
@@ -159,6 +164,33 @@ service anvil {{
 }}
 """
         )
+
+    def _make_cert(self) -> str:
+        key = self.root / "key.pem"
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(key),
+                "-out",
+                str(self.cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        key.chmod(0o644)  # read by dovecot's login processes (throwaway key, temp dir)
+        return f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{key}\n"
 
     def start(self, timeout: float = 15.0) -> None:
         """Run dovecot in the foreground as a child and wait until it answers on the port."""

@@ -79,6 +79,7 @@ class ImapConnector:
         timeout: socket timeout in seconds for every IMAP command.
         history_days: on the first sync of a folder, mail received up to this many days
             before today is read; older mail is left alone for good.
+        ssl_context: for IMAP_SSL true/starttls; the system's trusted CAs by default.
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class ImapConnector:
         max_backoff: float = 300.0,
         timeout: float = 30.0,
         history_days: int = FIRST_SYNC_DAYS,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = imap_settings
         self.ingestor = ingestor
@@ -101,6 +103,7 @@ class ImapConnector:
         self.stop_event = stop_event or threading.Event()
         self.min_backoff, self.max_backoff, self.timeout = min_backoff, max_backoff, timeout
         self.history_days = history_days
+        self.ssl_context = ssl_context
         self.key = f"{imap_settings.user}@{imap_settings.host}/{imap_settings.folder}"
         self.source = f"imap:{imap_settings.host}/{imap_settings.folder}"
         self.stopped = False
@@ -241,14 +244,19 @@ class ImapConnector:
 
     def _connect(self) -> imaplib.IMAP4:
         s = self.settings
+        context = self.ssl_context or ssl.create_default_context()
         if s.ssl == "true":
             conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                s.host, s.port, ssl_context=ssl.create_default_context(), timeout=self.timeout
+                s.host, s.port, ssl_context=context, timeout=self.timeout
             )
         else:
             conn = imaplib.IMAP4(s.host, s.port, timeout=self.timeout)
             if s.ssl == "starttls":
-                conn.starttls(ssl.create_default_context())
+                try:
+                    conn.starttls(context)
+                except BaseException:
+                    _shutdown(conn)
+                    raise
         try:
             conn.login(s.user, s.password)
         except imaplib.IMAP4.abort:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from bot.inbox.imap import ImapConnector
@@ -11,15 +13,33 @@ from tests.bot.inbox.mail import RecordingPoster
 from tests.inbox_server import USERS, DovecotServer, find_dovecot
 
 
-@pytest.fixture
-def dovecot():
-    """A running Dovecot with empty mailboxes for the test users; stopped and removed after."""
+def _dovecot_binary() -> str:
     binary = find_dovecot()
     if binary is None:
         pytest.skip(
             "dovecot is not installed: run `make imap-server` (Debian's dovecot-imapd) or `make test`"
         )
-    server = DovecotServer(binary)
+    return binary
+
+
+@pytest.fixture
+def dovecot():
+    """A running Dovecot with empty mailboxes for the test users; stopped and removed after."""
+    server = DovecotServer(_dovecot_binary())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def tls_dovecot():
+    """A Dovecot that also offers STARTTLS and implicit TLS with a throwaway certificate."""
+    binary = _dovecot_binary()
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the TLS test certificate (apt-get install openssl)")
+    server = DovecotServer(binary, tls=True)
     try:
         server.start()
         yield server

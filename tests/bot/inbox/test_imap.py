@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from dataclasses import replace
@@ -16,7 +17,7 @@ from bot.inbox.ingest import Ingestor
 from bot.repos import Repos
 from config.settings import ImapSettings
 from tests.bot.inbox.mail import make_email
-from tests.inbox_server import free_port
+from tests.inbox_server import USERS, free_port
 
 pytestmark = pytest.mark.imap
 
@@ -250,6 +251,42 @@ def test_run_polls_in_the_background_until_stopped(dovecot, make_connector, post
     runner.join(timeout=5)
 
     assert not runner.is_alive()
+
+
+@pytest.mark.parametrize("mode", ["true", "starttls"])
+def test_tls_modes_connect_and_verify_the_certificate(
+    tls_dovecot, mode, repos, settings, clock, poster
+):
+    port = tls_dovecot.tls_port if mode == "true" else tls_dovecot.port
+    imap = ImapSettings(
+        host=tls_dovecot.host, port=port, user="care", password=USERS["care"], ssl=mode
+    )
+    tls_dovecot.append(make_email(subject=f"Over {mode}"))
+    trusting = ssl.create_default_context(cafile=str(tls_dovecot.cert))
+    ingestor = Ingestor(repos, settings, clock, poster)
+
+    secure = ImapConnector(imap, ingestor, repos.inbox, clock, timeout=5, ssl_context=trusting)
+    untrusted = ImapConnector(imap, ingestor, repos.inbox, clock, timeout=5)
+    try:
+        assert untrusted.poll_once().status == "error"  # a certificate nobody vouches for
+        assert "CERTIFICATE_VERIFY_FAILED" in repos.inbox.connector_status(untrusted.key).last_error
+        assert secure.poll_once().status == "ok"
+    finally:
+        secure.close()
+        untrusted.close()
+
+    assert poster.subjects == [f"Over {mode}"]
+
+
+def test_missing_folder_is_retried_with_a_message_naming_imap_folder(
+    dovecot, make_connector, imap_settings
+):
+    connector = make_connector(replace(imap_settings, folder="Does Not Exist"))
+
+    result = connector.poll_once()
+
+    assert result.status == "error" and "check IMAP_FOLDER" in result.error
+    assert not connector.stopped
 
 
 def test_unreachable_server_is_retried_not_stopped(repos, settings, clock, poster):
