@@ -21,6 +21,7 @@ from datetime import date
 
 import schedule
 from rich.console import Console
+from rich.markup import escape
 
 from bot.store import StoreError
 from config import ConfigError, Settings, load_settings
@@ -191,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_preview(settings, args.date, args.json, console)
         return run_bot(settings)
     except (ConfigError, StoreError) as exc:
-        console.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+        # escape: "[slack] digest_channel" in the message is text, not rich markup
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, markup=True)
         return 2
 
 
