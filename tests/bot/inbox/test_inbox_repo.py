@@ -174,10 +174,11 @@ def test_everything_survives_a_restart(tmp_path):
     inbox.count_noise("bounce")
     store.close()
 
-    reopened = Repos.open(Store(tmp_path / "data", shards=4)).inbox
+    with Store(tmp_path / "data", shards=4) as again:
+        reopened = Repos.open(again).inbox
 
-    assert reopened.item(item.id) == item
-    assert reopened.has_message("<m1@x>")
-    assert reopened.sync_state("h", "u", "INBOX").last_uid == 3
-    assert reopened.noise_counts() == {"bounce": 1}
-    assert reopened.find_thread("ann@example.com", "box", NOW).id == item.id
+        assert reopened.item(item.id) == item
+        assert reopened.has_message("<m1@x>")
+        assert reopened.sync_state("h", "u", "INBOX").last_uid == 3
+        assert reopened.noise_counts() == {"bounce": 1}
+        assert reopened.find_thread("ann@example.com", "box", NOW).id == item.id
