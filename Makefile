@@ -49,6 +49,7 @@ lint: $(STAMP)
 
 test: $(STAMP) imap-server
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 bench: $(STAMP) imap-server
