@@ -16,6 +16,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -41,6 +42,7 @@ class Runtime:
     server: object = None
     socket: object = None
     inbox: object = None
+    listeners: Executor | None = None  # Bolt's listener threads (lazy work after the ack)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def start(self, serve_http: bool = True) -> None:
@@ -66,6 +68,8 @@ class Runtime:
             self.server.server_close()  # type: ignore[attr-defined]
         if self.inbox is not None:
             self.inbox.stop()  # type: ignore[attr-defined]
+        if self.listeners is not None:  # claims acked but not yet shown in Slack finish first
+            self.listeners.shutdown(wait=True)
         self.services.repos.store.close()  # type: ignore[attr-defined]
 
 
@@ -93,8 +97,10 @@ def build(
     repos = Repos.open(store)
     clock = clock or SystemClock()
     client = client or make_client(settings.slack.bot_token, settings.slack.api_url)
+    listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="care-listener")
     bolt = App(
         client=client,
+        listener_executor=listeners,
         # Socket Mode needs no signing secret; an unguessable one keeps HTTP signatures meaningless.
         signing_secret=settings.slack.signing_secret or secrets.token_hex(32),
         token_verification_enabled=False,
@@ -109,7 +115,9 @@ def build(
     services.triage = _build_inbox(settings, services, scheduler)
     register(bolt, services)
     register_digest(scheduler, settings, publisher)
-    runtime = Runtime(settings, services, bolt, scheduler, inbox=services.triage)
+    runtime = Runtime(
+        settings, services, bolt, scheduler, inbox=services.triage, listeners=listeners
+    )
     inbox_http = services.triage.webhook if services.triage is not None else None
     slack_http = (
         None if settings.slack.app_token else bolt
