@@ -267,3 +267,44 @@ def test_unknown_task_id_is_explained(care_bot):
     answer = _command(care_bot, "claim zzzzz")
 
     assert "No task 'zzzzz'" in answer["text"] and "/care mine" in answer["text"]
+
+
+def test_simultaneous_claims_of_different_entries_in_one_message_all_show(care_bot):
+    add_checkins(care_bot.repos, 5)  # one thread reply with five entries
+    post_digest(care_bot)
+    tasks = [tasks_of(care_bot.repos, f"cus_{i:03d}")[0].id for i in range(5)]
+    message = entry_message(care_bot, tasks[0])
+    users = MANAGERS[3:8]
+    bodies = [
+        block_actions_body(
+            ids.ACTION_CLAIM,
+            entry_buttons(message, task)[ids.ACTION_CLAIM]["value"],
+            user_id=user,
+            channel_id=DIGEST,
+            message=message,
+            trigger_id=care_bot.fake.issue_trigger_id(user),
+        )
+        for task, user in zip(tasks, users, strict=True)
+    ]
+    barrier = threading.Barrier(len(bodies))
+
+    def send(body: str) -> None:
+        barrier.wait()
+        care_bot.sender.post(body)
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    care_bot.fake.wait_for(  # claims run after the ack
+        lambda: [care_bot.repos.tasks.require(t).claimed_by for t in tasks] == users
+    )
+    # Whatever order the edits land in, the last one shows every claim.
+    care_bot.fake.wait_for(
+        lambda: all(
+            f"Claimed by <@{u}>" in message_text(entry_message(care_bot, tasks[0])) for u in users
+        )
+    )
+    care_bot.fake.wait_for(lambda: "*5* claimed" in _parent_text(care_bot))
