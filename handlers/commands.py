@@ -19,6 +19,7 @@ from bot.blocks import cards, replies
 from bot.blocks.ids import COMMAND
 from bot.care import CareError, NotAllowed, normalize_choice
 from bot.models import OUTREACH_CHANNELS, OUTREACH_OUTCOMES, Task
+from bot.repos.digests import POSTED
 from bot.risk import score
 from bot.stage import lifecycle_stage
 from bot.stats import team_stats
@@ -247,7 +248,7 @@ def _digest(services: Services, user: str, args: list[str], _: str) -> Outcome:
     services.care.permissions.require(user)
     day = services.publisher.today()
     record = services.repos.digests.get(day)
-    if record is not None and record.parent_ts:
+    if record is not None and record.status == POSTED:
         link = _permalink(services, record.channel, record.parent_ts)
         return Outcome(replies.build_digest_posted(day, record.channel, link))
 
@@ -258,7 +259,7 @@ def _digest(services: Services, user: str, args: list[str], _: str) -> Outcome:
             log.exception("Posting the digest for %s failed; it resumes on the next run", day)
 
     return Outcome(
-        replies.build_info(f"Posting today's digest in <#{services.publisher.channel}> now."),
+        replies.build_digest_posting(services.publisher.channel, resuming=record is not None),
         after=post,
     )
 

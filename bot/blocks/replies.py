@@ -199,6 +199,14 @@ def build_info(message: str) -> dict[str, Any]:
     return _reply(clip(message, 2900))
 
 
+def build_digest_posting(channel: str, resuming: bool = False) -> dict[str, Any]:
+    """`/care digest now` when today's digest is not out yet (or was cut short): where it goes."""
+    where = channel_ref(channel)
+    if resuming:
+        return _reply(f"Today's digest in {where} was cut short: posting the rest now.")
+    return _reply(f"Posting today's digest in {where} now.")
+
+
 def build_digest_posted(day: date, channel: str, permalink: str | None = None) -> dict[str, Any]:
     """`/care digest now` when today's digest is already out: where it is."""
     where = channel_ref(channel)
