@@ -266,3 +266,27 @@ def test_two_hundred_tasks_every_message_within_block_kit_limits(care_bot):
     assert set(shown) >= set(record.task_ids)
     assert all(shown[t] == 1 for t in record.task_ids)
     assert care_bot.fake.violations == []
+
+
+def test_digest_now_after_a_crash_mid_digest_finishes_it(care_bot, monkeypatch):
+    add_checkins(care_bot.repos, 12)
+    real_save = care_bot.repos.digests.save
+    saves = Counter[str]()
+
+    def crash_after_first_reply(record):  # noqa: ANN001, ANN202
+        saves["n"] += 1
+        if saves["n"] == 3:
+            raise RuntimeError("killed after the first reply")
+        return real_save(record)
+
+    monkeypatch.setattr(care_bot.repos.digests, "save", crash_after_first_reply)
+    with pytest.raises(RuntimeError):
+        care_bot.publisher.publish()
+    monkeypatch.setattr(care_bot.repos.digests, "save", real_save)
+
+    status, _, body = care_bot.sender.command("digest now")
+
+    assert status == 200 and "already posted" not in body
+    assert f"Today's digest in <#{DIGEST}> was cut short" in json.loads(body)["text"]
+    wait_posted(care_bot)
+    _assert_posted_once_and_recorded(care_bot)

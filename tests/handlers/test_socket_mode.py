@@ -51,7 +51,7 @@ def test_connects_with_the_app_token_and_a_command_ack_carries_the_reply(
 def test_digest_and_a_claim_click_over_the_socket(socket_bot, socket_mode):
     add_checkins(socket_bot.repos, 2)
     ack = _command(socket_mode, "digest now")
-    assert "Posting today's digest" in ack["payload"]["text"]
+    assert ack["payload"]["text"] == f"Posting today's digest in <#{DIGEST}> now."
     socket_bot.fake.wait_for(lambda: posted_record(socket_bot))
     task = tasks_of(socket_bot.repos, "cus_001")[0].id
     message = entry_message(socket_bot, task)
