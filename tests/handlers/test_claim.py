@@ -308,3 +308,29 @@ def test_simultaneous_claims_of_different_entries_in_one_message_all_show(care_b
         )
     )
     care_bot.fake.wait_for(lambda: "*5* claimed" in _parent_text(care_bot))
+
+
+def test_assigning_to_someone_who_is_not_a_manager_is_refused(care_bot):
+    lone, _ = _digest(care_bot)
+
+    answer = _command(care_bot, f"assign {lone} <@U9|olly>")
+
+    assert "<@U9> is not one of the care team's managers" in answer["text"]
+    assert care_bot.repos.tasks.require(lone).status == TASK_OPEN
+
+
+def test_claim_click_on_an_entry_closed_meanwhile_says_so_privately(care_bot):
+    lone, _ = _digest(care_bot)
+    stale = entry_message(care_bot, lone)
+    _command(care_bot, f"done {lone}", user="U2")
+
+    care_bot.sender.action(
+        ids.ACTION_CLAIM,
+        entry_buttons(stale, lone)[ids.ACTION_CLAIM]["value"],
+        user_id="U1",
+        channel_id=DIGEST,
+        message=stale,
+    )
+
+    note = care_bot.fake.wait_for(lambda: care_bot.fake.ephemerals("U1"))[0]
+    assert f"Task {lone} is already done by <@U2>" in note["text"]

@@ -290,3 +290,11 @@ def test_digest_now_after_a_crash_mid_digest_finishes_it(care_bot, monkeypatch):
     assert f"Today's digest in <#{DIGEST}> was cut short" in json.loads(body)["text"]
     wait_posted(care_bot)
     _assert_posted_once_and_recorded(care_bot)
+
+
+def test_a_day_with_nothing_due_posts_a_short_parent_and_no_thread(care_bot):
+    record = post_digest(care_bot)
+
+    [parent] = care_bot.fake.messages(DIGEST)
+    assert "Nothing due today" in message_text(parent)
+    assert record.messages == [] and thread_replies(care_bot, record) == []

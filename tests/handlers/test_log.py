@@ -213,3 +213,22 @@ def test_submission_after_someone_else_claimed_is_refused_in_the_modal_in_plain_
     error = json.loads(body)["errors"][ids.BLOCK_LOG_OUTCOME]
     assert "claimed by @U2" in error and "<@" not in error
     assert care_bot.repos.tasks.require(lone).status == TASK_CLAIMED
+
+
+def test_log_button_on_an_entry_closed_meanwhile_opens_no_modal_and_says_so(care_bot):
+    lone, _ = _digest(care_bot)
+    stale = entry_message(care_bot, lone)
+    care_bot.sender.command(f"done {lone}", user_id="U2")
+
+    status, _, _ = care_bot.sender.action(
+        ids.ACTION_LOG,
+        entry_buttons(stale, lone)[ids.ACTION_LOG]["value"],
+        user_id="U1",
+        channel_id=DIGEST,
+        message=stale,
+    )
+
+    assert status == 200
+    note = care_bot.fake.wait_for(lambda: care_bot.fake.ephemerals("U1"))[0]
+    assert "already closed" in note["text"]
+    assert care_bot.fake.modals("U1") == []
