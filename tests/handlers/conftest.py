@@ -205,6 +205,14 @@ def post_digest(bot: CareBot, user: str = "U1") -> DigestRecord:
     return wait_posted(bot)
 
 
+def join_digest_jobs(bot: CareBot, timeout: float = 10) -> None:
+    """Wait for the scheduler's digest worker threads (jobs run off the scheduler loop)."""
+    for job in bot.runtime.scheduler.get_jobs("digest"):
+        thread = job.job_func.func.last_thread  # the SingleFlight wrapper's worker
+        if thread is not None:
+            thread.join(timeout=timeout)
+
+
 def thread_replies(bot: CareBot, record: DigestRecord) -> list[dict[str, Any]]:
     return bot.fake.thread(DIGEST, record.parent_ts)[1:]
 

@@ -26,6 +26,7 @@ from tests.handlers.conftest import (
     add_checkins,
     add_subscriber,
     entry_buttons,
+    join_digest_jobs,
     message_text,
     post_digest,
     posted_record,
@@ -162,16 +163,9 @@ def test_restart_on_the_same_data_does_not_post_the_digest_again(bots):
     status, _, body = second.sender.command("digest now")
 
     assert status == 200 and "already posted" in body
-    _join_digest_job(second)
+    join_digest_jobs(second)
     assert len(second.fake.calls("chat.postMessage")) == posts
     _assert_posted_once_and_recorded(second)
-
-
-def _join_digest_job(bot: CareBot) -> None:
-    for job in bot.runtime.scheduler.get_jobs("digest"):
-        thread = job.job_func.func.last_thread  # the SingleFlight wrapper's worker
-        if thread is not None:
-            thread.join(timeout=10)
 
 
 @pytest.mark.parametrize("fail_at_save", [2, 4], ids=["after-parent", "after-a-reply"])
@@ -224,13 +218,13 @@ def test_slack_failing_past_the_retries_stops_posting_and_the_next_turn_complete
     care_bot.runtime.scheduler.run_all()
     failures = lambda: [c for c in care_bot.fake.calls("chat.postMessage") if c.status == 500]  # noqa: E731
     care_bot.fake.wait_for(lambda: len(failures()) == retries + 1)
-    _join_digest_job(care_bot)
+    join_digest_jobs(care_bot)
     assert posted_record(care_bot) is None
     assert sum(_digest_keys(care_bot).values()) == 2
 
     care_bot.runtime.scheduler.run_all()  # the 5-minute catch-up turn
     wait_posted(care_bot)
-    _join_digest_job(care_bot)
+    join_digest_jobs(care_bot)
 
     _assert_posted_once_and_recorded(care_bot)
     assert sum(_digest_keys(care_bot).values()) == 4

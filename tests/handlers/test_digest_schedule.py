@@ -11,6 +11,7 @@ from tests.handlers.conftest import (
     DIGEST,
     TODAY,
     add_checkins,
+    join_digest_jobs,
     posted_record,
     wait_posted,
 )
@@ -25,12 +26,6 @@ MONDAY_2300_NY = datetime(2026, 6, 16, 3, 0, tzinfo=UTC)  # already Tuesday in U
 
 def _posts(bot) -> int:  # noqa: ANN001
     return len(bot.fake.calls("chat.postMessage"))
-
-
-def _join(bot) -> None:  # noqa: ANN001
-    for job in bot.runtime.scheduler.get_jobs("digest"):
-        if job.job_func.func.last_thread is not None:
-            job.job_func.func.last_thread.join(timeout=10)
 
 
 def test_jobs_run_on_the_default_weekdays_at_nine_new_york_time(care_bot):
@@ -107,9 +102,9 @@ def test_bot_started_after_nine_posts_the_missed_digest_once(bots):
 
     bot.runtime.scheduler.run_all()  # run_bot runs every job once at start
     wait_posted(bot)
-    _join(bot)
+    join_digest_jobs(bot)
     bot.runtime.scheduler.run_all()  # and the 5-minute catch-up keeps running
-    _join(bot)
+    join_digest_jobs(bot)
 
     assert _posts(bot) == 2
     assert len(bot.fake.messages(DIGEST)) == 1
@@ -119,15 +114,15 @@ def test_restart_after_nine_without_a_digest_posts_it_once(bots):
     early = bots(clock=FixedClock(MONDAY_0859))
     add_checkins(early.repos, 3)
     early.runtime.scheduler.run_all()
-    _join(early)
+    join_digest_jobs(early)
     assert _posts(early) == 0
     early.stop()
 
     late = bots(clock=FixedClock(MONDAY_1100), data_dir=early.data_dir)
     late.runtime.scheduler.run_all()
     wait_posted(late)
-    _join(late)
+    join_digest_jobs(late)
     late.runtime.scheduler.run_all()
-    _join(late)
+    join_digest_jobs(late)
 
     assert _posts(late) == 2
