@@ -31,8 +31,11 @@ from tests.slackreq import block_actions_body, block_actions_payload, interactiv
 
 
 def _digest(bot: CareBot) -> tuple[str, list[str]]:
-    """Three check-ins and one customer with a check-in and a churn risk; returns
-    (a lone check-in task id, the two task ids of the customer with both)."""
+    """Post a digest of three check-ins and one customer with a check-in and a churn risk.
+
+    Returns:
+        A lone check-in's task id, and the two task ids of the customer with both.
+    """
     add_checkins(bot.repos, 3)
     add_subscriber(
         bot.repos, "cus_both", "Bo Both", "bo@example.com", DAY_30, cancel_at_period_end=True
