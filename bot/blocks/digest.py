@@ -110,7 +110,7 @@ def build_digest_parent(
     if channel_hint:
         howto += f"\nInbox emails: {channel_ref(channel_hint)}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": howto}]})
-    text = f"{title}: {total} tasks, {progress.claimed} claimed, {progress.done} done"
+    text = f"{title}: {total} task{'s' if total != 1 else ''}, {progress.claimed} claimed, {progress.done} done"
     return {"text": text, "blocks": blocks}
 
 
