@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.engine import paused_gc, plan_changes
+from bot.bulk import paused_gc
+from bot.engine import plan_changes
 from bot.models import ACTIVE_TASK_STATUSES, Risk, Subscriber, Task
 from bot.repos import Repos
 from config.settings import Settings

@@ -20,13 +20,12 @@ that can have a milestone in window or a high score, so it stays fast at 100k su
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from bot.bulk import paused_gc
 from bot.clock import Clock
 from bot.lifecycle import MilestoneWindows, due_milestones, last_day
 from bot.models import (
@@ -219,23 +218,6 @@ def _last_shown(
 ) -> date:
     last = last_day(kind, key, due, rules)
     return snoozed_until if snoozed_until and snoozed_until > last else last
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk read pass.
-
-    Planning allocates some 100k short-lived objects while the store holds millions of live
-    ones, so every full collection it triggers walks them all: pausing it makes planning at
-    100k subscribers about a third faster. Nothing planning allocates forms cycles.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _expirer(changes: EngineChanges):  # noqa: ANN202 - a mutate callback

@@ -7,13 +7,12 @@ and reason. A dry run computes the same report and writes nothing.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from bot.bulk import paused_gc
 from bot.importers.events import EventReader, looks_like_events, missing_columns
 from bot.importers.formats import SUBSCRIBER_FORMATS
 from bot.importers.merge import Merger
@@ -120,25 +119,12 @@ def import_rows(
     report = ImportReport(
         name=name, format=chosen, detected=detected, dry_run=dry_run, rows=table.count
     )
-    with repos.store.lock, _collector_paused():  # one read-modify-write of the subscribers
+    with repos.store.lock, paused_gc():  # one read-modify-write of the subscribers
         if chosen == "events":
             _import_events(table, repos, now, report, progress)
         else:
             _import_subscribers(table, chosen, repos, now, report, progress)
     return report
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while an import builds 100k objects that all stay
-    alive: its repeated full scans cost about a quarter of a large import, and find nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def choose_format(headers: Sequence[str], fmt: str, name: str = "the file") -> tuple[str, bool]:
