@@ -11,6 +11,7 @@ token check, storage, clients, services, listeners, scheduler, inbox.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import secrets
 import sys
@@ -95,6 +96,7 @@ def build(
     settings.require_slack()
     store = Store(settings.data_dir)
     repos = Repos.open(store)
+    _load_and_freeze(repos)
     clock = clock or SystemClock()
     client = client or make_client(settings.slack.bot_token, settings.slack.api_url)
     listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="care-listener")
@@ -126,6 +128,18 @@ def build(
         ("0.0.0.0", settings.slack.port if port is None else port), slack_http, inbox_http
     )
     return runtime
+
+
+def _load_and_freeze(repos) -> None:  # noqa: ANN001
+    """Read the data files now (a corrupt one stops the bot at start, not mid-claim), then move
+    the loaded documents out of the garbage collector's sight: at 100k subscribers a full
+    collection walking them paused a claim for over 200 ms."""
+    repos.subscribers.count()
+    repos.tasks.count()
+    repos.events.count()
+    repos.outreach.count()
+    gc.collect()
+    gc.freeze()
 
 
 def _build_inbox(settings: Settings, services, scheduler: schedule.Scheduler):  # noqa: ANN001, ANN202
