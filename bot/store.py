@@ -91,10 +91,7 @@ class AtomicJSONStorage(Storage):
         if self.read_only:
             raise ReadOnlyError(f"{self.path} was opened read-only")
         try:
-            # Streamed to the file: a 100k-subscriber table never exists twice in memory as text.
-            atomic_write(
-                self.path, lambda fh: json.dump(data, fh, separators=(",", ":"), ensure_ascii=False)
-            )
+            atomic_write(self.path, lambda fh: write_tables(data, fh))
         except BaseException:
             self._cache = None  # TinyDB may have changed the cached dict in place: reload from disk
             raise
