@@ -23,14 +23,15 @@ from typing import Any
 
 from benchmarks.core import peak_rss_mb
 from benchmarks.slack import percentile
+from tests.fakeslack.fixtures import SIGNING_SECRET
 
 HISTORY_TASKS = 300
 MONDAY_MORNING = datetime(2026, 6, 15, 13, 30, tzinfo=UTC)  # 09:30 in New York
 TODAY = date(2026, 6, 15)
 SEED = 4
 DIGEST, COMMANDS = "C0DIGEST", "C1"
+# Managers must be among the care team that tests.handlers.conftest.fake_settings configures.
 MANAGERS = [f"UM{i:02d}" for i in range(10)]
-SIGNING_SECRET = "bench-signing-secret"
 
 
 def _watched_slack() -> Any:
@@ -189,22 +190,11 @@ def start_bot(fake: Any, data_dir: Path, pacer: Any, *, start: bool = True, **en
     """
     import app
     from bot.clock import FixedClock
-    from config import load_settings
+    from tests.handlers.conftest import fake_settings
 
     for user in MANAGERS:
         fake.add_user(user)
-    settings = load_settings(
-        {
-            "SLACK_BOT_TOKEN": fake.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "CARE_DIGEST_CHANNEL": DIGEST,
-            "CARE_MANAGERS": ",".join(MANAGERS),
-            "CARE_DATA_DIR": str(data_dir),
-            **env,
-        },
-        dotenv=False,
-    )
+    settings = fake_settings(fake, data_dir, **env)
     runtime = app.build(settings, clock=FixedClock(MONDAY_MORNING), port=0, pacer=pacer)
     if start:
         runtime.start(serve_http=True)

@@ -25,7 +25,7 @@ from bot.models import Subscriber, Subscription, Task
 from bot.publisher import Pacer
 from bot.repos import Repos
 from bot.repos.digests import POSTED, DigestRecord
-from config import load_settings
+from config import Settings, load_settings
 from tests.fakeslack.fixtures import SIGNING_SECRET
 from tests.fakeslack.server import FakeSlack
 from tests.slackreq import SlackSender
@@ -67,11 +67,9 @@ class CareBot:
             self.runtime.stop()
 
 
-def start_bot(fake: FakeSlack, data_dir: Path, clock: FixedClock, **env: str) -> CareBot:
-    for user in MANAGERS[3:]:
-        if user not in fake.ws.users:
-            fake.add_user(user)
-    settings = load_settings(
+def fake_settings(fake: FakeSlack, data_dir: Path, **env: str) -> Settings:
+    """Settings that point the bot at the fake Slack, with MANAGERS as the care team."""
+    return load_settings(
         {
             "SLACK_BOT_TOKEN": fake.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -83,6 +81,13 @@ def start_bot(fake: FakeSlack, data_dir: Path, clock: FixedClock, **env: str) ->
         },
         dotenv=False,
     )
+
+
+def start_bot(fake: FakeSlack, data_dir: Path, clock: FixedClock, **env: str) -> CareBot:
+    for user in MANAGERS[3:]:
+        if user not in fake.ws.users:
+            fake.add_user(user)
+    settings = fake_settings(fake, data_dir, **env)
     runtime = app.build(settings, clock=clock, port=0, pacer=Pacer(interval=0))
     runtime.start(serve_http=True)
     url = f"http://127.0.0.1:{runtime.server.port}"  # type: ignore[attr-defined]
