@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,14 @@ class CareHTTPServer(ThreadingHTTPServer):
         self.inbox = inbox
         self.inbox_max_bytes = inbox_max_bytes
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a failed request instead of printing it; a client that hung up is not an error."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            log.debug("client %s went away: %s", client_address, exc)
+        else:
+            log.exception("request from %s failed", client_address)
 
     @property
     def port(self) -> int:
