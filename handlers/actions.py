@@ -73,7 +73,10 @@ def register(app: App, services: Services) -> None:
         except NotAllowed:
             _tell(services, body, replies.build_not_a_manager())
             return
-        except Exception as exc:  # a task id from an old message, say
+        except CareError as exc:
+            _tell(services, body, replies.build_error(str(exc), mrkdwn=True))
+            return
+        except LookupError as exc:  # a task id from an old message, say
             _tell(services, body, replies.build_error(str(exc)))
             return
         subscriber = services.repos.subscribers.get(tasks[0].subscriber_id)

@@ -280,7 +280,7 @@ class TriageSlack:
                 self._tell(body, replies.build_not_a_manager())
                 return
             except CareError as exc:
-                self._tell(body, replies.build_error(str(exc)))
+                self._tell(body, replies.build_error(str(exc), mrkdwn=True))
                 return
             if item is not None:
                 self.redraw(item)

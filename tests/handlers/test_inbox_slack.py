@@ -138,6 +138,23 @@ def test_claiming_a_triage_item_updates_it_in_place_and_refuses_the_second(inbox
     assert "<@U1>" in json.dumps(fake.ephemerals("U2")[-1])
 
 
+def test_resolving_someone_elses_item_is_refused_naming_them(inbox_bot):
+    post_inbox(inbox_bot, make_email())
+    fake = inbox_bot.fake
+    [message] = fake.messages("C0TRIAGE")
+    inbox_bot.sender.action(
+        "care_triage_claim", message=message, channel_id="C0TRIAGE", user_id="U1"
+    )
+    assert fake.wait_for(lambda: fake.edits("C0TRIAGE", message["ts"]), timeout=5)
+    inbox_bot.sender.action(
+        "care_triage_resolve", message=message, channel_id="C0TRIAGE", user_id="U2"
+    )
+    assert fake.wait_for(lambda: fake.ephemerals("U2"), timeout=5)
+    refusal = json.dumps(fake.ephemerals("U2")[-1])
+    assert "<@U1> has this conversation" in refusal and "&lt;@" not in refusal
+    assert inbox_bot.repos.inbox.active_items()[0].status == "claimed"
+
+
 def test_unclaimed_item_gets_one_reminder_after_business_hours_pass(inbox_bot):
     post_inbox(inbox_bot, make_email())
     triage = inbox_bot.services.triage
