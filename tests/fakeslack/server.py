@@ -53,6 +53,7 @@ class _Failure:
     error: str | None
     retry_after: int
     disconnect: bool
+    after_store: bool = False
 
 
 class FakeSlack:
@@ -173,6 +174,7 @@ class FakeSlack:
         retry_after: int = 1,
         times: int = 1,
         disconnect: bool = False,
+        after_store: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail.
 
@@ -183,6 +185,8 @@ class FakeSlack:
             retry_after: Seconds in the Retry-After header of a 429.
             times: How many calls fail.
             disconnect: Close the connection without answering (a network error).
+            after_store: Carry the call out first (the message is stored, the edit made), then
+                answer with the failure: Slack's answer was lost after it did the work.
 
         Raises:
             ValueError: For an unknown method, an error Slack never answers it with, or no failure.
@@ -200,7 +204,9 @@ class FakeSlack:
             error = "ratelimited" if status == 429 else "internal_error"
         with self._lock:
             for _ in range(times):
-                self._failures[method].append(_Failure(status, error, retry_after, disconnect))
+                self._failures[method].append(
+                    _Failure(status, error, retry_after, disconnect, after_store)
+                )
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -240,7 +246,13 @@ class FakeSlack:
             return self._violate(method, "unknown_method", "not a method in slack-contract")
         failures = self._failures.get(method)
         if failures:
-            return _injected(failures.popleft())
+            failure = failures.popleft()
+            if failure.after_store:
+                self._serve(method, args, token, spec)  # done, and then the answer is lost
+            return _injected(failure)
+        return self._serve(method, args, token, spec)
+
+    def _serve(self, method: str, args: dict[str, Any], token: str | None, spec: Any) -> Answer:
         wanted = self.app_token if method == "apps.connections.open" else self.bot_token
         if not token:
             return self._violate(method, "not_authed", "no token in Authorization or arguments")

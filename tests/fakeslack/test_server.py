@@ -275,6 +275,16 @@ def test_500_without_a_retry_handler_reaches_the_caller(fake_slack, client):
     assert data == {"ok": False, "error": "internal_error"}
 
 
+def test_after_store_failure_keeps_the_message_and_answers_500(fake_slack, client):
+    fake_slack.fail_next("chat.postMessage", status=500, after_store=True, times=2)
+    for text in ("stored anyway", "and again"):
+        data = slack_error(lambda text=text: client.chat_postMessage(channel="C1", text=text))
+        assert data == {"ok": False, "error": "internal_error"}
+
+    assert [m["text"] for m in fake_slack.messages("C1")] == ["stored anyway", "and again"]
+    assert [c.status for c in fake_slack.calls("chat.postMessage")] == [500, 500]
+
+
 def test_dropped_connection_is_retried_by_the_connection_error_handler(fake_slack):
     client = WebClient(
         token=fake_slack.bot_token,
