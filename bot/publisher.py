@@ -29,6 +29,11 @@ from config import Settings
 
 log = logging.getLogger(__name__)
 META_TYPE = "care_digest"
+POST_ATTEMPTS = 5  # tries per message before the run stops (the catch-up turn resumes it)
+
+
+class UncertainPost(Exception):
+    """A post whose answer was a 5xx or was lost: Slack may or may not have stored it."""
 
 
 class MessageSink(Protocol):
@@ -78,6 +83,11 @@ class Pacer:
                 if delay > 0:
                     self._sleep(delay)
             self._last[channel] = self._monotonic()
+
+    def backoff(self, attempt: int) -> None:
+        """Wait before retry `attempt` (1, 2, ...): 1, 2, 4, 8 intervals."""
+        if self.interval > 0:
+            self._sleep(self.interval * 2 ** (attempt - 1))
 
 
 class DigestPublisher:
@@ -166,8 +176,7 @@ class DigestPublisher:
         if key in found:
             record.parent_ts = found[key]
         else:
-            self.pacer.wait(record.channel)
-            record.parent_ts = self.sink.post(record.channel, message, metadata=self._meta(key))
+            record.parent_ts = self._post_once(record.channel, message, key)
         self.repos.digests.save(record)
 
     def _post_messages(self, record: DigestRecord) -> None:
@@ -184,12 +193,41 @@ class DigestPublisher:
                 rendered = self.renderer.batch(
                     message.kind, self.entry_views(message), message.first_of_kind
                 )
-                self.pacer.wait(record.channel)
-                message.ts = self.sink.post(
-                    record.channel, rendered, thread_ts=record.parent_ts, metadata=self._meta(key)
-                )
+                message.ts = self._post_once(record.channel, rendered, key, record.parent_ts)
             self._link_tasks(record, message)
             self.repos.digests.save(record)
+
+    def _post_once(
+        self, channel: str, message: dict[str, Any], key: str, thread_ts: str = ""
+    ) -> str:
+        """Post `message` (metadata `key`) once, however Slack fails; returns its ts.
+
+        After a 5xx or a lost answer the message may be in Slack already: before each re-post
+        the channel (or thread) is searched for `key`, and a message found there is used.
+
+        Raises:
+            UncertainPost: still failing after `POST_ATTEMPTS`; the next run resumes.
+        """
+        failure: UncertainPost | None = None
+        for attempt in range(POST_ATTEMPTS):
+            if failure is not None:
+                self.pacer.backoff(attempt)
+                found = self.sink.find(channel, {"key": key}, thread_ts=thread_ts)
+                if key in found:
+                    log.warning(
+                        "Slack stored %s but answered %s; not posting it again", key, failure
+                    )
+                    return found[key]
+            self.pacer.wait(channel)
+            try:
+                return self.sink.post(
+                    channel, message, thread_ts=thread_ts, metadata=self._meta(key)
+                )
+            except UncertainPost as exc:
+                log.warning("Posting %s: %s; checking before trying again", key, exc)
+                failure = exc
+        assert failure is not None
+        raise failure
 
     def _link_tasks(self, record: DigestRecord, message: DigestMessage) -> None:
         link = {"channel": record.channel, "ts": message.ts, "thread_ts": record.parent_ts}

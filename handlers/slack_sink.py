@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+
+from bot.publisher import UncertainPost
 
 
 def make_client(token: str, base_url: str = "", retries: int = 5) -> WebClient:
@@ -29,11 +33,27 @@ def make_client(token: str, base_url: str = "", retries: int = 5) -> WebClient:
     return client
 
 
+def posting_client(client: WebClient, retries: int = 5) -> WebClient:
+    """A client for posts that must not be doubled: it retries 429s only.
+
+    Slack can store a message and then answer 5xx, or the answer can be lost on the way back:
+    resending the same request then posts the message twice. A 429 is safe to wait out (Slack
+    refused the call), anything else is left to the caller, who looks for the message first.
+    """
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=retries)],
+    )
+
+
 class SlackSink:
     """`bot.publisher.MessageSink` over the Web API."""
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self.poster = posting_client(client)
 
     def post(
         self,
@@ -51,7 +71,14 @@ class SlackSink:
             kwargs["thread_ts"] = thread_ts
         if metadata:
             kwargs["metadata"] = metadata
-        response = self.client.chat_postMessage(**kwargs)
+        try:
+            response = self.poster.chat_postMessage(**kwargs)
+        except SlackApiError as exc:
+            if exc.response.status_code >= 500:
+                raise UncertainPost(f"Slack answered {exc.response.status_code}") from exc
+            raise
+        except (OSError, http.client.HTTPException) as exc:  # sent, maybe stored, answer lost
+            raise UncertainPost(f"no answer from Slack ({exc!r})") from exc
         return str(response["ts"])
 
     def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:

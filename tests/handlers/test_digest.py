@@ -12,12 +12,10 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from slack_sdk.http_retry.builtin_interval_calculators import (
-    FixedValueRetryIntervalCalculator,
-)
 
 from bot.blocks import ids
 from bot.blocks.limits import MAX_BLOCKS_MESSAGE, MAX_SECTION_TEXT
+from bot.publisher import POST_ATTEMPTS
 from tests.handlers.conftest import (
     DAY_30,
     DIGEST,
@@ -199,25 +197,27 @@ def test_crash_between_a_post_and_its_record_resumes_without_posting_twice(
     _assert_posted_once_and_recorded(second)
 
 
-def test_slack_failing_past_the_retries_stops_posting_and_the_next_turn_completes(care_bot):
-    client = care_bot.services.client
-    for handler in client.retry_handlers:  # same retry counts, no backoff waits in the test
-        handler.interval_calculator = FixedValueRetryIntervalCalculator(0.0)
-    retries = max(h.max_retry_count for h in client.retry_handlers)
-    add_checkins(care_bot.repos, 12)
+def _fail_at_waits(bot: CareBot, faults: dict[int, dict]) -> None:
+    """Inject `fail_next(**faults[n])` just before the publisher's n-th paced post (1-based)."""
     waits = Counter[str]()
-    real_wait = care_bot.publisher.pacer.wait
+    real_wait = bot.publisher.pacer.wait
 
-    def outage_before_third_post(channel: str) -> None:
+    def wait(channel: str) -> None:
         waits["n"] += 1
-        if waits["n"] == 3:  # parent and first reply are out; then Slack answers 500s
-            care_bot.fake.fail_next("chat.postMessage", status=500, times=retries + 1)
+        if waits["n"] in faults:
+            bot.fake.fail_next("chat.postMessage", **faults[waits["n"]])
         real_wait(channel)
 
-    care_bot.publisher.pacer.wait = outage_before_third_post
+    bot.publisher.pacer.wait = wait
+
+
+def test_slack_failing_past_the_retries_stops_posting_and_the_next_turn_completes(care_bot):
+    add_checkins(care_bot.repos, 12)
+    # parent and first reply are out; then Slack answers 500 to every try of the next one
+    _fail_at_waits(care_bot, {3: {"status": 500, "times": POST_ATTEMPTS}})
     care_bot.runtime.scheduler.run_all()
     failures = lambda: [c for c in care_bot.fake.calls("chat.postMessage") if c.status == 500]  # noqa: E731
-    care_bot.fake.wait_for(lambda: len(failures()) == retries + 1)
+    care_bot.fake.wait_for(lambda: len(failures()) == POST_ATTEMPTS)
     join_digest_jobs(care_bot)
     assert posted_record(care_bot) is None
     assert sum(_digest_keys(care_bot).values()) == 2
@@ -228,6 +228,43 @@ def test_slack_failing_past_the_retries_stops_posting_and_the_next_turn_complete
 
     _assert_posted_once_and_recorded(care_bot)
     assert sum(_digest_keys(care_bot).values()) == 4
+
+
+def test_messages_slack_stored_before_answering_500_or_losing_the_answer_are_posted_once(
+    care_bot,
+):
+    add_checkins(care_bot.repos, 25)  # parent + 5 replies
+    stored_then_500 = {"status": 500, "after_store": True}
+    stored_then_lost = {"disconnect": True, "after_store": True}
+    _fail_at_waits(
+        care_bot,
+        {
+            1: stored_then_500,
+            2: stored_then_500,
+            3: stored_then_lost,
+            5: stored_then_500,
+            6: stored_then_500,
+        },
+    )
+
+    post_digest(care_bot)
+
+    _assert_posted_once_and_recorded(care_bot)
+    assert sum(_digest_keys(care_bot).values()) == 6
+    calls = care_bot.fake.calls("chat.postMessage")
+    assert [c.status for c in calls].count(500) == 4
+    assert len(calls) == 6, "a message Slack had stored was posted again"
+    assert len(care_bot.fake.calls("conversations.replies")) >= 4  # looked before re-posting
+
+
+def test_a_post_refused_with_500_is_looked_for_then_posted_again(care_bot):
+    add_checkins(care_bot.repos, 5)  # parent + 1 reply
+    _fail_at_waits(care_bot, {2: {"status": 500}})  # the reply: refused, not stored
+
+    post_digest(care_bot)
+
+    _assert_posted_once_and_recorded(care_bot)
+    assert [c.status for c in care_bot.fake.calls("chat.postMessage")] == [200, 500, 200]
 
 
 def test_rate_limited_post_waits_retry_after_then_completes(care_bot):
