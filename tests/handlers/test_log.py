@@ -36,7 +36,7 @@ def _digest(bot: CareBot) -> tuple[str, list[str]]:
 def _open_modal(bot: CareBot, task_id: str, user: str = "U1") -> dict:
     status, _, body = click(bot, ids.ACTION_LOG, task_id, user=user)
     assert (status, body) == (200, "")
-    modals = bot.fake.modals(user)
+    modals = bot.fake.wait_for(lambda: bot.fake.modals(user))  # views.open follows the ack
     assert len(modals) == 1
     return modals[0]
 
