@@ -65,8 +65,7 @@ class Runtime:
         if self.socket is not None:
             self.socket.close()  # type: ignore[attr-defined]
         if self.server is not None:
-            self.server.shutdown()  # type: ignore[attr-defined]
-            self.server.server_close()  # type: ignore[attr-defined]
+            self.server.stop()  # type: ignore[attr-defined]
         if self.inbox is not None:
             self.inbox.stop()  # type: ignore[attr-defined]
         if self.listeners is not None:  # claims acked but not yet shown in Slack finish first
@@ -90,7 +89,6 @@ def build(
     from handlers import register
     from handlers.context import Services
     from handlers.home import HomeTabs
-    from handlers.http import CareHTTPServer
     from handlers.slack_sink import SlackSink, make_client
 
     settings.require_slack()
@@ -120,14 +118,24 @@ def build(
     runtime = Runtime(
         settings, services, bolt, scheduler, inbox=services.triage, listeners=listeners
     )
-    inbox_http = services.triage.webhook if services.triage is not None else None
-    slack_http = (
-        None if settings.slack.app_token else bolt
-    )  # Socket Mode: events come over the socket
-    runtime.server = CareHTTPServer(
-        ("0.0.0.0", settings.slack.port if port is None else port), slack_http, inbox_http
-    )
+    runtime.server = _build_http(settings, bolt, services, port)
     return runtime
+
+
+def _build_http(settings: Settings, bolt, services, port: int | None):  # noqa: ANN001, ANN202
+    """The front door: /slack/events (not in Socket Mode), /inbox (with a secret), /healthz."""
+    from handlers.http import HttpServer, ServerLimits
+    from handlers.slack_http import register_slack
+    from handlers.webhooks import WebApp, reply
+
+    web = WebApp()
+    if not settings.slack.app_token:  # in Socket Mode, events come over the socket
+        register_slack(web, bolt, settings.slack.signing_secret)
+    if services.triage is not None:
+        services.triage.register_http(web)
+    web.get("/healthz", lambda: reply(200, ok=True))
+    port = settings.slack.port if port is None else port
+    return HttpServer(web, "0.0.0.0", port, ServerLimits(read_timeout=settings.http_read_timeout))
 
 
 def _load_and_freeze(repos) -> None:  # noqa: ANN001

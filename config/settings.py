@@ -136,6 +136,8 @@ class Settings:
     triage: TriageRules
     imap: ImapSettings
     inbox_webhook_secret: str = ""
+    # Seconds an HTTP connection may sit idle or mid-request before it is dropped.
+    http_read_timeout: int = 30
 
     def require_slack(self) -> None:
         """Stop with a clear message when the bot cannot run in Slack.
@@ -224,6 +226,7 @@ def load_settings(
         triage=_triage(_table(raw, "triage", path), path),
         imap=_imap(env),
         inbox_webhook_secret=env.get("INBOX_WEBHOOK_SECRET", ""),
+        http_read_timeout=_positive(env.get("HTTP_READ_TIMEOUT", "30"), "HTTP_READ_TIMEOUT"),
     )
 
 
@@ -251,6 +254,13 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _positive(value: str, name: str) -> int:
+    number = _int(value, name)
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value!r}")
+    return number
 
 
 def _build(cls: Any, values: Mapping[str, Any], path: Path, section: str) -> Any:

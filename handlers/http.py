@@ -1,127 +1,79 @@
-"""The HTTP front door: `/slack/events` (Bolt), `GET /healthz`, and `POST /inbox`.
+"""The HTTP front door: waitress serving the bot's `WebApp` from a thread of the bot's process.
 
-A threading server so that a slow request never holds up Slack's 3-second acks. Bolt's own
-development server is single-threaded and cannot host the health check or the inbox webhook.
+The bot keeps its state in memory (store, scheduler, inbox poller), so the server runs embedded
+rather than as a separate gunicorn master. Waitress reads each request (headers and body) in its
+I/O loop and hands it to a worker thread only once it is complete, so a client that announces a
+body and never sends it holds no worker; it is dropped after `read_timeout` seconds without
+activity. Bodies over the largest route limit are refused with 413 from `Content-Length` before
+they are read, and a malformed request line or `Content-Length` gets 400 from waitress itself.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from dataclasses import dataclass
 
-from slack_bolt import App
-from slack_bolt.request import BoltRequest
+from waitress import wasyncore
+from waitress.server import create_server
+
+from handlers.webhooks import WebApp
 
 log = logging.getLogger(__name__)
-MAX_SLACK_BODY = 1024 * 1024
-
-# (body, headers) -> (status, json-able body)
-InboxHandler = Callable[[bytes, dict[str, str]], tuple[int, dict[str, Any]]]
 
 
-class CareHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # Slack sends clicks of a whole team at once; the default backlog of 5 resets the rest.
-    request_queue_size = 128
+@dataclass(frozen=True)
+class ServerLimits:
+    """How much the server lets clients hold."""
+
+    read_timeout: int = 30  # seconds a connection may sit idle or mid-request
+    threads: int = 16  # workers running handlers; Bolt acks fast and hands lazy work on
+    connection_limit: int = 1000  # open connections (idle ones cost a socket, not a thread)
+
+
+class HttpServer:
+    """Serve `web` on `host:port` (0: any free port) until `stop()`."""
 
     def __init__(
-        self,
-        address: tuple[str, int],
-        bolt: App | None,
-        inbox: InboxHandler | None = None,
-        inbox_max_bytes: int = 10 * 1024 * 1024,
+        self, web: WebApp, host: str, port: int, limits: ServerLimits = ServerLimits()
     ) -> None:
-        self.bolt = bolt
-        self.inbox = inbox
-        self.inbox_max_bytes = inbox_max_bytes
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Log a failed request instead of printing it; a client that hung up is not an error."""
-        exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError):
-            log.debug("client %s went away: %s", client_address, exc)
-        else:
-            log.exception("request from %s failed", client_address)
+        self.web = web
+        self._server = create_server(
+            web,
+            host=host,
+            port=port,
+            threads=limits.threads,
+            channel_timeout=limits.read_timeout,
+            cleanup_interval=max(1, min(30, limits.read_timeout // 2)),
+            connection_limit=limits.connection_limit,
+            max_request_body_size=web.max_body,
+            backlog=128,  # a whole team clicking at once must not be reset
+            ident="proactive-care",
+            clear_untrusted_proxy_headers=True,
+        )
+        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self.server_address[1])
+        return int(self._server.effective_port)  # type: ignore[union-attr]
 
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(
-            target=self.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to this long
-            name="care-http",
-            daemon=True,
-        )
-        thread.start()
-        return thread
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="care-http", daemon=True)
+        self._thread.start()
 
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except Exception:
+            log.exception("the HTTP server stopped")
 
-class _Handler(BaseHTTPRequestHandler):
-    server: CareHTTPServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("http: " + format, *args)
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        path = self.path.partition("?")[0]
-        if path == "/healthz":
-            self._send(200, {"ok": True})
+    def stop(self, timeout: float = 10) -> None:
+        """Stop accepting, close every connection, and wait for the workers to finish."""
+        server = self._server
+        if self._thread is not None and self._thread.is_alive():
+            # Closing sockets from the I/O loop's own thread: it is the only one that uses them.
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+            self._thread.join(timeout)
         else:
-            self._send(404, {"ok": False, "error": "not_found"})
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        if path == "/slack/events" and self.server.bolt is not None:
-            if length > MAX_SLACK_BODY:
-                self._send(413, {"ok": False, "error": "body_too_large"})
-                return
-            body = self.rfile.read(length).decode("utf-8")
-            response = self.server.bolt.dispatch(
-                BoltRequest(body=body, query=query, headers=dict(self.headers))
-            )
-            payload = response.body if isinstance(response.body, str) else json.dumps(response.body)
-            self._send_raw(response.status, payload.encode(), response.headers)
-        elif path == "/inbox" and self.server.inbox is not None:
-            if length > self.server.inbox_max_bytes:
-                self.close_connection = True
-                self._send(
-                    413, {"ok": False, "error": "The message is over 10 MB; it was not accepted."}
-                )
-                return
-            raw = self.rfile.read(length)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                status, answer = self.server.inbox(raw, headers)
-            except Exception:
-                log.exception("inbox webhook failed")
-                status, answer = (
-                    500,
-                    {"ok": False, "error": "internal error; the sender should retry"},
-                )
-            self._send(status, answer)
-        else:
-            self._send(404, {"ok": False, "error": "not_found"})
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        self._send_raw(status, json.dumps(body).encode(), {"content-type": ["application/json"]})
-
-    def _send_raw(self, status: int, body: bytes, headers: dict[str, Any]) -> None:
-        self.send_response(status)
-        for key, values in headers.items():
-            if key.lower() == "content-length":
-                continue
-            for value in values if isinstance(values, list | tuple) else [values]:
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            wasyncore.close_all(server._map)  # type: ignore[union-attr]
+        server.task_dispatcher.shutdown(timeout=timeout)  # type: ignore[union-attr]

@@ -30,11 +30,13 @@ from bot.inbox.ingest import Ingestor, TriageContext
 from bot.inbox.models import TriageItem
 from bot.inbox.parse import ParsedEmail
 from bot.inbox.triage import TriageActions, business_minutes
-from bot.inbox.webhook import MAX_BODY, verify_signature
+from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER
 from bot.risk import score
 from bot.stage import lifecycle_stage
 from config import Settings
+from handlers import webhooks
 from handlers.context import Services
+from handlers.webhooks import Reply, SignedRequest, WebApp, hmac_sha256_verifier
 
 log = logging.getLogger(__name__)
 SNAPSHOT_TEXT = 40_000  # Slack's own ceiling for a message's text; the rest is never shown
@@ -196,23 +198,21 @@ class TriageSlack:
                 figures["IMAP last error"] = status.last_error
         return figures
 
-    def webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """`POST /inbox`: a raw MIME message signed with INBOX_WEBHOOK_SECRET."""
+    def webhook(self, request: SignedRequest) -> Reply:
+        """`POST /inbox`: a raw MIME message whose signature the route has checked."""
+        result = self.ingestor.ingest(request.body, "webhook")
+        return webhooks.reply(200, ok=True, status=result.status, item=result.item_id)
+
+    def register_http(self, web: WebApp) -> None:
+        """Serve the webhook when INBOX_WEBHOOK_SECRET is set (otherwise `/inbox` is 404)."""
         secret = self.settings.inbox_webhook_secret
-        if not secret:
-            return 404, {
-                "ok": False,
-                "error": "The inbox webhook is off: set INBOX_WEBHOOK_SECRET.",
-            }
-        if len(body) > MAX_BODY:
-            return 413, {"ok": False, "error": "The message is over 10 MB; it was not accepted."}
-        if not verify_signature(body, headers.get("x-care-signature", ""), secret):
-            return 401, {
-                "ok": False,
-                "error": "Bad or missing X-Care-Signature (sha256=HMAC of the body).",
-            }
-        result = self.ingestor.ingest(body, "webhook")
-        return 200, {"ok": True, "status": result.status, "item": result.item_id}
+        if secret:
+            web.signed_route(
+                "/inbox",
+                verifier=hmac_sha256_verifier(secret, SIGNATURE_HEADER),
+                max_body=MAX_BODY,
+                handler=self.webhook,
+            )
 
     # ----- jobs ------------------------------------------------------------------------
 

@@ -225,3 +225,12 @@ def test_imap_mail_reaches_slack_once_even_through_a_slack_outage(
         assert all("\\Seen" not in dovecot_server.flags(uid) for uid in dovecot_server.uids())
     finally:
         bot.runtime.stop()
+
+
+def test_webhook_without_a_secret_is_not_served(bots):
+    bot = bots(CARE_TRIAGE_CHANNEL="C0TRIAGE")
+
+    status, answer = post_inbox(bot, make_email())
+
+    assert status == 404 and answer["ok"] is False
+    assert bot.repos.inbox.active_items() == []

@@ -1,0 +1,90 @@
+"""The embedded server: clients that hold connections open cannot starve Slack's requests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from config import ConfigError
+from tests.handlers.conftest import fake_settings
+from tests.slackreq import SlackSender
+
+HELD = 64  # more connections than the server has worker threads (16)
+
+
+def hold_connections(port: int, count: int = HELD) -> list[socket.socket]:
+    """Connections that announce a 500-byte body and send 8 bytes of it (slowloris)."""
+    held = []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\n"
+            b"command="
+        )
+        held.append(s)
+    return held
+
+
+def dropped(s: socket.socket) -> bool:
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_held_connections_take_no_worker_and_slack_is_still_answered(bots):
+    bot = bots(HTTP_READ_TIMEOUT="30")
+    threads_before = threading.active_count()
+    held = hold_connections(bot.runtime.server.port)
+    try:
+        sender = SlackSender(bot.sender.bot_url, bot.sender.signing_secret, timeout=3)
+
+        status, _, text = sender.command("help", user_id="U1")
+
+        assert status == 200 and "/care claim" in text
+        assert threading.active_count() - threads_before < 8  # not one thread per connection
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_connections_that_never_send_their_body_are_dropped_after_the_read_timeout(bots):
+    bot = bots(HTTP_READ_TIMEOUT="1")
+    held = hold_connections(bot.runtime.server.port, 8)
+    try:
+        for s in held:
+            s.settimeout(8)  # timeout 1 s, checked every second
+        assert all(dropped(s) for s in held)
+        status, _, _ = bot.sender.command("help", user_id="U1")
+        assert status == 200
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_stop_closes_held_connections_and_returns(bots):
+    bot = bots()
+    held = hold_connections(bot.runtime.server.port, 8)
+    started = time.monotonic()
+
+    bot.stop()
+
+    assert time.monotonic() - started < 10
+    for s in held:
+        s.settimeout(5)
+        assert dropped(s)
+        s.close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", bot.runtime.server.port), timeout=2).close()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_read_timeout_must_be_a_positive_whole_number(fake_slack, tmp_path, value):
+    with pytest.raises(ConfigError, match="HTTP_READ_TIMEOUT"):
+        fake_settings(fake_slack, tmp_path, HTTP_READ_TIMEOUT=value)
