@@ -199,8 +199,15 @@ def test_release_command_reopens_the_entry_with_its_claim_button(care_bot):
     answer = _command(care_bot, f"release {lone}")
 
     assert "Released" in answer["text"]
-    message = _updated(care_bot, lone, "Unclaimed")
-    assert ids.ACTION_CLAIM in entry_buttons(message, lone)
+    # Wait for this entry's Claim button: "Unclaimed" alone may be another entry's line.
+    message = care_bot.fake.wait_for(
+        lambda: (
+            (m := entry_message(care_bot, lone))
+            and ids.ACTION_CLAIM in entry_buttons(m, lone)
+            and m
+        )
+    )
+    assert "Unclaimed" in message_text(message)
     task = care_bot.repos.tasks.require(lone)
     assert (task.status, task.claimed_by) == (TASK_OPEN, "")
 
