@@ -1,7 +1,7 @@
 """`python app.py import PATH`: the import with a progress bar, a summary and the rejected rows.
 
-Exit codes: 0 every row imported, 1 some rows rejected (the good ones were imported),
-2 the file could not be read at all (nothing imported).
+Exit codes: 0 every row imported, 1 some rows rejected (the others were imported),
+2 nothing imported (the file could not be read, or every row was rejected).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def run_import(
         clock: the import time (default: the system clock).
 
     Returns:
-        The exit code: 0 all imported, 1 some rows rejected, 2 the file unreadable.
+        The exit code: 0 all imported, 1 some rows rejected, 2 nothing imported.
     """
     now = (clock or SystemClock()).now()
     bar = ProgressBar(console)
@@ -135,11 +135,29 @@ def print_report(report: ImportReport, console: Console) -> None:
         console.print(f"line {row.line}: {row.reason}", markup=False, highlight=False)
     if len(report.rejected) > MAX_LISTED:
         console.print(f"... and {len(report.rejected) - MAX_LISTED} more rejected rows.")
-    if report.rejected:
-        again = "duplicates" if report.kind == "events" else "unchanged"
-        console.print(
-            f"[yellow]{len(report.rejected)} rows rejected[/]; the other rows were "
-            f"{'checked' if report.dry_run else 'imported'}. Fix those lines and import the file "
-            f"again: rows already imported will count as {again}.",
-            highlight=False,
+    console.print(outcome(report), highlight=False)
+
+
+def outcome(report: ImportReport) -> str:
+    """One sentence (rich markup) saying exactly how many rows were imported and rejected."""
+    done = "would be imported (dry run)" if report.dry_run else "imported"
+    rejected = len(report.rejected)
+    if not report.rows:
+        return f"{_escape(report.name)} has a header line but no data rows: nothing to import."
+    if not rejected:
+        return f"All {_rows(report.rows)} {done}."
+    if not report.accepted:
+        every = "the only row was" if rejected == 1 else f"all {rejected:,} rows were"
+        return (
+            f"[bold red]Nothing imported[/]: {every} rejected. Fix those lines and import the "
+            "file again."
         )
+    again = "duplicates" if report.kind == "events" else "unchanged"
+    return (
+        f"{_rows(report.accepted)} {done}, [yellow]{_rows(rejected)} rejected[/]. Fix those "
+        f"lines and import the file again: rows already imported will count as {again}."
+    )
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.ids import stable_id
 from bot.importers.formats import header_key
-from bot.importers.values import RowError, parse_when
+from bot.importers.values import RowError, parse_number, parse_when, shown
 from bot.models import EVENT_TYPES, Event
 from bot.repos.subscribers import SubscriberRepo
 
@@ -83,7 +83,7 @@ def parse_type(text: str) -> str:
     key = _TYPE_ALIASES.get(key, key)
     if key not in EVENT_TYPES:
         raise RowError(
-            f"type {text.strip()!r} is not an event type I know: use one of {', '.join(EVENT_TYPES)}"
+            f"type {shown(text)} is not an event type I know: use one of {', '.join(EVENT_TYPES)}"
         )
     return key
 
@@ -161,10 +161,8 @@ class EventReader:
             if kind in SCORED:
                 raise RowError(f"a {kind} event needs a {column}")
             return None
-        try:
-            value = float(text.replace(",", "."))
-        except ValueError:
-            raise RowError(f"{column} {text!r} is not a number") from None
+        value = parse_number(text, column)
+        assert value is not None  # the text is not empty
         if kind in SCORED:
             low, high = SCORED[kind]
             if not low <= value <= high:

@@ -6,7 +6,9 @@ quoted fields with newlines, CRLF or CR line ends, blank lines. Every row keeps 
 line number where it starts, so error messages point at the line a person sees in an editor.
 
 A file that cannot be read as a table at all (binary, empty, a ZIP, a stray quote that runs to
-the end, an unknown delimiter) raises `ImportFileError`, and nothing is imported.
+the end, an unknown delimiter) raises `ImportFileError`, and nothing is imported. A damaged
+row in a readable file (a NUL byte, a cell longer than `MAX_CELL`) fails `check_cells` and is
+rejected alone: the csv module's own field limit is raised so that it never refuses the file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.importers.values import RowError
+
+MAX_CELL = 131_072  # characters: the csv module's default field limit, now per row
 DELIMITERS = (",", ";", "\t")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
@@ -47,12 +52,40 @@ class CsvTable:
     delimiter: str = ","
     encoding: str = "utf-8"
     name: str = "the file"
+    _nul: bool | None = field(default=None, init=False, repr=False)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line number where the row starts, cells) for each non-blank data row."""
         scan = _scan(self.text, self.delimiter, self.name)
         next(scan, None)  # the header
         return scan
+
+    def check_cells(self, cells: list[str]) -> None:
+        """Refuse a damaged row: a NUL byte, or a cell longer than `MAX_CELL` characters.
+
+        Raises:
+            RowError: naming the column, so the person can find the cell.
+        """
+        if not (self._has_nul or sum(map(len, cells)) > MAX_CELL):
+            return  # the common case, at C speed
+        for i, cell in enumerate(cells):
+            if len(cell) > MAX_CELL or "\x00" in cell:
+                column = self.headers[i] if i < len(self.headers) else f"column {i + 1}"
+                column = column if len(column) <= 60 else column[:60] + "..."
+                if "\x00" in cell:
+                    raise RowError(
+                        f"{column} holds a NUL byte (\\x00): the row is damaged, export it again"
+                    )
+                raise RowError(
+                    f"{column} is {len(cell):,} characters long, over the {MAX_CELL:,} a cell "
+                    "may hold (a quote opened and closed far later?)"
+                )
+
+    @property
+    def _has_nul(self) -> bool:
+        if self._nul is None:
+            self._nul = "\x00" in self.text
+        return self._nul
 
 
 def read_csv(data: bytes, name: str = "the file") -> CsvTable:
@@ -66,6 +99,9 @@ def read_csv(data: bytes, name: str = "the file") -> CsvTable:
         ImportFileError: the file is empty, binary, not decodable or not a delimited table.
     """
     text, encoding = decode(data, name)
+    # Long cells are refused row by row (`check_cells`), never by the csv module for the file.
+    if csv.field_size_limit() < len(text) + 1:
+        csv.field_size_limit(len(text) + 1)
     header_line = next((line for line in io.StringIO(text) if line.strip()), "")
     delimiter = detect_delimiter(header_line, name)
     headers: list[str] | None = None
@@ -116,10 +152,6 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, str]:
     else:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
-        if b"\x00" in data:
-            raise ImportFileError(
-                f"{name} is a binary file, not CSV text: export the data as CSV and import that."
-            )
         try:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:

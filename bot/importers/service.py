@@ -3,14 +3,17 @@
 `import_file` is the whole import without a console, for the CLI, tests and benchmarks. Good
 rows are imported even when others are rejected; every rejected row is reported with its line
 and reason. A dry run computes the same report and writes nothing.
+
+Every data row is either accepted or rejected, never lost: `rows == accepted + len(rejected)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from bot.bulk import paused_gc
 from bot.importers.events import EventReader, looks_like_events, missing_columns
@@ -18,7 +21,7 @@ from bot.importers.formats import SUBSCRIBER_FORMATS
 from bot.importers.merge import Merger
 from bot.importers.reader import CsvTable, ImportFileError, read_csv
 from bot.importers.rows import RowReader
-from bot.importers.values import RowError
+from bot.importers.values import RowError, shown
 from bot.models import Event, Subscriber
 from bot.repos import Repos
 
@@ -35,6 +38,8 @@ PROGRESS_EVERY = 1000
 
 Progress = Callable[[int, int], None]
 """Called as `progress(rows_done, rows_total)` while rows are read."""
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,9 +72,16 @@ class ImportReport:
         return "events" if self.format == "events" else "subscribers"
 
     @property
+    def accepted(self) -> int:
+        """Data rows read without error (for events, duplicates included)."""
+        return self.rows - len(self.rejected)
+
+    @property
     def exit_code(self) -> int:
-        """0 when every row was imported, 1 when some were rejected."""
-        return 1 if self.rejected else 0
+        """0 every row imported, 1 some rows rejected and others imported, 2 every row rejected."""
+        if not self.rejected:
+            return 0
+        return 1 if self.accepted else 2
 
 
 def import_file(
@@ -134,7 +146,7 @@ def choose_format(headers: Sequence[str], fmt: str, name: str = "the file") -> t
         ImportFileError: `auto` found no format whose headers fit, or the file lacks the
             columns the format asked for needs; the message lists what it saw.
     """
-    seen = ", ".join(repr(h) for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
+    seen = ", ".join(shown(h) for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
     if fmt == "auto":
         if looks_like_events(headers):
             return "events", True
@@ -166,6 +178,26 @@ def _tick(progress: Progress | None, done: int, total: int) -> None:
         progress(done, total)
 
 
+def _read_rows(
+    table: CsvTable,
+    read: Callable[[int, list[str]], T],
+    report: ImportReport,
+    progress: Progress | None,
+) -> Iterator[T]:
+    """Each data row read with `read`; a damaged or unreadable row goes to `report.rejected`."""
+    total = table.count
+    _tick(progress, 0, total)
+    for done, (line, cells) in enumerate(table.rows(), 1):
+        try:
+            table.check_cells(cells)
+            item = read(line, cells)
+        except RowError as exc:
+            report.rejected.append(Rejected(line, str(exc)))
+        else:
+            yield item
+        _tick(progress, done, total)
+
+
 def _import_subscribers(
     table: CsvTable,
     fmt: str,
@@ -176,14 +208,8 @@ def _import_subscribers(
 ) -> None:
     reader = RowReader(SUBSCRIBER_FORMATS[fmt], table.headers)
     merger = Merger(repos.subscribers, fmt, now)
-    total = table.count
-    _tick(progress, 0, total)
-    for done, (line, cells) in enumerate(table.rows(), 1):
-        try:
-            merger.add(reader.read(line, cells))
-        except RowError as exc:
-            report.rejected.append(Rejected(line, str(exc)))
-        _tick(progress, done, total)
+    for row in _read_rows(table, reader.read, report, progress):
+        merger.add(row)
     result = merger.result()
     report.created, report.updated = len(result.created), len(result.updated)
     report.unchanged = len(result.unchanged)
@@ -200,19 +226,11 @@ def _import_events(
 ) -> None:
     reader = EventReader(table.headers, repos.subscribers)
     fresh: dict[str, Event] = {}
-    total = table.count
-    _tick(progress, 0, total)
-    for done, (line, cells) in enumerate(table.rows(), 1):
-        try:
-            event = reader.read(line, cells).event
-        except RowError as exc:
-            report.rejected.append(Rejected(line, str(exc)))
+    for row in _read_rows(table, reader.read, report, progress):
+        if row.event.id in fresh or repos.events.exists(row.event.id):
+            report.duplicates += 1
         else:
-            if event.id in fresh or repos.events.exists(event.id):
-                report.duplicates += 1
-            else:
-                fresh[event.id] = event
-        _tick(progress, done, total)
+            fresh[row.event.id] = row.event
     report.added = len(fresh)
     moved = _last_orders(fresh.values(), repos, now)
     if not report.dry_run:

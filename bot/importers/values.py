@@ -3,18 +3,59 @@
 Each parser takes the cell text and the column it came from, and either returns a value or
 raises `RowError` with a reason a person can act on ("Start Date (UTC) '31/02/2025' is not a
 date: use YYYY-MM-DD"). The importer turns a `RowError` into a rejected row with its line.
+
+Every parser is wrapped by `cell_parser`, so no text can make one raise anything else: a
+value Python cannot represent (`inf`, `1e999`, a date that overflows when moved to UTC) is
+a `RowError` too. Numbers are finite and bounded; dates lie between 1970 and 2200.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import ParamSpec, TypeVar
 
 from bot.models import STATUSES
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MAX_AMOUNT = 1e12  # per billing interval; more is a typo or a column mix-up
+MAX_COUNT = 1_000_000  # quantities and interval counts
+_SHOWN = 60  # characters of a bad cell quoted in a message
 
 
 class RowError(ValueError):
     """One row cannot be imported; the message says why."""
+
+
+def shown(text: str) -> str:
+    """A cell as quoted in a message: repr, cut to a readable length."""
+    text = text.strip()
+    return repr(text) if len(text) <= _SHOWN else f"{text[:_SHOWN]!r}... ({len(text):,} characters)"
+
+
+def cell_parser(parse: Callable[P, T]) -> Callable[P, T]:
+    """Make `parse(text, column)` raise only `RowError`, whatever the text.
+
+    A parser that meets text it did not foresee (an overflow, a value error deep in
+    `datetime`) rejects the row naming the column and the cell, instead of ending the import.
+    """
+
+    @functools.wraps(parse)
+    def parser(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return parse(*args, **kwargs)
+        except RowError:
+            raise
+        except (ValueError, ArithmeticError, OSError) as exc:
+            text, column = (list(args) + ["", ""])[:2]
+            raise RowError(f"{column} {shown(str(text))} cannot be read ({exc})") from None
+
+    return parser
 
 
 # Source spellings -> canonical status (bot.models.STATUSES). Keys are lower-case, with
@@ -81,6 +122,7 @@ _NUMBER = re.compile(r"-?[\d.,]+")
 _when_cache: dict[str, datetime] = {}
 
 
+@cell_parser
 def parse_when(text: str, column: str) -> datetime | None:
     """A timestamp cell as an aware UTC datetime, or None when the cell is empty.
 
@@ -97,10 +139,13 @@ def parse_when(text: str, column: str) -> datetime | None:
     cached = _when_cache.get(text)
     if cached is not None:
         return cached
-    value = _parse_when(text)
+    try:
+        value = _parse_when(text)
+    except (ValueError, OverflowError, OSError):  # 0001-01-01T00:00+01:00 has no UTC time
+        value = None
     if value is None or not 1970 <= value.year <= 2200:
         raise RowError(
-            f"{column} {text!r} is not a date I can read: use YYYY-MM-DD or YYYY-MM-DD HH:MM"
+            f"{column} {shown(text)} is not a date I can read: use YYYY-MM-DD or YYYY-MM-DD HH:MM"
         )
     if len(_when_cache) < 100_000:
         _when_cache[text] = value
@@ -108,7 +153,7 @@ def parse_when(text: str, column: str) -> datetime | None:
 
 
 def _parse_when(text: str) -> datetime | None:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if len(text) in (10, 13):
             seconds = int(text) / (1000 if len(text) == 13 else 1)
             return datetime.fromtimestamp(seconds, UTC)
@@ -136,10 +181,11 @@ def _parse_text(text: str) -> datetime | None:
 
 def parse_day(text: str, column: str) -> date | None:
     """A date cell as a UTC calendar date (see `parse_when`), or None when empty."""
-    when = parse_when(text, column)
+    when = parse_when(text, column)  # a cell_parser: raises only RowError
     return when.date() if when else None
 
 
+@cell_parser
 def parse_amount(text: str, column: str) -> float | None:
     """A money cell in major units ("19.00", "$1,234.50", "19,90 €"), or None when empty.
 
@@ -151,7 +197,7 @@ def parse_amount(text: str, column: str) -> float | None:
         return None
     cleaned = _MONEY_NOISE.sub("", raw)
     if not _NUMBER.fullmatch(cleaned):
-        raise RowError(f"{column} {raw!r} is not an amount: write it like 19.00")
+        raise RowError(f"{column} {shown(raw)} is not an amount: write it like 19.00")
     if "," in cleaned and "." in cleaned:
         if cleaned.rfind(",") > cleaned.rfind("."):  # 1.234,56
             cleaned = cleaned.replace(".", "").replace(",", ".")
@@ -165,12 +211,34 @@ def parse_amount(text: str, column: str) -> float | None:
     try:
         value = float(cleaned)
     except ValueError:
-        raise RowError(f"{column} {raw!r} is not an amount: write it like 19.00") from None
+        raise RowError(f"{column} {shown(raw)} is not an amount: write it like 19.00") from None
     if value < 0:
-        raise RowError(f"{column} {raw!r} is negative")
+        raise RowError(f"{column} {shown(raw)} is negative")
+    if not value < MAX_AMOUNT:  # also inf and nan
+        raise RowError(f"{column} {shown(raw)} is too large to be a price")
     return value
 
 
+@cell_parser
+def parse_number(text: str, column: str) -> float | None:
+    """A plain finite number ("3", "4.5", "4,5"), or None when empty.
+
+    Raises:
+        RowError: not a number, or infinite, or not a number at all (`nan`).
+    """
+    raw = text.strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        raise RowError(f"{column} {shown(raw)} is not a number") from None
+    if not math.isfinite(value) or abs(value) >= MAX_AMOUNT:
+        raise RowError(f"{column} {shown(raw)} is not a number I can store")
+    return value
+
+
+@cell_parser
 def parse_count(text: str, column: str) -> int | None:
     """A whole number >= 1 (quantity, interval count), or None when empty.
 
@@ -183,12 +251,13 @@ def parse_count(text: str, column: str) -> int | None:
     try:
         number = float(raw)
     except ValueError:
-        raise RowError(f"{column} {raw!r} is not a whole number") from None
-    if number != int(number) or number < 1:
-        raise RowError(f"{column} {raw!r} is not a whole number of 1 or more")
+        raise RowError(f"{column} {shown(raw)} is not a whole number") from None
+    if not 1 <= number <= MAX_COUNT or number != int(number):  # also inf and nan
+        raise RowError(f"{column} {shown(raw)} is not a whole number from 1 to {MAX_COUNT:,}")
     return int(number)
 
 
+@cell_parser
 def parse_flag(text: str, column: str) -> bool:
     """A yes/no cell (true/false, yes/no, 1/0; empty is no).
 
@@ -200,9 +269,10 @@ def parse_flag(text: str, column: str) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise RowError(f"{column} {text.strip()!r} is not true or false")
+    raise RowError(f"{column} {shown(text)} is not true or false")
 
 
+@cell_parser
 def parse_status(text: str, column: str) -> str:
     """A subscription status in any source's spelling, as one of `bot.models.STATUSES`.
 
@@ -215,12 +285,13 @@ def parse_status(text: str, column: str) -> str:
     status = _STATUS_ALIASES.get(key, key)
     if status not in STATUSES:
         raise RowError(
-            f"{column} {text.strip()!r} is not a status I know: use one of "
+            f"{column} {shown(text)} is not a status I know: use one of "
             f"{', '.join(STATUSES)} (or the source's own: Cancelled, Non Renewing, In Trial)"
         )
     return status
 
 
+@cell_parser
 def parse_interval(text: str, column: str) -> tuple[str, int] | None:
     """A billing interval word as (unit, multiplier): "quarterly" -> ("month", 3).
 
@@ -232,12 +303,11 @@ def parse_interval(text: str, column: str) -> tuple[str, int] | None:
         return None
     interval = _INTERVALS.get(key)
     if interval is None:
-        raise RowError(
-            f"{column} {text.strip()!r} is not an interval: use day, week, month or year"
-        )
+        raise RowError(f"{column} {shown(text)} is not an interval: use day, week, month or year")
     return interval
 
 
+@cell_parser
 def parse_email(text: str, column: str) -> str:
     """An email address, lower-cased; empty stays empty.
 
@@ -246,5 +316,5 @@ def parse_email(text: str, column: str) -> str:
     """
     email = text.strip().lower()
     if email and ("@" not in email or " " in email):
-        raise RowError(f"{column} {text.strip()!r} is not an email address")
+        raise RowError(f"{column} {shown(text)} is not an email address")
     return email

@@ -54,7 +54,7 @@ def test_rejected_rows_exit_1_list_their_lines_and_keep_the_good_rows(
 
     err = capsys.readouterr().err
     assert "line 3: Status '[bold]weird[/bold]' is not a status I know" in err
-    assert "1 rows rejected" in err
+    assert "1 row imported, 1 row rejected" in " ".join(err.split())
     assert stored_ids(data_dir) == ["cus_1"]
 
 
@@ -64,11 +64,12 @@ def test_the_rejected_list_is_capped_and_says_how_many_more(
     rows = [stripe_row(id=f"s{i}", Status="nope", **{"Customer ID": f"c{i}"}) for i in range(60)]
     path = write(tmp_path, "subs.csv", stripe_header(), rows)
 
-    assert app.main(["import", str(path)]) == 1
+    assert app.main(["import", str(path)]) == 2
 
     err = capsys.readouterr().err
     assert "line 51: " in err and "line 52: " not in err
     assert "... and 10 more rejected rows." in err
+    assert "Nothing imported: all 60 rows were rejected" in " ".join(err.split())
 
 
 @pytest.mark.parametrize(
