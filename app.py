@@ -70,6 +70,7 @@ class Runtime:
             self.inbox.stop()  # type: ignore[attr-defined]
         if self.listeners is not None:  # claims acked but not yet shown in Slack finish first
             self.listeners.shutdown(wait=True)
+        self.services.publisher.close()  # type: ignore[attr-defined]  # their queued edits too
         self.services.repos.store.close()  # type: ignore[attr-defined]
 
 

@@ -211,7 +211,7 @@ def measure_posting(runtime: Any, fake: Any, pacer: Any) -> dict[str, Any]:
     span = posts[-1].time - posts[0].time
     posting_cpu = end_cpu - first_cpu
     return {
-        "digest_tasks": len(record.task_ids),
+        "digest_tasks": len(_task_ids(runtime)),
         "posted": len(posts),
         "prepare_s": first_wall - wall,
         "prepare_cpu_s": first_cpu - cpu,
@@ -221,6 +221,11 @@ def measure_posting(runtime: Any, fake: Any, pacer: Any) -> dict[str, Any]:
         "posting_cpu_pct": 100 * posting_cpu / (end_wall - first_wall),
         "record": record,
     }
+
+
+def _task_ids(runtime: Any) -> list[str]:
+    """Today's digest tasks, in thread order."""
+    return [t for m in runtime.services.repos.digests.messages(TODAY) for t in m.task_ids]
 
 
 def measure_render(runtime: Any, repeat: int = 5) -> dict[str, Any]:
@@ -261,20 +266,21 @@ def measure_claims(runtime: Any, fake: Any, record: Any) -> dict[str, Any]:
     url = f"http://127.0.0.1:{runtime.server.port}/slack/events"
     sender = SlackSender(url, SIGNING_SECRET, timeout=30)
     tasks = runtime.services.repos.tasks
+    task_ids = _task_ids(runtime)
     timings = []
     pauses = GcPauses()
     gc.callbacks.append(pauses)
     try:
-        for n, task_id in enumerate(record.task_ids):
+        for n, task_id in enumerate(task_ids):
             user = MANAGERS[n % len(MANAGERS)]
             entry_ts = tasks.require(task_id).slack["ts"]
             timings.append(_claim(sender, fake, task_id, user, entry_ts, record.parent_ts))
     finally:
         gc.callbacks.remove(pauses)
     answers, updates, parents = (list(column) for column in zip(*timings, strict=True))
-    claimed = sum(1 for t in record.task_ids if tasks.require(t).claimed_by)
-    if claimed != len(record.task_ids):
-        raise RuntimeError(f"only {claimed} of {len(record.task_ids)} tasks ended up claimed")
+    claimed = sum(1 for t in task_ids if tasks.require(t).claimed_by)
+    if claimed != len(task_ids):
+        raise RuntimeError(f"only {claimed} of {len(task_ids)} tasks ended up claimed")
     return {
         "claims": len(answers),
         "answer_p50_ms": statistics.median(answers),

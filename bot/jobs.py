@@ -72,4 +72,6 @@ def register_digest(
     for day in settings.digest.weekdays:
         getattr(scheduler.every(), DAY_NAMES[day]).at(at, tz).do(tick).tag("digest")
     scheduler.every(5).minutes.do(tick).tag("digest-catch-up")
+    # Edits Slack refused (message not editable for now, outage) are tried again every minute.
+    scheduler.every(1).minutes.do(publisher.edits.retry).tag("digest-edits")
     return tick

@@ -345,7 +345,7 @@ class Task(Doc):
     closed_at: datetime | None = None
     closed_by: str = ""
     outcome: str = ""  # outreach outcome, "done", "expired", "released"
-    digest_date: date | None = None  # the digest that first listed it
+    digest_date: date | None = None  # the digest that lists it now (later ones carry it over)
     slack: dict[str, str] = field(default_factory=dict)  # {"channel", "ts", "thread_ts"}
 
     _dates = ("due", "snoozed_until", "digest_date")

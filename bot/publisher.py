@@ -3,11 +3,19 @@
 The publisher talks to Slack only through a `MessageSink` (implemented over slack_sdk in
 `handlers/slack_sink.py`), so the bookkeeping is testable on its own:
 
-1. The day's record is written before the first post: which entries go in which message.
-2. Every post is followed at once by writing its `ts`. Each message carries Slack message
-   metadata naming its date and position; if the bot dies between a post and that write, the
-   next run finds the message in the thread and records it instead of posting it again.
-3. When tasks are claimed or closed, the entry's message and the parent's counts are edited.
+1. The day's record and its messages are written before the first post: which entries go in
+   which message. Entries whose tasks were all listed by an earlier digest are *carried over*:
+   they go, oldest first, into compact "still open" messages (one line and one button each)
+   at the top of the thread instead of being posted in full again.
+2. Every post is followed at once by writing its `ts` (one small document per message). Each
+   message carries Slack message metadata naming its date and position; if the bot dies
+   between a post and that write, the next run finds the message in the thread; if Slack
+   answers a post with 5xx or the answer is lost, the thread is searched before posting again.
+3. Posting a message links its tasks to it: a task belongs to the digest that lists it today.
+   Once the day is posted, the earlier messages that showed its carried tasks are edited to
+   say they moved on.
+4. When tasks change, the message showing them now and its day's parent are edited through
+   an `EditQueue`, after the answer and retried until they land (see `bot.edits`).
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from typing import Any, Protocol
 
 from bot.blocks.entry import EntryView
 from bot.clock import Clock, local_today
-from bot.models import TASK_CLAIMED, TASK_DONE, TASK_EXPIRED, Subscriber, Task
+from bot.digest_view import add_tallies, message_views, moved_on
+from bot.edits import EditQueue
+from bot.models import Risk, Subscriber, Task
 from bot.repos import Repos
 from bot.repos.digests import POSTED, DigestMessage, DigestRecord
 from bot.risk import score
@@ -30,6 +40,8 @@ from config import Settings
 log = logging.getLogger(__name__)
 META_TYPE = "care_digest"
 POST_ATTEMPTS = 5  # tries per message before the run stops (the catch-up turn resumes it)
+CARRIED_PER_MESSAGE = 15  # carried-over entries per compact message (one block each)
+CARRIED = "carried"  # the kind of the compact messages, and the count of carried tasks
 
 
 class UncertainPost(Exception):
@@ -58,6 +70,8 @@ class Renderer(Protocol):
     ) -> dict[str, Any]: ...
 
     def batch(self, kind: str, entries: list[EntryView], first_of_kind: bool) -> dict[str, Any]: ...
+
+    def carried(self, entries: list[EntryView], first: bool, total: int) -> dict[str, Any]: ...
 
 
 class Pacer:
@@ -106,9 +120,12 @@ class DigestPublisher:
         self.sink = sink
         self.renderer = renderer
         self.pacer = pacer or Pacer()
+        self.edits = EditQueue(self._edit)
         self._posting = threading.Lock()
-        self._edit_locks: dict[tuple[str, str], threading.Lock] = {}
-        self._edit_guard = threading.Lock()
+        # What each message shows (tasks per state), as last posted or edited in this process;
+        # a message not rendered since the start is taken to show its tasks as they are.
+        self._shown: dict[str, dict[str, int]] = {}
+        self._shown_lock = threading.Lock()
 
     @property
     def channel(self) -> str:
@@ -137,65 +154,102 @@ class DigestPublisher:
             if record is not None and record.status == POSTED:
                 return record
             if record is None:
-                run_engine(day, self.repos, self.settings, self.clock)
+                expired = run_engine(day, self.repos, self.settings, self.clock).expired
+                self.refresh(expired)  # earlier days' messages that showed them
                 plan = plan_digest(day, self.repos, self.settings, self.clock.now())
                 record = self._new_record(day, plan)
-                self.repos.digests.save(record)
+            messages = self.repos.digests.messages(day)
             self._post_parent(record)
-            self._post_messages(record)
+            self._post_messages(record, messages)
             record.status, record.posted_at = POSTED, self.clock.now()
             self.repos.digests.save(record)
-            log.info("Digest for %s posted: %d messages", day, len(record.messages))
+            self._show_moved(record)
+            log.info("Digest for %s posted: %d messages", day, record.message_count)
             return record
 
+    def close(self) -> None:
+        """Make the edits still queued, then stop editing (before the store closes)."""
+        self.edits.close()
+
+    # -- the day's record ------------------------------------------------------------------
+
     def _new_record(self, day: date, plan: Any) -> DigestRecord:
-        per = self.settings.digest.tasks_per_message
-        messages: list[DigestMessage] = []
+        carried: list[Any] = []
+        fresh: list[Any] = []
         for entry in plan.entries:
-            ids = [t.id for t in entry.tasks]
+            earlier = all(t.digest_date is not None and t.digest_date < day for t in entry.tasks)
+            (carried if earlier else fresh).append(entry)
+        carried.sort(key=lambda e: (min(t.due for t in e.tasks), e.subscriber.display_name))
+        messages: list[DigestMessage] = []
+        for start in range(0, len(carried), CARRIED_PER_MESSAGE):
+            chunk = carried[start : start + CARRIED_PER_MESSAGE]
+            messages.append(self._message(day, len(messages), CARRIED, chunk, start == 0))
+            messages[-1].carried = True
+        per = self.settings.digest.tasks_per_message
+        for entry in fresh:
             last = messages[-1] if messages else None
             if last is not None and last.kind == entry.kind and len(last.entries) < per:
-                last.entries.append(ids)
+                last.entries.append([t.id for t in entry.tasks])
             else:
                 first = last is None or last.kind != entry.kind
-                messages.append(DigestMessage(kind=entry.kind, entries=[ids], first_of_kind=first))
-        return DigestRecord(
+                messages.append(self._message(day, len(messages), entry.kind, [entry], first))
+        earlier_ts = {
+            t.slack["ts"]
+            for t in plan.tasks
+            if t.digest_date is not None and t.digest_date < day and t.slack.get("ts")
+        }
+        counts = dict(plan.counts)
+        counts[CARRIED] = sum(len(e.tasks) for e in carried)
+        record = DigestRecord(
             date=day,
             channel=self.channel,
             created_at=self.clock.now(),
-            counts=dict(plan.counts),
-            messages=messages,
+            counts=counts,
+            message_count=len(messages),
+            moved_from=sorted(earlier_ts),
         )
+        self.repos.digests.save_messages(messages)
+        self.repos.digests.save(record)
+        return record
+
+    @staticmethod
+    def _message(
+        day: date, index: int, kind: str, entries: list[Any], first: bool
+    ) -> DigestMessage:
+        ids = [[t.id for t in e.tasks] for e in entries]
+        return DigestMessage(date=day, index=index, kind=kind, entries=ids, first_of_kind=first)
+
+    # -- posting -----------------------------------------------------------------------------
 
     def _post_parent(self, record: DigestRecord) -> None:
         if record.parent_ts:
             return
         key = f"{record.date.isoformat()}:parent"
         found = self.sink.find(record.channel, {"key": key})
-        message = self.renderer.parent(record.date, record.counts, self.progress(record))
         if key in found:
             record.parent_ts = found[key]
         else:
-            record.parent_ts = self._post_once(record.channel, message, key)
+            record.parent_ts = self._post_once(record.channel, self.render_parent(record), key)
         self.repos.digests.save(record)
 
-    def _post_messages(self, record: DigestRecord) -> None:
+    def _post_messages(self, record: DigestRecord, messages: list[DigestMessage]) -> None:
         found: dict[str, str] | None = None
-        for index, message in enumerate(record.messages):
+        for message in messages:
             if message.ts:
                 continue
-            key = f"{record.date.isoformat()}:{index}"
+            key = message.key
             if found is None:  # once per run: what did an interrupted run already post?
                 found = self.sink.find(record.channel, {"key": key}, thread_ts=record.parent_ts)
-            if key in found:
+            rendered, tally = self.render_message(message)
+            if key in found:  # posted by a run cut short: make it show what it should
                 message.ts = found[key]
+                self.edits.request(("message", key))
             else:
-                rendered = self.renderer.batch(
-                    message.kind, self.entry_views(message), message.first_of_kind
-                )
                 message.ts = self._post_once(record.channel, rendered, key, record.parent_ts)
+            self.repos.digests.save_message(message)
             self._link_tasks(record, message)
-            self.repos.digests.save(record)
+            if self._show(message, tally):  # a claim landed between planning and posting
+                self.edits.request(("parent", record.date))
 
     def _post_once(
         self, channel: str, message: dict[str, Any], key: str, thread_ts: str = ""
@@ -230,76 +284,97 @@ class DigestPublisher:
         raise failure
 
     def _link_tasks(self, record: DigestRecord, message: DigestMessage) -> None:
+        """The message's tasks belong to it now (a carried task leaves its earlier message)."""
         link = {"channel": record.channel, "ts": message.ts, "thread_ts": record.parent_ts}
-        for task_id in (t for e in message.entries for t in e):
 
-            def attach(task: Task) -> None:
-                task.slack = dict(link)
-                task.digest_date = task.digest_date or record.date
+        def attach(task: Task) -> None:
+            if moved_on(task, record.date):
+                return  # a later digest lists it already (posting an old day late)
+            task.slack, task.digest_date = dict(link), record.date
 
+        for task_id in message.task_ids:
             self.repos.tasks.mutate(task_id, attach)
+
+    def _show_moved(self, record: DigestRecord) -> None:
+        """Edit the earlier messages whose tasks this digest lists now (and their parents)."""
+        for ts in record.moved_from:
+            message = self.repos.digests.message_at(ts)
+            if message is not None and message.date < record.date:
+                self.edits.request(("message", message.key))
 
     def _meta(self, key: str) -> dict[str, Any]:
         return {"event_type": META_TYPE, "event_payload": {"key": key}}
 
-    def entry_views(self, message: DigestMessage) -> list[EntryView]:
-        views = []
-        today = self.today()
-        for ids in message.entries:
-            tasks = [t for t in (self.repos.tasks.get(i) for i in ids) if t]
-            if not tasks:
-                continue
-            sub = self.repos.subscribers.get(tasks[0].subscriber_id) or Subscriber(
-                id=tasks[0].subscriber_id
-            )
-            events = self.repos.events.for_subscriber(sub.id)
-            risk = score(sub, events, today, self.settings.risk, tz=self.settings.timezone)
-            views.append(EntryView(subscriber=sub, tasks=tasks, risk=risk, kind=message.kind))
-        return views
+    # -- rendering and editing ---------------------------------------------------------------
+
+    def render_message(self, message: DigestMessage) -> tuple[dict[str, Any], dict[str, int]]:
+        """A stored message as it should show now, and its tally."""
+        if message.carried:
+            views, tally = message_views(self.repos, message)
+            total = self.repos.digests.get(message.date)
+            count = (total.counts.get(CARRIED, 0) if total else 0) if message.first_of_kind else 0
+            return self.renderer.carried(views, message.first_of_kind, count), tally
+        views, tally = message_views(self.repos, message, self._risk)
+        return self.renderer.batch(message.kind, views, message.first_of_kind), tally
+
+    def render_parent(self, record: DigestRecord) -> dict[str, Any]:
+        return self.renderer.parent(record.date, record.counts, self.progress(record))
 
     def progress(self, record: DigestRecord) -> dict[str, int]:
-        counts = {"claimed": 0, "done": 0, "open": 0, "expired": 0}
-        for task_id in record.task_ids:
-            task = self.repos.tasks.get(task_id)
-            if task is None:
-                continue
-            if task.status == TASK_CLAIMED:
-                counts["claimed"] += 1
-            elif task.status == TASK_DONE:
-                counts["done"] += 1
-            elif task.status == TASK_EXPIRED:
-                counts["expired"] += 1
-            else:
-                counts["open"] += 1
-        return counts
+        """The day's claimed / done / open / expired / moved: what its thread shows."""
+        return add_tallies([self._shown_by(m) for m in self.repos.digests.messages(record.date)])
+
+    def _shown_by(self, message: DigestMessage) -> dict[str, int]:
+        with self._shown_lock:
+            tally = self._shown.get(message.key)
+        if tally is None:  # first look since the start: rendered from the store, it shows this
+            tally = message_views(self.repos, message)[1]
+            with self._shown_lock:
+                tally = self._shown.setdefault(message.key, tally)
+        return tally
+
+    def _show(self, message: DigestMessage, tally: dict[str, int]) -> bool:
+        """Record what `message` shows now; True if that changed its day's counts."""
+        with self._shown_lock:
+            before = self._shown.get(message.key)
+            self._shown[message.key] = tally
+        return before != tally
+
+    def entry_views(self, message: DigestMessage) -> list[EntryView]:
+        return message_views(self.repos, message, self._risk)[0]
+
+    def _risk(self, sub: Subscriber) -> Risk:
+        events = self.repos.events.for_subscriber(sub.id)
+        return score(sub, events, self.today(), self.settings.risk, tz=self.settings.timezone)
 
     def refresh(self, tasks: list[Task]) -> None:
-        """Edit the messages showing `tasks` and their digests' parent counts in place.
+        """Queue edits of the messages that show `tasks` now (their parents follow).
 
-        Each message is re-read from the store and edited under its own lock, so two claims
-        landing at once on one message cannot leave it showing the older state.
+        Returns at once: the edits are made by `self.edits`, after whatever answer the caller
+        gives, and retried there when Slack fails.
         """
-        seen: set[tuple[str, str]] = set()
+        keys = []
         for task in tasks:
-            if not task.digest_date:
-                continue
-            record = self.repos.digests.get(task.digest_date)
-            if record is None:
-                continue
-            message = record.message_for(task.id)
-            if message is not None and message.ts and (record.channel, message.ts) not in seen:
-                seen.add((record.channel, message.ts))
-                with self._edit_lock(record.channel, message.ts):
-                    rendered = self.renderer.batch(
-                        message.kind, self.entry_views(message), message.first_of_kind
-                    )
-                    self.sink.update(record.channel, message.ts, rendered)
-            if record.parent_ts and (record.channel, record.parent_ts) not in seen:
-                seen.add((record.channel, record.parent_ts))
-                with self._edit_lock(record.channel, record.parent_ts):
-                    parent = self.renderer.parent(record.date, record.counts, self.progress(record))
-                    self.sink.update(record.channel, record.parent_ts, parent)
+            ts = task.slack.get("ts")
+            message = self.repos.digests.message_at(ts) if ts else None
+            if message is not None and ("message", message.key) not in keys:
+                keys.append(("message", message.key))
+        self.edits.request(*keys)
 
-    def _edit_lock(self, channel: str, ts: str) -> threading.Lock:
-        with self._edit_guard:
-            return self._edit_locks.setdefault((channel, ts), threading.Lock())
+    def _edit(self, target: Any) -> None:
+        """Make one queued edit: ("message", key) or ("parent", date)."""
+        what, ref = target
+        if what == "parent":
+            record = self.repos.digests.get(ref)
+            if record is not None and record.parent_ts:
+                self.sink.update(record.channel, record.parent_ts, self.render_parent(record))
+            return
+        day, _, index = ref.rpartition(":")
+        message = self.repos.digests.message(date.fromisoformat(day), int(index))
+        record = self.repos.digests.get(message.date) if message else None
+        if message is None or record is None or not message.ts:
+            return
+        rendered, tally = self.render_message(message)
+        self.sink.update(record.channel, message.ts, rendered)
+        if self._show(message, tally):  # the thread shows new counts: so must the parent
+            self.edits.request(("parent", message.date))

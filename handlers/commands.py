@@ -44,11 +44,15 @@ def register(app: App, services: Services) -> None:
     def on_command(ack: Ack, body: dict[str, Any]) -> None:
         outcome = run_command(services, body)
         ack(response_type="ephemeral", **outcome.reply)
-        if outcome.changed:
-            services.publisher.refresh(outcome.changed)
-            services.home.refresh_for(outcome.changed, body.get("user_id", ""))
-        if outcome.after is not None:
-            outcome.after()
+        # Nothing after the answer may raise: Bolt would replace the answer with an error.
+        try:
+            if outcome.changed:
+                services.publisher.refresh(outcome.changed)  # queued: edits never block this
+                services.home.refresh_for(outcome.changed, body.get("user_id", ""))
+            if outcome.after is not None:
+                outcome.after()
+        except Exception:
+            log.exception("Answered /care %s, but updating Slack after it failed", body.get("text"))
 
     app.command(COMMAND)(on_command)
 

@@ -17,10 +17,10 @@ def task_entry_ids(services: Services, task_id: str, claimed_by: str | None = No
     if task is None:
         return [task_id.strip().lower()]
     ids = [task.id]
-    record = services.repos.digests.get(task.digest_date) if task.digest_date else None
-    message = record.message_for(task.id) if record else None
-    if message is not None:
-        entry = next(e for e in message.entries if task.id in e)
+    ts = task.slack.get("ts")
+    message = services.repos.digests.message_at(ts) if ts else None  # where it is shown now
+    entry = next((e for e in message.entries if task.id in e), []) if message else []
+    if entry:
         for other_id in entry:
             other = services.repos.tasks.get(other_id)
             if (

@@ -13,7 +13,13 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.edits import EditFailed
 from bot.publisher import UncertainPost
+
+# chat.update errors after which the message can never be edited: it (or its channel) is gone.
+NEVER_EDITABLE = frozenset(
+    {"message_not_found", "channel_not_found", "cant_update_message", "edit_window_closed"}
+)
 
 
 def make_client(token: str, base_url: str = "", retries: int = 5) -> WebClient:
@@ -82,9 +88,16 @@ class SlackSink:
         return str(response["ts"])
 
     def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
-        self.client.chat_update(
-            channel=channel, ts=ts, text=message["text"], blocks=message.get("blocks")
-        )
+        """Edit a message; `EditFailed` (permanent when Slack says it never can) if not done."""
+        try:
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message["text"], blocks=message.get("blocks")
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            raise EditFailed(f"chat.update: {error}", permanent=error in NEVER_EDITABLE) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise EditFailed(f"chat.update: no answer ({exc!r})") from exc
 
     def find(self, channel: str, metadata: dict[str, Any], thread_ts: str = "") -> dict[str, str]:
         found: dict[str, str] = {}

@@ -42,6 +42,7 @@ from bot.blocks.text import channel_ref, one_line, truncate
 
 PARENT_GROUPS = ("churn_risk", "pre_renewal", "win_back", "onboarding", "checkins", "anniversary")
 OVERDUE = "overdue"  # the key of the overdue count in `counts`
+CARRIED = "carried"  # the key of the count carried over from earlier digests
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,11 @@ class DigestProgress:
     done: int = 0
     open: int = 0
     expired: int = 0
+    moved: int = 0  # listed by a later digest now
 
     @property
     def total(self) -> int:
-        return self.claimed + self.done + self.open + self.expired
+        return self.claimed + self.done + self.open + self.expired + self.moved
 
 
 def build_digest_parent(
@@ -69,8 +71,10 @@ def build_digest_parent(
     Args:
         day: the digest's local date.
         counts: tasks per task kind ("churn_risk", "checkin_30", ...) plus "overdue": how many
-            of those tasks are overdue, carried over from earlier days (as `DigestPlan.counts`).
-        progress: claimed / done / still open (/ expired) for today's tasks.
+            of those tasks are overdue (as `DigestPlan.counts`), and "carried": how many were
+            listed by an earlier digest (the compact list at the top of the thread).
+        progress: claimed / done / still open (/ expired / moved on to a later digest) for
+            the tasks the day's thread shows.
         channel_hint: optional pointer shown under the instructions, e.g. the triage
             channel id ("C0123") or a short note (escaped).
 
@@ -81,7 +85,7 @@ def build_digest_parent(
         progress = DigestProgress(**{k: int(v) for k, v in progress.items()})
     grouped: dict[str, int] = {}
     for kind, n in counts.items():
-        if n and kind != OVERDUE:
+        if n and kind not in (OVERDUE, CARRIED):
             grouped[group_of(kind)] = grouped.get(group_of(kind), 0) + int(n)
     total = sum(grouped.values())
     overdue = int(counts.get(OVERDUE, 0))
@@ -99,8 +103,14 @@ def build_digest_parent(
     for group in order:
         emoji = KIND_EMOJI.get(group, ":small_blue_diamond:")
         lines.append(f"{emoji} {group_label(group)}: *{grouped[group]}*")
+    carried = int(counts.get(CARRIED, 0))
+    if carried:
+        lines.append(
+            f":arrow_right: Of these, still open from earlier days: *{carried}* "
+            "(one line each, at the top of the thread)"
+        )
     if overdue:
-        lines.append(f"{KIND_EMOJI[OVERDUE]} Of these, overdue and carried over: *{overdue}*")
+        lines.append(f"{KIND_EMOJI[OVERDUE]} Of these, overdue: *{overdue}*")
     blocks.append(_section("\n".join(lines), ids.BLOCK_DIGEST_COUNTS))
     blocks.append(_section(_progress_text(progress), ids.BLOCK_DIGEST_PROGRESS))
     howto = (
@@ -125,6 +135,8 @@ def _progress_text(progress: DigestProgress) -> str:
     ]
     if progress.expired:
         parts.append(f"*{progress.expired}* expired")
+    if progress.moved:
+        parts.append(f"*{progress.moved}* moved on to a later digest")
     return f"{bar}  " + "  ·  ".join(parts)
 
 

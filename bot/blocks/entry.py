@@ -36,7 +36,7 @@ from bot.blocks.text import (
 from bot.models import TASK_CLAIMED, TASK_OPEN, Risk, RiskReason, Subscriber, Task
 
 SNOOZE_DAYS = (1, 3, 7)
-UNCLAIMED, CLAIMED, DONE = "unclaimed", "claimed", "done"
+UNCLAIMED, CLAIMED, DONE, MOVED = "unclaimed", "claimed", "done", "moved"
 
 
 class EntryLike(Protocol):
@@ -62,6 +62,7 @@ class EntryView:
     kind: str = ""
     overdue: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    moved_to: date | None = None  # a later digest lists these tasks now (shown in an older one)
 
 
 def entry_kind(entry: EntryLike) -> str:
@@ -86,7 +87,10 @@ def entry_risk(entry: EntryLike) -> Risk | None:
 
 
 def entry_state(entry: EntryLike) -> str:
-    """ "unclaimed" if any active task is open, "claimed" if all are claimed, else "done"."""
+    """ "unclaimed" if any active task is open, "claimed" if all are claimed, else "done"
+    ("moved" when a later digest lists the tasks now)."""
+    if getattr(entry, "moved_to", None):
+        return MOVED
     active = [t for t in entry.tasks if t.active]
     if not active:
         return DONE
@@ -102,7 +106,9 @@ def entry_fallback(entry: EntryLike) -> str:
     """Notification text for an entry's message, escaped."""
     sub = entry.subscriber
     kinds = ", ".join(dict.fromkeys(kind_label(t.kind) for t in entry.tasks)) or "due"
-    state = {UNCLAIMED: "", CLAIMED: " (claimed)", DONE: " (done)"}[entry_state(entry)]
+    state = {UNCLAIMED: "", CLAIMED: " (claimed)", DONE: " (done)", MOVED: " (moved on)"}[
+        entry_state(entry)
+    ]
     return f"{clip(one_line(sub.display_name), 150)}: {kinds.lower()}{state}"
 
 
@@ -201,6 +207,9 @@ def _risk_text(risk: Risk) -> str:
 def _state_blocks(
     entry: EntryLike, key: str, today: date, tz: ZoneInfo, now: datetime
 ) -> list[dict[str, Any]]:
+    moved_to = getattr(entry, "moved_to", None)
+    if moved_to:
+        return [_context(moved_text(moved_to, today))]
     active = [t for t in entry.tasks if t.active]
     if not active:
         return [_context(_done_text(entry.tasks, tz))]
@@ -216,10 +225,10 @@ def _state_blocks(
         notes.append("Unclaimed: claim it before you reach out, so nobody doubles up.")
     elements: list[dict[str, Any]] = []
     if open_tasks:
-        elements.append(_button("Claim", ids.ACTION_CLAIM, open_tasks, style="primary"))
-    elements.append(_button("Log outreach", ids.ACTION_LOG, active))
+        elements.append(task_button("Claim", ids.ACTION_CLAIM, open_tasks, style="primary"))
+    elements.append(task_button("Log outreach", ids.ACTION_LOG, active))
     if claimed:
-        elements.append(_button("Release", ids.ACTION_RELEASE, claimed))
+        elements.append(task_button("Release", ids.ACTION_RELEASE, claimed))
     if open_tasks:
         elements.append(_snooze_select(open_tasks))
     actions = {
@@ -228,6 +237,11 @@ def _state_blocks(
         "elements": elements,
     }
     return [_context("\n".join(notes)), actions]
+
+
+def moved_text(day: date, today: date) -> str:
+    """What an older digest says of tasks a later digest lists now."""
+    return f":arrow_right: Moved on: still open, now in the digest of {day_label(day)}."
 
 
 def _claimed_text(claimed: list[Task], tz: ZoneInfo) -> str:
@@ -255,9 +269,10 @@ def _done_text(tasks: Sequence[Task], tz: ZoneInfo) -> str:
     return text if len(text) <= MAX_SECTION_TEXT else lines[0] + f"\nand {len(lines) - 1} more"
 
 
-def _button(
+def task_button(
     label: str, action_id: str, tasks: Sequence[Task], style: str | None = None
 ) -> dict[str, Any]:
+    """A button acting on `tasks` (their ids in its value)."""
     button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},

@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.blocks.carried import build_carried_message
 from bot.blocks.digest import DigestProgress, build_digest_parent, build_entry_message
 from bot.blocks.entry import EntryView
 from bot.blocks.modal import build_log_outreach_modal
@@ -100,6 +101,20 @@ def claimed(entry: EntryView, user: str = "U04MAYA", at: datetime | None = None)
     return replace(entry, tasks=tasks)
 
 
+def _later(entry: EntryView) -> EntryView:
+    """Another customer, unclaimed, whose day-30 check-in was due on the digest's day."""
+    sub = replace(entry.subscriber, id="cus_R2Bo", name="Bo Park", email="bo@example.com")
+    task = replace(
+        entry.tasks[1],
+        id="m4p8z",
+        key="cus_R2Bo:checkin_30",
+        kind="checkin_30",
+        subscriber_id=sub.id,
+        reason="30 days since the first box",
+    )
+    return EntryView(subscriber=sub, tasks=[task], kind="checkin_30")
+
+
 def sample_triage() -> TriageView:
     """A cancel request from that customer, with an attachment."""
     return TriageView(
@@ -149,6 +164,25 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
             "Opened by Log outreach. Field errors (no channel, a follow-up without a date, a "
             "date in the past) are shown under each field.",
             build_log_outreach_modal(["k7qx2", "a3b4c"], entry.subscriber),
+        ),
+        (
+            "The next morning: still open from earlier days",
+            "Customers an earlier digest listed and nobody finished are not posted in full "
+            "again: they open the next day's thread as one line each, oldest first, with Claim "
+            "(or Log outreach once claimed). They belong to that day's digest now: claims and "
+            "logs edit this message and that day's parent. The parent says how many there are.",
+            build_carried_message(
+                [claimed(entry), _later(entry)], TODAY + timedelta(days=1), first=True, total=3
+            ),
+        ),
+        (
+            "An earlier day's entry whose tasks moved on",
+            "When the next digest lists them, the earlier message says so and loses its "
+            "buttons; that day's parent counts them as moved on, so it stays equal to what "
+            "its own thread shows.",
+            build_entry_message(
+                replace(entry, moved_to=TODAY + timedelta(days=1)), TODAY, TZ, NOW, "churn_risk"
+            ),
         ),
         (
             "A triage message from the shared inbox",

@@ -30,6 +30,7 @@ VIEW_HOME = "care_home"
 # message without clashing (Slack refuses repeated block_ids in a message).
 BLOCK_ENTRY = "care_entry"
 BLOCK_ENTRY_ACTIONS = "care_entry_actions"
+BLOCK_CARRIED = "care_carried"  # one carried-over customer (a line and a button)
 BLOCK_DIGEST_COUNTS = "care_digest_counts"
 BLOCK_DIGEST_PROGRESS = "care_digest_progress"
 

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.blocks.carried import build_carried_message
 from bot.blocks.digest import build_digest_parent, build_entry_message
 from bot.blocks.entry import EntryLike
 from bot.clock import Clock
@@ -30,3 +31,7 @@ class DigestRenderer:
         return build_entry_message(
             list(entries), today, self.tz, now, header_kind=kind if first_of_kind else None
         )
+
+    def carried(self, entries: Sequence[EntryLike], first: bool, total: int) -> dict[str, Any]:
+        today = self.clock.now().astimezone(self.tz).date()
+        return build_carried_message(entries, today, first, total)

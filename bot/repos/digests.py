@@ -1,7 +1,10 @@
-"""Digest records: one per date, with the `ts` of every message posted for it.
+"""Digest records: a small header per date, and one document per thread reply.
 
-The record is written before the first post and after every post, so a restart resumes where
-posting stopped and never posts a message twice.
+The header (`DigestRecord`, one file for all dates) says where the day's parent message is and
+how many thread replies the day has. Each reply is its own document (`DigestMessage`), sharded
+by date and position like tasks, so posting one message or editing it after a claim rewrites one
+small file whatever the digest holds, and a claim finds the message that shows its task by the
+message's ts without reading the rest of the day.
 """
 
 from __future__ import annotations
@@ -11,59 +14,97 @@ from datetime import date, datetime
 from typing import Any
 
 from tinydb import Query
+from tinydb.table import Table
 
 from bot.models import Doc
-from bot.store import Store
+from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
 
 POSTING, POSTED = "posting", "posted"
+# Consecutive messages of a day share a shard file: writing the day's messages before posting
+# costs one file per 16 messages, and posting one rewrites a file of at most 16 small documents.
+MESSAGES_PER_SHARD = 16
+TALLY_KEYS = ("claimed", "done", "open", "expired", "moved")
 
 
 @dataclass
 class DigestMessage(Doc):
-    """One thread reply: a few entries (one customer each) of one kind."""
+    """One thread reply: a few entries (one customer each) of one kind.
 
+    Attributes:
+        date, index: the digest it belongs to and its place in the thread (0 first).
+        kind: the kind its entries are listed under ("carried" for the still-open list).
+        entries: task ids per entry (one entry = one customer).
+        first_of_kind: it opens its kind's section of the thread (shows the kind's header).
+        carried: the compact layout for tasks carried over from earlier digests.
+        ts: the message in Slack, once posted.
+    """
+
+    date: date
+    index: int
     kind: str
-    entries: list[list[str]]  # task ids per entry (one entry = one customer)
+    entries: list[list[str]]
     first_of_kind: bool = False
+    carried: bool = False
     ts: str = ""
+
+    _dates = ("date",)
+
+    @property
+    def key(self) -> str:
+        return message_key(self.date, self.index)
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [t for e in self.entries for t in e]
 
 
 @dataclass
 class DigestRecord(Doc):
+    """One day's digest: its parent message and how many thread replies it has.
+
+    Attributes:
+        counts: due tasks per kind, "overdue" and "carried" (from earlier digests), as planned.
+        message_count: thread replies (`DigestMessage` index 0 to message_count - 1).
+        moved_from: ts of earlier days' messages that showed tasks this digest lists now; they
+            are edited to say so once this digest is posted.
+    """
+
     date: date
     channel: str
     created_at: datetime
     status: str = POSTING
     parent_ts: str = ""
     counts: dict[str, int] = field(default_factory=dict)
-    messages: list[DigestMessage] = field(default_factory=list)
+    message_count: int = 0
+    moved_from: list[str] = field(default_factory=list)
     posted_at: datetime | None = None
 
     _dates = ("date",)
     _datetimes = ("created_at", "posted_at")
 
-    @classmethod
-    def _post_load(cls, values: dict[str, Any]) -> DigestRecord:
-        values["messages"] = [DigestMessage.from_doc(m) for m in values.get("messages", [])]
-        return cls(**values)
 
-    @property
-    def task_ids(self) -> list[str]:
-        return [t for m in self.messages for e in m.entries for t in e]
-
-    def message_for(self, task_id: str) -> DigestMessage | None:
-        return next((m for m in self.messages if any(task_id in e for e in m.entries)), None)
+def message_key(day: date, index: int) -> str:
+    return f"{day.isoformat()}:{index}"
 
 
 class DigestRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._table = store.table("digests")
+        self._shards = store.shard_tables("digest_messages")
+        self._where: dict[str, tuple[Table, int]] | None = None  # message key -> (shard, doc id)
+        self._by_ts: dict[str, str] = {}  # posted message ts -> key
+
+    # -- the day's header ----------------------------------------------------------------------
 
     def get(self, day: date) -> DigestRecord | None:
         with self._store.lock:
-            doc = self._table.get(Query().date == day.isoformat())
-            return DigestRecord.from_doc(dict(doc)) if doc else None
+            self._index()  # splits headers written by earlier versions
+            stored = self._table.get(Query().date == day.isoformat())
+            if stored is None:
+                return None
+            doc = self._migrate(dict(stored)) if "messages" in stored else dict(stored)
+            return DigestRecord.from_doc(doc)  # type: ignore[no-any-return]
 
     def save(self, record: DigestRecord) -> None:
         with self._store.lock:
@@ -72,5 +113,86 @@ class DigestRepo:
 
     def recent(self, limit: int = 14) -> list[DigestRecord]:
         with self._store.lock:
-            docs = sorted(self._table.all(), key=lambda d: d["date"], reverse=True)[:limit]
-        return [DigestRecord.from_doc(dict(d)) for d in docs]
+            days = sorted((d["date"] for d in self._table.all()), reverse=True)[:limit]
+        return [r for r in (self.get(date.fromisoformat(d)) for d in days) if r]
+
+    # -- its thread replies --------------------------------------------------------------------
+
+    def messages(self, day: date) -> list[DigestMessage]:
+        """The day's thread replies in thread order (none before the record exists)."""
+        record = self.get(day)
+        if record is None:
+            return []
+        found = (self.message(day, i) for i in range(record.message_count))
+        return [m for m in found if m is not None]
+
+    def message(self, day: date, index: int) -> DigestMessage | None:
+        with self._store.lock:
+            return self._load(message_key(day, index))
+
+    def message_at(self, ts: str) -> DigestMessage | None:
+        """The thread reply posted as `ts`, or None."""
+        with self._store.lock:
+            self._index()
+            key = self._by_ts.get(ts)
+            return self._load(key) if key else None
+
+    def save_message(self, message: DigestMessage) -> None:
+        self.save_messages([message])
+
+    def save_messages(self, messages: list[DigestMessage]) -> None:
+        """Insert or replace messages: one write per shard touched."""
+        with self._store.lock:
+            self._store.check_writable()
+            where = self._index()
+            groups: dict[int, tuple[Table, list[DigestMessage]]] = {}
+            for message in messages:
+                table = where[message.key][0] if message.key in where else self._shard(message)
+                groups.setdefault(id(table), (table, []))[1].append(message)
+            for table, group in groups.values():
+                fresh = [m for m in group if m.key not in where]
+                if fresh:
+                    doc_ids = table.insert_multiple([m.to_doc() for m in fresh])
+                    for doc_id, message in zip(doc_ids, fresh, strict=True):
+                        where[message.key] = (table, doc_id)
+                known = {where[m.key][1]: m.to_doc() for m in group if m not in fresh}
+                if known:
+                    rewrite(table, lambda docs, new=known: docs.update(new))  # type: ignore[misc]
+                self._by_ts.update({m.ts: m.key for m in group if m.ts})
+
+    def _shard(self, message: DigestMessage) -> Table:
+        group = message_key(message.date, message.index // MESSAGES_PER_SHARD)
+        return self._store.shard_table("digest_messages", group)
+
+    def _load(self, key: str) -> DigestMessage | None:
+        loc = self._index().get(key)
+        if loc is None:
+            return None
+        doc = raw_docs(loc[0]).get(str(loc[1]))
+        return DigestMessage.from_doc(copy_doc(doc)) if doc else None  # type: ignore[no-any-return]
+
+    def _index(self) -> dict[str, tuple[Table, int]]:
+        if self._where is None:
+            where: dict[str, tuple[Table, int]] = {}
+            for table, doc_id, doc in iter_docs(self._shards):
+                key = message_key(date.fromisoformat(doc["date"]), doc["index"])
+                where[key] = (table, doc_id)
+                if doc.get("ts"):
+                    self._by_ts[doc["ts"]] = key
+            self._where = where
+            for header in [d for d in self._table.all() if "messages" in d]:
+                self._migrate(dict(header))
+        return self._where
+
+    def _migrate(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A header written before messages had their own documents: split them out."""
+        day = date.fromisoformat(doc["date"])
+        messages = [
+            DigestMessage.from_doc({**m, "date": doc["date"], "index": i})
+            for i, m in enumerate(doc.pop("messages"))
+        ]
+        doc["message_count"] = len(messages)
+        if not self._store.read_only:
+            self.save_messages(messages)
+            self._table.upsert(doc, Query().date == day.isoformat())
+        return doc

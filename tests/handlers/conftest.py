@@ -24,7 +24,7 @@ from bot.clock import FixedClock
 from bot.models import Subscriber, Subscription, Task
 from bot.publisher import Pacer
 from bot.repos import Repos
-from bot.repos.digests import POSTED, DigestRecord
+from bot.repos.digests import POSTED, DigestMessage, DigestRecord
 from config import Settings, load_settings
 from tests.fakeslack.fixtures import SIGNING_SECRET
 from tests.fakeslack.server import FakeSlack
@@ -198,6 +198,15 @@ def posted_record(bot: CareBot, day: date = TODAY) -> DigestRecord | None:
     return record if record is not None and record.status == POSTED else None
 
 
+def digest_messages(bot: CareBot, day: date = TODAY) -> list[DigestMessage]:
+    """The day's thread replies as recorded, in thread order."""
+    return bot.repos.digests.messages(day)
+
+
+def digest_task_ids(bot: CareBot, day: date = TODAY) -> list[str]:
+    return [t for m in digest_messages(bot, day) for t in m.task_ids]
+
+
 def wait_posted(bot: CareBot, day: date = TODAY, timeout: float = 10) -> DigestRecord:
     """Wait until the digest for `day` is recorded as posted."""
     return bot.fake.wait_for(lambda: posted_record(bot, day), timeout=timeout)
@@ -232,13 +241,16 @@ def entry_message(bot: CareBot, task_id: str) -> dict[str, Any]:
 
 
 def entry_buttons(message: dict[str, Any], task_id: str) -> dict[str, dict[str, Any]]:
-    """{action_id: element} of the actions block of the entry that holds `task_id`."""
+    """{action_id: element} of the actions block (or the carried-over line's button) of the
+    entry that holds `task_id`."""
     for block in message.get("blocks", []):
-        if block.get("type") != "actions" or not block.get("block_id", "").startswith(
-            ids.BLOCK_ENTRY_ACTIONS
-        ):
+        block_id = block.get("block_id", "")
+        if block.get("type") == "actions" and block_id.startswith(ids.BLOCK_ENTRY_ACTIONS):
+            elements = block["elements"]
+        elif block_id.startswith(ids.BLOCK_CARRIED) and "accessory" in block:
+            elements = [block["accessory"]]
+        else:
             continue
-        elements = block["elements"]
         values = [e.get("value", "") for e in elements] + [
             o["value"] for e in elements for o in e.get("options", [])
         ]

@@ -23,6 +23,8 @@ from tests.handlers.conftest import (
     CareBot,
     add_checkins,
     add_subscriber,
+    digest_messages,
+    digest_task_ids,
     entry_buttons,
     join_digest_jobs,
     message_text,
@@ -69,12 +71,13 @@ def _assert_posted_once_and_recorded(bot: CareBot) -> None:
     record = posted_record(bot)
     assert record is not None
     keys = _digest_keys(bot)
-    expected = {f"{TODAY}:parent"} | {f"{TODAY}:{i}" for i in range(len(record.messages))}
+    messages = digest_messages(bot)
+    expected = {f"{TODAY}:parent"} | {f"{TODAY}:{i}" for i in range(len(messages))}
     assert set(keys) == expected
     assert all(n == 1 for n in keys.values()), f"posted twice: {keys}"
     replies = {m["ts"] for m in thread_replies(bot, record)}
-    assert {m.ts for m in record.messages} == replies
-    for task_id in record.task_ids:
+    assert {m.ts for m in messages} == replies
+    for task_id in digest_task_ids(bot):
         task = bot.repos.tasks.require(task_id)
         assert task.slack["ts"] in replies and task.slack["thread_ts"] == record.parent_ts
 
@@ -98,7 +101,7 @@ def test_thread_replies_group_entries_by_kind_with_everything_a_manager_needs(ca
     record = post_digest(care_bot)
     replies = thread_replies(care_bot, record)
 
-    assert [m.kind for m in record.messages] == ["churn_risk", "checkin_30"]
+    assert [m.kind for m in digest_messages(care_bot)] == ["churn_risk", "checkin_30"]
     assert len(replies) == 2
     assert replies[0]["blocks"][0] == {
         "type": "header",
@@ -111,7 +114,7 @@ def test_thread_replies_group_entries_by_kind_with_everything_a_manager_needs(ca
     assert "owner Dana Owner" in risky
     assert "Scheduled to cancel at the end of the period" in risky  # why, and the risk reason
     assert "*Risk* :red_circle: 60 (high)" in risky
-    for task_id in record.task_ids:
+    for task_id in digest_task_ids(care_bot):
         message = care_bot.fake.message(DIGEST, care_bot.repos.tasks.require(task_id).slack["ts"])
         buttons = entry_buttons(message, task_id)
         assert set(buttons) == {ids.ACTION_CLAIM, ids.ACTION_LOG, ids.ACTION_SNOOZE}
@@ -124,11 +127,12 @@ def test_thread_replies_group_entries_by_kind_with_everything_a_manager_needs(ca
 
 def test_one_customer_with_two_tasks_is_one_entry_with_both_ids_on_its_buttons(care_bot):
     _seed(care_bot)
-    record = post_digest(care_bot)
+    post_digest(care_bot)
     both = sorted(t.id for t in care_bot.repos.tasks.for_subscriber("cus_both"))
     assert len(both) == 2
-    assert sorted(next(e for m in record.messages for e in m.entries if both[0] in e)) == both
-    message = care_bot.fake.message(DIGEST, record.messages[0].ts)
+    messages = digest_messages(care_bot)
+    assert sorted(next(e for m in messages for e in m.entries if both[0] in e)) == both
+    message = care_bot.fake.message(DIGEST, messages[0].ts)
     claim = entry_buttons(message, both[0])[ids.ACTION_CLAIM]
     assert sorted(ids.decode_ids(claim["value"])) == both
 
@@ -166,27 +170,32 @@ def test_restart_on_the_same_data_does_not_post_the_digest_again(bots):
     _assert_posted_once_and_recorded(second)
 
 
-@pytest.mark.parametrize("fail_at_save", [2, 4], ids=["after-parent", "after-a-reply"])
+@pytest.mark.parametrize(
+    ("write", "fail_at", "posted"),
+    [("save", 2, 1), ("save_message", 2, 3)],
+    ids=["after-parent", "after-a-reply"],
+)
 def test_crash_between_a_post_and_its_record_resumes_without_posting_twice(
-    bots, monkeypatch, fail_at_save
+    bots, monkeypatch, write, fail_at, posted
 ):
-    """The record is saved before posting (1), after the parent (2), after each reply (3...)."""
+    """The day's record is saved before posting and after the parent (`save`), each reply's
+    document right after its post (`save_message`): crash at the n-th of one of them."""
     first = bots()
     add_checkins(first.repos, 12)  # 3 replies of 5, 5, 2 entries
-    real_save = first.repos.digests.save
+    real_save = getattr(first.repos.digests, write)
     saves = Counter[str]()
 
     def save_then_crash(record):  # noqa: ANN001, ANN202
         saves["n"] += 1
-        if saves["n"] == fail_at_save:
+        if saves["n"] == fail_at:
             raise RuntimeError("killed between chat.postMessage and writing its ts")
         return real_save(record)
 
-    monkeypatch.setattr(first.repos.digests, "save", save_then_crash)
+    monkeypatch.setattr(first.repos.digests, write, save_then_crash)
     with pytest.raises(RuntimeError, match="killed"):
         first.publisher.publish()
     posted_before = len(first.fake.calls("chat.postMessage"))
-    assert posted_before == fail_at_save - 1  # the message whose ts was lost is in Slack
+    assert posted_before == posted  # the message whose ts was lost is in Slack
     first.stop()
 
     second = bots(clock=first.clock, data_dir=first.data_dir)
@@ -284,9 +293,10 @@ def test_two_hundred_tasks_every_message_within_block_kit_limits(care_bot):
 
     record = post_digest(care_bot, user="U3")
 
-    assert len(record.task_ids) == 200
+    task_ids = digest_task_ids(care_bot)
+    assert len(task_ids) == 200
     replies = thread_replies(care_bot, record)
-    assert len(replies) == len(record.messages) == 40
+    assert len(replies) == len(digest_messages(care_bot)) == 40
     shown = Counter[str]()
     for message in [*care_bot.fake.messages(DIGEST), *replies]:
         assert len(message["blocks"]) <= MAX_BLOCKS_MESSAGE
@@ -294,26 +304,22 @@ def test_two_hundred_tasks_every_message_within_block_kit_limits(care_bot):
             if block["type"] == "section":
                 assert len(block["text"]["text"]) <= MAX_SECTION_TEXT
         shown.update(re.findall(r"`([a-z0-9]{5})`", message_text(message)))
-    assert set(shown) >= set(record.task_ids)
-    assert all(shown[t] == 1 for t in record.task_ids)
+    assert set(shown) >= set(task_ids)
+    assert all(shown[t] == 1 for t in task_ids)
     assert care_bot.fake.violations == []
 
 
 def test_digest_now_after_a_crash_mid_digest_finishes_it(care_bot, monkeypatch):
     add_checkins(care_bot.repos, 12)
-    real_save = care_bot.repos.digests.save
-    saves = Counter[str]()
+    real_save = care_bot.repos.digests.save_message
 
-    def crash_after_first_reply(record):  # noqa: ANN001, ANN202
-        saves["n"] += 1
-        if saves["n"] == 3:
-            raise RuntimeError("killed after the first reply")
-        return real_save(record)
+    def crash_after_first_reply(message):  # noqa: ANN001, ANN202
+        raise RuntimeError("killed after the first reply")
 
-    monkeypatch.setattr(care_bot.repos.digests, "save", crash_after_first_reply)
+    monkeypatch.setattr(care_bot.repos.digests, "save_message", crash_after_first_reply)
     with pytest.raises(RuntimeError):
         care_bot.publisher.publish()
-    monkeypatch.setattr(care_bot.repos.digests, "save", real_save)
+    monkeypatch.setattr(care_bot.repos.digests, "save_message", real_save)
 
     status, _, body = care_bot.sender.command("digest now")
 
@@ -328,4 +334,4 @@ def test_a_day_with_nothing_due_posts_a_short_parent_and_no_thread(care_bot):
 
     [parent] = care_bot.fake.messages(DIGEST)
     assert "Nothing due today" in message_text(parent)
-    assert record.messages == [] and thread_replies(care_bot, record) == []
+    assert digest_messages(care_bot) == [] and thread_replies(care_bot, record) == []

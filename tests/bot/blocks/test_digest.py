@@ -56,7 +56,7 @@ def test_parent_counts_each_kind_and_groups_the_check_ins() -> None:
     assert "*7 proactive touches due today*" in text  # overdue ones are counted under kinds
     assert "Churn risk: *3*" in text
     assert "Check-ins: *3*" in text
-    assert "Of these, overdue and carried over: *2*" in text
+    assert "Of these, overdue: *2*" in text
     assert "*2* claimed" in text and "*1* done" in text and "*6* still open" in text
     assert "Monday Jun 15" in msg["blocks"][0]["text"]["text"]
     check_message(msg)
