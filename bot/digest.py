@@ -179,7 +179,7 @@ def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) ->
 def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
     grace = settings.lifecycle.grace_days
     day = today.isoformat()
-    shown = [_task(d) for d in repos.tasks.raw() if _shown(d, day)]
+    shown = repos.tasks.load(d for d in repos.tasks.raw() if _shown(d, day))
     changes = plan_changes(
         today, repos, settings, now, context_for={t.subscriber_id for t in shown}
     )
@@ -210,19 +210,12 @@ def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> Diges
     return DigestPlan(today, entries, counts, grace)
 
 
-def _task(doc: dict[str, Any]) -> Task:
-    """A task from its stored document, sharing no list or dict with the store."""
-    task: Task = Task.from_doc(dict(doc))
-    task.risk_reasons, task.slack = list(task.risk_reasons), dict(task.slack)
-    return task
-
-
 def _shown(doc: dict[str, Any], day: str) -> bool:
     """An active stored task that is due by `day` (ISO) and not snoozed past it."""
     return (
-        doc["status"] in ACTIVE_TASK_STATUSES
-        and doc["due"] <= day
-        and not (doc.get("snoozed_until") and doc["snoozed_until"] > day)
+        doc.get("status") in ACTIVE_TASK_STATUSES
+        and str(doc.get("due")) <= day
+        and not (doc.get("snoozed_until") and str(doc["snoozed_until"]) > day)
     )
 
 

@@ -41,6 +41,7 @@ from bot.models import (
     parse_datetime,
 )
 from bot.repos import Repos
+from bot.repos.loading import load_all
 from bot.repos.tasks import SkipTask
 from bot.risk import UpperBound, score
 from bot.store import copy_doc
@@ -133,7 +134,9 @@ def _plan(
         maybe_risky = most >= risk_rules.high
         if not (maybe_milestone or maybe_risky or wanted):
             continue
-        sub: Subscriber = Subscriber.from_doc(doc)
+        sub: Subscriber | None = repos.subscribers.load(doc)
+        if sub is None:
+            continue
         milestones = due_milestones(sub, today, lifecycle) if maybe_milestone else []
         new = [(m.key, m.kind, m.due, m.reason) for m in milestones if not tasks.has_key(m.key)]
         if not (new or maybe_risky or wanted):
@@ -318,7 +321,7 @@ class _TaskIndex:
             self.keys.add(doc["key"])
             status, sid = doc["status"], doc["subscriber_id"]
             if status == TASK_OPEN and self._stale(doc, today, settings.lifecycle):
-                self.expiring.append(Task.from_doc(copy_doc(doc)))
+                self.expiring.extend(load_all(Task, [copy_doc(doc)]))
                 status = TASK_EXPIRED
             if doc["kind"] != CHURN:
                 continue

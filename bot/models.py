@@ -1,14 +1,18 @@
 """Domain objects: subscribers, their subscriptions, signals, tasks and outreach.
 
-Objects are plain dataclasses. They are stored as JSON documents through `bot.store`;
-`to_doc`/`from_doc` convert dates to ISO strings and back. Datetimes are UTC.
+Objects are typed msgspec Structs (`bot.mapping.Model`), stored as JSON documents through
+`bot.store`; `to_doc`/`from_doc` (see `bot.mapping`) convert them, dates as ISO strings, and
+refuse what would not read back. Datetimes are UTC and timezone-aware.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
+
+from bot.mapping import Doc as Doc  # re-exported: models elsewhere build on it
+from bot.mapping import Finite, Model, UTCDateTime
+from bot.mapping import InvalidRecord as InvalidRecord
 
 # Canonical subscription statuses, whatever the source calls them.
 STATUSES = (
@@ -79,25 +83,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _to_json(value: Any) -> Any:
-    if type(value) in _SCALARS:  # most values: one set lookup instead of five isinstance calls
-        return value
-    if isinstance(value, Doc):
-        return value.to_doc()
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [_to_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
-    return value
-
-
 def parse_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
@@ -115,64 +100,13 @@ def parse_datetime(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
-_FIELD_ORDER: dict[type, tuple[str, ...]] = {}
-
-
-class Doc:
-    """Mixin: dataclass <-> JSON document, with date fields named in `_dates`/`_datetimes`."""
-
-    _dates: tuple[str, ...] = ()
-    _datetimes: tuple[str, ...] = ()
-
-    def to_doc(self) -> dict[str, Any]:
-        # Field by field rather than asdict(), which deep-copies everything first and made
-        # to_doc most of the time of a 100k-row import; the document is the same.
-        # Empty values (None, "", [], {}, False) are left out: from_doc restores them from the
-        # field defaults, and 100k subscribers take a third less memory and disk without them.
-        cls = type(self)
-        names = _FIELD_ORDER.get(cls)
-        if names is None:
-            names = _FIELD_ORDER[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-        doc = {}
-        for name in names:
-            value = getattr(self, name)
-            if (
-                value is None
-                or value is False
-                or (not value and isinstance(value, str | list | dict | tuple))
-            ):
-                continue
-            doc[name] = _to_json(value)
-        return doc
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Any:
-        names = _FIELD_NAMES.get(cls)
-        if names is None:  # fields() is slow: read once per class (planning parses 100k docs)
-            names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
-        values = {k: v for k, v in doc.items() if k in names}
-        for name in cls._dates:
-            if name in values:
-                values[name] = parse_date(values[name])
-        for name in cls._datetimes:
-            if name in values:
-                values[name] = parse_datetime(values[name])
-        return cls._post_load(values)
-
-    @classmethod
-    def _post_load(cls, values: dict[str, Any]) -> Any:
-        return cls(**values)
-
-
-@dataclass
-class Subscription(Doc):
+class Subscription(Model):
     """One subscription of a customer, as the export describes it."""
 
     id: str
     plan: str = ""
     status: str = "active"
-    amount: float = 0.0  # per billing interval, in `currency`
+    amount: Finite = 0.0  # per billing interval, in `currency`
     currency: str = ""
     interval: str = "month"  # day | week | month | year
     interval_count: int = 1
@@ -183,8 +117,6 @@ class Subscription(Doc):
     canceled_at: date | None = None
     ended_at: date | None = None
     cancellation_reason: str = ""
-
-    _dates = ("started", "current_period_end", "canceled_at", "ended_at")
 
     @property
     def interval_days(self) -> float:
@@ -204,8 +136,7 @@ class Subscription(Doc):
         return self.status in LIVE_STATUSES
 
 
-@dataclass
-class Subscriber(Doc):
+class Subscriber(Model):
     """A customer: one or more subscriptions, identified by source customer id, else email."""
 
     id: str
@@ -213,24 +144,12 @@ class Subscriber(Doc):
     name: str = ""
     source: str = ""  # stripe | shopify | chargebee | recharge | generic
     owner: str = ""  # the customer's success manager, when the data names one
-    subscriptions: list[Subscription] = field(default_factory=list)
+    subscriptions: list[Subscription] = []
     first_started: date | None = None  # tenure counts from here, never moves later
     last_order: date | None = None
-    history: list[dict[str, Any]] = field(
-        default_factory=list
-    )  # {"at", "field", "from", "to", "sub"}
-    tags: list[str] = field(default_factory=list)
-    updated_at: datetime | None = None
-
-    _dates = ("first_started", "last_order")
-    _datetimes = ("updated_at",)
-
-    @classmethod
-    def _post_load(cls, values: dict[str, Any]) -> Subscriber:
-        values["subscriptions"] = [
-            Subscription.from_doc(s) for s in values.get("subscriptions", [])
-        ]
-        return cls(**values)
+    history: list[dict[str, Any]] = []  # {"at", "field", "from", "to", "sub"}
+    tags: list[str] = []
+    updated_at: UTCDateTime | None = None
 
     @property
     def status(self) -> str:
@@ -281,45 +200,34 @@ class Subscriber(Doc):
         return (today - self.first_started).days if self.first_started else None
 
 
-@dataclass
-class Event(Doc):
+class Event(Model):
     """A churn signal or activity: payment_failed, skip, nps, cancel_request, order, ..."""
 
     id: str
     subscriber_id: str
     type: str
-    at: datetime
-    value: float | None = None
+    at: UTCDateTime
+    value: Finite | None = None
     source: str = ""  # csv | inbox | import | slack
     note: str = ""
 
-    _datetimes = ("at",)
 
-
-@dataclass
-class RiskReason(Doc):
+class RiskReason(Model):
     rule: str
     points: int
     text: str
 
 
-@dataclass
-class Risk(Doc):
+class Risk(Model):
     score: int
     band: str  # high | medium | low
-    reasons: list[RiskReason] = field(default_factory=list)
-
-    @classmethod
-    def _post_load(cls, values: dict[str, Any]) -> Risk:
-        values["reasons"] = [RiskReason.from_doc(r) for r in values.get("reasons", [])]
-        return cls(**values)
+    reasons: list[RiskReason] = []
 
     def reason_texts(self) -> list[str]:
         return [r.text for r in self.reasons]
 
 
-@dataclass
-class Task(Doc):
+class Task(Model):
     """A proactive touch due for a subscriber: a lifecycle milestone or a churn risk.
 
     `key` is unique per subscriber and milestone (`cus_1:checkin_30`, `cus_1:anniversary:2026`):
@@ -332,24 +240,21 @@ class Task(Doc):
     kind: str
     subscriber_id: str
     due: date
-    created_at: datetime
+    created_at: UTCDateTime
     status: str = TASK_OPEN
     reason: str = ""  # why it is due, in words
     risk_score: int = 0
     risk_band: str = "low"
-    risk_reasons: list[str] = field(default_factory=list)
-    value: float = 0.0  # monthly subscription value at creation
+    risk_reasons: list[str] = []
+    value: Finite = 0.0  # monthly subscription value at creation
     claimed_by: str = ""
-    claimed_at: datetime | None = None
+    claimed_at: UTCDateTime | None = None
     snoozed_until: date | None = None
-    closed_at: datetime | None = None
+    closed_at: UTCDateTime | None = None
     closed_by: str = ""
     outcome: str = ""  # outreach outcome, "done", "expired", "released"
     digest_date: date | None = None  # the digest that lists it now (later ones carry it over)
-    slack: dict[str, str] = field(default_factory=dict)  # {"channel", "ts", "thread_ts"}
-
-    _dates = ("due", "snoozed_until", "digest_date")
-    _datetimes = ("created_at", "claimed_at", "closed_at")
+    slack: dict[str, str] = {}  # {"channel", "ts", "thread_ts"}
 
     @property
     def active(self) -> bool:
@@ -359,8 +264,7 @@ class Task(Doc):
         return self.active and (today - self.due).days > grace_days
 
 
-@dataclass
-class Outreach(Doc):
+class Outreach(Model):
     """A logged touch: who reached out, how, and what came of it."""
 
     id: str
@@ -369,9 +273,6 @@ class Outreach(Doc):
     by: str  # Slack user id
     channel: str
     outcome: str
-    at: datetime
+    at: UTCDateTime
     note: str = ""
     follow_up: date | None = None
-
-    _dates = ("follow_up",)
-    _datetimes = ("at",)

@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import tempfile
 import threading
 import zlib
@@ -103,6 +104,21 @@ class AtomicJSONStorage(Storage):
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps_ascii = json.JSONEncoder(separators=(",", ":")).encode
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _dump_doc(doc: Any) -> str:
+    """A document as JSON text that UTF-8 can carry.
+
+    A str may hold lone surrogates (from undecodable header bytes): UTF-8 cannot encode them,
+    so such a document is written with `\\uXXXX` escapes, which `json.loads` reads back as
+    the same str. Every other document keeps its non-ASCII text as is.
+    """
+    text = _dumps(doc)
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _dumps_ascii(doc)
 
 
 def write_tables(data: dict[str, Any], fh: IO[str]) -> None:
@@ -118,7 +134,7 @@ def write_tables(data: dict[str, Any], fh: IO[str]) -> None:
         if not isinstance(docs, dict):
             raise TypeError(f"table {table!r} is not a mapping of documents")
         for d, (doc_id, doc) in enumerate(docs.items()):
-            fh.write(f"{',' if d else ''}{_dumps(str(doc_id))}:{_dumps(doc)}")
+            fh.write(f"{',' if d else ''}{_dumps(str(doc_id))}:{_dump_doc(doc)}")
         fh.write("}")
     fh.write("}")
 
@@ -153,7 +169,8 @@ def atomic_write(path: Path, payload: bytes | Callable[[IO[str]], object]) -> No
 
 
 def shard_of(key: str, shards: int) -> int:
-    return zlib.crc32(key.encode()) % shards
+    # surrogatepass: a key with lone surrogates (from bad headers) still has a shard.
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % shards
 
 
 class Store:

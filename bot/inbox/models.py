@@ -7,11 +7,10 @@ into an item's thread), which is what makes re-fetching a message harmless. Date
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from bot.models import Doc
+from bot.mapping import Model, UTCDateTime
 
 ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED = "open", "claimed", "resolved", "snoozed"
 ITEM_STATUSES = (ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED)
@@ -20,8 +19,7 @@ ACTIVE_ITEM_STATUSES = frozenset({ITEM_OPEN, ITEM_CLAIMED, ITEM_SNOOZED})
 MESSAGE_POSTED, MESSAGE_THREADED = "posted", "threaded"
 
 
-@dataclass
-class TriageItem(Doc):
+class TriageItem(Model):
     """One email conversation awaiting (or done with) a person in the triage channel."""
 
     id: str  # short and typeable, e.g. "q4m7x"
@@ -29,58 +27,45 @@ class TriageItem(Doc):
     subject: str
     normalized_subject: str
     sender: str  # lower-cased address
-    created_at: datetime
-    last_message_at: datetime
+    created_at: UTCDateTime
+    last_message_at: UTCDateTime
     sender_name: str = ""
     subscriber_id: str = ""
     intent: str = "other"
     status: str = ITEM_OPEN
     claimed_by: str = ""
-    claimed_at: datetime | None = None
-    snoozed_until: datetime | None = None
+    claimed_at: UTCDateTime | None = None
+    snoozed_until: UTCDateTime | None = None
     resolved_by: str = ""
-    resolved_at: datetime | None = None
-    reminded_at: datetime | None = None
-    slack: dict[str, str] = field(default_factory=dict)  # {"channel", "ts"}
+    resolved_at: UTCDateTime | None = None
+    reminded_at: UTCDateTime | None = None
+    slack: dict[str, str] = {}  # {"channel", "ts"}
     churn_task_id: str = ""
     message_count: int = 1
     source: str = ""  # "imap:<host>/<folder>" or "webhook"
     # What the Slack message shows of the first email (sender, subject, trimmed text,
     # attachments, notes), so the message can be redrawn after a claim without the email.
-    snapshot: dict[str, Any] = field(default_factory=dict)
-
-    _datetimes = (
-        "created_at",
-        "last_message_at",
-        "claimed_at",
-        "snoozed_until",
-        "resolved_at",
-        "reminded_at",
-    )
+    snapshot: dict[str, Any] = {}
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_ITEM_STATUSES
 
 
-@dataclass
-class InboxMessage(Doc):
+class InboxMessage(Model):
     """One handled email, by Message-ID: where it went in Slack."""
 
     message_id: str
     item_id: str
     status: str  # posted | threaded
-    at: datetime
+    at: UTCDateTime
     channel: str = ""
     ts: str = ""
     uid: int = 0
     source: str = ""
 
-    _datetimes = ("at",)
 
-
-@dataclass
-class SyncState(Doc):
+class SyncState(Model):
     """IMAP progress for one mailbox folder: the UIDVALIDITY and the last handled UID.
 
     `since` is fixed at the first sync: mail that arrived in the mailbox before that day is
@@ -94,25 +79,20 @@ class SyncState(Doc):
     last_uid: int = 0
     since: date | None = None
 
-    _dates = ("since",)
-
     @property
     def key(self) -> str:
         return f"{self.user}@{self.host}/{self.folder}"
 
 
-@dataclass
-class ConnectorStatus(Doc):
+class ConnectorStatus(Model):
     """What `/care stats` and the log say about the inbox connector."""
 
     key: str  # user@host/folder
     state: str = "starting"  # starting | connected | retrying | stopped
     connected: bool = False
-    last_poll_at: datetime | None = None
-    last_success_at: datetime | None = None
+    last_poll_at: UTCDateTime | None = None
+    last_success_at: UTCDateTime | None = None
     consecutive_failures: int = 0
     last_error: str = ""
     handled: int = 0  # messages handled since the connector started counting
-    updated_at: datetime | None = None
-
-    _datetimes = ("last_poll_at", "last_success_at", "updated_at")
+    updated_at: UTCDateTime | None = None

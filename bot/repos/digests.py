@@ -9,14 +9,14 @@ message's ts without reading the rest of the day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from tinydb import Query
 from tinydb.table import Table
 
-from bot.models import Doc
+from bot.mapping import Model, UTCDateTime
+from bot.repos.loading import load
 from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
 
 POSTING, POSTED = "posting", "posted"
@@ -26,8 +26,7 @@ MESSAGES_PER_SHARD = 16
 TALLY_KEYS = ("claimed", "done", "open", "expired", "moved")
 
 
-@dataclass
-class DigestMessage(Doc):
+class DigestMessage(Model):
     """One thread reply: a few entries (one customer each) of one kind.
 
     Attributes:
@@ -47,8 +46,6 @@ class DigestMessage(Doc):
     carried: bool = False
     ts: str = ""
 
-    _dates = ("date",)
-
     @property
     def key(self) -> str:
         return message_key(self.date, self.index)
@@ -58,8 +55,7 @@ class DigestMessage(Doc):
         return [t for e in self.entries for t in e]
 
 
-@dataclass
-class DigestRecord(Doc):
+class DigestRecord(Model):
     """One day's digest: its parent message and how many thread replies it has.
 
     Attributes:
@@ -71,16 +67,13 @@ class DigestRecord(Doc):
 
     date: date
     channel: str
-    created_at: datetime
+    created_at: UTCDateTime
     status: str = POSTING
     parent_ts: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = {}
     message_count: int = 0
-    moved_from: list[str] = field(default_factory=list)
-    posted_at: datetime | None = None
-
-    _dates = ("date",)
-    _datetimes = ("created_at", "posted_at")
+    moved_from: list[str] = []
+    posted_at: UTCDateTime | None = None
 
 
 def message_key(day: date, index: int) -> str:
@@ -104,7 +97,8 @@ class DigestRepo:
             if stored is None:
                 return None
             doc = self._migrate(dict(stored)) if "messages" in stored else dict(stored)
-            return DigestRecord.from_doc(doc)  # type: ignore[no-any-return]
+            record: DigestRecord | None = load(DigestRecord, doc, self._table, stored.doc_id)
+            return record
 
     def save(self, record: DigestRecord) -> None:
         with self._store.lock:
@@ -169,7 +163,10 @@ class DigestRepo:
         if loc is None:
             return None
         doc = raw_docs(loc[0]).get(str(loc[1]))
-        return DigestMessage.from_doc(copy_doc(doc)) if doc else None  # type: ignore[no-any-return]
+        if not doc:
+            return None
+        message: DigestMessage | None = load(DigestMessage, copy_doc(doc), loc[0], loc[1])
+        return message
 
     def _index(self) -> dict[str, tuple[Table, int]]:
         if self._where is None:

@@ -23,6 +23,7 @@ from bot.inbox.models import (
     SyncState,
     TriageItem,
 )
+from bot.repos.loading import load, load_all
 from bot.store import Store, iter_docs, raw_docs, rewrite
 
 T = TypeVar("T")
@@ -78,9 +79,15 @@ class InboxRepo:
         return raw_docs(loc[0]).get(str(loc[1])) if loc else None
 
     def item(self, item_id: str) -> TriageItem | None:
+        """The item, or None if there is none (or its document cannot be read: logged)."""
+        item_id = item_id.strip().lower()
         with self._store.lock:
-            doc = self._doc(item_id.strip().lower())
-            return TriageItem.from_doc(doc) if doc else None
+            doc = self._doc(item_id)
+            if not doc:
+                return None
+            table, doc_id = self._index()[item_id]
+            item: TriageItem | None = load(TriageItem, doc, table, doc_id)
+            return item
 
     def require_item(self, item_id: str) -> TriageItem:
         item = self.item(item_id)
@@ -163,16 +170,18 @@ class InboxRepo:
     def items(self) -> Iterator[TriageItem]:
         with self._store.lock:
             docs = [doc for _, _, doc in iter_docs(self._item_tables)]
-        for doc in docs:
-            yield TriageItem.from_doc(doc)
+        yield from load_all(TriageItem, docs, self._item_tables)
 
     def active_items(self) -> list[TriageItem]:
         """Open, claimed and snoozed items, oldest first (for `/care triage` and reminders)."""
         with self._store.lock:
             docs = [
-                d for _, _, d in iter_docs(self._item_tables) if d["status"] in ACTIVE_ITEM_STATUSES
+                d
+                for _, _, d in iter_docs(self._item_tables)
+                if d.get("status") in ACTIVE_ITEM_STATUSES
             ]
-        return sorted((TriageItem.from_doc(d) for d in docs), key=lambda i: i.created_at)
+        items = load_all(TriageItem, docs, self._item_tables)
+        return sorted(items, key=lambda i: i.created_at)
 
     def find_thread(
         self, sender: str, normalized_subject: str, since: datetime
@@ -202,14 +211,17 @@ class InboxRepo:
     def _message_doc(self, message_id: str) -> tuple[Table, int, dict[str, Any]] | None:
         table = self._store.shard_table(MESSAGES, message_id)
         for doc_id, doc in raw_docs(table).items():
-            if doc["message_id"] == message_id:
+            if doc.get("message_id") == message_id:
                 return table, int(doc_id), doc
         return None
 
     def message(self, message_id: str) -> InboxMessage | None:
         with self._store.lock:
             found = self._message_doc(message_id)
-            return InboxMessage.from_doc(found[2]) if found else None
+            record: InboxMessage | None = (
+                load(InboxMessage, found[2], found[0], found[1]) if found else None
+            )
+            return record
 
     def has_message(self, message_id: str) -> bool:
         with self._store.lock:
@@ -249,7 +261,10 @@ class InboxRepo:
         fresh = SyncState(host=host, user=user, folder=folder)
         with self._store.lock:
             found = self._state_doc("sync", fresh.key)
-        return SyncState.from_doc(found[1]) if found else fresh
+            state: SyncState | None = (
+                load(SyncState, found[1], self._state, found[0]) if found else None
+            )
+        return state or fresh
 
     def save_sync(self, state: SyncState) -> None:
         self._put_state("sync", state.key, state.to_doc())
@@ -269,12 +284,15 @@ class InboxRepo:
     def connector_status(self, key: str) -> ConnectorStatus | None:
         with self._store.lock:
             found = self._state_doc("connector", key)
-        return ConnectorStatus.from_doc(found[1]) if found else None
+            status: ConnectorStatus | None = (
+                load(ConnectorStatus, found[1], self._state, found[0]) if found else None
+            )
+        return status
 
     def connector_statuses(self) -> list[ConnectorStatus]:
         with self._store.lock:
             docs = [d for d in raw_docs(self._state).values() if d.get("type") == "connector"]
-        return [ConnectorStatus.from_doc(d) for d in docs]
+        return load_all(ConnectorStatus, docs, [self._state])
 
     def save_connector_status(self, status: ConnectorStatus) -> None:
         self._put_state("connector", status.key, status.to_doc())

@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from tinydb.table import Table
 
+from bot.repos.loading import load_all
 from bot.store import Store, iter_docs
 
 R = TypeVar("R")
@@ -64,13 +65,13 @@ class ShardedRecords(Generic[R]):
         with self._store.lock:
             self._index()
             docs = list(self._by_subscriber.get(subscriber_id, ()))
-        return [self._cls.from_doc(d) for d in docs]
+        return load_all(self._cls, docs, self._tables)
 
     def by_subscriber(self) -> dict[str, list[R]]:
         with self._store.lock:
             self._index()
             groups = {sid: list(docs) for sid, docs in self._by_subscriber.items()}
-        return {sid: [self._cls.from_doc(d) for d in docs] for sid, docs in groups.items()}
+        return {sid: load_all(self._cls, docs, self._tables) for sid, docs in groups.items()}
 
     def raw_by_subscriber(self) -> dict[str, list[dict[str, Any]]]:
         """Stored documents grouped by subscriber, for bulk read paths (the engine).
@@ -85,8 +86,7 @@ class ShardedRecords(Generic[R]):
         with self._store.lock:
             self._index()
             docs = [d for docs in self._by_subscriber.values() for d in docs]
-        for doc in docs:
-            yield self._cls.from_doc(doc)
+        yield from load_all(self._cls, docs, self._tables)
 
     def count(self) -> int:
         with self._store.lock:

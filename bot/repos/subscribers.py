@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bot.models import Subscriber
+from bot.repos.loading import load
 from bot.store import Store, copy_doc, raw_docs, rewrite
 
 
@@ -106,7 +107,7 @@ class SubscriberRepo:
             if doc_id is None:
                 return None
             doc = raw_docs(self._table)[str(doc_id)]
-            sub: Subscriber = Subscriber.from_doc(copy_doc(doc))
+            sub: Subscriber | None = load(Subscriber, copy_doc(doc), self._table, doc_id)
             return sub
 
     def by_email(self, email: str) -> Subscriber | None:
@@ -146,6 +147,11 @@ class SubscriberRepo:
             sub = self.get(sid)
             if sub is not None:
                 yield sub
+
+    def load(self, doc: dict[str, Any]) -> Subscriber | None:
+        """The subscriber a document `raw` gave holds, or None if unreadable (logged)."""
+        sub: Subscriber | None = load(Subscriber, doc, self._table)
+        return sub
 
     def raw(self) -> Iterable[dict[str, Any]]:
         """Stored documents, for bulk read paths (benchmarks, exports). Do not modify."""

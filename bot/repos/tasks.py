@@ -6,13 +6,14 @@ Every change goes through `create` (refuses a second task with the same key) or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, TypeVar
 
 from tinydb.table import Table
 
 from bot.ids import short_id
 from bot.models import ACTIVE_TASK_STATUSES, Task
+from bot.repos.loading import load, load_all
 from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
 
 T = TypeVar("T")
@@ -56,9 +57,15 @@ class TaskRepo:
         return raw_docs(table).get(str(doc_id))
 
     def get(self, task_id: str) -> Task | None:
+        """The task, or None if there is none (or its document cannot be read: logged)."""
+        task_id = task_id.strip().lower()
         with self._store.lock:
-            doc = self._doc(task_id.strip().lower())
-            return Task.from_doc(copy_doc(doc)) if doc else None
+            doc = self._doc(task_id)
+            if not doc:
+                return None
+            table, doc_id = self._index()[task_id]
+            task: Task | None = load(Task, copy_doc(doc), table, doc_id)
+            return task
 
     def require(self, task_id: str) -> Task:
         task = self.get(task_id)
@@ -85,19 +92,31 @@ class TaskRepo:
 
     def all(self) -> Iterator[Task]:
         with self._store.lock:
-            docs = [doc for _, _, doc in iter_docs(self._tables)]
-        for doc in docs:
-            yield Task.from_doc(copy_doc(doc))
+            docs = [(t, i, doc) for t, i, doc in iter_docs(self._tables)]
+        for table, doc_id, doc in docs:
+            task = load(Task, copy_doc(doc), table, doc_id)
+            if task is not None:
+                yield task
 
     def active(self) -> Iterator[Task]:
         with self._store.lock:
-            docs = [d for _, _, d in iter_docs(self._tables) if d["status"] in ACTIVE_TASK_STATUSES]
-        for doc in docs:
-            yield Task.from_doc(copy_doc(doc))
+            docs = [
+                (t, i, d)
+                for t, i, d in iter_docs(self._tables)
+                if d.get("status") in ACTIVE_TASK_STATUSES
+            ]
+        for table, doc_id, doc in docs:
+            task = load(Task, copy_doc(doc), table, doc_id)
+            if task is not None:
+                yield task
 
     def count(self) -> int:
         with self._store.lock:
             return len(self._index())
+
+    def load(self, docs: Iterable[dict[str, Any]]) -> list[Task]:
+        """Tasks from documents `raw` gave, copied; unreadable ones are skipped and logged."""
+        return load_all(Task, (copy_doc(d) for d in docs), self._tables)
 
     def raw(self) -> list[dict[str, Any]]:
         """Every stored task document, for bulk read paths (the engine). Do not modify."""
@@ -189,7 +208,11 @@ class TaskRepo:
                 doc = self._doc(task_id.strip().lower())
                 if doc is None:
                     continue
-                task = Task.from_doc(copy_doc(doc))
+                table, doc_id = index[task_id.strip().lower()]
+                loaded: Task | None = load(Task, copy_doc(doc), table, doc_id)
+                if loaded is None:
+                    continue
+                task = loaded
                 try:
                     change(task)
                 except SkipTask:

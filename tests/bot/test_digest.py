@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from bot.clock import FixedClock
 from bot.digest import KIND_ORDER, plan_digest
@@ -162,8 +163,7 @@ def test_current_risk_is_shown_not_the_snapshot(repos, settings, clock):
 def test_task_of_a_subscriber_no_longer_stored_is_still_listed(repos, settings, clock):
     repos.subscribers.put(member("cus_a", tenure=30))
     (task,) = run_engine(TODAY, repos, settings, clock).created
-    other = type(task)(**{**task.__dict__, "id": "zzzzz", "key": "cus_gone:checkin_30",
-                          "subscriber_id": "cus_gone"})  # fmt: skip
+    other = replace(task, id="zzzzz", key="cus_gone:checkin_30", subscriber_id="cus_gone")
     repos.tasks.create(other)
     plan = digest(repos, settings)
     assert {e.subscriber.id for e in plan.entries} == {"cus_a", "cus_gone"}
