@@ -44,6 +44,8 @@ class Runtime:
     socket: object = None
     inbox: object = None
     listeners: Executor | None = None  # Bolt's listener threads (lazy work after the ack)
+    heartbeat: object = None  # bot.health.Heartbeat: when the scheduler loop last turned
+    health: object = None  # handlers.health.Health behind GET /healthz
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def start(self, serve_http: bool = True) -> None:
@@ -52,12 +54,14 @@ class Runtime:
 
             self.socket = SocketModeHandler(self.bolt, self.settings.slack.app_token)
             self.socket.connect()
+        self.heartbeat.beat()  # type: ignore[attr-defined]
         if serve_http:
             self.server.start()  # type: ignore[attr-defined]
         if self.inbox is not None:
             self.inbox.start()  # type: ignore[attr-defined]
 
     def tick(self) -> None:
+        self.heartbeat.beat()  # type: ignore[attr-defined]
         self.scheduler.run_pending()
 
     def stop(self) -> None:
@@ -83,6 +87,7 @@ def build(
     from bot.blocks.render import DigestRenderer
     from bot.care import CareService, Permissions
     from bot.clock import SystemClock
+    from bot.health import Heartbeat
     from bot.jobs import register_digest
     from bot.publisher import DigestPublisher
     from bot.repos import Repos
@@ -119,24 +124,27 @@ def build(
     runtime = Runtime(
         settings, services, bolt, scheduler, inbox=services.triage, listeners=listeners
     )
-    runtime.server = _build_http(settings, bolt, services, port)
+    runtime.heartbeat = Heartbeat(clock)
+    runtime.server, runtime.health = _build_http(settings, bolt, services, runtime, port)
     return runtime
 
 
-def _build_http(settings: Settings, bolt, services, port: int | None):  # noqa: ANN001, ANN202
+def _build_http(settings: Settings, bolt, services, runtime: Runtime, port: int | None):  # noqa: ANN001, ANN202
     """The front door: /slack/events (not in Socket Mode), /inbox (with a secret), /healthz."""
+    from handlers.health import register_health
     from handlers.http import HttpServer, ServerLimits
     from handlers.slack_http import register_slack
-    from handlers.webhooks import WebApp, reply
+    from handlers.webhooks import WebApp
 
     web = WebApp()
     if not settings.slack.app_token:  # in Socket Mode, events come over the socket
         register_slack(web, bolt, settings.slack.signing_secret)
     if services.triage is not None:
         services.triage.register_http(web)
-    web.get("/healthz", lambda: reply(200, ok=True))
+    health = register_health(web, services, runtime.scheduler, runtime.heartbeat)
     port = settings.slack.port if port is None else port
-    return HttpServer(web, "0.0.0.0", port, ServerLimits(read_timeout=settings.http_read_timeout))
+    limits = ServerLimits(read_timeout=settings.http_read_timeout)
+    return HttpServer(web, "0.0.0.0", port, limits), health
 
 
 def _load_and_freeze(repos) -> None:  # noqa: ANN001

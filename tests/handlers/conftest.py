@@ -28,6 +28,7 @@ from bot.repos.digests import POSTED, DigestMessage, DigestRecord
 from config import Settings, load_settings
 from tests.fakeslack.fixtures import SIGNING_SECRET
 from tests.fakeslack.server import FakeSlack
+from tests.inbox_server import DovecotServer, find_dovecot
 from tests.slackreq import SlackSender
 
 MANAGERS = ["U1", "U2", "U3", *[f"UM{i:02d}" for i in range(20)]]
@@ -116,6 +117,18 @@ def bots(fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Callable[..., CareBo
     yield start
     for bot in started:
         bot.stop()
+
+
+@pytest.fixture
+def dovecot_server() -> Iterator[DovecotServer]:
+    """A throwaway Dovecot on a free port (skipped where Dovecot is not installed)."""
+    binary = find_dovecot()
+    if binary is None:
+        pytest.skip("dovecot is not installed: run `make imap-server` (make test does)")
+    server = DovecotServer(binary)
+    server.start()
+    yield server
+    server.cleanup()
 
 
 @pytest.fixture

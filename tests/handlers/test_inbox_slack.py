@@ -15,7 +15,7 @@ from bot.inbox.webhook import sign
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.fakeslack.server import FakeSlack
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, add_subscriber, start_bot
-from tests.inbox_server import USERS, DovecotServer
+from tests.inbox_server import USERS
 
 SECRET = "inbox-webhook-secret"
 
@@ -173,19 +173,6 @@ def test_triage_command_lists_open_items(inbox_bot):
     post_inbox(inbox_bot, make_email(subject="Refund please", body="I was charged twice"))
     status, _, text = inbox_bot.sender.command("triage", user_id="U1")
     assert status == 200 and "Refund please" in text
-
-
-@pytest.fixture
-def dovecot_server():
-    from tests.inbox_server import find_dovecot
-
-    binary = find_dovecot()
-    if binary is None:
-        pytest.skip("dovecot is not installed: run `make imap-server` (make test does)")
-    server = DovecotServer(binary)
-    server.start()
-    yield server
-    server.cleanup()
 
 
 def test_imap_mail_reaches_slack_once_even_through_a_slack_outage(
