@@ -52,6 +52,7 @@ class HttpServer:
             clear_untrusted_proxy_headers=True,
         )
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -65,14 +66,22 @@ class HttpServer:
         try:
             self._server.run()
         except Exception:
-            log.exception("the HTTP server stopped")
+            if self._stopping.is_set():  # sockets closed under the loop by a fallback stop
+                log.debug("the HTTP loop ended while stopping", exc_info=True)
+            else:
+                log.exception("the HTTP server stopped")
 
     def stop(self, timeout: float = 10) -> None:
         """Stop accepting, close every connection, and wait for the workers to finish."""
         server = self._server
+        self._stopping.set()
         if self._thread is not None and self._thread.is_alive():
-            # Closing sockets from the I/O loop's own thread: it is the only one that uses them.
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+            # Close the sockets from the I/O loop's own thread, the only one that uses them.
+            try:
+                server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+            except OSError:  # the wake-up pipe is gone: close from here, the loop ends within 1 s
+                log.warning("HTTP server: wake-up pipe closed; closing connections directly")
+                wasyncore.close_all(server._map)  # type: ignore[union-attr]
             self._thread.join(timeout)
         else:
             wasyncore.close_all(server._map)  # type: ignore[union-attr]
