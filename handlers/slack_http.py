@@ -1,22 +1,23 @@
 """`POST /slack/events` on the signed-route server: Slack's v0 signature, then Bolt.
 
 The signature is checked on the raw bytes with slack_sdk's `SignatureVerifier` before anything
-decodes the body. Then Bolt's Flask adapter turns it into Bolt's request, which parses the body
-(JSON, or a form whose `payload` is JSON): a body that is not UTF-8 or that Bolt cannot parse is
-not what Slack sends, and gets 400 and one log line instead of a traceback.
+decodes the body. Then the body becomes Bolt's request, as Bolt's WSGI adapter builds it, and
+Bolt parses it (JSON, or a form whose `payload` is JSON): a body that is not UTF-8 or that Bolt
+cannot parse is not what Slack sends, and gets 400 and one log line instead of a traceback.
+Bolt's answer goes out through the WSGI adapter's response conversion.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from flask import Response, request
 from slack_bolt import App
-from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from handlers.webhooks import Malformed, SignedRequest, Verifier, WebApp
+from handlers.webhooks import Malformed, Reply, SignedRequest, Verifier, WebApp
 
 PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # Slack's largest payloads (a modal's state) are far below this
@@ -48,16 +49,19 @@ def slack_verifier(signing_secret: str) -> Verifier:
 def register_slack(web: WebApp, bolt: App, signing_secret: str) -> None:
     """Serve Bolt at `/slack/events` behind Slack's signature."""
 
-    def dispatch(signed: SignedRequest) -> Response:
+    def dispatch(signed: SignedRequest) -> Reply:
         try:
-            signed.body.decode("utf-8")
+            text = signed.body.decode("utf-8")
         except UnicodeDecodeError:
             raise Malformed("The body is not UTF-8.") from None
+        headers: dict[str, str | Sequence[str]] = dict(signed.headers.items())
         try:  # Bolt parses the body (JSON, or a form with a JSON `payload`) as it builds this
-            bolt_request = to_bolt_request(request)
+            bolt_request = BoltRequest(body=text, query=signed.query, headers=headers)
         except Exception as exc:
             raise Malformed(f"The body is not what Slack sends: {_short(exc)}") from None
-        return to_flask_response(bolt.dispatch(bolt_request))
+        answer = bolt.dispatch(bolt_request)
+        wsgi = WsgiHttpResponse(answer.status, answer.headers, answer.body)  # Bolt's WSGI adapter
+        return Reply(answer.status, b"".join(wsgi.get_body()), wsgi.get_headers())
 
     web.signed_route(
         PATH, verifier=slack_verifier(signing_secret), max_body=MAX_BODY, handler=dispatch

@@ -44,12 +44,11 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class Reply:
 
     status: int
     body: dict[str, Any] | str | bytes
-    headers: Mapping[str, str] | None = None
+    headers: Sequence[tuple[str, str]] = ()
 
 
 def reply(status: int, /, **fields: Any) -> Reply:
@@ -86,7 +85,7 @@ class SignedRequest:
     query: str
 
 
-Handler = Callable[[SignedRequest], "Reply | Response"]
+Handler = Callable[[SignedRequest], Reply]
 
 
 @dataclass(frozen=True)
@@ -96,11 +95,11 @@ class SignedRoute:
     max_body: int
     handler: Handler
 
-    def __call__(self) -> Response:
+    def __call__(self, request: Request) -> Reply:
         length = request.content_length or 0  # the server answers 400 to a bad Content-Length
         if length > self.max_body:
             return _error(413, f"The body is over {self.max_body} bytes.")
-        body = request.get_data(cache=True)
+        body = request.get_data(cache=False)
         headers = cast(Mapping[str, str], request.headers)  # werkzeug's: .get ignores case
         signed = SignedRequest(self.path, body, headers, request.query_string.decode("latin-1"))
         try:
@@ -108,7 +107,7 @@ class SignedRoute:
             if refused:
                 log.info("%s: refused (401): %s", self.path, refused)
                 return _error(401, refused)
-            return _response(self.handler(signed))
+            return self.handler(signed)
         except Malformed as exc:
             log.info("%s: malformed request (400): %s", self.path, exc)
             return _error(400, str(exc))
@@ -118,38 +117,32 @@ class SignedRoute:
 
 
 class WebApp:
-    """The bot's WSGI application: signed webhook routes plus plain GET routes.
+    """The bot's WSGI application: signed webhook routes (POST) plus plain GET routes.
 
-    Every answer, errors included, is JSON; nothing the framework raises reaches the log as a
-    traceback (an unknown path is 404, a wrong method 405).
+    A plain WSGI app on Werkzeug's request and response objects: a path is matched exactly, an
+    unknown path is 404 and a wrong method 405, every answer is JSON, and nothing reaches the
+    log as a traceback except a handler's own failure.
     """
 
     def __init__(self) -> None:
-        self.flask = Flask("care")
         self.routes: dict[str, SignedRoute] = {}
-        self.flask.register_error_handler(HTTPException, _http_error)
-        self.flask.register_error_handler(Exception, _unexpected)
+        self.gets: dict[str, Callable[[], Reply]] = {}
 
     def signed_route(
         self, path: str, *, verifier: Verifier, max_body: int, handler: Handler
     ) -> SignedRoute:
         """Serve `POST path`: body limit, then `verifier`, then `handler` (see the module doc)."""
+        if path in self.routes or path in self.gets:
+            raise ValueError(f"{path} is already served")
         route = SignedRoute(path, verifier, max_body, handler)
         self.routes[path] = route
-        self.flask.add_url_rule(path, endpoint=path, view_func=route, methods=["POST"])
         return route
 
     def get(self, path: str, handler: Callable[[], Reply]) -> None:
         """Serve `GET path` with `handler()`; an exception is logged and answers 500."""
-
-        def view() -> Response:
-            try:
-                return _response(handler())
-            except Exception:
-                log.exception("GET %s failed", path)
-                return _error(500, "internal error")
-
-        self.flask.add_url_rule(path, endpoint=path, view_func=view, methods=["GET"])
+        if path in self.routes or path in self.gets:
+            raise ValueError(f"{path} is already served")
+        self.gets[path] = handler
 
     @property
     def max_body(self) -> int:
@@ -157,7 +150,24 @@ class WebApp:
         return max((r.max_body for r in self.routes.values()), default=64 * 1024)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        return self.flask.wsgi_app(environ, start_response)
+        request = Request(environ)
+        answer = self._answer(request)
+        return _response(answer)(environ, start_response)
+
+    def _answer(self, request: Request) -> Reply:
+        path, method = request.path, request.method
+        route, getter = self.routes.get(path), self.gets.get(path)
+        if route is None and getter is None:
+            return _error(404, "not_found")
+        if route is not None and method == "POST":
+            return route(request)
+        if getter is not None and method in ("GET", "HEAD"):
+            try:
+                return getter()
+            except Exception:
+                log.exception("GET %s failed", path)
+                return _error(500, "internal error")
+        return _error(405, "method_not_allowed")
 
 
 def hmac_sha256_verifier(
@@ -192,24 +202,12 @@ def hmac_sha256_verifier(
     return verify
 
 
-def _response(answer: Reply | Response) -> Response:
-    if isinstance(answer, Response):
-        return answer
-    headers = dict(answer.headers or {})
+def _response(answer: Reply) -> Response:
     if isinstance(answer.body, dict):
         body = json.dumps(answer.body, ensure_ascii=False)
-        return Response(body, answer.status, headers, mimetype="application/json")
-    return Response(answer.body, answer.status, headers)
+        return Response(body, answer.status, list(answer.headers), mimetype="application/json")
+    return Response(answer.body, answer.status, list(answer.headers))
 
 
-def _error(status: int, message: str) -> Response:
-    return _response(reply(status, ok=False, error=message))
-
-
-def _http_error(exc: HTTPException) -> Response:
-    return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"))
-
-
-def _unexpected(exc: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.path, exc_info=exc)
-    return _error(500, RETRY)
+def _error(status: int, message: str) -> Reply:
+    return reply(status, ok=False, error=message)
