@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
@@ -59,6 +60,7 @@ def register_slack(web: WebApp, bolt: App, signing_secret: str) -> None:
             bolt_request = BoltRequest(body=text, query=signed.query, headers=headers)
         except Exception as exc:
             raise Malformed(f"The body is not what Slack sends: {_short(exc)}") from None
+        check_shape(bolt_request.body)
         answer = bolt.dispatch(bolt_request)
         wsgi = WsgiHttpResponse(answer.status, answer.headers, answer.body)  # Bolt's WSGI adapter
         return Reply(answer.status, b"".join(wsgi.get_body()), wsgi.get_headers())
@@ -66,6 +68,24 @@ def register_slack(web: WebApp, bolt: App, signing_secret: str) -> None:
     web.signed_route(
         PATH, verifier=slack_verifier(signing_secret), max_body=MAX_BODY, handler=dispatch
     )
+
+
+# Top-level fields Bolt's built-in middleware reads as objects, and as lists of objects.
+_OBJECTS = ("event", "view", "function_data", "assistant_thread")
+_LISTS_OF_OBJECTS = ("authorizations", "actions")
+
+
+def check_shape(body: dict[str, Any]) -> None:
+    """Raise `Malformed` for a payload whose fields Bolt would dereference with the wrong type."""
+    for key in _OBJECTS:
+        if key in body and not isinstance(body[key], dict):
+            raise Malformed(f"The body's `{key}` is not an object.")
+    for key in _LISTS_OF_OBJECTS:
+        value = body.get(key)
+        if value is not None and not (
+            isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+        ):
+            raise Malformed(f"The body's `{key}` is not a list of objects.")
 
 
 def _short(exc: Exception) -> str:
