@@ -153,6 +153,7 @@ def _load_and_freeze(repos) -> None:  # noqa: ANN001
     collection walking them paused a claim for over 200 ms."""
     repos.subscribers.count()
     repos.tasks.count()
+    repos.digests.count()
     repos.events.count()
     repos.outreach.count()
     gc.collect()

@@ -112,6 +112,11 @@ class DigestRepo:
 
     # -- its thread replies --------------------------------------------------------------------
 
+    def count(self) -> int:
+        """Messages stored, over all days (reads and indexes them all: done at start)."""
+        with self._store.lock:
+            return len(self._index())
+
     def messages(self, day: date) -> list[DigestMessage]:
         """The day's thread replies in thread order (none before the record exists)."""
         record = self.get(day)
