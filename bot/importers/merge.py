@@ -57,20 +57,43 @@ class Merger:
         repo: where existing subscribers are read from (nothing is written).
         source: the format name, recorded on subscribers this import creates.
         now: the import time, used in history entries and `updated_at`.
+        few: look subscribers up one by one instead of reading them all first (a webhook
+            folds one row; a file folds thousands).
     """
 
-    def __init__(self, repo: SubscriberRepo, source: str, now: datetime) -> None:
+    def __init__(
+        self, repo: SubscriberRepo, source: str, now: datetime, *, few: bool = False
+    ) -> None:
         self._source = source
         self._now = now
         self._at = now.isoformat(timespec="seconds")
-        self._stored: dict[str, dict[str, Any]] = {doc["id"]: doc for doc in repo.raw()}
+        self._stored: dict[str, dict[str, Any]] = {}
         self._email_owner: dict[str, str] = {}
+        self._work: dict[str, Subscriber] = {}
+        self._resolved: dict[str, str] = {}  # row key -> subscriber id
+        # A file of rows reads every subscriber once; a webhook's one row looks up only its own.
+        self._repo = repo if few else None
+        if few:
+            return
+        self._stored = {doc["id"]: doc for doc in repo.raw()}
         for doc in self._stored.values():
             email = (doc.get("email") or "").lower()
             if email:
                 self._email_owner.setdefault(email, doc["id"])
-        self._work: dict[str, Subscriber] = {}
-        self._resolved: dict[str, str] = {}  # row key -> subscriber id
+
+    def _stored_doc(self, sid: str) -> dict[str, Any] | None:
+        if self._repo is not None and sid not in self._stored:
+            doc = self._repo.raw_doc(sid)
+            if doc is not None:
+                self._stored[sid] = doc
+        return self._stored.get(sid)
+
+    def _owner_of(self, email: str) -> str | None:
+        if self._repo is not None and email not in self._email_owner:
+            sid = self._repo.id_by_email(email)
+            if sid is not None:
+                self._email_owner[email] = sid
+        return self._email_owner.get(email)
 
     def add(self, row: CustomerRow) -> Subscriber:
         """Fold one row into its subscriber (found or new) and return that subscriber."""
@@ -97,7 +120,7 @@ class Merger:
             self._resolved[key] = sid
         sub = self._work.get(sid)
         if sub is None:
-            doc = self._stored.get(sid)
+            doc = self._stored_doc(sid)
             if doc is not None:
                 sub = Subscriber.from_doc(copy_doc(doc))
             else:
@@ -109,10 +132,12 @@ class Merger:
 
     def _find(self, row: CustomerRow) -> str | None:
         """An existing subscriber for the row: by customer id, else by email."""
-        if row.customer_id and (row.customer_id in self._work or row.customer_id in self._stored):
+        if row.customer_id and (
+            row.customer_id in self._work or self._stored_doc(row.customer_id) is not None
+        ):
             return row.customer_id
         if row.email:
-            return self._email_owner.get(row.email)
+            return self._owner_of(row.email)
         return None
 
     def _apply(self, sub: Subscriber, new: Subscription) -> None:

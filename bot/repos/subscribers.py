@@ -110,6 +110,18 @@ class SubscriberRepo:
             sub: Subscriber | None = load(Subscriber, copy_doc(doc), self._table, doc_id)
             return sub
 
+    def raw_doc(self, sid: str) -> dict[str, Any] | None:
+        """The stored document of one subscriber, for read paths. Do not modify."""
+        with self._store.lock:
+            doc_id = self._index().get(sid)
+            return None if doc_id is None else raw_docs(self._table)[str(doc_id)]
+
+    def id_by_email(self, email: str) -> str | None:
+        """The id holding exactly this address (case-insensitive), first stored first."""
+        with self._store.lock:
+            self._index()
+            return _first(self._by_email, normalize_email(email))
+
     def by_email(self, email: str) -> Subscriber | None:
         """Exact address (case-insensitive), else the same address without a `+tag`."""
         with self._store.lock:
