@@ -60,6 +60,14 @@ EVENT_TYPES = (
     "downgrade",
     "order",
     "bounce",
+    # From live signals (bot.signals): what billing and helpdesk systems report as it happens.
+    "retries_exhausted",
+    "cancellation_scheduled",
+    "cancellation_removed",
+    "canceled",
+    "trial_ending",
+    "card_expiring",
+    "unskip",
 )
 
 TASK_KINDS = (

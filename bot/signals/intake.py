@@ -1,0 +1,231 @@
+"""The journal-then-apply path every webhook takes: nothing lost, nothing twice.
+
+`Intake.receive` is what the HTTP route calls with the raw body and headers. It checks the
+size, has the vendor's receiver verify the sender on the raw bytes, reads the delivery's key,
+and stores the delivery durably in the journal before it answers; a key already in the journal
+is answered 200 and not applied again. Applying happens after the answer, on one worker thread
+in order of receipt (`start`), or synchronously through `apply_now` (tests, the CLI). At start
+every delivery left `pending` or `failed` by a crash is applied (`catch_up`), and one waiting
+for a customer is applied once that customer is known (`retry_waiting`).
+
+Listeners (`on_applied`) run after a delivery is applied: alerts hang off this.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.repos.journal import (
+    APPLIED,
+    FAILED,
+    IGNORED,
+    PENDING,
+    UNFINISHED,
+    WAITING,
+    Delivery,
+    JournalRepo,
+)
+from bot.signals.apply import Applied, SignalApplier
+from bot.signals.model import Receiver, Refused
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024  # vendors' events are a few KB; Shopify's largest orders stay far below
+
+Listener = Callable[[Delivery, list[Applied]], None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The HTTP answer to a delivery."""
+
+    status: int
+    body: dict[str, object]
+
+
+class Intake:
+    """Receives, journals and applies deliveries for the configured receivers.
+
+    Args:
+        receivers: the configured vendors by source name; a source not here is off (404).
+        journal: the durable journal.
+        applier: writes signals into subscribers and events.
+        clock: stamps receipt and apply times.
+    """
+
+    def __init__(
+        self,
+        receivers: Mapping[str, Receiver],
+        journal: JournalRepo,
+        applier: SignalApplier,
+        clock: Clock,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        self.receivers = dict(receivers)
+        self.journal = journal
+        self.max_body = max_body
+        self._applier = applier
+        self._clock = clock
+        self._listeners: list[Listener] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._apply_lock = threading.Lock()
+
+    def on_applied(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    # ----- receiving ----------------------------------------------------------------------
+
+    def receive(self, source: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Size limit, then `verify`, then `accept`: the whole front half in one call."""
+        if source not in self.receivers:
+            return Answer(404, {"ok": False, "error": f"the {source} receiver is not configured"})
+        if len(body) > self.max_body:
+            return Answer(413, {"ok": False, "error": f"body over {self.max_body} bytes"})
+        refused = self.verify(source, body, headers)
+        if refused is not None:
+            return Answer(refused.status, {"ok": False, "error": str(refused)})
+        return self.accept(source, body, headers)
+
+    def verify(self, source: str, body: bytes, headers: Mapping[str, str]) -> Refused | None:
+        """Why the sender is not who it claims (401) or the body unreadable (400), else None."""
+        try:
+            self.receivers[source].verify(body, _lower(headers))
+        except Refused as exc:
+            return exc
+        return None
+
+    def accept(self, source: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Journal a verified delivery durably and queue it to be applied; 200 once stored.
+
+        A key already journalled is answered 200 (`duplicate`) and not applied again; a body
+        without a key is refused with 400 and not stored.
+        """
+        lowered = _lower(headers)
+        try:
+            envelope = self.receivers[source].identify(body, lowered)
+        except Refused as exc:
+            return Answer(exc.status, {"ok": False, "error": str(exc)})
+        delivery = Delivery(
+            id=envelope.key,
+            source=source,
+            type=envelope.type,
+            received_at=self._clock.now(),
+            body=body.decode("utf-8", errors="replace"),
+            at=envelope.at,
+            headers=_kept_headers(lowered),
+        )
+        if not self.journal.add(delivery):
+            return Answer(200, {"ok": True, "duplicate": True})
+        self._queue.put(delivery.id)
+        return Answer(200, {"ok": True})
+
+    # ----- applying -----------------------------------------------------------------------
+
+    def apply_now(self, key: str) -> list[Applied]:
+        """Apply one journalled delivery now and record where it stands."""
+        with self._apply_lock:
+            delivery = self.journal.get(key)
+            if delivery is None or delivery.status == APPLIED:
+                return []
+            receiver = self.receivers.get(delivery.source)
+            if receiver is None:  # its secret was removed since: keep it for when it returns
+                return []
+            try:
+                outcomes = [self._applier.apply(s, key) for s in receiver.parse(delivery)]
+            except Exception as exc:
+                log.exception("applying %s failed", key)
+                self.journal.set_status(key, FAILED, note=f"{type(exc).__name__}: {exc}"[:500])
+                return []
+            waiting = next((o.wait_for for o in outcomes if o.wait_for), "")
+            applied = [o for o in outcomes if o.subscriber is not None]
+            if waiting and not applied:
+                self.journal.set_status(key, WAITING, wait_for=waiting)
+                return []
+            status = APPLIED if applied else IGNORED
+            note = "" if applied else "nothing for care in this event type"
+            if applied and all(o.stale for o in applied) and not any(o.events for o in applied):
+                status, note = IGNORED, "older than the state already stored"
+            self.journal.set_status(
+                key,
+                status,
+                at=self._clock.now(),
+                note=note,
+                subscriber_id=applied[0].subscriber.id if applied and applied[0].subscriber else "",
+            )
+        for listener in self._listeners:
+            try:
+                listener(delivery, applied)
+            except Exception:
+                log.exception("a listener failed on %s", key)
+        if any(o.created for o in applied):
+            self.retry_waiting()
+        return applied
+
+    def catch_up(self) -> int:
+        """Apply every delivery a crash left pending or failed, oldest first. Returns how many."""
+        keys = [d.id for d in self.journal.with_status(UNFINISHED)]
+        for key in keys:
+            self.apply_now(key)
+        return len(keys) + self.retry_waiting()
+
+    def retry_waiting(self) -> int:
+        """Apply the waiting deliveries whose customer is now known. Returns how many."""
+        ready = [
+            d.id
+            for d in self.journal.with_status([WAITING])
+            if self._applier.known_id(d.wait_for, d.wait_for if "@" in d.wait_for else "")
+        ]
+        for key in ready:
+            self.journal.set_status(key, PENDING)
+            self.apply_now(key)
+        return len(ready)
+
+    def start(self) -> threading.Thread:
+        """Apply what a crash left, then apply deliveries as they are received."""
+        self._thread = threading.Thread(target=self._run, name="care-signals", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def _run(self) -> None:
+        self.catch_up()
+        while True:
+            key = self._queue.get()
+            try:
+                if key is None:
+                    return
+                self.apply_now(key)
+            finally:
+                self._queue.task_done()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the deliveries already queued, then stop the worker."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def idle(self) -> bool:
+        """Whether everything received so far has been applied (for tests and benchmarks)."""
+        return self._queue.unfinished_tasks == 0
+
+
+KEPT_HEADERS = (
+    "x-shopify-topic",
+    "x-shopify-webhook-id",
+    "x-shopify-event-id",
+    "x-shopify-triggered-at",
+    "x-recharge-topic",
+)
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: headers[k] for k in KEPT_HEADERS if k in headers}

@@ -1,0 +1,112 @@
+"""What every way in produces: a vendor-neutral `Signal`, and the refusals a receiver answers.
+
+A vendor module reads a delivery and returns `Signal`s: who the customer is, the state of one
+subscription as of the event's own time (when the event carries it), and the care events it
+means (`payment_failed`, `skip`, `csat`, ...; `bot.models.EVENT_TYPES`). `facts` keeps what an
+alert needs to say (amount, attempt, next retry, decline code, reason), in plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.models import Subscription
+from bot.repos.journal import Delivery
+
+
+class Refused(Exception):
+    """A request the receiver will not take: `status` is the HTTP answer, the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Happening:
+    """A care event a signal records (`bot.models.Event` without who and when)."""
+
+    type: str
+    value: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Signal:
+    """One thing a vendor told us, in the bot's terms.
+
+    Attributes:
+        source: the vendor ("stripe").
+        kind: the vendor's own event type ("invoice.payment_failed").
+        at: when it happened, by the vendor's clock: newer state wins by this time.
+        customer_id: the vendor's customer id, the subscriber id for customers it creates.
+        email: the customer's address, when the event carries it.
+        subscription: the subscription's whole state as of `at`, when the event carries it.
+        customer_fields: whether `email`/`name` are the customer's record itself (a customer
+            event), so they are kept only when newer than what is stored.
+    """
+
+    source: str
+    kind: str
+    at: datetime
+    customer_id: str = ""
+    email: str = ""
+    name: str = ""
+    subscription: Subscription | None = None
+    customer_fields: bool = False
+    happenings: list[Happening] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def types(self) -> list[str]:
+        return [h.type for h in self.happenings]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the journal needs before anything is parsed: the dedupe key, type and time."""
+
+    key: str
+    type: str
+    at: datetime | None = None
+
+
+class Receiver(Protocol):
+    """One vendor's way in. All methods are pure: they read bytes and return values."""
+
+    source: str
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Check the sender exactly as the vendor signs. Raises `Refused` (401)."""
+        ...
+
+    def identify(self, body: bytes, headers: Mapping[str, str]) -> Envelope:
+        """The delivery's dedupe key, type and time. Raises `Refused` (400) when malformed."""
+        ...
+
+    def parse(self, delivery: Delivery) -> list[Signal]:
+        """The signals a stored delivery means (none for types care does not use)."""
+        ...
+
+
+def from_unix(seconds: Any) -> datetime | None:
+    """A Unix timestamp (seconds) as an aware UTC datetime; None for empty or non-numbers."""
+    if seconds in (None, "") or isinstance(seconds, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(int(seconds), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def cents(amount: Any) -> float | None:
+    """An amount in minor units (Stripe, Chargebee) as a float of major units."""
+    if amount in (None, "") or isinstance(amount, bool):
+        return None
+    try:
+        return round(int(amount) / 100, 2)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,355 @@
+"""Stripe: `POST /hooks/stripe`, verified by the official SDK, events mapped onto care.
+
+Verification is `stripe.WebhookSignature.verify_header` on the raw body (the `Stripe-Signature`
+header, HMAC-SHA256 over `"<t>.<body>"`, 300 s tolerance), never a copy of it. The dedupe key
+is the event id. What each event means:
+
+| Stripe event | care |
+|---|---|
+| `customer.created` / `.updated` | the customer's email and name |
+| `customer.subscription.created` / `.updated` | the subscription's state; `.updated` that sets `cancel_at_period_end` (or `cancel_at`) is `cancellation_scheduled` with `cancellation_details`; unsetting it is `cancellation_removed` |
+| `customer.subscription.deleted` | state, and `canceled` |
+| `customer.subscription.paused` / `.resumed` | state, and `pause` / `resume` |
+| `customer.subscription.trial_will_end` | `trial_ending` |
+| `invoice.payment_failed` | `payment_failed` (amount, attempt, next retry, decline code); a failed retry with no next attempt is also `retries_exhausted` |
+| `invoice.payment_succeeded` after a failed attempt | `payment_recovered` |
+| `invoice.marked_uncollectible` | `retries_exhausted` |
+| `customer.source.expiring` | `card_expiring` |
+
+A subscription whose payment collection is paused (`pause_collection`) counts as `paused`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+
+from bot.models import Subscription
+from bot.repos.journal import Delivery
+from bot.signals.model import Envelope, Happening, Refused, Signal, from_unix
+
+SOURCE = "stripe"
+SIGNATURE_HEADER = "stripe-signature"
+TOLERANCE = 300  # seconds, the SDK's default
+# Currencies Stripe counts in whole units (its "zero-decimal" list).
+ZERO_DECIMAL = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
+# Stripe's advice on a decline: try again later (soft) or never (hard).
+HARD_ADVICE = frozenset({"do_not_try_again"})
+HARD_DECLINES = frozenset(
+    {
+        "stolen_card",
+        "lost_card",
+        "pickup_card",
+        "fraudulent",
+        "restricted_card",
+        "invalid_account",
+        "new_account_information_available",
+        "revocation_of_all_authorizations",
+        "revocation_of_authorization",
+        "security_violation",
+        "stop_payment_order",
+        "transaction_not_allowed",
+        "incorrect_number",
+        "invalid_number",
+        "expired_card",
+    }
+)
+
+
+def money(amount: Any, currency: str) -> float | None:
+    """A Stripe amount (minor units, except zero-decimal currencies) in major units."""
+    if amount in (None, "") or isinstance(amount, bool):
+        return None
+    try:
+        value = int(amount)
+    except (TypeError, ValueError):
+        return None
+    return float(value) if currency.lower() in ZERO_DECIMAL else round(value / 100, 2)
+
+
+def subscription_of(obj: Mapping[str, Any]) -> Subscription:
+    """A Stripe subscription object as the bot's `Subscription` (API 2017-08-15 to current)."""
+    items = (obj.get("items") or {}).get("data") or [{}]
+    item = items[0] or {}
+    price = item.get("price") or item.get("plan") or obj.get("plan") or {}
+    recurring = price.get("recurring") or {}
+    currency = str(price.get("currency") or obj.get("currency") or "")
+    amount = price.get("unit_amount", price.get("amount"))
+    product = price.get("product")
+    plan = (
+        price.get("nickname")
+        or price.get("name")
+        or (product.get("name") if isinstance(product, dict) else "")
+        or price.get("id")
+        or ""
+    )
+    status = str(obj.get("status") or "active")
+    if status == "active" and obj.get("pause_collection"):
+        status = "paused"
+    details = obj.get("cancellation_details") or {}
+    reason = " / ".join(
+        str(details[k]) for k in ("reason", "feedback", "comment") if details.get(k)
+    )
+    period_end = obj.get("current_period_end") or item.get("current_period_end")
+    return Subscription(
+        id=str(obj["id"]),
+        plan=str(plan),
+        status=status,
+        amount=money(amount, currency) or 0.0,
+        currency=currency.upper(),
+        interval=str(recurring.get("interval") or price.get("interval") or "month"),
+        interval_count=int(recurring.get("interval_count") or price.get("interval_count") or 1),
+        quantity=int(item.get("quantity") or obj.get("quantity") or 1),
+        started=_day(obj.get("start_date") or obj.get("created")),
+        current_period_end=_day(period_end),
+        cancel_at_period_end=bool(obj.get("cancel_at_period_end") or obj.get("cancel_at")),
+        canceled_at=_day(obj.get("canceled_at")),
+        ended_at=_day(obj.get("ended_at")),
+        cancellation_reason=reason,
+    )
+
+
+def _day(seconds: Any):  # noqa: ANN202 - date | None
+    when = from_unix(seconds)
+    return when.date() if when else None
+
+
+def _customer_id(obj: Mapping[str, Any]) -> str:
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        return str(customer.get("id") or "")
+    return str(customer or "")
+
+
+def _customer_email(obj: Mapping[str, Any]) -> tuple[str, str]:
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        return str(customer.get("email") or ""), str(customer.get("name") or "")
+    return str(obj.get("customer_email") or ""), str(obj.get("customer_name") or "")
+
+
+class StripeReceiver:
+    """Stripe's way in.
+
+    Args:
+        secret: the endpoint's signing secret (`whsec_...`).
+        tolerance: seconds a signature's timestamp may be old; None disables the check (only
+            for replaying recorded deliveries in tests).
+    """
+
+    source = SOURCE
+
+    def __init__(self, secret: str, tolerance: int | None = TOLERANCE) -> None:
+        self._secret = secret
+        self._tolerance = tolerance
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+        header = headers.get(SIGNATURE_HEADER, "")
+        if not header:
+            raise Refused(401, "missing Stripe-Signature header")
+        try:
+            stripe.WebhookSignature.verify_header(body, header, self._secret, self._tolerance)
+        except stripe.SignatureVerificationError as exc:
+            raise Refused(401, f"Stripe signature refused: {exc.user_message or exc}") from None
+        except UnicodeDecodeError:
+            raise Refused(400, "the body is not UTF-8 JSON") from None
+
+    def identify(self, body: bytes, headers: Mapping[str, str]) -> Envelope:
+        event = _json(body)
+        event_id, kind = event.get("id"), event.get("type")
+        if not isinstance(event_id, str) or not event_id or not isinstance(kind, str):
+            raise Refused(400, "not a Stripe event: it has no id or type")
+        if not isinstance((event.get("data") or {}).get("object"), dict):
+            raise Refused(400, "not a Stripe event: it has no data.object")
+        return Envelope(key=f"{SOURCE}:{event_id}", type=kind, at=from_unix(event.get("created")))
+
+    def parse(self, delivery: Delivery) -> list[Signal]:
+        return parse_event(json.loads(delivery.body))
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise Refused(400, "the body is not a JSON object")
+    return data
+
+
+def parse_event(event: Mapping[str, Any]) -> list[Signal]:
+    """The signals a Stripe event means; [] for types care does not use."""
+    kind = str(event["type"])
+    obj = event["data"]["object"]
+    at = from_unix(event.get("created")) or datetime.fromtimestamp(0, UTC)
+    if kind in ("customer.created", "customer.updated"):
+        return [
+            Signal(
+                SOURCE,
+                kind,
+                at,
+                customer_id=str(obj["id"]),
+                email=str(obj.get("email") or "").lower(),
+                name=str(obj.get("name") or obj.get("description") or ""),
+                customer_fields=True,
+            )
+        ]
+    if kind.startswith("customer.subscription."):
+        return [_subscription_signal(kind, at, obj, event["data"].get("previous_attributes"))]
+    if kind.startswith("invoice."):
+        signal = _invoice_signal(kind, at, obj)
+        return [signal] if signal else []
+    if kind == "customer.source.expiring":
+        return [
+            Signal(
+                SOURCE,
+                kind,
+                at,
+                customer_id=_customer_id(obj),
+                happenings=[Happening("card_expiring", note=_expiry(obj))],
+                facts={"expires": _expiry(obj)},
+            )
+        ]
+    return []
+
+
+def _expiry(card: Mapping[str, Any]) -> str:
+    month, year = card.get("exp_month"), card.get("exp_year")
+    return f"{year}-{int(month):02d}" if month and year else ""
+
+
+def _subscription_signal(
+    kind: str, at: datetime, obj: Mapping[str, Any], previous: Mapping[str, Any] | None
+) -> Signal:
+    sub = subscription_of(obj)
+    email, name = _customer_email(obj)
+    signal = Signal(SOURCE, kind, at, customer_id=_customer_id(obj), email=email.lower(), name=name)
+    signal.subscription = sub
+    facts: dict[str, Any] = {"plan": sub.plan, "reason": sub.cancellation_reason}
+    event = kind.rsplit(".", 1)[1]
+    if event == "deleted":
+        signal.happenings.append(Happening("canceled", note=sub.cancellation_reason))
+    elif event == "paused":
+        signal.happenings.append(Happening("pause"))
+    elif event == "resumed":
+        signal.happenings.append(Happening("resume"))
+    elif event == "trial_will_end":
+        trial_end = from_unix(obj.get("trial_end"))
+        facts["trial_end"] = trial_end.date().isoformat() if trial_end else ""
+        signal.happenings.append(Happening("trial_ending", note=facts["trial_end"]))
+    elif event == "updated":
+        signal.happenings.extend(_updates(sub, obj, previous))
+    if sub.cancel_at_period_end:
+        ends = from_unix(obj.get("cancel_at") or obj.get("current_period_end"))
+        facts["ends"] = ends.date().isoformat() if ends else ""
+    signal.facts = facts
+    return signal
+
+
+def _updates(
+    sub: Subscription, obj: Mapping[str, Any], previous: Mapping[str, Any] | None
+) -> list[Happening]:
+    """What an `.updated` changed, from `previous_attributes` (absent: from the state)."""
+    scheduled = sub.cancel_at_period_end
+    if previous is None:  # localstripe and old API versions send no previous_attributes
+        was_scheduled = False
+        was_paused = False
+        touched = scheduled
+    else:
+        touched = "cancel_at_period_end" in previous or "cancel_at" in previous
+        was_scheduled = bool(previous.get("cancel_at_period_end") or previous.get("cancel_at"))
+        was_paused = "pause_collection" in previous and bool(previous["pause_collection"])
+    out = []
+    if touched and scheduled and not was_scheduled:
+        out.append(Happening("cancellation_scheduled", note=sub.cancellation_reason))
+    elif touched and was_scheduled and not scheduled:
+        out.append(Happening("cancellation_removed"))
+    if previous is not None and "pause_collection" in previous:
+        if obj.get("pause_collection") and not was_paused:
+            out.append(Happening("pause"))
+        elif was_paused and not obj.get("pause_collection"):
+            out.append(Happening("resume"))
+    return out
+
+
+def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal | None:
+    currency = str(obj.get("currency") or "")
+    attempt = int(obj.get("attempt_count") or 0)
+    email, name = _customer_email(obj)
+    signal = Signal(SOURCE, kind, at, customer_id=_customer_id(obj), email=email.lower(), name=name)
+    facts: dict[str, Any] = {
+        "invoice": str(obj.get("id") or ""),
+        "currency": currency.upper(),
+        "attempt": attempt,
+    }
+    if kind == "invoice.payment_failed":
+        amount = money(obj.get("amount_due") or obj.get("amount_remaining"), currency)
+        retry = from_unix(obj.get("next_payment_attempt"))
+        decline, advice = _decline(obj)
+        hard = advice in HARD_ADVICE or decline in HARD_DECLINES
+        facts.update(
+            amount=amount,
+            next_retry=retry.isoformat() if retry else "",
+            decline_code=decline,
+            hard=hard,
+        )
+        note = f"attempt {attempt}" + (f", {decline}" if decline else "")
+        signal.happenings.append(Happening("payment_failed", value=amount, note=note))
+        if retry is None and attempt > 1:
+            signal.happenings.append(Happening("retries_exhausted", value=amount))
+    elif kind == "invoice.payment_succeeded":
+        amount = money(obj.get("amount_paid"), currency)
+        facts["amount"] = amount
+        if attempt <= 1:
+            return None
+        signal.happenings.append(Happening("payment_recovered", value=amount))
+    elif kind == "invoice.marked_uncollectible":
+        amount = money(obj.get("amount_remaining") or obj.get("amount_due"), currency)
+        facts["amount"] = amount
+        signal.happenings.append(Happening("retries_exhausted", value=amount))
+    else:
+        return None
+    signal.facts = facts
+    return signal
+
+
+def _decline(invoice: Mapping[str, Any]) -> tuple[str, str]:
+    """The decline code and advice code, when the invoice carries its charge or payment intent."""
+    charge = invoice.get("charge")
+    if isinstance(charge, dict):
+        outcome = charge.get("outcome") or {}
+        return (
+            str(charge.get("failure_code") or outcome.get("reason") or ""),
+            str(outcome.get("advice_code") or ""),
+        )
+    intent = invoice.get("payment_intent")
+    if isinstance(intent, dict):
+        error = intent.get("last_payment_error") or {}
+        return (
+            str(error.get("decline_code") or error.get("code") or ""),
+            str(error.get("advice_code") or ""),
+        )
+    return "", ""
