@@ -177,13 +177,14 @@ def apply_changes(changes: EngineChanges, repos: Repos) -> EngineResult:
 
 
 def refresh_churn_risk(
-    subscriber_id: str, repos: Repos, settings: Settings, now: datetime
+    subscriber_id: str, repos: Repos, settings: Settings, now: datetime, force: bool = False
 ) -> Task | None:
     """Re-score one subscriber now (after a cancel request by email, say).
 
     If a churn_risk task is active, its risk snapshot is updated and it is returned. Otherwise,
     if the band is high and the subscriber is not in cooldown, a churn_risk task is created
-    and returned. Else (or for an unknown subscriber) returns None.
+    and returned. Else (or for an unknown subscriber) returns None. `force` creates the task
+    whatever the band and cooldown: a live alert (a failed payment) asks for a person now.
     """
     today = now.astimezone(settings.timezone).date()
     with repos.store.lock:
@@ -201,7 +202,9 @@ def refresh_churn_risk(
             updated = [repos.tasks.mutate(tid, snapshot)[0] for tid in sorted(active)]
             return min(updated, key=lambda t: (t.due, t.id))
         key = index.next_churn_key(sub.id, today)
-        if risk.band != "high" or key is None:
+        if force and key is None:
+            key = index.next_churn_key(sub.id, today, cooldown=False)
+        if key is None or (risk.band != "high" and not force):
             return None
         task = _new_task(repos, set(), key, CHURN, sub, today, now, _churn_reason(risk), risk)
         return task if repos.tasks.create(task) else repos.tasks.by_key(key)
@@ -365,13 +368,15 @@ class _TaskIndex:
     def active_churn_ids(self, sid: str) -> set[str]:
         return self._active_churn.get(sid, set())
 
-    def next_churn_key(self, sid: str, today: date) -> str | None:
+    def next_churn_key(self, sid: str, today: date, cooldown: bool = True) -> str | None:
         """The key for a new churn_risk task, or None while one is active or in cooldown."""
         if self._active_churn.get(sid):
             return None
         handled = self._handled.get(sid)
-        if handled is not None and (today - handled.astimezone(self._tz).date()).days < (
-            self._cooldown
+        if (
+            cooldown
+            and handled is not None
+            and (today - handled.astimezone(self._tz).date()).days < self._cooldown
         ):
             return None
         return f"{sid}:{CHURN}:{self._churn_n.get(sid, 0) + 1}"

@@ -96,6 +96,36 @@ class TriageRules:
 
 
 @dataclass(frozen=True)
+class AlertRules:
+    """Which live events post at once in the alerts channel (`[alerts]` in care.toml)."""
+
+    payment_failed: bool = True
+    payment_failed_min_value: float = 0.0  # monthly value at or above which a failure alerts
+    retries_exhausted: bool = True
+    cancellation_scheduled: bool = True
+    canceled: bool = True
+    low_csat: bool = True
+    low_csat_max: float = 40.0  # CSAT 0-100 (a 1-5 rating of 2 is 25) at or below which
+    quiet_hours: int = 24  # a source that has sent before and is silent this long is warned of
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """Receivers' secrets, from the environment only; an empty one turns its receiver off."""
+
+    stripe: str = ""
+    shopify: str = ""
+    chargebee_user: str = ""
+    chargebee_password: str = ""
+    recharge: str = ""
+    zendesk: str = ""
+    gorgias: str = ""
+    front: str = ""
+    stripe_api_key: str = ""
+    stripe_api_base: str = ""
+
+
+@dataclass(frozen=True)
 class SlackSettings:
     bot_token: str = ""
     signing_secret: str = ""
@@ -104,6 +134,7 @@ class SlackSettings:
     port: int = 3000
     digest_channel: str = ""
     triage_channel: str = ""
+    alerts_channel: str = ""  # live-signal alerts; the digest channel when not set
     managers: frozenset[str] = frozenset()
 
 
@@ -138,6 +169,8 @@ class Settings:
     inbox_webhook_secret: str = ""
     # Seconds an HTTP connection may sit idle or mid-request before it is dropped.
     http_read_timeout: int = 30
+    alerts: AlertRules = AlertRules()
+    hooks: WebhookSecrets = WebhookSecrets()
 
     def require_slack(self) -> None:
         """Stop with a clear message when the bot cannot run in Slack.
@@ -213,6 +246,10 @@ def load_settings(
         port=_int(env.get("PORT", "3000"), "PORT"),
         digest_channel=env.get("CARE_DIGEST_CHANNEL") or str(slack_raw.get("digest_channel", "")),
         triage_channel=env.get("CARE_TRIAGE_CHANNEL") or str(slack_raw.get("triage_channel", "")),
+        alerts_channel=env.get("CARE_ALERTS_CHANNEL")
+        or str(slack_raw.get("alerts_channel", ""))
+        or env.get("CARE_DIGEST_CHANNEL")
+        or str(slack_raw.get("digest_channel", "")),
         managers=frozenset(managers),
     )
     return Settings(
@@ -227,6 +264,19 @@ def load_settings(
         imap=_imap(env),
         inbox_webhook_secret=env.get("INBOX_WEBHOOK_SECRET", ""),
         http_read_timeout=_positive(env.get("HTTP_READ_TIMEOUT", "30"), "HTTP_READ_TIMEOUT"),
+        alerts=_build(AlertRules, _table(raw, "alerts", path), path, "alerts"),
+        hooks=WebhookSecrets(
+            stripe=env.get("STRIPE_WEBHOOK_SECRET", ""),
+            shopify=env.get("SHOPIFY_WEBHOOK_SECRET", ""),
+            chargebee_user=env.get("CHARGEBEE_WEBHOOK_USER", ""),
+            chargebee_password=env.get("CHARGEBEE_WEBHOOK_PASSWORD", ""),
+            recharge=env.get("RECHARGE_WEBHOOK_SECRET", ""),
+            zendesk=env.get("ZENDESK_WEBHOOK_SECRET", ""),
+            gorgias=env.get("GORGIAS_WEBHOOK_TOKEN", ""),
+            front=env.get("FRONT_WEBHOOK_SECRET", ""),
+            stripe_api_key=env.get("STRIPE_API_KEY", ""),
+            stripe_api_base=env.get("STRIPE_API_BASE", ""),
+        ),
     )
 
 

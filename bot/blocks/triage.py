@@ -16,7 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import ids
-from bot.blocks.labels import INTENT_EMOJI, band_label, intent_label, kind_label
+from bot.blocks.context import subscriber_context
+from bot.blocks.labels import INTENT_EMOJI, intent_label
 from bot.blocks.limits import MAX_BLOCKS_MESSAGE, MAX_SECTION_TEXT
 from bot.blocks.text import (
     bullet_list,
@@ -24,13 +25,10 @@ from bot.blocks.text import (
     duration_minutes,
     escape,
     file_size,
-    link,
     local,
-    money,
     one_line,
     slack_date,
     split_escaped,
-    tenure,
     truncate,
     user_ref,
 )
@@ -129,31 +127,15 @@ def _subscriber_text(view: TriageView, today: date) -> str:
     sub = view.subscriber
     if sub is None:
         return ":grey_question: *Not a known subscriber*: no subscription matches this address."
-    details = [
-        f":bust_in_silhouette: *{clip(one_line(sub.display_name), 150)}*",
-        clip(one_line(sub.plan), 200) or "no plan",
-        escape(sub.status.replace("_", " ")),
-        f"customer for {tenure(sub.first_started, today)}",
-        money(sub.monthly_value, sub.currency),
-    ]
-    if view.stage:
-        details.append(clip(one_line(view.stage), 100))
-    lines = ["  ·  ".join(details)]
-    if view.risk is not None:
-        reasons = "; ".join(clip(one_line(r), 200) for r in view.risk.reason_texts()[:5])
-        lines.append(
-            f"Risk {band_label(view.risk.score, view.risk.band)}"
-            + (f": {reasons}" if reasons else "")
-        )
-    for label, task in (("Open task", view.open_task), ("Churn-risk task", view.churn_task)):
-        if task is None or (label == "Open task" and task is view.churn_task):
-            continue
-        line = f"{label} `{escape(task.id)}` {kind_label(task.kind)}"
-        line += f", claimed by {user_ref(task.claimed_by)}" if task.claimed_by else ", unclaimed"
-        if label == "Churn-risk task" and view.churn_task_link:
-            line += f"  ·  {link(view.churn_task_link, 'open in the digest')}"
-        lines.append(line)
-    return truncate("\n".join(lines), MAX_SECTION_TEXT)
+    return subscriber_context(
+        sub,
+        today,
+        stage=view.stage,
+        risk=view.risk,
+        open_task=view.open_task,
+        churn_task=view.churn_task,
+        churn_link=view.churn_task_link,
+    )
 
 
 def _state(view: TriageView, tz: ZoneInfo, now: datetime, trimmed: bool) -> list[dict[str, Any]]:

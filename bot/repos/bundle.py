@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.repos.alerts import AlertRepo
 from bot.repos.digests import DigestRepo
 from bot.repos.events import EventRepo
 from bot.repos.inbox import InboxRepo
+from bot.repos.journal import JournalRepo
 from bot.repos.outreach import OutreachRepo
 from bot.repos.subscribers import SubscriberRepo
 from bot.repos.tasks import TaskRepo
@@ -22,6 +24,8 @@ class Repos:
     outreach: OutreachRepo
     digests: DigestRepo
     inbox: InboxRepo
+    journal: JournalRepo
+    alerts: AlertRepo
 
     @classmethod
     def open(cls, store: Store) -> Repos:
@@ -33,4 +37,6 @@ class Repos:
             outreach=OutreachRepo(store),
             digests=DigestRepo(store),
             inbox=InboxRepo(store),
+            journal=JournalRepo(store),
+            alerts=AlertRepo(store),
         )
