@@ -43,6 +43,7 @@ class Runtime:
     server: object = None
     socket: object = None
     inbox: object = None
+    signals: object = None
     listeners: Executor | None = None  # Bolt's listener threads (lazy work after the ack)
     heartbeat: object = None  # bot.health.Heartbeat: when the scheduler loop last turned
     health: object = None  # handlers.health.Health behind GET /healthz
@@ -59,6 +60,8 @@ class Runtime:
             self.server.start()  # type: ignore[attr-defined]
         if self.inbox is not None:
             self.inbox.start()  # type: ignore[attr-defined]
+        if self.signals is not None:
+            self.signals.start()  # type: ignore[attr-defined]
 
     def tick(self) -> None:
         self.heartbeat.beat()  # type: ignore[attr-defined]
@@ -72,6 +75,8 @@ class Runtime:
             self.server.stop()  # type: ignore[attr-defined]
         if self.inbox is not None:
             self.inbox.stop()  # type: ignore[attr-defined]
+        if self.signals is not None:  # deliveries already answered are applied first
+            self.signals.stop()  # type: ignore[attr-defined]
         if self.listeners is not None:  # claims acked but not yet shown in Slack finish first
             self.listeners.shutdown(wait=True)
         self.services.publisher.close()  # type: ignore[attr-defined]  # their queued edits too
@@ -95,6 +100,7 @@ def build(
     from handlers import register
     from handlers.context import Services
     from handlers.home import HomeTabs
+    from handlers.signals import build_signals
     from handlers.slack_sink import SlackSink, make_client
 
     settings.require_slack()
@@ -119,10 +125,17 @@ def build(
     services.home = HomeTabs(services)
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)
+    services.signals = build_signals(services)
     register(bolt, services)
     register_digest(scheduler, settings, publisher)
     runtime = Runtime(
-        settings, services, bolt, scheduler, inbox=services.triage, listeners=listeners
+        settings,
+        services,
+        bolt,
+        scheduler,
+        inbox=services.triage,
+        signals=services.signals,
+        listeners=listeners,
     )
     runtime.heartbeat = Heartbeat(clock)
     runtime.server, runtime.health = _build_http(settings, bolt, services, runtime, port)
@@ -141,6 +154,7 @@ def _build_http(settings: Settings, bolt, services, runtime: Runtime, port: int 
         register_slack(web, bolt, settings.slack.signing_secret)
     if services.triage is not None:
         services.triage.register_http(web)
+    services.signals.register_http(web)  # /hooks/<source> for each configured receiver
     health = register_health(web, services, runtime.scheduler, runtime.heartbeat)
     port = settings.slack.port if port is None else port
     limits = ServerLimits(read_timeout=settings.http_read_timeout)

@@ -49,6 +49,8 @@ def register(app: App, services: Services) -> None:
             if changed:
                 services.publisher.refresh(changed)
                 services.home.refresh_for(changed, user)
+                if services.signals is not None:
+                    services.signals.alerts.refresh(changed)
 
         return run
 

@@ -49,6 +49,8 @@ def register(app: App, services: Services) -> None:
             if outcome.changed:
                 services.publisher.refresh(outcome.changed)  # queued: edits never block this
                 services.home.refresh_for(outcome.changed, body.get("user_id", ""))
+                if services.signals is not None:
+                    services.signals.alerts.refresh(outcome.changed)
             if outcome.after is not None:
                 outcome.after()
         except Exception:

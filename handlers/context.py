@@ -24,4 +24,5 @@ class Services:
     client: WebClient
     home: Any = None  # handlers.home.HomeTabs
     triage: Any = None  # the inbox's Slack side, when the inbox is configured
+    signals: Any = None  # live signals: webhook intake and alerts (handlers.signals)
     extras: dict[str, Any] = field(default_factory=dict)

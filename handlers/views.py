@@ -61,5 +61,7 @@ def _after_log(services: Services, result: LogResult, user: str) -> None:
         changed = result.closed + ([result.follow_up] if result.follow_up else [])
         services.publisher.refresh(changed)
         services.home.refresh_for(changed, user)
+        if services.signals is not None:
+            services.signals.alerts.refresh(changed)
     except Exception:
         log.exception("The outreach was logged, but updating Slack failed")

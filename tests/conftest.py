@@ -12,7 +12,7 @@ from bot.repos import Repos
 from bot.store import Store
 from config import load_settings
 
-pytest_plugins = ["tests.fakeslack.fixtures"]
+pytest_plugins = ["tests.fakeslack.fixtures", "tests.localstripe"]
 
 # ../shared beside the checkout (CI clones main with shared/ next to it).
 SHARED = Path(__file__).resolve().parents[2] / "shared"

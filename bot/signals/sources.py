@@ -1,0 +1,17 @@
+"""The receivers a deployment has turned on: one per vendor whose secret is configured."""
+
+from __future__ import annotations
+
+from bot.signals.model import Receiver
+from bot.signals.stripe import StripeReceiver
+from config.settings import WebhookSecrets
+
+SOURCES = ("stripe", "shopify", "chargebee", "recharge", "zendesk", "gorgias", "front")
+
+
+def configured_receivers(secrets: WebhookSecrets) -> dict[str, Receiver]:
+    """Receivers by source name; a vendor without its secret is absent (its route is off)."""
+    receivers: dict[str, Receiver] = {}
+    if secrets.stripe:
+        receivers["stripe"] = StripeReceiver(secrets.stripe)
+    return receivers

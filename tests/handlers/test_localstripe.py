@@ -1,0 +1,71 @@
+"""Stripe end to end with localstripe: real SDK calls create customers and subscriptions, and
+localstripe delivers the events it makes, signed as Stripe signs, to the running bot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import stripe
+
+from bot.blocks.plain import to_text
+from tests.handlers.conftest import CareBot
+from tests.hooks import STRIPE_SECRET
+from tests.localstripe import LocalStripe
+
+ALERTS = "C0ALERTS"
+
+
+def _card(client: stripe.StripeClient, customer: str, number: str) -> None:
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        }
+    )
+    client.v1.payment_methods.attach(method.id, params={"customer": customer})
+    client.v1.customers.update(
+        customer, params={"invoice_settings": {"default_payment_method": method.id}}
+    )
+
+
+def test_localstripe_events_reach_the_bot_and_alert(
+    bots: Callable[..., CareBot], localstripe: LocalStripe
+):
+    bot = bots(STRIPE_WEBHOOK_SECRET=STRIPE_SECRET, CARE_ALERTS_CHANNEL=ALERTS)
+    bot.fake.add_channel(ALERTS, "care-alerts")
+    localstripe.deliver_to(f"{bot.url}/hooks/stripe", STRIPE_SECRET)
+    client = localstripe.client()
+
+    customer = client.v1.customers.create(
+        params={"email": "Grace@Example.com", "name": "Grace Hopper"}
+    )
+    _card(client, customer.id, "4242424242424242")
+    product = client.v1.products.create(params={"name": "Coffee box"})
+    plan = client.v1.plans.create(
+        params={"product": product.id, "amount": 2500, "currency": "usd", "interval": "month"}
+    )
+    subscription = client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"plan": plan.id}]}
+    )
+
+    def subscribed():  # noqa: ANN202
+        sub = bot.repos.subscribers.get(customer.id)
+        return sub if sub and sub.subscriptions else None
+
+    sub = bot.fake.wait_for(subscribed, timeout=20)
+    assert (sub.email, sub.name) == ("grace@example.com", "Grace Hopper")
+    assert [(s.id, s.status, s.amount) for s in sub.subscriptions] == [
+        (subscription.id, "active", 25.0)
+    ]
+
+    # localstripe sends no invoice.payment_failed when a declined card pays an invoice (its
+    # Invoice.pay passes a no-op failure callback): failed payments are tested with Stripe-made
+    # events in test_hooks_stripe.py.
+    client.v1.subscriptions.cancel(subscription.id)
+    parent = bot.fake.wait_for(lambda: bot.fake.messages(ALERTS), timeout=20)[0]
+    assert "Subscription cancelled" in to_text(parent) and "Grace Hopper" in to_text(parent)
+    assert "Coffee box" in to_text(parent)
+    assert bot.repos.subscribers.get(customer.id).status == "canceled"
+    assert [e.type for e in bot.repos.events.for_subscriber(customer.id)] == ["canceled"]
+    statuses = {d.status for d in bot.repos.journal.with_status(["pending", "failed", "waiting"])}
+    assert statuses == set()
