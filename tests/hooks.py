@@ -3,6 +3,7 @@ the way each vendor signs (the sender's side of the scheme, which only tests nee
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import hmac
@@ -60,3 +61,63 @@ def recorded_stripe(name: str) -> tuple[bytes, dict[str, str]]:
     body = (folder / f"{name}.body.json").read_bytes()
     headers = json.loads((folder / f"{name}.headers.json").read_text())["headers"]
     return body, headers
+
+
+# ----- Shopify, Chargebee, Recharge: their real payloads, signed by their schemes -------------
+
+SHOPIFY_SECRET = "shpss_test_secret"
+CHARGEBEE_USER, CHARGEBEE_PASSWORD = "care", "cb-basic-password"
+RECHARGE_SECRET = "recharge_client_secret"
+
+
+def shared_body(vendor: str, name: str) -> bytes:
+    """A vendor payload from ../shared/webhooks, byte for byte."""
+    return (HOOKS / vendor / name).read_bytes()
+
+
+def shared_json(vendor: str, name: str) -> dict[str, Any]:
+    return copy.deepcopy(_load(HOOKS / vendor / name))
+
+
+def shopify_headers(
+    body: bytes, topic: str, webhook_id: str, event_id: str = "", triggered_at: str = ""
+) -> dict[str, str]:
+    mac = hmac.new(SHOPIFY_SECRET.encode(), body, hashlib.sha256).digest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": base64.b64encode(mac).decode(),
+        "X-Shopify-Shop-Domain": "care-test.myshopify.com",
+        "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Webhook-Id": webhook_id,
+    }
+    if event_id:
+        headers["X-Shopify-Event-Id"] = event_id
+    if triggered_at:
+        headers["X-Shopify-Triggered-At"] = triggered_at
+    return headers
+
+
+def chargebee_headers(
+    user: str = CHARGEBEE_USER, password: str = CHARGEBEE_PASSWORD
+) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
+
+
+def recharge_headers(
+    body: bytes, topic: str, t: int | None = None, legacy: bool = False
+) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "X-Recharge-Topic": topic}
+    if legacy:
+        headers["X-Recharge-Hmac-Sha256"] = hashlib.sha256(
+            RECHARGE_SECRET.encode() + body
+        ).hexdigest()
+    else:
+        t = int(time.time()) if t is None else t
+        mac = hmac.new(
+            RECHARGE_SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        headers["X-Recharge-Webhook-Signature"] = f"t={t},v1={mac}"
+        headers["X-Recharge-Webhook-Timestamp"] = str(t)
+    return headers

@@ -46,6 +46,7 @@ class Delivery(Model):
     wait_for: str = ""
     note: str = ""  # why it was ignored, or the error it failed with
     subscriber_id: str = ""
+    aliases: list[str] = []  # other dedupe keys (Shopify's event id)
 
 
 class JournalRepo:
@@ -55,23 +56,31 @@ class JournalRepo:
         self._store = store
         self._tables = store.shard_tables(JOURNAL)
         self._where: dict[str, tuple[Table, int]] | None = None
-        self._versions: dict[str, str] | None = None
+        self._aliases: set[str] = set()
+        self._versions: dict[str, dict[str, str]] | None = None
 
     def _index(self) -> dict[str, tuple[Table, int]]:
         if self._where is None:
-            self._where = {doc["id"]: (t, doc_id) for t, doc_id, doc in iter_docs(self._tables)}
+            where: dict[str, tuple[Table, int]] = {}
+            for table, doc_id, doc in iter_docs(self._tables):
+                where[doc["id"]] = (table, doc_id)
+                for alias in doc.get("aliases", ()):
+                    self._aliases.add(alias)
+            self._where = where
         return self._where
 
     def add(self, delivery: Delivery) -> bool:
-        """Store a delivery durably. False (and nothing written) when its key is known."""
+        """Store a delivery durably. False (and nothing written) when its key or an alias is known."""
         with self._store.lock:
             self._store.check_writable()
             where = self._index()
-            if delivery.id in where:
+            keys = [delivery.id, *delivery.aliases]
+            if any(k in where or k in self._aliases for k in keys):
                 return False
             table = self._store.shard_table(JOURNAL, delivery.id)
             doc_id = table.insert(delivery.to_doc())
             where[delivery.id] = (table, doc_id)
+            self._aliases.update(delivery.aliases)
             return True
 
     def get(self, key: str) -> Delivery | None:
@@ -141,30 +150,36 @@ class JournalRepo:
     def _version_table(self, resource: str) -> Table:
         return self._store.shard_table(VERSIONS, resource)
 
-    def _all_versions(self) -> dict[str, str]:
+    def _all_versions(self) -> dict[str, dict[str, str]]:
         if self._versions is None:
             self._versions = {
-                doc["id"]: doc["at"] for _, _, doc in iter_docs(self._store.shard_tables(VERSIONS))
+                doc["id"]: doc for _, _, doc in iter_docs(self._store.shard_tables(VERSIONS))
             }
         return self._versions
 
     def version(self, resource: str) -> str:
         """The event time (ISO, UTC) of the newest state applied to `resource`, or ""."""
         with self._store.lock:
-            return self._all_versions().get(resource, "")
+            return self._all_versions().get(resource, {}).get("at", "")
 
-    def set_version(self, resource: str, at: str) -> None:
+    def owner(self, resource: str) -> str:
+        """The subscriber a resource (a subscription) was last applied to, or ""."""
+        with self._store.lock:
+            return self._all_versions().get(resource, {}).get("owner", "")
+
+    def set_version(self, resource: str, at: str, owner: str = "") -> None:
         with self._store.lock:
             self._store.check_writable()
             versions = self._all_versions()
+            doc = {"id": resource, "at": at, **({"owner": owner} if owner else {})}
             table = self._version_table(resource)
 
             def change(docs: dict[int, dict[str, Any]]) -> None:
-                for doc_id, doc in docs.items():
-                    if doc["id"] == resource:
-                        docs[doc_id] = {"id": resource, "at": at}
+                for doc_id, old in docs.items():
+                    if old["id"] == resource:
+                        docs[doc_id] = doc
                         return
-                docs[max(docs, default=0) + 1] = {"id": resource, "at": at}
+                docs[max(docs, default=0) + 1] = doc
 
             rewrite(table, change)
-            versions[resource] = at
+            versions[resource] = doc

@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.ids import stable_id
 from bot.importers.formats import CustomerRow
 from bot.importers.merge import Merger
-from bot.models import Event, Subscriber
+from bot.models import Event, Subscriber, Subscription
 from bot.repos import Repos
 from bot.repos.journal import JournalRepo
 from bot.signals.model import Signal
@@ -61,18 +61,21 @@ class SignalApplier:
 
     def _apply(self, signal: Signal, key: str) -> Applied:
         subscribers = self._repos.subscribers
-        known = self.known_id(signal.customer_id, signal.email)
+        sub_ref = signal.subscription.id if signal.subscription else signal.subscription_ref
+        sub_resource = f"{signal.source}:sub:{sub_ref}" if sub_ref else ""
+        known = self.known_id(signal.customer_id, signal.email) or (
+            self.resolve_ref(sub_resource) if sub_resource else None
+        )
         if not known and not (signal.customer_id and signal.email):
-            return Applied(signal, wait_for=signal.customer_id or signal.email)
+            return Applied(signal, wait_for=signal.customer_id or signal.email or sub_resource)
         at = signal.at.isoformat(timespec="seconds")
         row = CustomerRow(line=0, customer_id=known or signal.customer_id, email=signal.email)
         fresh: list[str] = []  # resources whose state this signal applies
         stale = False
         if signal.subscription is not None:
-            resource = f"{signal.source}:sub:{signal.subscription.id}"
-            if self._newer(resource, at):
-                row.subscription = signal.subscription
-                fresh.append(resource)
+            if self._newer(sub_resource, at):
+                row.subscription = self._complete(known, signal)
+                fresh.append(sub_resource)
             else:
                 stale = True
         if signal.customer_fields and signal.customer_id:
@@ -106,7 +109,8 @@ class SignalApplier:
         ]
         added = self._repos.events.add_many(events)
         for resource in fresh:
-            self._journal.set_version(resource, at)
+            owner = subscriber.id if resource == sub_resource else ""
+            self._journal.set_version(resource, at, owner)
         return Applied(
             signal,
             subscriber=subscriber,
@@ -122,6 +126,29 @@ class SignalApplier:
         if customer_id and subscribers.raw_doc(customer_id) is not None:
             return customer_id
         return subscribers.id_by_email(email) if email else None
+
+    def resolve_ref(self, ref: str) -> str | None:
+        """The subscriber a waiting delivery's reference now names: a customer id, an address,
+        or `<source>:sub:<id>` (a subscription applied before), if the store knows it."""
+        if ":sub:" in ref:
+            owner = self._journal.owner(ref)
+            return owner if owner and self._repos.subscribers.raw_doc(owner) else None
+        return self.known_id(ref, ref if "@" in ref else "")
+
+    def _complete(self, sid: str | None, signal: Signal) -> Subscription | None:
+        """The signal's subscription; a partial one (`sub_fields`) laid over the stored one."""
+        new = signal.subscription
+        if new is None or signal.sub_fields is None or not sid:
+            return new
+        stored = next(
+            (s for s in self._repos.subscribers.get(sid).subscriptions if s.id == new.id),  # type: ignore[union-attr]
+            None,
+        )
+        if stored is None:
+            return new
+        for name in signal.sub_fields:
+            setattr(stored, name, getattr(new, name))
+        return stored
 
     def _newer(self, resource: str, at: str) -> bool:
         stored = self._journal.version(resource)

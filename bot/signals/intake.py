@@ -118,6 +118,7 @@ class Intake:
             body=body.decode("utf-8", errors="replace"),
             at=envelope.at,
             headers=_kept_headers(lowered),
+            aliases=list(envelope.aliases),
         )
         if not self.journal.add(delivery):
             return Answer(200, {"ok": True, "duplicate": True})
@@ -178,7 +179,7 @@ class Intake:
         ready = [
             d.id
             for d in self.journal.with_status([WAITING])
-            if self._applier.known_id(d.wait_for, d.wait_for if "@" in d.wait_for else "")
+            if self._applier.resolve_ref(d.wait_for)
         ]
         for key in ready:
             self.journal.set_status(key, PENDING)

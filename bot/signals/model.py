@@ -8,6 +8,7 @@ alert needs to say (amount, attempt, next retry, decline code, reason), in plain
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,10 @@ class Signal:
         customer_id: the vendor's customer id, the subscriber id for customers it creates.
         email: the customer's address, when the event carries it.
         subscription: the subscription's whole state as of `at`, when the event carries it.
+        sub_fields: when the event states only some of the subscription (Shopify's contracts
+            carry status and interval, no price), those fields; the rest is kept as stored.
+        subscription_ref: a subscription id that identifies the customer when the event
+            names no customer (Shopify's billing attempts).
         customer_fields: whether `email`/`name` are the customer's record itself (a customer
             event), so they are kept only when newer than what is stored.
     """
@@ -56,6 +61,8 @@ class Signal:
     email: str = ""
     name: str = ""
     subscription: Subscription | None = None
+    sub_fields: tuple[str, ...] | None = None  # the fields the event states; None: all of them
+    subscription_ref: str = ""  # a subscription it names without its state (find its owner)
     customer_fields: bool = False
     happenings: list[Happening] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
@@ -72,6 +79,7 @@ class Envelope:
     key: str
     type: str
     at: datetime | None = None
+    aliases: tuple[str, ...] = ()  # other keys the same event may arrive under
 
 
 class Receiver(Protocol):
@@ -90,6 +98,28 @@ class Receiver(Protocol):
     def parse(self, delivery: Delivery) -> list[Signal]:
         """The signals a stored delivery means (none for types care does not use)."""
         ...
+
+
+def json_body(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object. Raises `Refused` (400) for anything else."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise Refused(400, "the body is not a JSON object")
+    return data
+
+
+def from_iso(text: Any) -> datetime | None:
+    """An ISO 8601 time (with offset, or UTC) as an aware UTC datetime; None if unreadable."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def from_unix(seconds: Any) -> datetime | None:

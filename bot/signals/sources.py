@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from bot.signals.chargebee import ChargebeeReceiver
 from bot.signals.model import Receiver
+from bot.signals.recharge import RechargeReceiver
+from bot.signals.shopify import ShopifyReceiver
 from bot.signals.stripe import StripeReceiver
 from config.settings import WebhookSecrets
 
@@ -14,4 +17,12 @@ def configured_receivers(secrets: WebhookSecrets) -> dict[str, Receiver]:
     receivers: dict[str, Receiver] = {}
     if secrets.stripe:
         receivers["stripe"] = StripeReceiver(secrets.stripe)
+    if secrets.shopify:
+        receivers["shopify"] = ShopifyReceiver(secrets.shopify)
+    if secrets.chargebee_user and secrets.chargebee_password:
+        receivers["chargebee"] = ChargebeeReceiver(
+            secrets.chargebee_user, secrets.chargebee_password
+        )
+    if secrets.recharge:
+        receivers["recharge"] = RechargeReceiver(secrets.recharge)
     return receivers

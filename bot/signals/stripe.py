@@ -30,7 +30,7 @@ import stripe
 
 from bot.models import Subscription
 from bot.repos.journal import Delivery
-from bot.signals.model import Envelope, Happening, Refused, Signal, from_unix
+from bot.signals.model import Envelope, Happening, Refused, Signal, from_unix, json_body
 
 SOURCE = "stripe"
 SIGNATURE_HEADER = "stripe-signature"
@@ -178,7 +178,7 @@ class StripeReceiver:
             raise Refused(400, "the body is not UTF-8 JSON") from None
 
     def identify(self, body: bytes, headers: Mapping[str, str]) -> Envelope:
-        event = _json(body)
+        event = json_body(body)
         event_id, kind = event.get("id"), event.get("type")
         if not isinstance(event_id, str) or not event_id or not isinstance(kind, str):
             raise Refused(400, "not a Stripe event: it has no id or type")
@@ -188,16 +188,6 @@ class StripeReceiver:
 
     def parse(self, delivery: Delivery) -> list[Signal]:
         return parse_event(json.loads(delivery.body))
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(400, "the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise Refused(400, "the body is not a JSON object")
-    return data
 
 
 def parse_event(event: Mapping[str, Any]) -> list[Signal]:
