@@ -121,3 +121,41 @@ def recharge_headers(
         headers["X-Recharge-Webhook-Signature"] = f"t={t},v1={mac}"
         headers["X-Recharge-Webhook-Timestamp"] = str(t)
     return headers
+
+
+# ----- Zendesk, Gorgias, Front ---------------------------------------------------------------
+
+ZENDESK_SECRET = "zendesk-signing-secret"
+GORGIAS_TOKEN = "gorgias-long-random-token"
+FRONT_SECRET = "front-app-secret"
+
+
+def zendesk_headers(body: bytes, stamp: str = "2026-06-15T13:30:00Z") -> dict[str, str]:
+    mac = hmac.new(ZENDESK_SECRET.encode(), stamp.encode() + body, hashlib.sha256).digest()
+    return {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Signature": base64.b64encode(mac).decode(),
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+    }
+
+
+def gorgias_headers(token: str = GORGIAS_TOKEN) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+
+def front_headers(body: bytes, ms: int | None = None, challenge: str = "") -> dict[str, str]:
+    ms = int(time.time() * 1000) if ms is None else ms
+    mac = hmac.new(FRONT_SECRET.encode(), f"{ms}:".encode() + body, hashlib.sha256).digest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Front-Signature": base64.b64encode(mac).decode(),
+        "X-Front-Request-Timestamp": str(ms),
+    }
+    if challenge:
+        headers["X-Front-Challenge"] = challenge
+    return headers
+
+
+def helpdesk_body(event: str, ticket: str, email: str, **fields: Any) -> bytes:
+    """The trigger template of docs/live-signals.md, as Zendesk or Gorgias fill it in."""
+    return json.dumps({"event": event, "ticket_id": ticket, "email": email, **fields}).encode()

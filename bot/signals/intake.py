@@ -31,7 +31,7 @@ from bot.repos.journal import (
     JournalRepo,
 )
 from bot.signals.apply import Applied, SignalApplier
-from bot.signals.model import Receiver, Refused
+from bot.signals.model import Handshake, Receiver, Refused
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # vendors' events are a few KB; Shopify's largest orders stay far below
@@ -110,6 +110,8 @@ class Intake:
             envelope = self.receivers[source].identify(body, lowered)
         except Refused as exc:
             return Answer(exc.status, {"ok": False, "error": str(exc)})
+        except Handshake as exc:
+            return Answer(200, exc.body)
         delivery = Delivery(
             id=envelope.key,
             source=source,

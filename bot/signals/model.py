@@ -26,6 +26,15 @@ class Refused(Exception):
         self.status = status
 
 
+class Handshake(Exception):
+    """A sender's set-up request (Front's `sync` validation): answered 200 with `body`, and
+    nothing is stored."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__("handshake")
+        self.body = body
+
+
 @dataclass
 class Happening:
     """A care event a signal records (`bot.models.Event` without who and when)."""

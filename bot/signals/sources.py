@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from bot.signals.chargebee import ChargebeeReceiver
+from bot.signals.front import FrontReceiver
+from bot.signals.gorgias import GorgiasReceiver
 from bot.signals.model import Receiver
 from bot.signals.recharge import RechargeReceiver
 from bot.signals.shopify import ShopifyReceiver
 from bot.signals.stripe import StripeReceiver
+from bot.signals.zendesk import ZendeskReceiver
 from config.settings import WebhookSecrets
 
 SOURCES = ("stripe", "shopify", "chargebee", "recharge", "zendesk", "gorgias", "front")
@@ -25,4 +28,10 @@ def configured_receivers(secrets: WebhookSecrets) -> dict[str, Receiver]:
         )
     if secrets.recharge:
         receivers["recharge"] = RechargeReceiver(secrets.recharge)
+    if secrets.zendesk:
+        receivers["zendesk"] = ZendeskReceiver(secrets.zendesk)
+    if secrets.gorgias:
+        receivers["gorgias"] = GorgiasReceiver(secrets.gorgias)
+    if secrets.front:
+        receivers["front"] = FrontReceiver(secrets.front)
     return receivers

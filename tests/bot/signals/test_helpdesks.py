@@ -1,0 +1,157 @@
+"""Zendesk, Gorgias and Front: each sender's check, contacts and CSAT on known customers only.
+
+No vendor-made ticket or rating delivery exists (../shared/webhooks says so): Zendesk and
+Gorgias bodies are the trigger template built from their documented placeholders; Gorgias's
+own SatisfactionSurvey example object is used as relayed with the customer's email; Front's
+event is built from the EventResponse fields of its OpenAPI spec, and its sync body is Front's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.repos import Repos
+from bot.repos.journal import IGNORED, WAITING
+from bot.signals.apply import SignalApplier
+from bot.signals.front import FrontReceiver
+from bot.signals.gorgias import GorgiasReceiver
+from bot.signals.helpdesk import csat_value
+from bot.signals.intake import Intake
+from bot.signals.model import Refused
+from bot.signals.zendesk import ZendeskReceiver
+from tests.bot.repos.factories import subscriber
+from tests.hooks import (
+    FRONT_SECRET,
+    GORGIAS_TOKEN,
+    ZENDESK_SECRET,
+    front_headers,
+    gorgias_headers,
+    helpdesk_body,
+    shared_body,
+    shared_json,
+    zendesk_headers,
+)
+
+
+@pytest.fixture
+def intake(repos: Repos, clock: FixedClock) -> Intake:
+    repos.subscribers.put(subscriber("cus_ann", email="ann@example.com"))
+    return Intake(
+        {
+            "zendesk": ZendeskReceiver(ZENDESK_SECRET),
+            "gorgias": GorgiasReceiver(GORGIAS_TOKEN),
+            "front": FrontReceiver(FRONT_SECRET),
+        },
+        repos.journal,
+        SignalApplier(repos, repos.journal, clock),
+        clock,
+    )
+
+
+def deliver(intake: Intake, source: str, body: bytes, headers: dict[str, str]) -> dict:
+    answer = intake.receive(source, body, headers)
+    for delivery in intake.journal.with_status(["pending"]):
+        intake.apply_now(delivery.id)
+    return {"status": answer.status, **answer.body}
+
+
+def types(repos: Repos) -> list[tuple[str, float | None]]:
+    return sorted((e.type, e.value) for e in repos.events.for_subscriber("cus_ann"))
+
+
+def test_csat_scales():
+    assert [csat_value(v) for v in ("good", "Bad", 5, "1", 2, "Good, I'm satisfied", "meh", 9)] == [
+        100.0,
+        0.0,
+        100.0,
+        0.0,
+        25.0,
+        100.0,
+        None,
+        None,
+    ]
+
+
+def test_zendesk_signature_over_timestamp_and_body(intake: Intake, repos: Repos):
+    body = helpdesk_body(
+        "ticket_created", "881", "Ann@Example.com", updated_at="2026-06-15T13:00:00Z"
+    )
+    bad = zendesk_headers(body)
+    bad["X-Zendesk-Webhook-Signature-Timestamp"] = "2026-06-15T13:31:00Z"
+    assert deliver(intake, "zendesk", body, bad)["status"] == 401
+    assert deliver(intake, "zendesk", body, {})["status"] == 401
+    assert deliver(intake, "zendesk", body, zendesk_headers(body))["status"] == 200
+    assert deliver(intake, "zendesk", body, zendesk_headers(body))["duplicate"] is True
+    rating = helpdesk_body(
+        "satisfaction_rated",
+        "881",
+        "ann@example.com",
+        rating="bad",
+        comment="Nobody answered",
+        updated_at="2026-06-16T09:00:00Z",
+    )
+    deliver(intake, "zendesk", rating, zendesk_headers(rating))
+    assert types(repos) == [("csat", 0.0), ("support_contact", None)]
+
+
+def test_zendesk_event_envelope_is_kept_but_ignored(intake: Intake):
+    body = shared_body("zendesk", "event_schema_example.user.active_changed.json")
+    assert deliver(intake, "zendesk", body, zendesk_headers(body))["status"] == 200
+    assert intake.journal.with_status([IGNORED])[0].type == "zen:event-type:user.active_changed"
+
+
+def test_unknown_address_waits_and_never_creates_a_subscriber(intake: Intake, repos: Repos):
+    body = helpdesk_body(
+        "ticket_created", "9", "stranger@example.com", updated_at="2026-06-15T13:00:00Z"
+    )
+    deliver(intake, "zendesk", body, zendesk_headers(body))
+    assert intake.journal.with_status([WAITING])[0].wait_for == "stranger@example.com"
+    assert repos.subscribers.by_email("stranger@example.com") is None
+
+
+def test_gorgias_bearer_token_and_its_satisfaction_survey_object(intake: Intake, repos: Repos):
+    survey = shared_json("gorgias", "satisfaction_survey.object.json")
+    survey["email"] = "ann@example.com"  # the customer's address, added by the relaying rule
+    body = json.dumps(survey).encode()
+    assert deliver(intake, "gorgias", body, gorgias_headers("wrong"))["status"] == 401
+    assert deliver(intake, "gorgias", body, {})["status"] == 401
+    assert deliver(intake, "gorgias", body, gorgias_headers())["status"] == 200
+    (event,) = repos.events.for_subscriber("cus_ann")
+    assert (event.type, event.value, event.note) == ("csat", 25.0, "Such speed, much pertinent.")
+
+
+def test_front_sync_is_answered_with_the_challenge_and_stores_nothing(intake: Intake):
+    body = shared_body("front", "application_webhook.sync_validation.json")
+    answer = deliver(intake, "front", body, front_headers(body, challenge="ch-123"))
+    assert answer == {"status": 200, "challenge": "ch-123"}
+    assert intake.journal.counts() == {}
+
+
+def test_front_inbound_is_a_support_contact_and_stale_or_wrong_is_refused(
+    intake: Intake, repos: Repos
+):
+    event = {
+        "type": "inbound",
+        "authorization": {"id": "cmp_abc"},
+        "payload": {
+            "id": "evt_55",
+            "type": "inbound",
+            "emitted_at": 1781530000,
+            "conversation": {
+                "id": "cnv_1",
+                "recipient": {"handle": "ann@example.com", "role": "from"},
+            },
+        },
+    }
+    body = json.dumps(event).encode()
+    old = front_headers(body, ms=int((time.time() - 600) * 1000))
+    assert deliver(intake, "front", body, old)["status"] == 401
+    assert deliver(intake, "front", body + b" ", front_headers(body))["status"] == 401
+    assert deliver(intake, "front", body, front_headers(body))["status"] == 200
+    assert types(repos) == [("support_contact", None)]
+    with pytest.raises(Refused):
+        FrontReceiver(FRONT_SECRET).identify(b'{"type": "inbound"}', {})
