@@ -126,6 +126,7 @@ def build(
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)
     services.signals = build_signals(services)
+    services.signals.schedule(scheduler)
     register(bolt, services)
     register_digest(scheduler, settings, publisher)
     runtime = Runtime(

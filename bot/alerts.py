@@ -104,6 +104,7 @@ class AlertService:
         self._repos = repos
         self._threads = threads
         self._settings = settings
+        self.settings = settings
         self._clock = clock
         self._sink = sink
         self.channel = settings.slack.alerts_channel

@@ -99,7 +99,16 @@ class Health:
             check_digest(today, posted, due_at, now),
             self.auth.check(),
             check_connectors(repos.inbox.connector_statuses() if imap else [], imap),
+            *([self._signals()] if services.signals is not None else []),
         ]
+
+    def _signals(self) -> Check:
+        """Live signals, per source: informational (a vendor's silence is no reason for a
+        load balancer to take the bot out); a quiet source is also warned of in Slack."""
+        sources = self.services.signals.health()
+        quiet = [name for name, state in sources.items() if state["quiet"]]
+        detail = f"{len(sources)} source(s)" + (f"; quiet: {', '.join(quiet)}" if quiet else "")
+        return Check("signals", True, detail, {"sources": sources})
 
     def answer(self) -> Reply:
         ok, body = report(self.checks())

@@ -50,4 +50,6 @@ def stats_view(services: Services, stats: TeamStats) -> Stats:
     )
     if services.triage is not None:
         view.inbox = services.triage.stats()
+    if services.signals is not None:
+        view.signals = {s.source: s.summary() for s in services.signals.states()}
     return view

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import schedule
 
 from bot.alerts import AlertService
+from bot.clock import Clock
 from bot.signals.apply import SignalApplier
+from bot.signals.freshness import QuietWatch, SourceState, source_states
 from bot.signals.intake import Intake
 from bot.signals.sources import configured_receivers
 from handlers.context import Services
@@ -24,6 +29,8 @@ from handlers.webhooks import Malformed, Reply, SignedRequest, WebApp
 class Signals:
     intake: Intake
     alerts: AlertService
+    quiet: QuietWatch
+    clock: Clock
 
     def register_http(self, web: WebApp) -> None:
         for source in self.intake.receivers:
@@ -52,6 +59,27 @@ class Signals:
 
         return handle
 
+    def states(self) -> list[SourceState]:
+        """Every configured source's freshness (and any that has sent before)."""
+        rules = self.alerts.settings.alerts
+        return source_states(
+            self.intake.journal, self.intake.receivers, self.clock.now(), rules.quiet_hours
+        )
+
+    def health(self) -> dict[str, Any]:
+        """For `/healthz`: each source's state."""
+        return {s.source: s.as_dict() for s in self.states()}
+
+    def schedule(self, scheduler: schedule.Scheduler) -> None:
+        """Every 15 minutes: warn of quiet sources, apply deliveries whose customer arrived
+        (by a CSV import, say)."""
+        scheduler.every(15).minutes.do(self.check).tag("signals")
+
+    def check(self) -> None:
+        rules = self.alerts.settings.alerts
+        self.quiet.check(self.intake.receivers, self.clock.now(), rules.quiet_hours)
+        self.intake.retry_waiting()
+
     def start(self) -> None:
         self.intake.start()
 
@@ -70,4 +98,7 @@ def build_signals(services: Services) -> Signals:
     )
     alerts = AlertService(repos, repos.alerts, settings, services.clock, SlackSink(services.client))
     intake.on_applied(alerts.on_applied)
-    return Signals(intake, alerts)
+    quiet = QuietWatch(
+        repos.journal, repos.alerts, SlackSink(services.client), settings.slack.alerts_channel
+    )
+    return Signals(intake, alerts, quiet, services.clock)

@@ -55,6 +55,7 @@ class Stats:
     per_manager: dict[str, dict[str, int]] = field(default_factory=dict)
     median_claim_minutes: float | None = None
     inbox: dict[str, Any] = field(default_factory=dict)
+    signals: dict[str, str] = field(default_factory=dict)  # source -> its freshness line
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -255,6 +256,9 @@ def build_stats(stats: Stats) -> dict[str, Any]:
             f"{escape(str(k).replace('_', ' '))}: {clip(v, 300)}" for k, v in stats.inbox.items()
         ]
         blocks.append(_section("*Inbox*\n" + bullet_list(inbox, MAX_SECTION_TEXT - 20)))
+    if stats.signals:
+        lines = [f"{escape(k.title())}: {clip(v, 300)}" for k, v in stats.signals.items()]
+        blocks.append(_section("*Live signals*\n" + bullet_list(lines, MAX_SECTION_TEXT - 20)))
     text = f"{title}: {stats.due} due, {stats.claimed} claimed, {stats.done} done"
     return {"text": text, "blocks": blocks[:MAX_BLOCKS_MESSAGE]}
 

@@ -45,7 +45,7 @@ def test_a_healthy_bot_answers_200_with_every_check(healthy_bot):
     assert status == 200, body
     assert body["ok"] is True and body["problems"] == []
     checks = body["checks"]
-    assert set(checks) == {"store", "scheduler", "digest", "slack", "inbox"}
+    assert set(checks) == {"store", "scheduler", "digest", "slack", "inbox", "signals"}
     assert checks["digest"]["last_posted"] == "2026-06-15"
     assert checks["slack"]["bot_user_id"] == "UBOT"
     assert checks["scheduler"]["seconds_ago"] == 0
