@@ -3,6 +3,8 @@
     python app.py                      run the Slack bot (HTTP on PORT, or Socket Mode)
     python app.py import PATH [...]    import subscribers or events from a CSV export
     python app.py digest --preview     show what today's digest would hold
+    python app.py sync stripe [--since DATE]   backfill from Stripe's API
+    python app.py hooks test stripe    send a signed sample to the running bot
 
 Nothing happens at import time. `build()` wires everything in start-up order: settings,
 token check, storage, clients, services, listeners, scheduler, inbox.
@@ -226,6 +228,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--date", type=date.fromisoformat, help="YYYY-MM-DD (default: today, team timezone)"
     )
     dig.add_argument("--json", action="store_true", help="print one JSON object")
+    syn = sub.add_parser("sync", help="backfill live signals from a billing system's API")
+    syn.add_argument("source", choices=["stripe"])
+    syn.add_argument("--since", type=date.fromisoformat, help="also replay events since YYYY-MM-DD")
+    hooks = sub.add_parser("hooks", help="webhook receivers")
+    hooks.add_argument("action", choices=["test"])
+    hooks.add_argument("source", choices=["stripe"])
+    hooks.add_argument("--url", default="", help="the bot's /hooks/stripe URL (default: local)")
     return parser.parse_args(argv)
 
 
@@ -245,6 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.preview import run_preview
 
             return run_preview(settings, args.date, args.json, console)
+        if args.command == "sync":
+            from bot.signals.cli import run_sync
+
+            return run_sync(settings, args.source, args.since, console)
+        if args.command == "hooks":
+            from bot.signals.cli import run_hooks_test
+
+            return run_hooks_test(settings, args.source, args.url, console)
         return run_bot(settings)
     except (ConfigError, StoreError) as exc:
         # escape: "[slack] digest_channel" in the message is text, not rich markup

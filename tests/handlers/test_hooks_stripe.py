@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import time
 import urllib.error
@@ -12,10 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from bot.blocks import ids
 from bot.blocks.plain import to_text
+from bot.repos.journal import IGNORED
 from bot.risk import score
+from bot.signals.cli import run_hooks_test
 from tests.handlers.conftest import DIGEST, TODAY, CareBot, add_subscriber
 from tests.hooks import STRIPE_SECRET, stripe_event, stripe_request, stripe_signature
 
@@ -246,3 +250,15 @@ def test_a_delivery_answered_but_not_applied_is_applied_after_a_restart(
     assert [e.type for e in again.repos.events.for_subscriber("cus_ada")] == ["payment_failed"]
     again.fake.wait_for(lambda: again.fake.messages(ALERTS))  # caught up at start, off the queue
     assert len(again.fake.messages(ALERTS)) == 1
+
+
+def test_hooks_test_sends_a_signed_sample_the_running_bot_accepts(bots: Callable[..., CareBot]):
+    bot = bots(STRIPE_WEBHOOK_SECRET=STRIPE_SECRET)
+    out = io.StringIO()
+    settings = bot.runtime.settings
+    code = run_hooks_test(settings, "stripe", f"{bot.url}/hooks/stripe", Console(file=out))
+    assert code == 0 and "accepted" in out.getvalue()
+    bot.fake.wait_for(lambda: bot.repos.journal.with_status([IGNORED]))
+    wrong = bots(STRIPE_WEBHOOK_SECRET="whsec_other", data_dir=bot.data_dir.parent / "other")
+    code = run_hooks_test(settings, "stripe", f"{wrong.url}/hooks/stripe", Console(file=out))
+    assert code == 1 and "401" in out.getvalue()
