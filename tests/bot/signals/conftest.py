@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from bot.clock import FixedClock
@@ -7,18 +10,29 @@ from bot.repos import Repos
 from bot.repos.journal import JournalRepo
 from bot.signals.apply import SignalApplier
 from bot.signals.intake import Intake
+from bot.signals.model import Receiver
 from bot.signals.stripe import StripeReceiver
 from tests.hooks import STRIPE_SECRET
 
 
-def make_intake(repos: Repos, clock: FixedClock) -> Intake:
-    journal = JournalRepo(repos.store)
+def make_intake(
+    repos: Repos, clock: FixedClock, receivers: Mapping[str, Receiver] | None = None
+) -> Intake:
+    journal = JournalRepo(repos.store) if receivers is None else repos.journal
     return Intake(
-        {"stripe": StripeReceiver(STRIPE_SECRET)},
+        receivers or {"stripe": StripeReceiver(STRIPE_SECRET)},
         journal,
         SignalApplier(repos, journal, clock),
         clock,
     )
+
+
+def deliver(intake: Intake, source: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """Receive a delivery and apply what it journalled, as the worker would; the answer."""
+    answer = intake.receive(source, body, headers)
+    for delivery in intake.journal.with_status(["pending"]):
+        intake.apply_now(delivery.id)
+    return {"status": answer.status, **answer.body}
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ import pytest
 from bot.clock import FixedClock
 from bot.repos import Repos
 from bot.repos.journal import APPLIED, WAITING
-from bot.signals.apply import SignalApplier
 from bot.signals.chargebee import ChargebeeReceiver, parse_event
 from bot.signals.intake import Intake
 from bot.signals.model import Refused
 from bot.signals.recharge import RechargeReceiver, parse_webhook
 from bot.signals.shopify import ShopifyReceiver
 from tests.bot.repos.factories import subscriber
+from tests.bot.signals.conftest import deliver, make_intake
 from tests.hooks import (
     CHARGEBEE_PASSWORD,
     CHARGEBEE_USER,
@@ -41,23 +41,15 @@ def lower(headers: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture
 def intake(repos: Repos, clock: FixedClock) -> Intake:
-    return Intake(
+    return make_intake(
+        repos,
+        clock,
         {
             "shopify": ShopifyReceiver(SHOPIFY_SECRET),
             "chargebee": ChargebeeReceiver(CHARGEBEE_USER, CHARGEBEE_PASSWORD),
             "recharge": RechargeReceiver(RECHARGE_SECRET),
         },
-        repos.journal,
-        SignalApplier(repos, repos.journal, clock),
-        clock,
     )
-
-
-def deliver(intake: Intake, source: str, body: bytes, headers: dict[str, str]) -> int:
-    answer = intake.receive(source, body, headers)
-    for delivery in intake.journal.with_status(["pending"]):
-        intake.apply_now(delivery.id)
-    return answer.status
 
 
 # ----- Chargebee ------------------------------------------------------------------------------
@@ -77,7 +69,7 @@ def test_chargebee_payment_failed_creates_the_customer_and_says_when_dunning_ret
     intake: Intake, repos: Repos
 ):
     body = shared_body("chargebee", "payment_failed.json")
-    assert deliver(intake, "chargebee", body, chargebee_headers()) == 200
+    assert deliver(intake, "chargebee", body, chargebee_headers())["status"] == 200
     sub = repos.subscribers.get("3Nl7oGgQqGFprj9")
     assert sub is not None and sub.email == "benjamin@test.com"
     (event,) = repos.events.for_subscriber(sub.id)
@@ -114,7 +106,9 @@ def test_chargebee_scheduled_cancellation_is_non_renewing_with_its_end():
     )
     assert signal.facts["ends"] == "2012-10-07"
     cancelled = parse_event(shared_json("chargebee", "subscription_cancelled.json"))[0]
-    assert cancelled.facts["reason"] == "No Card"  # its cancel_reason_code and cancelled.subscription.status == "canceled"
+    assert (
+        cancelled.facts["reason"] == "No Card"
+    )  # its cancel_reason_code and cancelled.subscription.status == "canceled"
 
 
 def test_chargebee_dunning_exhausted_means_retries_exhausted():
@@ -143,7 +137,10 @@ def test_recharge_cancellation_keeps_reason_and_comments(intake: Intake, repos: 
     repos.subscribers.put(subscriber("333333"))
     body = shared_body("recharge", "subscription.cancelled.json")
     assert (
-        deliver(intake, "recharge", body, recharge_headers(body, "subscription/cancelled")) == 200
+        deliver(intake, "recharge", body, recharge_headers(body, "subscription/cancelled"))[
+            "status"
+        ]
+        == 200
     )
     sub = repos.subscribers.get("333333")
     cancelled = next(s for s in sub.subscriptions if s.id == "11111")
@@ -235,7 +232,7 @@ def test_shopify_contract_cancel_changes_status_and_keeps_the_imported_price(
     headers = shopify_headers(
         body, "subscription_contracts/cancel", "w1", triggered_at="2026-06-15T12:00:00Z"
     )
-    assert deliver(intake, "shopify", body, headers) == 200
+    assert deliver(intake, "shopify", body, headers)["status"] == 200
     stored = repos.subscribers.get(sub.id).subscriptions[0]
     assert (stored.status, stored.amount, stored.plan) == ("canceled", 30.0, "Monthly box")
     assert (stored.interval, stored.interval_count) == ("week", 4)

@@ -16,7 +16,6 @@ import pytest
 from bot.clock import FixedClock
 from bot.repos import Repos
 from bot.repos.journal import IGNORED, WAITING
-from bot.signals.apply import SignalApplier
 from bot.signals.front import FrontReceiver
 from bot.signals.gorgias import GorgiasReceiver
 from bot.signals.helpdesk import csat_value
@@ -24,6 +23,7 @@ from bot.signals.intake import Intake
 from bot.signals.model import Refused
 from bot.signals.zendesk import ZendeskReceiver
 from tests.bot.repos.factories import subscriber
+from tests.bot.signals.conftest import deliver, make_intake
 from tests.hooks import (
     FRONT_SECRET,
     GORGIAS_TOKEN,
@@ -40,23 +40,15 @@ from tests.hooks import (
 @pytest.fixture
 def intake(repos: Repos, clock: FixedClock) -> Intake:
     repos.subscribers.put(subscriber("cus_ann", email="ann@example.com"))
-    return Intake(
+    return make_intake(
+        repos,
+        clock,
         {
             "zendesk": ZendeskReceiver(ZENDESK_SECRET),
             "gorgias": GorgiasReceiver(GORGIAS_TOKEN),
             "front": FrontReceiver(FRONT_SECRET),
         },
-        repos.journal,
-        SignalApplier(repos, repos.journal, clock),
-        clock,
     )
-
-
-def deliver(intake: Intake, source: str, body: bytes, headers: dict[str, str]) -> dict:
-    answer = intake.receive(source, body, headers)
-    for delivery in intake.journal.with_status(["pending"]):
-        intake.apply_now(delivery.id)
-    return {"status": answer.status, **answer.body}
 
 
 def types(repos: Repos) -> list[tuple[str, float | None]]:
