@@ -67,7 +67,7 @@ class RechargeReceiver:
             except ValueError:
                 raise Refused(401, "X-Recharge-Webhook-Signature has no timestamp") from None
             expected = hmac.new(self._secret, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(expected, parts.get("v1", "").lower()):
+            if not hmac.compare_digest(expected.encode(), _ascii(parts.get("v1", "").lower())):
                 raise Refused(401, "wrong X-Recharge-Webhook-Signature")
             if t < self._now() - MAX_AGE:
                 raise Refused(401, "stale X-Recharge-Webhook-Signature: over 48 hours old")
@@ -76,7 +76,7 @@ class RechargeReceiver:
         if not legacy:
             raise Refused(401, "missing X-Recharge-Webhook-Signature (or X-Recharge-Hmac-Sha256)")
         expected = hashlib.sha256(self._secret + body).hexdigest()
-        if not hmac.compare_digest(expected, legacy):
+        if not hmac.compare_digest(expected.encode(), _ascii(legacy)):
             raise Refused(401, "wrong X-Recharge-Hmac-Sha256")
 
     def identify(self, body: bytes, headers: Mapping[str, str]) -> Envelope:
@@ -91,6 +91,11 @@ class RechargeReceiver:
 
     def parse(self, delivery: Delivery) -> list[Signal]:
         return parse_webhook(delivery.type, json.loads(delivery.body), delivery.received_at)
+
+
+def _ascii(text: str) -> bytes:
+    """Header text as bytes to compare (a header may carry any Latin-1 character)."""
+    return text.encode("utf-8", "replace")
 
 
 def _resource(data: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
