@@ -17,6 +17,7 @@ older than that never overwrites it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from tinydb.table import Table
 
 from bot.mapping import Model, UTCDateTime
-from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
+from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite, shard_of
 
 PENDING, APPLIED, WAITING, IGNORED, FAILED = "pending", "applied", "waiting", "ignored", "failed"
 UNFINISHED = frozenset({PENDING, FAILED})
@@ -55,6 +56,9 @@ class JournalRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._tables = store.shard_tables(JOURNAL)
+        # Deliveries have their own lock: a receiver journals while the worker applies (under
+        # the store's lock) without waiting for it. Only journal files are touched under it.
+        self._lock = threading.RLock()
         self._where: dict[str, tuple[Table, int]] | None = None
         self._aliases: set[str] = set()
         self._versions: dict[str, dict[str, str]] | None = None
@@ -71,20 +75,20 @@ class JournalRepo:
 
     def add(self, delivery: Delivery) -> bool:
         """Store a delivery durably. False (and nothing written) when its key or an alias is known."""
-        with self._store.lock:
+        with self._lock:
             self._store.check_writable()
             where = self._index()
             keys = [delivery.id, *delivery.aliases]
             if any(k in where or k in self._aliases for k in keys):
                 return False
-            table = self._store.shard_table(JOURNAL, delivery.id)
+            table = self._tables[shard_of(delivery.id, len(self._tables))]
             doc_id = table.insert(delivery.to_doc())
             where[delivery.id] = (table, doc_id)
             self._aliases.update(delivery.aliases)
             return True
 
     def get(self, key: str) -> Delivery | None:
-        with self._store.lock:
+        with self._lock:
             loc = self._index().get(key)
             doc = raw_docs(loc[0]).get(str(loc[1])) if loc else None
             return Delivery.from_doc(copy_doc(doc)) if doc else None
@@ -100,7 +104,7 @@ class JournalRepo:
         subscriber_id: str = "",
     ) -> None:
         """Record where a delivery stands after an attempt to apply it."""
-        with self._store.lock:
+        with self._lock:
             self._store.check_writable()
             loc = self._index().get(key)
             if loc is None:
@@ -127,7 +131,7 @@ class JournalRepo:
     def with_status(self, statuses: Iterable[str]) -> list[Delivery]:
         """Deliveries in any of `statuses`, oldest received first."""
         wanted = frozenset(statuses)
-        with self._store.lock:
+        with self._lock:
             self._index()
             docs = [copy_doc(d) for _, _, d in iter_docs(self._tables) if d.get("status") in wanted]
         found = [Delivery.from_doc(d) for d in docs]
@@ -137,7 +141,7 @@ class JournalRepo:
     def counts(self) -> dict[str, dict[str, Any]]:
         """Per source: deliveries by status, and the last `received_at` (ISO text)."""
         out: dict[str, dict[str, Any]] = {}
-        with self._store.lock:
+        with self._lock:
             self._index()
             for _, _, doc in iter_docs(self._tables):
                 row = out.setdefault(doc["source"], {"last_received": ""})
