@@ -95,9 +95,12 @@ class Merger:
                 self._email_owner[email] = sid
         return self._email_owner.get(email)
 
-    def add(self, row: CustomerRow) -> Subscriber:
-        """Fold one row into its subscriber (found or new) and return that subscriber."""
-        sub = self._subscriber_for(row)
+    def add(self, row: CustomerRow, source: str = "") -> Subscriber:
+        """Fold one row into its subscriber (found or new) and return that subscriber.
+
+        `source` overrides the merger's source for a subscriber this row creates.
+        """
+        sub = self._subscriber_for(row, source or self._source)
         if row.email and sub.email != row.email:
             sub.email = row.email
             self._email_owner.setdefault(row.email, sub.id)
@@ -112,7 +115,21 @@ class Merger:
             self._apply(sub, row.subscription)
         return sub
 
-    def _subscriber_for(self, row: CustomerRow) -> Subscriber:
+    def find(self, customer_id: str, email: str) -> str | None:
+        """The subscriber a customer id or address resolves to: folded here, or stored."""
+        return self._find(CustomerRow(line=0, customer_id=customer_id, email=email))
+
+    def current(self, sid: str) -> Subscriber | None:
+        """The subscriber as folded so far (or as stored); changing it changes the fold."""
+        if sid in self._work:
+            return self._work[sid]
+        doc = self._stored_doc(sid)
+        if doc is None:
+            return None
+        self._work[sid] = Subscriber.from_doc(copy_doc(doc))
+        return self._work[sid]
+
+    def _subscriber_for(self, row: CustomerRow, source: str) -> Subscriber:
         key = row.key
         sid = self._resolved.get(key)
         if sid is None:
@@ -124,7 +141,7 @@ class Merger:
             if doc is not None:
                 sub = Subscriber.from_doc(copy_doc(doc))
             else:
-                sub = Subscriber(id=sid, email=row.email, source=self._source)
+                sub = Subscriber(id=sid, email=row.email, source=source)
                 if row.email:
                     self._email_owner.setdefault(row.email, sid)
             self._work[sid] = sub

@@ -56,41 +56,66 @@ class JournalRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._tables = store.shard_tables(JOURNAL)
-        # Deliveries have their own lock: a receiver journals while the worker applies (under
-        # the store's lock) without waiting for it. Only journal files are touched under it.
-        self._lock = threading.RLock()
+        # Deliveries have their own locks, not the store's: receivers journal while the worker
+        # applies under the store's lock, and deliveries to different shards are written (and
+        # fsynced) in parallel. `_lock` guards the in-memory index; each shard has its lock.
+        self._lock = threading.Lock()
+        self._shard_locks = {id(t): threading.Lock() for t in self._tables}
         self._where: dict[str, tuple[Table, int]] | None = None
         self._aliases: set[str] = set()
+        self._reserved: set[str] = set()  # keys being written right now
         self._versions: dict[str, dict[str, str]] | None = None
 
     def _index(self) -> dict[str, tuple[Table, int]]:
-        if self._where is None:
-            where: dict[str, tuple[Table, int]] = {}
-            for table, doc_id, doc in iter_docs(self._tables):
-                where[doc["id"]] = (table, doc_id)
-                for alias in doc.get("aliases", ()):
-                    self._aliases.add(alias)
-            self._where = where
-        return self._where
+        with self._lock:
+            if self._where is None:
+                where: dict[str, tuple[Table, int]] = {}
+                for table, doc_id, doc in iter_docs(self._tables):
+                    where[doc["id"]] = (table, doc_id)
+                    for alias in doc.get("aliases", ()):
+                        self._aliases.add(alias)
+                self._where = where
+            return self._where
+
+    def _docs(self, fields: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """A copy of every stored delivery document (or of `fields` of it), shard by shard."""
+        out: list[dict[str, Any]] = []
+        for table in self._tables:
+            with self._shard_locks[id(table)]:
+                docs = raw_docs(table).values()
+                if fields:
+                    out.extend({f: d.get(f) for f in fields} for d in docs)
+                else:
+                    out.extend(copy_doc(d) for d in docs)
+        return out
 
     def add(self, delivery: Delivery) -> bool:
         """Store a delivery durably. False (and nothing written) when its key or an alias is known."""
+        self._store.check_writable()
+        keys = [delivery.id, *delivery.aliases]
+        where = self._index()
         with self._lock:
-            self._store.check_writable()
-            where = self._index()
-            keys = [delivery.id, *delivery.aliases]
-            if any(k in where or k in self._aliases for k in keys):
+            if any(k in where or k in self._aliases or k in self._reserved for k in keys):
                 return False
-            table = self._tables[shard_of(delivery.id, len(self._tables))]
-            doc_id = table.insert(delivery.to_doc())
+            self._reserved.update(keys)
+        table = self._tables[shard_of(delivery.id, len(self._tables))]
+        try:
+            with self._shard_locks[id(table)]:
+                doc_id = table.insert(delivery.to_doc())
+        finally:
+            with self._lock:
+                self._reserved.difference_update(keys)
+        with self._lock:
             where[delivery.id] = (table, doc_id)
             self._aliases.update(delivery.aliases)
-            return True
+        return True
 
     def get(self, key: str) -> Delivery | None:
-        with self._lock:
-            loc = self._index().get(key)
-            doc = raw_docs(loc[0]).get(str(loc[1])) if loc else None
+        loc = self._index().get(key)
+        if loc is None:
+            return None
+        with self._shard_locks[id(loc[0])]:
+            doc = raw_docs(loc[0]).get(str(loc[1]))
             return Delivery.from_doc(copy_doc(doc)) if doc else None
 
     def set_status(
@@ -104,49 +129,45 @@ class JournalRepo:
         subscriber_id: str = "",
     ) -> None:
         """Record where a delivery stands after an attempt to apply it."""
-        with self._lock:
-            self._store.check_writable()
-            loc = self._index().get(key)
-            if loc is None:
-                raise KeyError(key)
-            table, doc_id = loc
+        self._store.check_writable()
+        loc = self._index().get(key)
+        if loc is None:
+            raise KeyError(key)
+        table, doc_id = loc
 
-            def change(docs: dict[int, dict[str, Any]]) -> None:
-                doc = dict(docs[doc_id])
-                doc["status"] = status
-                for name, value in (
-                    ("applied_at", at.isoformat(timespec="seconds") if at else None),
-                    ("note", note),
-                    ("wait_for", wait_for),
-                    ("subscriber_id", subscriber_id),
-                ):
-                    if value:
-                        doc[name] = value
-                    else:
-                        doc.pop(name, None)
-                docs[doc_id] = doc
+        def change(docs: dict[int, dict[str, Any]]) -> None:
+            doc = dict(docs[doc_id])
+            doc["status"] = status
+            for name, value in (
+                ("applied_at", at.isoformat(timespec="seconds") if at else None),
+                ("note", note),
+                ("wait_for", wait_for),
+                ("subscriber_id", subscriber_id),
+            ):
+                if value:
+                    doc[name] = value
+                else:
+                    doc.pop(name, None)
+            docs[doc_id] = doc
 
+        with self._shard_locks[id(table)]:
             rewrite(table, change)
 
     def with_status(self, statuses: Iterable[str]) -> list[Delivery]:
         """Deliveries in any of `statuses`, oldest received first."""
         wanted = frozenset(statuses)
-        with self._lock:
-            self._index()
-            docs = [copy_doc(d) for _, _, d in iter_docs(self._tables) if d.get("status") in wanted]
-        found = [Delivery.from_doc(d) for d in docs]
+        found = [Delivery.from_doc(d) for d in self._docs() if d.get("status") in wanted]
         found.sort(key=lambda d: (d.received_at, d.id))
         return found
 
     def counts(self) -> dict[str, dict[str, Any]]:
         """Per source: deliveries by status, and the last `received_at` (ISO text)."""
         out: dict[str, dict[str, Any]] = {}
-        with self._lock:
-            self._index()
-            for _, _, doc in iter_docs(self._tables):
-                row = out.setdefault(doc["source"], {"last_received": ""})
-                row[doc.get("status", PENDING)] = row.get(doc.get("status", PENDING), 0) + 1
-                row["last_received"] = max(row["last_received"], doc["received_at"])
+        for doc in self._docs(("source", "status", "received_at")):
+            row = out.setdefault(doc["source"], {"last_received": ""})
+            status = doc["status"] or PENDING
+            row[status] = row.get(status, 0) + 1
+            row["last_received"] = max(row["last_received"], doc["received_at"])
         return out
 
     # ----- the newest state applied per resource ------------------------------------------

@@ -31,9 +31,10 @@ from bot.repos.journal import (
     JournalRepo,
 )
 from bot.signals.apply import Applied, SignalApplier
-from bot.signals.model import Handshake, Receiver, Refused
+from bot.signals.model import Handshake, Receiver, Refused, Signal
 
 log = logging.getLogger(__name__)
+BATCH = 200  # deliveries applied with one write of the subscribers, when they queue up
 MAX_BODY = 1024 * 1024  # vendors' events are a few KB; Shopify's largest orders stay far below
 
 Listener = Callable[[Delivery, list[Applied]], None]
@@ -131,49 +132,81 @@ class Intake:
 
     def apply_now(self, key: str) -> list[Applied]:
         """Apply one journalled delivery now and record where it stands."""
+        return self.apply_many([key]).get(key, [])
+
+    def apply_many(self, keys: list[str]) -> dict[str, list[Applied]]:
+        """Apply journalled deliveries in order, their signals in one batch, and record where
+        each stands. A batch that fails is applied again one delivery at a time, so one bad
+        delivery is marked failed and the others are applied."""
         with self._apply_lock:
-            delivery = self.journal.get(key)
-            if delivery is None or delivery.status == APPLIED:
-                return []
-            receiver = self.receivers.get(delivery.source)
-            if receiver is None:  # its secret was removed since: keep it for when it returns
-                return []
+            parsed: list[tuple[Delivery, list[Signal]]] = []
+            for key in keys:
+                delivery = self.journal.get(key)
+                receiver = self.receivers.get(delivery.source) if delivery else None
+                if delivery is None or receiver is None or delivery.status == APPLIED:
+                    continue  # (a source whose secret was removed keeps its deliveries)
+                try:
+                    parsed.append((delivery, receiver.parse(delivery)))
+                except Exception as exc:
+                    self._failed(key, exc)
+            items = [(s, d.id) for d, signals in parsed for s in signals]
             try:
-                outcomes = [self._applier.apply(s, key) for s in receiver.parse(delivery)]
+                outcomes = self._applier.apply_batch(items)
             except Exception as exc:
-                log.exception("applying %s failed", key)
-                self.journal.set_status(key, FAILED, note=f"{type(exc).__name__}: {exc}"[:500])
-                return []
-            waiting = next((o.wait_for for o in outcomes if o.wait_for), "")
-            applied = [o for o in outcomes if o.subscriber is not None]
-            if waiting and not applied:
-                self.journal.set_status(key, WAITING, wait_for=waiting)
-                return []
-            status = APPLIED if applied else IGNORED
-            note = "" if applied else "nothing for care in this event type"
-            if applied and all(o.stale for o in applied) and not any(o.events for o in applied):
-                status, note = IGNORED, "older than the state already stored"
-            self.journal.set_status(
-                key,
-                status,
-                at=self._clock.now(),
-                note=note,
-                subscriber_id=applied[0].subscriber.id if applied and applied[0].subscriber else "",
-            )
-        for listener in self._listeners:
-            try:
-                listener(delivery, applied)
-            except Exception:
-                log.exception("a listener failed on %s", key)
-        if any(o.created for o in applied):
+                if len(parsed) > 1:
+                    done: dict[str, list[Applied]] = {}
+                    for delivery, _ in parsed:
+                        done.update(self.apply_many([delivery.id]))
+                    return done
+                for delivery, _ in parsed:
+                    self._failed(delivery.id, exc)
+                return {}
+            results: dict[str, list[Applied]] = {}
+            at = 0
+            for delivery, signals in parsed:
+                mine = outcomes[at : at + len(signals)]
+                at += len(signals)
+                results[delivery.id] = self._record(delivery, mine)
+        for delivery, _ in parsed:
+            for listener in self._listeners:
+                try:
+                    listener(delivery, results[delivery.id])
+                except Exception:
+                    log.exception("a listener failed on %s", delivery.id)
+        if any(o.created for applied in results.values() for o in applied):
             self.retry_waiting()
+        return results
+
+    def _failed(self, key: str, exc: Exception) -> None:
+        log.error("applying %s failed", key, exc_info=exc)
+        self.journal.set_status(key, FAILED, note=f"{type(exc).__name__}: {exc}"[:500])
+
+    def _record(self, delivery: Delivery, outcomes: list[Applied]) -> list[Applied]:
+        """Write where a delivery stands after its signals were applied; the applied ones."""
+        waiting = next((o.wait_for for o in outcomes if o.wait_for), "")
+        applied = [o for o in outcomes if o.subscriber is not None]
+        if waiting and not applied:
+            self.journal.set_status(delivery.id, WAITING, wait_for=waiting)
+            return []
+        status = APPLIED if applied else IGNORED
+        note = "" if applied else "nothing for care in this event type"
+        if applied and all(o.stale for o in applied) and not any(o.events for o in applied):
+            status, note = IGNORED, "older than the state already stored"
+        first = applied[0].subscriber if applied else None
+        self.journal.set_status(
+            delivery.id,
+            status,
+            at=self._clock.now(),
+            note=note,
+            subscriber_id=first.id if first else "",
+        )
         return applied
 
     def catch_up(self) -> int:
         """Apply every delivery a crash left pending or failed, oldest first. Returns how many."""
         keys = [d.id for d in self.journal.with_status(UNFINISHED)]
-        for key in keys:
-            self.apply_now(key)
+        for start in range(0, len(keys), BATCH):
+            self.apply_many(keys[start : start + BATCH])
         return len(keys) + self.retry_waiting()
 
     def retry_waiting(self) -> int:
@@ -197,13 +230,19 @@ class Intake:
     def _run(self) -> None:
         self.catch_up()
         while True:
-            key = self._queue.get()
+            keys = [self._queue.get()]
+            while len(keys) < BATCH and keys[-1] is not None:
+                try:
+                    keys.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                if key is None:
-                    return
-                self.apply_now(key)
+                self.apply_many([k for k in keys if k is not None])
             finally:
-                self._queue.task_done()
+                for _ in keys:
+                    self._queue.task_done()
+            if keys[-1] is None:
+                return
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the deliveries already queued, then stop the worker."""

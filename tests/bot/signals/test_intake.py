@@ -176,3 +176,36 @@ def test_the_worker_applies_in_the_background(intake: Intake, repos: Repos):
         intake.stop()
     assert json.loads(intake.journal.get("stripe:evt_1").body)["id"] == "evt_1"
     assert repos.events.count() == 1
+
+
+def test_a_batch_applies_in_order_with_one_write_and_skips_a_bad_delivery(
+    intake: Intake, repos: Repos
+):
+    repos.subscribers.put(subscriber("cus_1"))
+    keys = []
+    for n, status in enumerate(("past_due", "active", "past_due")):
+        event = stripe_event(
+            "customer.subscription.updated",
+            f"evt_{n}",
+            T0 + n,
+            id="sub_x",
+            customer="cus_1",
+            status=status,
+        )
+        body, headers = stripe_request(event)
+        intake.receive("stripe", body, headers)
+        keys.append(f"stripe:evt_{n}")
+    bad = stripe_event("invoice.payment_failed", "evt_bad", T0, customer="cus_1")
+    bad["data"]["object"]["attempt_count"] = "many"  # parse fails: int("many")
+    body, headers = stripe_request(bad)
+    intake.receive("stripe", body, headers)
+    results = intake.apply_many([*keys[:2], "stripe:evt_bad", keys[2]])
+    assert sorted(results) == sorted(keys)
+    sub = repos.subscribers.get("cus_1")
+    # sub_x is new with the first update (no history entry), then changes twice, in order
+    assert [(h["from"], h["to"]) for h in sub.history if h["sub"] == "sub_x"] == [
+        ("past_due", "active"),
+        ("active", "past_due"),
+    ]
+    assert intake.journal.get("stripe:evt_bad").status == "failed"
+    assert all(intake.journal.get(k).status == APPLIED for k in keys)
