@@ -222,6 +222,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     imp.add_argument(
         "--dry-run", action="store_true", help="report what would change, change nothing"
     )
+    imp.add_argument(
+        "--date-order",
+        choices=("dmy", "mdy"),
+        help="how to read dates like 02/03/2026: day first (dmy) or month first (mdy)",
+    )
     dig = sub.add_parser("digest", help="the daily digest")
     dig.add_argument("--preview", action="store_true", help="show it without changing any data")
     dig.add_argument(
@@ -246,7 +251,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import":
             from bot.importers.cli import run_import
 
-            return run_import(settings, args.path, args.format, args.dry_run, console)
+            return run_import(
+                settings,
+                args.path,
+                args.format,
+                args.dry_run,
+                console,
+                date_order=args.date_order,
+            )
         if args.command == "digest":
             if not args.preview:
                 console.print("Posting happens in Slack (/care digest now); use --preview here.")

@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from bot.clock import Clock, SystemClock
+from bot.importers.dates import describe
 from bot.importers.reader import ImportFileError
 from bot.importers.service import DESCRIPTIONS, ImportReport, import_file
 from bot.repos import Repos
@@ -79,6 +80,7 @@ def run_import(
     dry_run: bool,
     console: Console,
     clock: Clock | None = None,
+    date_order: str | None = None,
 ) -> int:
     """Import `path` into the data directory and print what happened.
 
@@ -89,6 +91,7 @@ def run_import(
         dry_run: report what would change, change nothing.
         console: where to print.
         clock: the import time (default: the system clock).
+        date_order: "dmy" or "mdy" for numeric dates that can be read both ways.
 
     Returns:
         The exit code: 0 all imported, 1 some rows rejected, 2 nothing imported.
@@ -97,7 +100,15 @@ def run_import(
     bar = ProgressBar(console)
     with open_store(settings.data_dir, dry_run) as store:
         try:
-            report = import_file(path, fmt, Repos.open(store), now, dry_run=dry_run, progress=bar)
+            report = import_file(
+                path,
+                fmt,
+                Repos.open(store),
+                now,
+                dry_run=dry_run,
+                progress=bar,
+                date_order=date_order,
+            )
         except ImportFileError as exc:
             bar.close()
             console.print(f"[bold red]Nothing imported.[/] {_escape(str(exc))}", highlight=False)
@@ -116,6 +127,8 @@ def print_report(report: ImportReport, console: Console) -> None:
         f"({report.format}, {how}).",
         highlight=False,
     )
+    if describe(report.dates):
+        console.print(describe(report.dates), markup=False, highlight=False)
     table = Table(title="Dry run: nothing was written" if report.dry_run else None)
     if report.kind == "events":
         counts = {"events\nadded": report.added, "duplicates\n(skipped)": report.duplicates}

@@ -97,7 +97,10 @@ class EventRow:
 class EventReader:
     """Reads rows of an events file into `Event`s, resolving subscribers by id or email."""
 
-    def __init__(self, headers: Sequence[str], subscribers: SubscriberRepo) -> None:
+    def __init__(
+        self, headers: Sequence[str], subscribers: SubscriberRepo, date_order: str | None = None
+    ) -> None:
+        self.date_order = date_order
         positions: dict[str, int] = {}
         for i, header in enumerate(headers):
             positions.setdefault(header_key(header), i)
@@ -110,6 +113,10 @@ class EventReader:
         self._subscribers = subscribers
         self._ids: dict[str, str | None] = {}
         self._known: set[str] | None = None
+
+    def date_positions(self) -> list[int]:
+        """The column that holds the dates, to decide the file's day/month order from."""
+        return [self._index["timestamp"]] if "timestamp" in self._index else []
 
     def _cell(self, cells: list[str], name: str) -> str:
         i = self._index.get(name)
@@ -139,7 +146,7 @@ class EventReader:
         if not ref:
             raise RowError(f"{self._names['subscriber']} is empty: which subscriber is this?")
         kind = parse_type(self._cell(cells, "type"))
-        at = parse_when(self._cell(cells, "timestamp"), self._names["timestamp"])
+        at = parse_when(self._cell(cells, "timestamp"), self._names["timestamp"], self.date_order)
         if at is None:
             raise RowError(f"{self._names['timestamp']} is empty: when did this happen?")
         value = self._value(self._cell(cells, "value"), kind)

@@ -34,12 +34,17 @@ from bot.importers.values import (
 )
 from bot.models import Subscription
 
+DATE_FIELDS = ("start", "next_charge", "canceled_at", "ended_at", "cancel_at", "last_order")
+
 
 class RowReader:
     """Reads rows of one file in one format; column positions are worked out once."""
 
-    def __init__(self, fmt: SubscriberFormat, headers: Sequence[str]) -> None:
+    def __init__(
+        self, fmt: SubscriberFormat, headers: Sequence[str], date_order: str | None = None
+    ) -> None:
         self.format = fmt
+        self.date_order = date_order
         self.headers = list(headers)
         positions: dict[str, list[int]] = {}
         for i, header in enumerate(headers):
@@ -84,6 +89,10 @@ class RowReader:
     def has(self, field: str) -> bool:
         return field in self._columns
 
+    def date_positions(self) -> list[int]:
+        """The columns that hold dates, to decide the file's day/month order from."""
+        return sorted({i for f in DATE_FIELDS for i, _ in self._columns.get(f, ())})
+
     def read(self, line: int, cells: list[str]) -> CustomerRow:
         """One data row as a `CustomerRow`.
 
@@ -114,7 +123,7 @@ class RowReader:
             email=email,
             name=_one_line(name or get("company", "")),
             owner=_one_line(get("owner", "")),
-            last_order=parse_day(get("last_order", ""), col["last_order"]),
+            last_order=parse_day(get("last_order", ""), col["last_order"], self.date_order),
         )
         if "tags" in cell:
             row.tags = [t.strip() for t in cell["tags"].split(",") if t.strip()]
@@ -125,7 +134,7 @@ class RowReader:
         return row
 
     def _subscription(self, row: CustomerRow, cell: dict[str, str]) -> Subscription:
-        get, col = cell.get, self._names
+        get, col, order = cell.get, self._names, self.date_order
         status = parse_status(cell["status"], col["status"]) if "status" in cell else "active"
         unit, multiplier = parse_interval(get("interval", ""), col["interval"]) or ("month", 1)
         count = parse_count(get("interval_count", ""), col["interval_count"]) or 1
@@ -138,13 +147,13 @@ class RowReader:
             interval=unit,
             interval_count=count * multiplier,
             quantity=parse_count(get("quantity", ""), col["quantity"]) or 1,
-            started=parse_day(get("start", ""), col["start"]),
-            current_period_end=parse_day(get("next_charge", ""), col["next_charge"]),
+            started=parse_day(get("start", ""), col["start"], order),
+            current_period_end=parse_day(get("next_charge", ""), col["next_charge"], order),
             cancel_at_period_end=parse_flag(
                 get("cancel_at_period_end", ""), col["cancel_at_period_end"]
             ),
-            canceled_at=parse_day(get("canceled_at", ""), col["canceled_at"]),
-            ended_at=parse_day(get("ended_at", ""), col["ended_at"]),
+            canceled_at=parse_day(get("canceled_at", ""), col["canceled_at"], order),
+            ended_at=parse_day(get("ended_at", ""), col["ended_at"], order),
             cancellation_reason=get("cancellation_reason", ""),
         )
 

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.bulk import paused_gc
+from bot.importers.dates import DateOrder, UndecidedOrder, may_hold_numeric_dates
+from bot.importers.detect import OtherExport, looks_generic, nearest_formats, other_export
 from bot.importers.events import EventReader, looks_like_events, missing_columns
-from bot.importers.formats import SUBSCRIBER_FORMATS
+from bot.importers.formats import GENERIC, SUBSCRIBER_FORMATS
 from bot.importers.merge import Merger
 from bot.importers.reader import CsvTable, ImportFileError, read_csv
 from bot.importers.rows import RowReader
@@ -66,6 +68,7 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    dates: DateOrder = field(default_factory=DateOrder)
 
     @property
     def kind(self) -> str:
@@ -91,6 +94,7 @@ def import_file(
     now: datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
+    date_order: str | None = None,
 ) -> ImportReport:
     """Import a CSV file of subscribers or events into `repos`.
 
@@ -101,9 +105,12 @@ def import_file(
         now: the import time (history entries, `updated_at`).
         dry_run: compute the report, write nothing.
         progress: called with (rows done, rows total) while reading rows.
+        date_order: "dmy" or "mdy" for numeric dates that can be read both ways; None lets
+            the file's other dates decide (see `bot.importers.dates`).
 
     Raises:
-        ImportFileError: the file cannot be read or is not a format I know; nothing imported.
+        ImportFileError: the file cannot be read, is not a format I know, is another export
+            of a known platform, or holds dates whose order nothing decides; nothing imported.
     """
     path = Path(path)
     try:
@@ -113,7 +120,16 @@ def import_file(
     except OSError as exc:
         raise ImportFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
     table = read_csv(data, name=path.name)
-    return import_rows(table, fmt, repos, now, dry_run=dry_run, progress=progress, name=path.name)
+    return import_rows(
+        table,
+        fmt,
+        repos,
+        now,
+        dry_run=dry_run,
+        progress=progress,
+        name=path.name,
+        date_order=date_order,
+    )
 
 
 def import_rows(
@@ -125,39 +141,81 @@ def import_rows(
     dry_run: bool = False,
     progress: Progress | None = None,
     name: str = "the file",
+    date_order: str | None = None,
 ) -> ImportReport:
     """Import an already parsed CSV table (see `import_file`)."""
     chosen, detected = choose_format(table.headers, fmt, name)
     report = ImportReport(
         name=name, format=chosen, detected=detected, dry_run=dry_run, rows=table.count
     )
+    reader: EventReader | RowReader
+    if chosen == "events":
+        reader = EventReader(table.headers, repos.subscribers)
+    else:
+        reader = RowReader(SUBSCRIBER_FORMATS[chosen], table.headers)
+    report.dates = _date_order(table, reader.date_positions(), date_order, name)
+    reader.date_order = report.dates.order
     with repos.store.lock, paused_gc():  # one read-modify-write of the subscribers
-        if chosen == "events":
-            _import_events(table, repos, now, report, progress)
+        if isinstance(reader, EventReader):
+            _import_events(table, reader, repos, now, report, progress)
         else:
-            _import_subscribers(table, chosen, repos, now, report, progress)
+            _import_subscribers(table, reader, repos, now, report, progress)
     return report
+
+
+def _date_order(
+    table: CsvTable, positions: Sequence[int], asked: str | None, name: str
+) -> DateOrder:
+    """How the file's numeric dates are read (a pass over its date columns when it has any).
+
+    Raises:
+        ImportFileError: some dates can be read both ways and nothing decides which.
+    """
+    if not positions or not may_hold_numeric_dates(table.text):
+        return DateOrder(order=asked, asked=asked is not None)
+    cells = (
+        (line, cells[i].strip())
+        for line, cells in table.rows()
+        for i in positions
+        if i < len(cells)
+    )
+    try:
+        return DateOrder.decide(cells, asked)
+    except UndecidedOrder as exc:
+        raise ImportFileError(f"{name}: {exc}") from None
 
 
 def choose_format(headers: Sequence[str], fmt: str, name: str = "the file") -> tuple[str, bool]:
     """The format to read a file with, and whether it was detected.
 
     Raises:
-        ImportFileError: `auto` found no format whose headers fit, or the file lacks the
-            columns the format asked for needs; the message lists what it saw.
+        ImportFileError: `auto` met another export of a known platform (refused by name, with
+            the export to use), or no format whose headers fit (the message lists the headers
+            found and the nearest formats); or the file lacks the columns the format asked
+            for needs.
     """
     seen = ", ".join(shown(h) for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
+    other = other_export(headers)
     if fmt == "auto":
+        if other is not None:
+            raise ImportFileError(_refusal(name, other))
         if looks_like_events(headers):
             return "events", True
         for candidate in SUBSCRIBER_FORMATS.values():
-            if not candidate.missing(headers, auto=True):
+            if candidate is not GENERIC and not candidate.missing(headers, auto=True):
                 return candidate.name, True
-        known = "; ".join(f"{n} ({d})" for n, d in DESCRIPTIONS.items())
+        if looks_generic(headers):
+            return GENERIC.name, True
+        near = "; ".join(
+            f"{n} ({DESCRIPTIONS[n]}) lacks {' and '.join(missing)}"
+            for n, missing in nearest_formats(headers)
+        )
+        known = ", ".join(f"{n} ({d})" for n, d in DESCRIPTIONS.items())
         raise ImportFileError(
             f"{name}: I cannot tell which export this is from its headers: {seen}. "
-            f"Formats I know: {known}. Name the format with --format, or rename the columns as "
-            "docs/importing.md shows (a subscribers file needs at least customer_id or email)."
+            f"Nearest: {near}. Formats I know: {known}. If the file is your own layout, name "
+            "its columns as docs/importing.md shows (an id or email, and a status), or pass "
+            "--format generic to read it as the generic layout."
         )
     if fmt == "events":
         missing = missing_columns(headers)
@@ -165,12 +223,21 @@ def choose_format(headers: Sequence[str], fmt: str, name: str = "the file") -> t
         missing = SUBSCRIBER_FORMATS[fmt].missing(headers, auto=False)
     else:
         raise ImportFileError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    if other is not None and fmt != GENERIC.name:  # only --format generic reads them anyway
+        raise ImportFileError(_refusal(name, other))
     if missing:
         raise ImportFileError(
             f"{name} is not {DESCRIPTIONS[fmt]}: it has no column {' and no column '.join(missing)}. "
             f"Its headers: {seen}. Try --format auto."
         )
     return fmt, False
+
+
+def _refusal(name: str, other: OtherExport) -> str:
+    return (
+        f"{name} is {other.name}: {other.holds}. It holds no subscriptions, so nothing was "
+        f"read. Import {other.instead}."
+    )
 
 
 def _tick(progress: Progress | None, done: int, total: int) -> None:
@@ -200,14 +267,13 @@ def _read_rows(
 
 def _import_subscribers(
     table: CsvTable,
-    fmt: str,
+    reader: RowReader,
     repos: Repos,
     now: datetime,
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    reader = RowReader(SUBSCRIBER_FORMATS[fmt], table.headers)
-    merger = Merger(repos.subscribers, fmt, now)
+    merger = Merger(repos.subscribers, reader.format.name, now)
     for row in _read_rows(table, reader.read, report, progress):
         merger.add(row)
     result = merger.result()
@@ -219,12 +285,12 @@ def _import_subscribers(
 
 def _import_events(
     table: CsvTable,
+    reader: EventReader,
     repos: Repos,
     now: datetime,
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    reader = EventReader(table.headers, repos.subscribers)
     fresh: dict[str, Event] = {}
     for row in _read_rows(table, reader.read, report, progress):
         if row.event.id in fresh or repos.events.exists(row.event.id):

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import ParamSpec, TypeVar
 
+from bot.importers import dates
 from bot.models import STATUSES
 
 P = ParamSpec("P")
@@ -100,7 +101,7 @@ _TRUE = frozenset({"true", "yes", "y", "t", "1"})
 _FALSE = frozenset({"false", "no", "n", "f", "0", ""})
 
 # Unambiguous non-ISO date spellings seen in billing exports. Numeric day/month orders
-# (01/02/2025) are refused on purpose: they mean different dates in different countries.
+# (01/02/2025) are read by bot.importers.dates, in the order the file proves or is given.
 _DATE_FORMATS = (
     "%Y/%m/%d",
     "%Y/%m/%d %H:%M",
@@ -119,40 +120,50 @@ _TZ_WORDS = re.compile(r"\s*(UTC|GMT|Z)$", re.IGNORECASE)
 _MONEY_NOISE = re.compile(r"[\sA-Za-z$€£¥\u00a0']")
 _NUMBER = re.compile(r"-?[\d.,]+")
 
-_when_cache: dict[str, datetime] = {}
+_when_caches: dict[str | None, dict[str, datetime]] = {None: {}, "dmy": {}, "mdy": {}}
 
 
 @cell_parser
-def parse_when(text: str, column: str) -> datetime | None:
+def parse_when(text: str, column: str, order: str | None = None) -> datetime | None:
     """A timestamp cell as an aware UTC datetime, or None when the cell is empty.
 
     Accepts ISO 8601 (`2025-01-10`, `2025-01-10 09:00`, `2025-01-10T09:00:00Z`, offsets),
-    Unix timestamps in seconds or milliseconds (Chargebee, APIs), a trailing `UTC`, and a few
-    month-name spellings (`10-Jan-2025 09:00`, `Jan 10, 2025`). Naive times are taken as UTC.
+    Unix timestamps in seconds or milliseconds (Chargebee, APIs), a trailing `UTC`, a few
+    month-name spellings (`10-Jan-2025 09:00`, `Jan 10, 2025`), and numeric dates as
+    spreadsheets save them (`31/10/2026 09:00`, `10/31/26 9:00 PM`, `31.10.2026`): those that
+    can be read only one way always, the others in `order` ("dmy" or "mdy", see
+    `bot.importers.dates`). Naive times are taken as UTC.
 
     Raises:
-        RowError: the cell holds something that is not such a date.
+        RowError: the cell holds something that is not such a date, or a numeric date that
+            could be read both ways when no order is given.
     """
     text = text.strip()
     if not text:
         return None
-    cached = _when_cache.get(text)
+    cache = _when_caches[order]
+    cached = cache.get(text)
     if cached is not None:
         return cached
     try:
-        value = _parse_when(text)
+        value = _parse_when(text, order)
+    except dates.Ambiguous:
+        raise RowError(
+            f"{column} {shown(text)} can be read day-first or month-first: import again with "
+            "--date-order dmy or --date-order mdy"
+        ) from None
     except (ValueError, OverflowError, OSError):  # 0001-01-01T00:00+01:00 has no UTC time
         value = None
     if value is None or not 1970 <= value.year <= 2200:
         raise RowError(
             f"{column} {shown(text)} is not a date I can read: use YYYY-MM-DD or YYYY-MM-DD HH:MM"
         )
-    if len(_when_cache) < 100_000:
-        _when_cache[text] = value
+    if len(cache) < 100_000:
+        cache[text] = value
     return value
 
 
-def _parse_when(text: str) -> datetime | None:
+def _parse_when(text: str, order: str | None) -> datetime | None:
     if text.isascii() and text.isdigit():
         if len(text) in (10, 13):
             seconds = int(text) / (1000 if len(text) == 13 else 1)
@@ -160,17 +171,20 @@ def _parse_when(text: str) -> datetime | None:
         if len(text) != 8:  # 20250110 is ISO basic format, handled below
             return None
     stripped = _TZ_WORDS.sub("", text)  # "...Z", "... UTC": UTC, as naive times are
-    value = _parse_text(stripped)
+    value = _parse_text(stripped, order)
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _parse_text(text: str) -> datetime | None:
+def _parse_text(text: str, order: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
+    numeric = dates.parse(text, order)
+    if numeric is not None:
+        return numeric
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt)
@@ -179,9 +193,9 @@ def _parse_text(text: str) -> datetime | None:
     return None
 
 
-def parse_day(text: str, column: str) -> date | None:
+def parse_day(text: str, column: str, order: str | None = None) -> date | None:
     """A date cell as a UTC calendar date (see `parse_when`), or None when empty."""
-    when = parse_when(text, column)  # a cell_parser: raises only RowError
+    when = parse_when(text, column, order)  # a cell_parser: raises only RowError
     return when.date() if when else None
 
 

@@ -121,3 +121,20 @@ def recharge_row(**cells: object) -> dict[str, object]:
     }
     row.update(cells)
     return row
+
+
+def stripe_customers_header() -> list[str]:
+    return _blocks()[1]
+
+
+def shopify_orders_header() -> list[str]:
+    return _blocks()[4]
+
+
+def documented_header(title: str) -> list[str]:
+    """A header line recorded in docs/importing.md under `#### {title}` (the exports that
+    ../shared/formats.md does not list, taken from the platforms' documentation)."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "importing.md").read_text("utf-8")
+    match = re.search(rf"#### {re.escape(title)}\n.*?```\n(.*?)\n```", doc, re.S)
+    assert match, f"no header recorded for {title} in docs/importing.md"
+    return match.group(1).strip().split(",")

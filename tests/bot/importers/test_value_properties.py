@@ -37,9 +37,13 @@ from bot.models import EVENT_TYPES, STATUSES
 NUMBERISH = st.from_regex(
     r"\A[-+ $€]?(\d{0,40}|inf|nan|infinity)([.,]\d{0,40})?([eE][-+]?\d{1,5})?[ €]?\Z"
 )
-DATEISH = st.from_regex(
-    r"\A\d{1,4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?(Z|[+-]\d{2}:\d{2}| UTC)?\Z"
-) | st.from_regex(r"\A\d{1,20}\Z")
+DATEISH = (
+    st.from_regex(r"\A\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}( \d{1,2}:\d\d( [AP]M)?)?\Z")
+    | st.from_regex(
+        r"\A\d{1,4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?(Z|[+-]\d{2}:\d{2}| UTC)?\Z"
+    )
+    | st.from_regex(r"\A\d{1,20}\Z")
+)
 CELLS = st.text() | NUMBERISH | DATEISH
 
 
@@ -67,6 +71,8 @@ def _day(value: Any) -> bool:
 
 PARSERS: dict[str, tuple[Callable[[str, str], Any], Callable[[Any], bool]]] = {
     "when": (parse_when, _when),
+    "when day-first": (lambda text, column: parse_when(text, column, "dmy"), _when),
+    "when month-first": (lambda text, column: parse_when(text, column, "mdy"), _when),
     "day": (parse_day, _day),
     "amount": (parse_amount, _finite_amount),
     "number": (parse_number, _finite_number),

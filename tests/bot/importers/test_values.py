@@ -46,7 +46,7 @@ def test_an_empty_date_cell_is_none():
     assert parse_when("  ", "Canceled At (UTC)") is None
 
 
-@pytest.mark.parametrize("text", ["10/01/2025", "yesterday", "2025-13-01", "0001-01-01", "12345"])
+@pytest.mark.parametrize("text", ["31/13/2025", "yesterday", "2025-13-01", "0001-01-01", "12345"])
 def test_unreadable_dates_name_the_column_and_the_fix(text: str):
     with pytest.raises(RowError, match=r"Start Date \(UTC\) .* is not a date.*YYYY-MM-DD"):
         parse_when(text, "Start Date (UTC)")
