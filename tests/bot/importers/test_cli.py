@@ -14,15 +14,6 @@ from bot.store import Store
 from tests.bot.importers.exports import stripe_header, stripe_row, write
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv("CARE_DATA_DIR", str(path))
-    monkeypatch.delenv("CARE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
-    return path
-
-
 def stored_ids(data_dir: Path) -> list[str]:
     with Store(data_dir, read_only=True) as store:
         return sorted(Repos.open(store).subscribers.ids())

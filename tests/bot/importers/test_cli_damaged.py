@@ -20,15 +20,6 @@ from tests.bot.importers.exports import stripe_header, stripe_row, write
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv("CARE_DATA_DIR", str(path))
-    monkeypatch.delenv("CARE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return path
-
-
 def stored(data_dir: Path) -> dict[str, int]:
     """Subscriber id -> quantity of its first subscription."""
     if not data_dir.exists():

@@ -94,15 +94,6 @@ def test_the_asked_order_is_used_and_counted():
     assert (found.order, found.asked, found.numeric, found.ambiguous) == ("mdy", True, 2, 2)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv("CARE_DATA_DIR", str(path))
-    monkeypatch.delenv("CARE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return path
-
-
 def started(data_dir: Path) -> dict[str, date | None]:
     with Store(data_dir, read_only=True) as store:
         subs = Repos.open(store).subscribers

@@ -187,11 +187,8 @@ def test_generic_chosen_explicitly_still_reads_such_a_file(tmp_path: Path, repos
 
 
 def test_a_refused_shopify_orders_export_as_the_person_sees_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ):
-    monkeypatch.setenv("CARE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CARE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
     header, row, _ = EXPORTS["Shopify Orders"]
     path = write(tmp_path, "orders_export_1.csv", header(), [row])
 
@@ -202,7 +199,7 @@ def test_a_refused_shopify_orders_export_as_the_person_sees_it(
     assert "'Name' is the order number (#1001), not a person" in err
     assert "Shopify admin > Customers > Export" in err
     assert "Recharge: Tools & apps > Exports" in err
-    assert not (tmp_path / "data" / "subscribers.json").exists()
+    assert not (data_dir / "subscribers.json").exists()
     doc = (Path(__file__).resolve().parents[3] / "docs" / "importing.md").read_text("utf-8")
     assert " ".join(doc.split()).count(err[: err.index("It holds")]) == 1  # the doc shows it
 
