@@ -10,6 +10,11 @@
 - Aggregates that get frequent small writes (tasks, outreach, events, inbox) are split into
   shards by subscriber, so one task write rewrites one small file whatever the number of
   subscribers. Repositories in `bot.repos` are the only code that touches TinyDB.
+- `Store.transaction()` makes writes to several files one: inside it, writes are held in
+  memory; at the end the new content of every file is written atomically to `journal.json`
+  (the write-ahead intent), then to each file, then the journal is deleted. A kill before the
+  journal lands leaves every file as it was; after, the next open rolls the journal forward.
+  So an outreach log and the tasks it closes are stored both or neither.
 """
 
 from __future__ import annotations
@@ -24,15 +29,19 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Table
 
+if TYPE_CHECKING:
+    from bot.journal import Journal
+
 TABLE = "_default"
 STORE_META = "store.json"
+JOURNAL = "journal.json"
 # Files per sharded aggregate. At 100k subscribers (~27k tasks) a task shard holds ~26 tasks, so
 # a task write costs what it costs at 1k (measured: 64 shards 2-3x, 512 about 2x, 1024 1.0x;
 # 2048 also 1.0x but slows bulk imports and the engine by a second and adds memory).
@@ -58,9 +67,12 @@ class ReadOnlyError(StoreError):
 class AtomicJSONStorage(Storage):
     """A TinyDB storage writing whole files atomically and caching the parsed data."""
 
-    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, read_only: bool = False, journal: Journal | None = None
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.journal = journal
         self._cache: dict[str, Any] | None = None
 
     def read(self) -> dict[str, Any] | None:
@@ -92,12 +104,23 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         if self.read_only:
             raise ReadOnlyError(f"{self.path} was opened read-only")
+        if self.journal is not None and self.journal.hold(self, data):
+            self._cache = data  # written when the transaction ends
+            return
         try:
             atomic_write(self.path, lambda fh: write_tables(data, fh))
         except BaseException:
             self._cache = None  # TinyDB may have changed the cached dict in place: reload from disk
             raise
         self._cache = data
+
+    def preload(self, data: dict[str, Any]) -> None:
+        """Use `data` as the file's content (a pending journal's, in a read-only open)."""
+        self._cache = data
+
+    def forget(self) -> None:
+        """Drop the cached data: the next read loads the file again (a transaction undone)."""
+        self._cache = None
 
     def close(self) -> None:
         self._cache = None
@@ -161,7 +184,12 @@ def atomic_write(path: Path, payload: bytes | Callable[[IO[str]], object]) -> No
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in `directory` durable."""
+    dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
@@ -192,15 +220,25 @@ class Store:
         self.lock = threading.RLock()
         self._dbs: dict[str, TinyDB] = {}
         self._file_lock: FileLock | None = None
+        self.journal: Journal | None = None
+        self._overlay: dict[str, dict[str, Any]] = {}
+        # The intent of an interrupted transaction this open completed (see bot.journal).
+        self.recovered: dict[str, Any] | None = None
         if self.data_dir is not None:
+            from bot.journal import Journal
+
+            self.journal = Journal(self.data_dir)
             if read_only:
                 if not self.data_dir.is_dir():
                     raise StoreError(
                         f"No data in {self.data_dir}: import subscribers first "
                         "(python app.py import FILE) or set CARE_DATA_DIR."
                     )
+                pending = self.journal.read()
+                self._overlay = pending[0] if pending else {}
             else:
                 self._lock_dir()
+                self.recovered = self.journal.recover()
             self.shards = self._shard_count(shards)
 
     def _shard_count(self, wanted: int) -> int:
@@ -268,7 +306,15 @@ class Store:
                     path = self.data_dir / f"{name}.json"
                     if not self.read_only:
                         path.parent.mkdir(parents=True, exist_ok=True)
-                    db = TinyDB(path, storage=AtomicJSONStorage, read_only=self.read_only)
+                    db = TinyDB(
+                        path,
+                        storage=AtomicJSONStorage,
+                        read_only=self.read_only,
+                        journal=self.journal,
+                    )
+                    if name in self._overlay:  # read-only, an interrupted write not applied yet
+                        storage: AtomicJSONStorage = db.storage  # type: ignore[assignment]
+                        storage.preload(self._overlay[name])
                 self._dbs[name] = db
             return db
 
@@ -280,6 +326,41 @@ class Store:
 
     def shard_table(self, name: str, key: str) -> Table:
         return self.table(f"{name}/{shard_of(key, self.shards):02d}")
+
+    @contextlib.contextmanager
+    def transaction(self, intent: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Make every write inside one: all of them are stored, or none (see `bot.journal`).
+
+        Holds the store's lock throughout. A transaction inside another joins it. In memory
+        (tests) the writes simply happen.
+
+        Args:
+            intent: what the transaction does (e.g. `{"action": "log", "tasks": [...]}`),
+                kept in the journal and handed back as `recovered` by the open that completes
+                an interrupted one, so the caller can bring other views (Slack) up to date.
+
+        Yields:
+            The intent, which the body may add to.
+        """
+        intent = dict(intent or {})
+        with self.lock:
+            journal = self.journal
+            if journal is None or journal.active:
+                yield intent
+                return
+            self.check_writable()
+            journal.begin(intent)
+            try:
+                yield intent
+            except BaseException:
+                journal.abort()
+                raise
+            journal.commit()
+
+    def on_undo(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when a transaction is undone (repositories drop their indexes)."""
+        if self.journal is not None:
+            self.journal.on_undo(callback)
 
     def check_writable(self) -> None:
         if self.read_only:

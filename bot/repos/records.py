@@ -24,6 +24,11 @@ class ShardedRecords(Generic[R]):
         self._tables = store.shard_tables(self.name)
         self._ids: set[str] | None = None
         self._by_subscriber: dict[str, list[dict[str, Any]]] = {}
+        store.on_undo(self._drop_index)
+
+    def _drop_index(self) -> None:
+        """Rebuild the index from the files on next use (a transaction was undone)."""
+        self._ids, self._by_subscriber = None, {}
 
     def _index(self) -> set[str]:
         if self._ids is None:

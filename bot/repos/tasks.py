@@ -38,6 +38,11 @@ class TaskRepo:
         self._where: dict[str, tuple[Table, int]] | None = None  # task id -> (shard, doc id)
         self._by_key: dict[str, str] = {}
         self._by_subscriber: dict[str, list[str]] = {}
+        store.on_undo(self._drop_index)
+
+    def _drop_index(self) -> None:
+        """Rebuild the indexes from the files on next use (a transaction was undone)."""
+        self._where, self._by_key, self._by_subscriber = None, {}, {}
 
     def _index(self) -> dict[str, tuple[Table, int]]:
         if self._where is None:
