@@ -18,10 +18,11 @@ import logging
 import secrets
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 import schedule
 from rich.console import Console
@@ -49,6 +50,7 @@ class Runtime:
     listeners: Executor | None = None  # Bolt's listener threads (lazy work after the ack)
     heartbeat: object = None  # bot.health.Heartbeat: when the scheduler loop last turned
     health: object = None  # handlers.health.Health behind GET /healthz
+    on_start: Callable[[], None] | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def start(self, serve_http: bool = True) -> None:
@@ -64,6 +66,8 @@ class Runtime:
             self.inbox.start()  # type: ignore[attr-defined]
         if self.signals is not None:
             self.signals.start()  # type: ignore[attr-defined]
+        if self.on_start is not None:
+            self.on_start()
 
     def tick(self) -> None:
         self.heartbeat.beat()  # type: ignore[attr-defined]
@@ -102,6 +106,7 @@ def build(
     from handlers import register
     from handlers.context import Services
     from handlers.home import HomeTabs
+    from handlers.recovered import show_recovered
     from handlers.signals import build_signals
     from handlers.slack_sink import SlackSink, make_client
 
@@ -120,7 +125,9 @@ def build(
         token_verification_enabled=False,
         logger=logging.getLogger("care.bolt"),
     )
-    care = CareService(repos, clock, settings.timezone, Permissions(settings.slack.managers))
+    care = CareService(
+        repos, clock, settings.timezone, Permissions(settings.slack.managers, settings.slack.leads)
+    )
     renderer = DigestRenderer(settings.timezone, clock)
     publisher = DigestPublisher(repos, settings, clock, SlackSink(client), renderer, pacer)
     services = Services(settings, repos, clock, care, publisher, client)
@@ -142,6 +149,7 @@ def build(
     )
     runtime.heartbeat = Heartbeat(clock)
     runtime.server, runtime.health = _build_http(settings, bolt, services, runtime, port)
+    runtime.on_start = partial(show_recovered, services)  # a log a kill cut short, completed
     return runtime
 
 
@@ -173,6 +181,7 @@ def _load_and_freeze(repos) -> None:  # noqa: ANN001
     repos.digests.count()
     repos.events.count()
     repos.outreach.count()
+    repos.audit.count()
     gc.collect()
     gc.freeze()
 

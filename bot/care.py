@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.audit import SURFACE_COMMAND
 from bot.blocks.text import escape
 from bot.clock import Clock, local_today
 from bot.ids import stable_id
@@ -26,18 +27,9 @@ from bot.models import (
     Task,
 )
 from bot.repos import Repos, TaskNotFound
+from bot.roles import CareError, NotAllowed, Permissions
 
-
-class CareError(Exception):
-    """An action that cannot be done; the message is shown to the manager as is.
-
-    The message is Slack mrkdwn: whatever the manager typed is escaped in it, and `<@U…>`
-    mentions name our own users (a claimant), so that Slack shows who has a task.
-    """
-
-
-class NotAllowed(CareError):
-    pass
+__all__ = ["CareError", "CareService", "NotAllowed", "Permissions"]
 
 
 @dataclass
@@ -62,23 +54,6 @@ class LogResult:
     subscriber: Subscriber | None
 
 
-@dataclass
-class Permissions:
-    """Who may act on tasks: the configured managers, or everyone when none are configured."""
-
-    managers: frozenset[str] = frozenset()
-
-    def is_manager(self, user_id: str) -> bool:
-        return not self.managers or user_id in self.managers
-
-    def require(self, user_id: str) -> None:
-        if not self.is_manager(user_id):
-            raise NotAllowed(
-                "Sorry, only the care team's managers can work on tasks. "
-                "Ask an admin to add you to CARE_MANAGERS (or [slack] managers in care.toml)."
-            )
-
-
 def normalize_choice(value: str, choices: Iterable[str], what: str) -> str:
     """Match `value` to one of `choices`, accepting case, spaces and dashes ("left message")."""
     wanted = value.strip().lower().replace("-", "_").replace(" ", "_")
@@ -101,9 +76,20 @@ class CareService:
         self.tz = tz
         self.permissions = permissions
 
-    @property
-    def _lock(self):  # noqa: ANN202
-        return self.repos.store.lock
+    def _transaction(self, action: str, task_ids: Iterable[str]):  # noqa: ANN202
+        """The store's lock, and one write for the change and its audit entry (or none)."""
+        return self.repos.store.transaction({"action": action, "tasks": list(task_ids)})
+
+    def _record(
+        self, action: str, tasks: list[Task], user: str, surface: str, **details: str
+    ) -> None:
+        """One audit entry per customer for `action` on `tasks` (inside the transaction)."""
+        by_subscriber: dict[str, list[str]] = {}
+        for task in tasks:
+            by_subscriber.setdefault(task.subscriber_id, []).append(task.id)
+        now = self.clock.now()
+        for sid, ids in by_subscriber.items():
+            self.repos.audit.record(sid, now, user, action, surface, task_ids=ids, **details)
 
     def today(self) -> date:
         return local_today(self.clock, self.tz)
@@ -111,7 +97,7 @@ class CareService:
     def tasks(self, task_ids: Iterable[str]) -> list[Task]:
         return [self.repos.tasks.require(t) for t in task_ids]
 
-    def claim(self, task_ids: list[str], user: str) -> ClaimResult:
+    def claim(self, task_ids: list[str], user: str, surface: str = SURFACE_COMMAND) -> ClaimResult:
         """Claim every task of one digest entry for `user`, or none of them.
 
         Raises:
@@ -120,7 +106,7 @@ class CareService:
         """
         self.permissions.require(user)
         now = self.clock.now()
-        with self._lock:
+        with self._transaction("claim", task_ids):
             tasks = self._active(task_ids)
             others = [t for t in tasks if t.status == TASK_CLAIMED and t.claimed_by != user]
             if others:
@@ -133,49 +119,60 @@ class CareService:
                     task.status, task.claimed_by, task.claimed_at = TASK_CLAIMED, user, now
                     task.snoozed_until = None
 
-            return ClaimResult(claimed=[self.repos.tasks.mutate(t.id, claim)[0] for t in tasks])
+            claimed = [self.repos.tasks.mutate(t.id, claim)[0] for t in tasks]
+            self._record("claim", claimed, user, surface)
+            return ClaimResult(claimed=claimed)
 
-    def release(self, task_ids: list[str], user: str) -> list[Task]:
-        """Give claimed tasks back to the team. Only the claimant may release them."""
+    def release(self, task_ids: list[str], user: str, surface: str = SURFACE_COMMAND) -> list[Task]:
+        """Give claimed tasks back to the team: the claimant's own, or anyone's for a lead."""
         self.permissions.require(user)
-        with self._lock:
+        with self._transaction("release", task_ids):
             tasks = self._active(task_ids)
             for task in tasks:
-                if task.status != TASK_CLAIMED:
-                    raise CareError(f"Task {task.id} is not claimed.")
-                if task.claimed_by != user:
-                    raise CareError(
-                        f"Task {task.id} is claimed by <@{task.claimed_by}>; only they can release it "
-                        "(or use /care assign)."
-                    )
+                self.permissions.check_release(task, user)
+            holder = next((t.claimed_by for t in tasks if t.claimed_by != user), "")
 
             def release(task: Task) -> None:
                 task.status, task.claimed_by, task.claimed_at = TASK_OPEN, "", None
 
-            return [self.repos.tasks.mutate(t.id, release)[0] for t in tasks]
+            released = [self.repos.tasks.mutate(t.id, release)[0] for t in tasks]
+            self._record("release", released, user, surface, holder=holder)
+            return released
 
-    def assign(self, task_ids: list[str], assignee: str, user: str) -> list[Task]:
-        """Hand tasks to another manager (claimed on their behalf)."""
+    def assign(
+        self, task_ids: list[str], assignee: str, user: str, surface: str = SURFACE_COMMAND
+    ) -> list[Task]:
+        """Hand tasks to another manager (claimed on their behalf).
+
+        A manager hands on what they hold or what nobody holds; a lead, anything.
+        """
         self.permissions.require(user)
         if not self.permissions.is_manager(assignee):
             raise CareError(f"<@{assignee}> is not one of the care team's managers.")
         now = self.clock.now()
-        with self._lock:
+        with self._transaction("assign", task_ids):
             tasks = self._active(task_ids)
+            for task in tasks:
+                self.permissions.check_assign(task, user)
+            holder = next((t.claimed_by for t in tasks if t.claimed_by), "")
 
             def assign(task: Task) -> None:
                 task.status, task.claimed_by, task.claimed_at = TASK_CLAIMED, assignee, now
                 task.snoozed_until = None
 
-            return [self.repos.tasks.mutate(t.id, assign)[0] for t in tasks]
+            assigned = [self.repos.tasks.mutate(t.id, assign)[0] for t in tasks]
+            self._record("assign", assigned, user, surface, holder=holder, assignee=assignee)
+            return assigned
 
-    def snooze(self, task_ids: list[str], days: int, user: str) -> list[Task]:
+    def snooze(
+        self, task_ids: list[str], days: int, user: str, surface: str = SURFACE_COMMAND
+    ) -> list[Task]:
         """Hide tasks from the digest until `days` from today; they keep their due date."""
         self.permissions.require(user)
         if not 1 <= days <= 30:
             raise CareError("Snooze for 1 to 30 days, e.g. `/care snooze k7qx2 3`.")
         until = self.today() + timedelta(days=days)
-        with self._lock:
+        with self._transaction("snooze", task_ids):
             tasks = self._active(task_ids)
             for task in tasks:
                 if task.status == TASK_CLAIMED and task.claimed_by != user:
@@ -184,16 +181,20 @@ class CareService:
             def snooze(task: Task) -> None:
                 task.snoozed_until = until
 
-            return [self.repos.tasks.mutate(t.id, snooze)[0] for t in tasks]
+            snoozed = [self.repos.tasks.mutate(t.id, snooze)[0] for t in tasks]
+            self._record("snooze", snoozed, user, surface, detail=f"until {until.isoformat()}")
+            return snoozed
 
-    def done(self, task_ids: list[str], user: str) -> list[Task]:
+    def done(self, task_ids: list[str], user: str, surface: str = SURFACE_COMMAND) -> list[Task]:
         """Close tasks without an outreach log (the touch happened elsewhere)."""
         self.permissions.require(user)
         now = self.clock.now()
-        with self._lock:
+        with self._transaction("done", task_ids):
             tasks = self._active(task_ids)
             self._refuse_others_claims(tasks, user)
-            return [self.repos.tasks.mutate(t.id, _closer(user, now, "done"))[0] for t in tasks]
+            closed = [self.repos.tasks.mutate(t.id, _closer(user, now, "done"))[0] for t in tasks]
+            self._record("done", closed, user, surface)
+            return closed
 
     def log_outreach(
         self,
@@ -203,8 +204,12 @@ class CareService:
         outcome: str,
         note: str = "",
         follow_up: date | None = None,
+        surface: str = SURFACE_COMMAND,
     ) -> LogResult:
-        """Record an outreach and close the tasks it answers.
+        """Record an outreach and close the tasks it answers, in one store transaction.
+
+        The outreach, the closed tasks, the follow-up task and the audit entry are stored
+        together or not at all, even if the process is killed half-way (see `bot.journal`).
 
         Args:
             target: task ids (one digest entry), or a single task id or subscriber email/id.
@@ -222,9 +227,10 @@ class CareService:
         if follow_up is not None and follow_up <= self.today():
             raise CareError("The follow-up date must be after today.")
         now = self.clock.now()
-        with self._lock:
+        with self._transaction("log", []) as intent:
             tasks, subscriber = self._resolve_target(target)
             self._refuse_others_claims(tasks, user)
+            intent["tasks"] = [t.id for t in tasks]
             sid = subscriber.id if subscriber else tasks[0].subscriber_id
             primary = tasks[0].id if tasks else ""
             outreach = Outreach(
@@ -242,6 +248,17 @@ class CareService:
             closed = [self.repos.tasks.mutate(t.id, _closer(user, now, outcome))[0] for t in tasks]
             follow = (
                 self._follow_up(tasks[0], follow_up, user, now) if tasks and follow_up else None
+            )
+            if follow is not None:
+                intent["tasks"].append(follow.id)
+            self.repos.audit.record(
+                sid,
+                now,
+                user,
+                "log",
+                surface,
+                task_ids=[t.id for t in closed],
+                detail=f"{channel}, {outcome}" + (f", follow-up {follow_up}" if follow_up else ""),
             )
             return LogResult(
                 outreach=outreach, closed=closed, follow_up=follow, subscriber=subscriber

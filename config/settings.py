@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_CONFIG = Path(__file__).with_name("care.toml")
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -136,6 +137,7 @@ class SlackSettings:
     triage_channel: str = ""
     alerts_channel: str = ""  # live-signal alerts; the digest channel when not set
     managers: frozenset[str] = frozenset()
+    leads: frozenset[str] = frozenset()  # managers who may also release or reassign any claim
 
 
 @dataclass(frozen=True)
@@ -232,12 +234,8 @@ def load_settings(
             f"{path}: timezone {tz_name!r} is not an IANA zone (e.g. Europe/Berlin)"
         ) from exc
     slack_raw = _table(raw, "slack", path)
-    managers_env = env.get("CARE_MANAGERS")
-    managers = (
-        [m.strip() for m in managers_env.split(",") if m.strip()]
-        if managers_env is not None
-        else [str(m) for m in slack_raw.get("managers", [])]
-    )
+    managers = _user_ids(env, "CARE_MANAGERS", slack_raw, "managers", path)
+    leads = _user_ids(env, "CARE_LEADS", slack_raw, "leads", path)
     slack = SlackSettings(
         bot_token=env.get("SLACK_BOT_TOKEN", ""),
         signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
@@ -251,6 +249,7 @@ def load_settings(
         or env.get("CARE_DIGEST_CHANNEL")
         or str(slack_raw.get("digest_channel", "")),
         managers=frozenset(managers),
+        leads=frozenset(leads),
     )
     return Settings(
         data_dir=Path(env.get("CARE_DATA_DIR") or "./data"),
@@ -278,6 +277,30 @@ def load_settings(
             stripe_api_base=env.get("STRIPE_API_BASE", ""),
         ),
     )
+
+
+def _user_ids(
+    env: Mapping[str, str], variable: str, slack_raw: Mapping[str, Any], key: str, path: Path
+) -> list[str]:
+    """Slack user ids from `variable` (comma-separated) if set, else `[slack] key` in care.toml.
+
+    Raises:
+        ConfigError: naming the setting and the value that is not a user id.
+    """
+    if variable in env:
+        where, ids = variable, [m.strip() for m in env[variable].split(",") if m.strip()]
+    else:
+        where, value = f"{path}: [slack] {key}", slack_raw.get(key, [])
+        if not isinstance(value, list):
+            raise ConfigError(f'{where} must be a list of Slack user IDs, e.g. ["U0123ABCD"]')
+        ids = [m.strip() if isinstance(m, str) else m for m in value]
+    for user_id in ids:
+        if not isinstance(user_id, str) or not SLACK_USER_ID.fullmatch(user_id):
+            raise ConfigError(
+                f"{where}: {user_id!r} is not a Slack user ID. Use member IDs like U0123ABCD "
+                "(a person's profile > ⋮ > Copy member ID), not names or @handles."
+            )
+    return ids
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.audit import SURFACE_BUTTON, SURFACE_HOME
 from bot.blocks import ids, replies
 from bot.blocks.modal import build_log_outreach_modal
 from bot.care import CareError, NotAllowed
@@ -89,8 +90,14 @@ def register(app: App, services: Services) -> None:
     app.action(ids.ACTION_LOG)(open_log_modal)
 
 
+def surface(body: dict[str, Any]) -> str:
+    """Where a click came from: the App Home tab, or a message's button."""
+    in_home = (body.get("view") or {}).get("type") == "home"
+    return SURFACE_HOME if in_home else SURFACE_BUTTON
+
+
 def _claim(services: Services, body: dict[str, Any], user: str, task_ids: list[str]) -> list[Task]:
-    result = services.care.claim(task_ids, user)
+    result = services.care.claim(task_ids, user, surface(body))
     if result.holder:
         sub = _subscriber_name(services, task_ids)
         _tell(
@@ -107,11 +114,11 @@ def _claim(services: Services, body: dict[str, Any], user: str, task_ids: list[s
 def _release(
     services: Services, body: dict[str, Any], user: str, task_ids: list[str]
 ) -> list[Task]:
-    return services.care.release(task_ids, user)
+    return services.care.release(task_ids, user, surface(body))
 
 
 def _done(services: Services, body: dict[str, Any], user: str, task_ids: list[str]) -> list[Task]:
-    return services.care.done(task_ids, user)
+    return services.care.done(task_ids, user, surface(body))
 
 
 def _snooze(services: Services, body: dict[str, Any], user: str, _: list[str]) -> list[Task]:
@@ -121,7 +128,7 @@ def _snooze(services: Services, body: dict[str, Any], user: str, _: list[str]) -
         raise CareError(
             "That snooze choice could not be read; try /care snooze TASK-ID DAYS."
         ) from exc
-    tasks = services.care.snooze(rest, days, user)
+    tasks = services.care.snooze(rest, days, user, surface(body))
     until = tasks[0].snoozed_until
     if until is not None:
         _tell(

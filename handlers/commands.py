@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.audit import SURFACE_COMMAND
 from bot.blocks import cards, replies
 from bot.blocks.ids import COMMAND
 from bot.care import CareError, NotAllowed, normalize_choice
@@ -114,7 +115,7 @@ def _ids(args: list[str], usage: str) -> list[str]:
 
 def _claim(services: Services, user: str, args: list[str], _: str) -> Outcome:
     task_ids = task_entry_ids(services, _ids(args, "/care claim TASK-ID")[0])
-    result = services.care.claim(task_ids, user)
+    result = services.care.claim(task_ids, user, SURFACE_COMMAND)
     name = _name(services, task_ids)
     if result.holder:
         return Outcome(
@@ -129,7 +130,7 @@ def _claim(services: Services, user: str, args: list[str], _: str) -> Outcome:
 
 def _release(services: Services, user: str, args: list[str], _: str) -> Outcome:
     task_ids = task_entry_ids(services, _ids(args, "/care release TASK-ID")[0], claimed_by=user)
-    tasks = services.care.release(task_ids, user)
+    tasks = services.care.release(task_ids, user, SURFACE_COMMAND)
     return Outcome(replies.build_released(task_ids, _name(services, task_ids)), changed=tasks)
 
 
@@ -138,7 +139,7 @@ def _assign(services: Services, user: str, args: list[str], _: str) -> Outcome:
     if match is None:
         raise CareError("Usage: `/care assign TASK-ID @person`")
     task_ids = task_entry_ids(services, args[0])
-    tasks = services.care.assign(task_ids, match[1], user)
+    tasks = services.care.assign(task_ids, match[1], user, SURFACE_COMMAND)
     return Outcome(
         replies.build_assigned(task_ids, match[1], _name(services, task_ids)), changed=tasks
     )
@@ -148,7 +149,7 @@ def _snooze(services: Services, user: str, args: list[str], _: str) -> Outcome:
     if len(args) < 2 or not args[1].rstrip("d").isdigit():
         raise CareError("Usage: `/care snooze TASK-ID DAYS` (1 to 30)")
     task_ids = task_entry_ids(services, args[0])
-    tasks = services.care.snooze(task_ids, int(args[1].rstrip("d")), user)
+    tasks = services.care.snooze(task_ids, int(args[1].rstrip("d")), user, SURFACE_COMMAND)
     until = tasks[0].snoozed_until
     assert until is not None
     return Outcome(
@@ -159,7 +160,7 @@ def _snooze(services: Services, user: str, args: list[str], _: str) -> Outcome:
 
 def _done(services: Services, user: str, args: list[str], _: str) -> Outcome:
     task_ids = task_entry_ids(services, _ids(args, "/care done TASK-ID")[0])
-    tasks = services.care.done(task_ids, user)
+    tasks = services.care.done(task_ids, user, SURFACE_COMMAND)
     return Outcome(replies.build_done(task_ids, _name(services, task_ids)), changed=tasks)
 
 
@@ -185,7 +186,9 @@ def _log(services: Services, user: str, args: list[str], rest: str) -> Outcome:
     )
     task = services.repos.tasks.get(target)
     resolved: str | list[str] = task_entry_ids(services, task.id) if task else target
-    result = services.care.log_outreach(resolved, user, channel, outcome, note)
+    result = services.care.log_outreach(
+        resolved, user, channel, outcome, note, surface=SURFACE_COMMAND
+    )
     ids = [t.id for t in result.closed]
     post = lambda: post_outreach_reply(services, result.closed, result.outreach)  # noqa: E731
     return Outcome(

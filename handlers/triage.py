@@ -102,7 +102,7 @@ class TriageSlack:
             services.clock,
             settings.timezone,
             settings.triage,
-            Permissions(settings.slack.managers),
+            Permissions(settings.slack.managers, settings.slack.leads),
         )
         self.poster = SlackTriagePoster(services, settings.slack.triage_channel)
         self.ingestor = Ingestor(services.repos, settings, services.clock, self.poster)

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.audit import SURFACE_MODAL
 from bot.blocks import ids
 from bot.blocks.modal import parse_log_outreach
 from bot.care import CareError, LogResult, NotAllowed
@@ -35,7 +36,13 @@ def register(app: App, services: Services) -> None:
         try:
             task_ids = json.loads(view.get("private_metadata") or "{}").get("task_ids", [])
             result = services.care.log_outreach(
-                task_ids, user, values.channel, values.outcome, values.note, values.follow_up
+                task_ids,
+                user,
+                values.channel,
+                values.outcome,
+                values.note,
+                values.follow_up,
+                surface=SURFACE_MODAL,
             )
         except NotAllowed as exc:
             ack(response_action="errors", errors={ids.BLOCK_LOG_NOTE: _plain(str(exc))})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.repos.alerts import AlertRepo
+from bot.repos.audit import AuditRepo
 from bot.repos.digests import DigestRepo
 from bot.repos.events import EventRepo
 from bot.repos.inbox import InboxRepo
@@ -26,6 +27,7 @@ class Repos:
     inbox: InboxRepo
     journal: JournalRepo
     alerts: AlertRepo
+    audit: AuditRepo
 
     @classmethod
     def open(cls, store: Store) -> Repos:
@@ -39,4 +41,5 @@ class Repos:
             inbox=InboxRepo(store),
             journal=JournalRepo(store),
             alerts=AlertRepo(store),
+            audit=AuditRepo(store),
         )

@@ -16,5 +16,11 @@ class OutreachRepo(ShardedRecords[Outreach]):
     def for_task(self, task_id: str, subscriber_id: str) -> list[Outreach]:
         return [o for o in self.for_subscriber(subscriber_id) if o.task_id == task_id]
 
+    def for_task_ids(self, task_ids: list[str], subscriber_id: str) -> Outreach | None:
+        """The latest outreach that closed exactly `task_ids` (one digest entry), if any."""
+        wanted = ",".join(task_ids)
+        logged = [o for o in self.for_subscriber(subscriber_id) if o.task_id == wanted]
+        return max(logged, key=lambda o: o.at, default=None)
+
     def latest(self, subscriber_id: str, limit: int = 5) -> list[Outreach]:
         return sorted(self.for_subscriber(subscriber_id), key=lambda o: o.at, reverse=True)[:limit]

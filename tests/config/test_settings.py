@@ -247,3 +247,33 @@ def test_dotenv_fills_the_environment_from_the_working_directory(
     assert settings.slack.digest_channel == "CDOTENV"
     assert settings.data_dir == Path("from-dotenv")
     assert settings.slack.triage_channel == "CREAL"  # the real environment wins over .env
+
+
+def test_leads_come_from_care_leads_over_the_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[slack]\nleads = ["ULEAD1"]\n')
+    assert load_settings({"CARE_CONFIG": str(path)}, dotenv=False).slack.leads == {"ULEAD1"}
+    env = {"CARE_CONFIG": str(path), "CARE_LEADS": "U7, W8"}
+    assert load_settings(env, dotenv=False).slack.leads == {"U7", "W8"}
+    assert load_settings(
+        {"CARE_CONFIG": str(path), "CARE_LEADS": ""}, dotenv=False
+    ).slack.leads == (frozenset())
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "names"),
+    [
+        ({"CARE_LEADS": "U1,@ann"}, "", ["CARE_LEADS", "'@ann'"]),
+        ({"CARE_MANAGERS": "bob"}, "", ["CARE_MANAGERS", "'bob'"]),
+        ({}, '[slack]\nleads = "U1"\n', ["[slack] leads", "must be a list"]),
+        ({}, "[slack]\nleads = [42]\n", ["[slack] leads", "42"]),
+        ({}, '[slack]\nmanagers = ["u1"]\n', ["[slack] managers", "'u1'"]),
+    ],
+)
+def test_leads_and_managers_that_are_not_user_ids_are_refused_clearly(
+    tmp_path: Path, env: dict[str, str], toml: str, names: list[str]
+) -> None:
+    path = write_config(tmp_path, toml)
+    with pytest.raises(ConfigError, match="Slack user ID") as err:
+        load_settings({"CARE_CONFIG": str(path), **env}, dotenv=False)
+    for name in names:
+        assert name in str(err.value)
