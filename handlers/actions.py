@@ -108,6 +108,9 @@ def _claim(services: Services, body: dict[str, Any], user: str, task_ids: list[s
             ),
         )
         return []
+    if result.already_mine:  # a stale message still showing Claim
+        _tell(services, body, replies.build_info("You already have it. Reach out, then log it."))
+        return []
     return result.claimed
 
 

@@ -1,7 +1,7 @@
 """`/care` subcommands: ack with the answer (ephemeral), then update Slack messages after the ack.
 
 claim ID | release ID | assign ID @user | snooze ID DAYS | done ID
-log ID|EMAIL CHANNEL OUTCOME [note] | mine | lookup EMAIL|NAME | stats [7d|30d]
+log ID|EMAIL CHANNEL OUTCOME [note] | mine | lookup EMAIL|NAME | history ID | stats [7d|30d]
 digest now | triage | help
 """
 
@@ -17,6 +17,7 @@ from slack_bolt import Ack, App
 
 from bot.audit import SURFACE_COMMAND
 from bot.blocks import cards, replies
+from bot.blocks.audit import build_history_blocks, build_task_history
 from bot.blocks.ids import COMMAND
 from bot.care import CareError, NotAllowed, normalize_choice
 from bot.models import OUTREACH_CHANNELS, OUTREACH_OUTCOMES, Task
@@ -240,7 +241,26 @@ def _lookup(services: Services, user: str, args: list[str], rest: str) -> Outcom
         open_tasks=tasks,
         outreach=services.repos.outreach.latest(sub.id),
     )
+    history = build_history_blocks(services.repos.audit.history(sub.id), services.settings.timezone)
+    card["blocks"][-1:-1] = history  # before the card's footer
     return Outcome(card)
+
+
+def _history(services: Services, user: str, args: list[str], _: str) -> Outcome:
+    task_id = _ids(args, "/care history TASK-ID")[0]
+    task = services.repos.tasks.get(task_id)
+    if task is None:
+        return Outcome(replies.build_not_found(task_id))
+    entries = services.repos.audit.for_task(task.id, task.subscriber_id)
+    return Outcome(
+        build_task_history(
+            task,
+            _name(services, [task.id]),
+            entries,
+            services.care.today(),
+            services.settings.timezone,
+        )
+    )
 
 
 def _stats(services: Services, user: str, args: list[str], _: str) -> Outcome:
@@ -304,6 +324,7 @@ SUBCOMMANDS: dict[str, Callable[[Services, str, list[str], str], Outcome]] = {
     "log": _log,
     "mine": _mine,
     "lookup": _lookup,
+    "history": _history,
     "stats": _stats,
     "digest": _digest,
     "triage": _triage,

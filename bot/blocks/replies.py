@@ -29,10 +29,19 @@ from bot.blocks.text import (
 # (name, usage, what it does): the single list `/care help` and the nearest match use.
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mine", "/care mine", "your claimed tasks"),
-    ("lookup", "/care lookup <email|name>", "a subscriber's card: stage, risk, tasks, outreach"),
+    (
+        "lookup",
+        "/care lookup <email|name>",
+        "a subscriber's card: stage, risk, tasks, outreach, who did what lately",
+    ),
+    ("history", "/care history <task-id>", "everything done to a task: who, when, from where"),
     ("claim", "/care claim <task-id>", "take a task so nobody doubles up"),
-    ("release", "/care release <task-id>", "give a claimed task back"),
-    ("assign", "/care assign <task-id> @user", "hand a task to a teammate"),
+    ("release", "/care release <task-id>", "give your claimed task back (leads: anyone's)"),
+    (
+        "assign",
+        "/care assign <task-id> @user",
+        "hand a task you hold or nobody holds to a teammate (leads: any task)",
+    ),
     ("snooze", "/care snooze <task-id> <days>", "hide a task for a few days"),
     ("done", "/care done <task-id>", "close a task without logging outreach"),
     (

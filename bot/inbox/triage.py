@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.audit import SURFACE_BUTTON, inbox_key
 from bot.care import CareError, Permissions
 from bot.clock import Clock
 from bot.inbox.models import ITEM_CLAIMED, ITEM_OPEN, ITEM_RESOLVED, ITEM_SNOOZED, TriageItem
@@ -67,7 +68,9 @@ class TriageActions:
         self.permissions.require(user)
         self.item(item_id)
         try:
-            item = self.repos.inbox.claim_item(item_id.strip().lower(), user, self.clock.now())
+            with self.repos.store.transaction():
+                item = self.repos.inbox.claim_item(item_id.strip().lower(), user, self.clock.now())
+                self._audit("triage_claim", item, user)
         except ItemUnavailable as exc:
             if exc.item.status == ITEM_RESOLVED:
                 raise CareError("This conversation is already resolved.") from exc
@@ -84,7 +87,7 @@ class TriageActions:
                 raise CareError(f"Only <@{item.claimed_by}> can release this conversation.")
             item.status, item.claimed_by, item.claimed_at = ITEM_OPEN, "", None
 
-        return self._change(item_id, release)
+        return self._change(item_id, release, "triage_release", user)
 
     def resolve(self, item_id: str, user: str) -> TriageItem:
         self.permissions.require(user)
@@ -99,7 +102,7 @@ class TriageActions:
             if not item.claimed_by:
                 item.claimed_by, item.claimed_at = user, now
 
-        return self._change(item_id, resolve)
+        return self._change(item_id, resolve, "triage_resolve", user)
 
     def reopen(self, item_id: str, user: str) -> TriageItem:
         self.permissions.require(user)
@@ -110,7 +113,7 @@ class TriageActions:
             item.status, item.resolved_by, item.resolved_at = ITEM_OPEN, "", None
             item.claimed_by, item.claimed_at = "", None
 
-        return self._change(item_id, reopen)
+        return self._change(item_id, reopen, "triage_reopen", user)
 
     def snooze(self, item_id: str, minutes: int, user: str) -> TriageItem:
         self.permissions.require(user)
@@ -126,7 +129,7 @@ class TriageActions:
             item.status, item.snoozed_until = ITEM_SNOOZED, until
             item.claimed_by, item.claimed_at = "", None
 
-        return self._change(item_id, snooze)
+        return self._change(item_id, snooze, "triage_snooze", user)
 
     def wake_snoozed(self) -> list[TriageItem]:
         """Snoozed items whose time has come are open again (and may be reminded)."""
@@ -168,9 +171,23 @@ class TriageActions:
 
         return self.repos.inbox.mutate_item(item_id, mark)[0]
 
-    def _change(self, item_id: str, change) -> TriageItem:  # noqa: ANN001
+    def _change(self, item_id: str, change, action: str, user: str) -> TriageItem:  # noqa: ANN001
         self.item(item_id)
-        return self.repos.inbox.mutate_item(item_id.strip().lower(), change)[0]
+        with self.repos.store.transaction():
+            item = self.repos.inbox.mutate_item(item_id.strip().lower(), change)[0]
+            self._audit(action, item, user)
+        return item
+
+    # ----- audit trail (bot/audit.py): one entry per action, in the action's transaction ------
+
+    def _audit(self, action: str, item: TriageItem, user: str) -> None:
+        where = item.subscriber_id or inbox_key(item.id)
+        detail = (
+            f"until {item.snoozed_until:%Y-%m-%d %H:%M} UTC" if action == "triage_snooze" else ""
+        )
+        self.repos.audit.record(
+            where, self.clock.now(), user, action, SURFACE_BUTTON, item_id=item.id, detail=detail
+        )
 
 
 def business_hours_text(rules: TriageRules) -> str:
