@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.audit import SURFACE_COMMAND
+from bot.audit import SURFACE_COMMAND, SURFACES
 from bot.blocks.text import escape
 from bot.clock import Clock, local_today
 from bot.ids import stable_id
@@ -76,8 +76,14 @@ class CareService:
         self.tz = tz
         self.permissions = permissions
 
-    def _transaction(self, action: str, task_ids: Iterable[str]):  # noqa: ANN202
-        """The store's lock, and one write for the change and its audit entry (or none)."""
+    def _transaction(self, action: str, task_ids: Iterable[str], surface: str):  # noqa: ANN202
+        """The store's lock, and one write for the change and its audit entry (or none).
+
+        Raises:
+            ValueError: an unknown surface (a caller's bug), before anything changes.
+        """
+        if surface not in SURFACES:
+            raise ValueError(f"unknown surface {surface!r}; one of {', '.join(SURFACES)}")
         return self.repos.store.transaction({"action": action, "tasks": list(task_ids)})
 
     def _record(
@@ -106,7 +112,7 @@ class CareService:
         """
         self.permissions.require(user)
         now = self.clock.now()
-        with self._transaction("claim", task_ids):
+        with self._transaction("claim", task_ids, surface):
             tasks = self._active(task_ids)
             others = [t for t in tasks if t.status == TASK_CLAIMED and t.claimed_by != user]
             if others:
@@ -126,7 +132,7 @@ class CareService:
     def release(self, task_ids: list[str], user: str, surface: str = SURFACE_COMMAND) -> list[Task]:
         """Give claimed tasks back to the team: the claimant's own, or anyone's for a lead."""
         self.permissions.require(user)
-        with self._transaction("release", task_ids):
+        with self._transaction("release", task_ids, surface):
             tasks = self._active(task_ids)
             for task in tasks:
                 self.permissions.check_release(task, user)
@@ -150,7 +156,7 @@ class CareService:
         if not self.permissions.is_manager(assignee):
             raise CareError(f"<@{assignee}> is not one of the care team's managers.")
         now = self.clock.now()
-        with self._transaction("assign", task_ids):
+        with self._transaction("assign", task_ids, surface):
             tasks = self._active(task_ids)
             for task in tasks:
                 self.permissions.check_assign(task, user)
@@ -172,7 +178,7 @@ class CareService:
         if not 1 <= days <= 30:
             raise CareError("Snooze for 1 to 30 days, e.g. `/care snooze k7qx2 3`.")
         until = self.today() + timedelta(days=days)
-        with self._transaction("snooze", task_ids):
+        with self._transaction("snooze", task_ids, surface):
             tasks = self._active(task_ids)
             for task in tasks:
                 if task.status == TASK_CLAIMED and task.claimed_by != user:
@@ -189,7 +195,7 @@ class CareService:
         """Close tasks without an outreach log (the touch happened elsewhere)."""
         self.permissions.require(user)
         now = self.clock.now()
-        with self._transaction("done", task_ids):
+        with self._transaction("done", task_ids, surface):
             tasks = self._active(task_ids)
             self._refuse_others_claims(tasks, user)
             closed = [self.repos.tasks.mutate(t.id, _closer(user, now, "done"))[0] for t in tasks]
@@ -227,7 +233,7 @@ class CareService:
         if follow_up is not None and follow_up <= self.today():
             raise CareError("The follow-up date must be after today.")
         now = self.clock.now()
-        with self._transaction("log", []) as intent:
+        with self._transaction("log", [], surface) as intent:
             tasks, subscriber = self._resolve_target(target)
             self._refuse_others_claims(tasks, user)
             intent["tasks"] = [t.id for t in tasks]
