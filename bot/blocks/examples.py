@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.audit import AuditEntry
+from bot.blocks.audit import build_task_history
 from bot.blocks.carried import build_carried_message
 from bot.blocks.digest import DigestProgress, build_digest_parent, build_entry_message
 from bot.blocks.entry import EntryView
@@ -189,7 +191,52 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
             "One email conversation, with who the sender is as a subscriber.",
             build_triage_message(sample_triage(), NOW, TZ),
         ),
+        (
+            "`/care history k7qx2`",
+            "Everything done to a task, oldest first: who, when, from which surface, and where "
+            "it stands now. A lead reassigned it here; the trail says whose it was.",
+            build_task_history(
+                claimed(entry, "U05BEN").tasks[0],
+                entry.subscriber.display_name,
+                sample_history(),
+                TODAY,
+                TZ,
+            ),
+        ),
     ]
+
+
+def sample_history() -> list[AuditEntry]:
+    """Maya claims from the digest, the lead hands it to Ben, Ben snoozes it (newest first)."""
+
+    def at(minute: int) -> datetime:
+        return datetime(2026, 6, 15, 13, minute, tzinfo=UTC)
+
+    entries = [
+        AuditEntry("a1", "cus_Q1Ann", at(42), "U04MAYA", "claim", "button", ["k7qx2", "a3b4c"]),
+        AuditEntry(
+            "a2",
+            "cus_Q1Ann",
+            at(55),
+            "U02LEAD",
+            "assign",
+            "command",
+            ["k7qx2", "a3b4c"],
+            holder="U04MAYA",
+            assignee="U05BEN",
+        ),
+        AuditEntry(
+            "a3",
+            "cus_Q1Ann",
+            at(58),
+            "U05BEN",
+            "snooze",
+            "home",
+            ["k7qx2", "a3b4c"],
+            detail="until 2026-06-17",
+        ),
+    ]
+    return entries[::-1]
 
 
 def render_markdown() -> str:
