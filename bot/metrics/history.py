@@ -1,0 +1,286 @@
+"""What the stored data says happened, as timelines of days: the input of every metric.
+
+The store keeps each subscriber's subscriptions (start, cancellation and end dates, status),
+a history of status changes stamped when an import or a live signal saw them, and events
+(payments, NPS, CSAT, support contacts...) stamped when they happened. `Book.load` turns
+these into one `Timeline` per customer: the spells during which the customer had a live
+subscription, and how each spell ended (voluntary or involuntary). Days are local to the team's
+timezone; event timestamps are converted, subscription dates are already days.
+
+Rules (docs/metrics.md says the same for a reader):
+
+- A subscription counts from `started` (else the subscriber's `first_started`) until the day it
+  ended (`ended_at`, else `canceled_at`, else the day its status turned ended in the history).
+  On its end day it no longer counts. Subscriptions that never became paying (`incomplete`,
+  `incomplete_expired`) are left out; so is one whose start or end cannot be told.
+- A live subscription that had ended before and was restarted (an ended-to-live change in its
+  history) makes two spells: until the end, and from the restart.
+- A customer's spells are the union of their subscriptions' spells: a customer is active on a
+  day when any subscription is. A gap between spells is a cancellation and a restart.
+- A spell's end is involuntary when the subscription whose end closed it ended for a payment
+  reason: its cancellation reason names a payment failure, it was past due or unpaid when it
+  turned ended, or a failed payment in the 30 days before the end had no recovery after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from bot.models import ENDED_STATUSES, LIVE_STATUSES
+from bot.repos import Repos
+
+NEVER_PAID = frozenset({"incomplete", "incomplete_expired"})
+INVOLUNTARY_REASON = re.compile(
+    r"payment|not_paid|no_card|unpaid|dunning|max_retries|declin|card|insufficient", re.I
+)
+INVOLUNTARY_LOOKBACK_DAYS = 30
+
+
+@dataclass
+class Spell:
+    """Days a customer had a live subscription: `start` up to, not including, `end`."""
+
+    start: date
+    end: date | None = None
+    involuntary: bool = False
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+@dataclass
+class Timeline:
+    """One customer's spells, oldest first, never overlapping."""
+
+    subscriber_id: str
+    spells: list[Spell] = field(default_factory=list)
+
+    @property
+    def first_start(self) -> date | None:
+        return self.spells[0].start if self.spells else None
+
+    def active_on(self, day: date) -> bool:
+        return any(s.covers(day) for s in self.spells)
+
+    def ends_between(self, first: date, last: date) -> list[Spell]:
+        """Spells that ended on a day from `first` to `last`, inclusive."""
+        return [s for s in self.spells if s.end is not None and first <= s.end <= last]
+
+    def restarts_between(self, first: date, last: date) -> list[Spell]:
+        """Spells after the first that started from `first` to `last`: customers won back."""
+        return [s for s in self.spells[1:] if first <= s.start <= last]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """An event reduced to what metrics need."""
+
+    subscriber_id: str
+    type: str
+    at: datetime
+    day: date  # local
+    value: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A logged outreach, reduced to what metrics need."""
+
+    subscriber_id: str
+    task_id: str
+    outcome: str
+    by: str
+    at: datetime
+    day: date  # local
+
+
+@dataclass
+class Book:
+    """Everything the metrics read, loaded once.
+
+    Attributes:
+        tz: the team's timezone.
+        timelines: subscriber id -> timeline (customers with at least one known spell).
+        skipped: subscriber ids left out, with why ("no start date", ...).
+        signals: events by type, each list in time order.
+        touches: logged outreach, in time order.
+    """
+
+    tz: tzinfo
+    timelines: dict[str, Timeline] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    signals: dict[str, list[Signal]] = field(default_factory=dict)
+    touches: list[Touch] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, repos: Repos, tz: tzinfo) -> Book:
+        """Read subscribers, events and the outreach log from the repositories (reads only)."""
+        book = cls.build(repos.subscribers.raw(), repos.events.raw_by_subscriber(), tz)
+        book.touches = sorted(
+            (
+                Touch(o.subscriber_id, o.task_id, o.outcome, o.by, o.at, o.at.astimezone(tz).date())
+                for o in repos.outreach.all()
+            ),
+            key=lambda t: t.at,
+        )
+        return book
+
+    @classmethod
+    def build(
+        cls,
+        subscriber_docs: Iterable[Mapping[str, Any]],
+        event_docs: Mapping[str, Iterable[Mapping[str, Any]]],
+        tz: tzinfo,
+    ) -> Book:
+        """Build from stored documents; one bad document is skipped with its reason."""
+        book = cls(tz)
+        failed_by_sub: dict[str, list[tuple[date, str]]] = {}
+        for sid, docs in event_docs.items():
+            for doc in docs:
+                signal = _signal(sid, doc, tz)
+                if signal is None:
+                    continue
+                book.signals.setdefault(signal.type, []).append(signal)
+                if signal.type in ("payment_failed", "payment_recovered"):
+                    failed_by_sub.setdefault(sid, []).append((signal.day, signal.type))
+        for items in book.signals.values():
+            items.sort(key=lambda s: s.at)
+        for doc in subscriber_docs:
+            sid = str(doc.get("id", ""))
+            try:
+                timeline, why = timeline_of(doc, failed_by_sub.get(sid, ()))
+            except (TypeError, ValueError) as exc:
+                book.skipped[sid] = f"unreadable record ({exc})"
+                continue
+            if timeline.spells:
+                book.timelines[sid] = timeline
+            else:
+                book.skipped[sid] = why
+        return book
+
+    def touches_between(self, first: date, last: date) -> list[Touch]:
+        return [t for t in self.touches if first <= t.day <= last]
+
+    def signals_between(self, kind: str, first: date, last: date) -> list[Signal]:
+        return [s for s in self.signals.get(kind, ()) if first <= s.day <= last]
+
+    def active_on(self, day: date) -> int:
+        return sum(1 for t in self.timelines.values() if t.active_on(day))
+
+    @property
+    def first_day(self) -> date | None:
+        starts = [t.spells[0].start for t in self.timelines.values()]
+        return min(starts) if starts else None
+
+
+def _signal(sid: str, doc: Mapping[str, Any], tz: tzinfo) -> Signal | None:
+    try:
+        at = datetime.fromisoformat(str(doc["at"]))
+    except (KeyError, ValueError):
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=tz)
+    value = doc.get("value")
+    return Signal(
+        sid,
+        str(doc.get("type", "")),
+        at,
+        at.astimezone(tz).date(),
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None,
+        str(doc.get("source", "")),
+    )
+
+
+def _day(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def timeline_of(
+    doc: Mapping[str, Any], payments: Iterable[tuple[date, str]] = ()
+) -> tuple[Timeline, str]:
+    """One subscriber document's timeline, and why it is empty when it is."""
+    sid = str(doc["id"])
+    history = [h for h in doc.get("history") or () if h.get("field") == "status"]
+    first_started = _day(doc.get("first_started"))
+    raw: list[Spell] = []
+    why = "no subscriptions"
+    for sub in doc.get("subscriptions") or ():
+        status = sub.get("status") or "active"
+        if status in NEVER_PAID:
+            why = "never became a paying subscription"
+            continue
+        start = _day(sub.get("started")) or first_started
+        if start is None:
+            why = "no start date"
+            continue
+        changes = sorted(
+            ((_day(h.get("at")), h) for h in history if h.get("sub") in (None, sub.get("id"))),
+            key=lambda c: c[0] or date.min,
+        )
+        end = _day(sub.get("ended_at")) or _day(sub.get("canceled_at"))
+        if status in ENDED_STATUSES:
+            end = end or _last_end_change(changes)
+            if end is None:
+                why = "ended, but the data says not when"
+                continue
+            raw.append(Spell(start, max(end, start), _involuntary(sub, changes, end, payments)))
+            continue
+        restart = _restart_after(changes, end) if end else None
+        if end is not None and restart is not None and start <= end < restart:
+            raw.append(Spell(start, end, _involuntary(sub, changes, end, payments)))
+            raw.append(Spell(restart))
+        else:
+            raw.append(Spell(start))
+    return Timeline(sid, _merge(raw)), why
+
+
+def _last_end_change(changes: list[tuple[date | None, dict[str, Any]]]) -> date | None:
+    ends = [d for d, h in changes if d and h.get("to") in ENDED_STATUSES]
+    return max(ends) if ends else None
+
+
+def _restart_after(changes: list[tuple[date | None, dict[str, Any]]], end: date) -> date | None:
+    for day, h in changes:
+        if day and day >= end and h.get("from") in ENDED_STATUSES and h.get("to") in LIVE_STATUSES:
+            return day
+    return None
+
+
+def _involuntary(
+    sub: Mapping[str, Any],
+    changes: list[tuple[date | None, dict[str, Any]]],
+    end: date,
+    payments: Iterable[tuple[date, str]],
+) -> bool:
+    if INVOLUNTARY_REASON.search(str(sub.get("cancellation_reason") or "")):
+        return True
+    if any(
+        h.get("to") in ENDED_STATUSES and h.get("from") in ("past_due", "unpaid")
+        for _, h in changes
+    ):
+        return True
+    window = [
+        p for p in sorted(payments) if end - timedelta(INVOLUNTARY_LOOKBACK_DAYS) <= p[0] <= end
+    ]
+    failed = [d for d, kind in window if kind == "payment_failed"]
+    recovered = [d for d, kind in window if kind == "payment_recovered"]
+    return bool(failed) and not (recovered and max(recovered) >= max(failed))
+
+
+def _merge(spells: list[Spell]) -> list[Spell]:
+    merged: list[Spell] = []
+    for spell in sorted(spells, key=lambda s: s.start):
+        last = merged[-1] if merged else None
+        if last is not None and (last.end is None or spell.start <= last.end):
+            if last.end is not None and (spell.end is None or spell.end > last.end):
+                last.end, last.involuntary = spell.end, spell.involuntary
+            continue
+        merged.append(Spell(spell.start, spell.end, spell.involuntary))
+    return merged

@@ -1,0 +1,163 @@
+"""The metrics report: care, service and team numbers for one period, as of one day.
+
+`build_report` reads the repositories once and computes everything from stored history; it
+writes nothing. The terminal, Slack and CSV views all render the same `MetricsReport`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from bot.metrics.care import Cohort, Period, care_figures, churn, retention
+from bot.metrics.figures import COUNT, Figure
+from bot.metrics.history import Book
+from bot.metrics.service import service_figures
+from bot.repos import Repos
+from bot.stats import TeamStats, team_stats
+from config import Settings
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+
+LABELS = {
+    "customers_at_start": "Customers at the start",
+    "active_at_end": "Customers at the end",
+    "new_customers": "New customers",
+    "cancellations": "Cancellations",
+    "churn_rate": "Churn rate",
+    "voluntary_cancel_rate": "Voluntary cancel rate",
+    "involuntary_cancel_rate": "Involuntary cancel rate",
+    "win_backs": "Win-backs (ended customers who restarted)",
+    "nps": "NPS",
+    "saves": "Saves (active 30 days later)",
+    "tickets": "Tickets",
+    "first_response_median": "First response, median (business hours)",
+    "first_response_p90": "First response, p90 (business hours)",
+    "resolution_median": "Resolution, median (business hours)",
+    "resolution_p90": "Resolution, p90 (business hours)",
+    "first_contact_resolution": "First-contact resolution",
+    "csat": "CSAT (4 or 5 out of 5)",
+}
+
+
+@dataclass
+class Week:
+    """One week's line of the charts."""
+
+    period: Period
+    cancellations: int
+    churn_rate: Figure
+    saves_logged: int
+    first_response_median: Figure
+
+
+@dataclass
+class MetricsReport:
+    period: Period
+    generated_at: datetime
+    care: dict[str, Figure]
+    service: dict[str, Figure]
+    team: TeamStats
+    cohorts: list[Cohort]
+    weeks: list[Week] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # why -> subscribers left out
+    extra: dict[str, Any] = field(default_factory=dict)  # sections added by later slices
+
+    def figures(self) -> dict[str, Figure]:
+        return {**self.care, **self.service}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": {"from": self.period.first.isoformat(), "to": self.period.last.isoformat()},
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "care": {k: f.to_json() for k, f in self.care.items()},
+            "service": {k: f.to_json() for k, f in self.service.items()},
+            "team": _team_json(self.team),
+            "retention": [
+                {
+                    "cohort": c.month,
+                    "size": c.size,
+                    **{f"day_{n}": f.to_json() for n, f in c.retention.items()},
+                }
+                for c in self.cohorts
+            ],
+            "weeks": [
+                {
+                    "from": w.period.first.isoformat(),
+                    "to": w.period.last.isoformat(),
+                    "cancellations": w.cancellations,
+                    "churn_rate": w.churn_rate.to_json(),
+                    "saves_logged": w.saves_logged,
+                    "first_response_median": w.first_response_median.to_json(),
+                }
+                for w in self.weeks
+            ],
+            "left_out": self.skipped,
+            **self.extra,
+        }
+
+
+def _team_json(team: TeamStats) -> dict[str, Any]:
+    return {
+        "due": team.due,
+        "claimed": team.claimed,
+        "done": team.done,
+        "expired": team.expired,
+        "open_now": team.open_now,
+        "median_claim_minutes": team.median_claim_minutes,
+        "outcomes": dict(team.outcomes),
+        "per_manager": {k: vars(v) for k, v in team.per_manager.items()},
+    }
+
+
+def build_report(
+    repos: Repos, settings: Settings, as_of: date, days: int, now: datetime
+) -> MetricsReport:
+    """Compute the report for the `days` days ending on `as_of` (team timezone).
+
+    Args:
+        repos: the repositories (only read).
+        settings: timezone and business hours.
+        as_of: the period's last day.
+        days: the period's length.
+        now: the current time; team numbers count up to the end of `as_of` or `now`,
+            whichever is earlier.
+    """
+    tz = settings.timezone
+    book = Book.load(repos, tz)
+    period = Period.ending(as_of, days)
+    items = list(repos.inbox.items())
+    end_of_day = datetime.combine(as_of + timedelta(days=1), time(0), tz).astimezone(UTC)
+    team = team_stats(repos, min(now, end_of_day), days)
+    service = service_figures(items, book, period, settings.triage, tz)
+    skipped: dict[str, int] = {}
+    for why in book.skipped.values():
+        skipped[why] = skipped.get(why, 0) + 1
+    report = MetricsReport(
+        period=period,
+        generated_at=now,
+        care=care_figures(book, period),
+        service=service,
+        team=team,
+        cohorts=retention(book, as_of),
+        skipped=skipped,
+    )
+    report.weeks = weekly(book, items, Period.ending(as_of, max(days, 7 * 12)), settings)
+    return report
+
+
+def weekly(book: Book, items: list[Any], span: Period, settings: Settings) -> list[Week]:
+    """Per-week cancellations, churn, saves logged and first-response median over `span`."""
+    weeks = []
+    for week in span.weeks():
+        lost = sum(len(t.ends_between(week.first, week.last)) for t in book.timelines.values())
+        saves = sum(1 for t in book.touches_between(week.first, week.last) if t.outcome == "saved")
+        frt = service_figures(items, book, week, settings.triage, settings.timezone)
+        weeks.append(
+            Week(week, lost, churn(book, week)["churn_rate"], saves, frt["first_response_median"])
+        )
+    return weeks
+
+
+__all__ = ["COUNT", "LABELS", "PERIODS", "MetricsReport", "Week", "build_report"]

@@ -1,0 +1,94 @@
+"""Service metrics: ticket volume, first-response and resolution time, first-contact resolution, CSAT.
+
+Tickets are the shared inbox's conversations (triage items), plus `support_contact` events that
+did not come from the inbox (helpdesk tickets, from an events import or live helpdesk signals).
+Times are business hours (`[triage]` hours and weekdays, team timezone). Definitions:
+docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.inbox.models import ITEM_RESOLVED, TriageItem
+from bot.inbox.triage import business_minutes
+from bot.metrics.care import Period
+from bot.metrics.figures import COUNT, PERCENT, Figure, durations, missing, rate
+from bot.metrics.history import Book
+from config.settings import TriageRules
+
+CSAT_SATISFIED_MIN, CSAT_MAX = 4, 5
+
+
+def first_response_at(item: TriageItem) -> datetime | None:
+    """The first time a person acted on the item in Slack: claimed or resolved it."""
+    times = [t for t in (item.claimed_at, item.resolved_at) if t is not None]
+    return min(times) if times else None
+
+
+def service_figures(
+    items: Iterable[TriageItem], book: Book, period: Period, rules: TriageRules, tz: ZoneInfo
+) -> dict[str, Figure]:
+    """Every service number of the period, by name."""
+    created = [
+        i for i in items if period.first <= i.created_at.astimezone(tz).date() <= period.last
+    ]
+    helpdesk = [
+        s
+        for s in book.signals_between("support_contact", period.first, period.last)
+        if s.source != "inbox"
+    ]
+    out: dict[str, Figure] = {
+        "tickets": Figure(
+            len(created) + len(helpdesk),
+            COUNT,
+            detail={"inbox": len(created), "helpdesk": len(helpdesk)},
+        )
+    }
+    hours = business_hours_of(rules, tz)
+    first: list[float] = []
+    waiting = 0
+    for item in created:
+        at = first_response_at(item)
+        if at is None:
+            waiting += 1
+        else:
+            first.append(hours(item.created_at, at))
+    why = "no inbox conversation in the period" if not created else "none answered yet"
+    frt = durations(first, why, unanswered=waiting)
+    out["first_response_median"], out["first_response_p90"] = frt["median"], frt["p90"]
+    resolved = [i for i in created if i.status == ITEM_RESOLVED and i.resolved_at is not None]
+    res = durations(
+        [hours(i.created_at, i.resolved_at) for i in resolved if i.resolved_at],
+        "no inbox conversation in the period" if not created else "none resolved yet",
+        unresolved=len(created) - len(resolved),
+    )
+    out["resolution_median"], out["resolution_p90"] = res["median"], res["p90"]
+    one_touch = sum(1 for i in resolved if i.message_count <= 1)
+    out["first_contact_resolution"] = rate(
+        one_touch, len(resolved), "no conversation of the period is resolved yet"
+    )
+    out["csat"] = csat(book, period)
+    return out
+
+
+def business_hours_of(rules: TriageRules, tz: ZoneInfo):  # noqa: ANN201
+    def hours(start: datetime, end: datetime) -> float:
+        return business_minutes(start, end, rules, tz) / 60
+
+    return hours
+
+
+def csat(book: Book, period: Period) -> Figure:
+    """Share of CSAT answers (1-5) in the period that were 4 or 5."""
+    answers = [
+        s.value
+        for s in book.signals_between("csat", period.first, period.last)
+        if s.value is not None and 1 <= s.value <= CSAT_MAX
+    ]
+    if not answers:
+        return missing("no CSAT answers in the period", PERCENT, 0)
+    happy = sum(1 for v in answers if v >= CSAT_SATISFIED_MIN)
+    return rate(happy, len(answers), "")
