@@ -5,6 +5,7 @@
     python app.py digest --preview     show what today's digest would hold
     python app.py sync stripe [--since DATE]   backfill from Stripe's API
     python app.py hooks test stripe    send a signed sample to the running bot
+    python app.py report | export      metrics in the terminal, CSV files (bot/metrics/)
 
 Nothing happens at import time. `build()` wires everything in start-up order: settings,
 token check, storage, clients, services, listeners, scheduler, inbox.
@@ -249,6 +250,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     hooks.add_argument("action", choices=["test"])
     hooks.add_argument("source", choices=["stripe"])
     hooks.add_argument("--url", default="", help="the bot's /hooks/stripe URL (default: local)")
+    from bot.metrics.cli import add_commands
+
+    add_commands(sub)
     return parser.parse_args(argv)
 
 
@@ -268,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console,
                 date_order=args.date_order,
             )
+        if args.command in ("report", "export"):
+            from bot.metrics.cli import run_command
+
+            return run_command(args, settings, console)
         if args.command == "digest":
             if not args.preview:
                 console.print("Posting happens in Slack (/care digest now); use --preview here.")

@@ -74,7 +74,7 @@ def churn(book: Book, period: Period) -> dict[str, Figure]:
     why = _no_customers(book, before)
     return {
         "customers_at_start": Figure(at_start, COUNT) if at_start else missing(why),
-        "churn_rate": rate(lost, at_start, why, lost=lost),
+        "churn_rate": rate(lost, at_start, why),
         "voluntary_cancel_rate": rate(lost - involuntary, at_start, why),
         "involuntary_cancel_rate": rate(involuntary, at_start, why),
     }

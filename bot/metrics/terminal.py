@@ -1,0 +1,141 @@
+"""The metrics report as rich tables (`python app.py report`) and as CSV rows (`--csv`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+
+from bot.metrics.figures import Figure
+from bot.metrics.report import LABELS, MetricsReport
+
+CSV_HEADER = ["section", "metric", "label", "value", "unit", "n", "why"]
+
+
+def _cell(figure: Figure) -> str:
+    return "[dim]n/a[/]" if figure.value is None else escape(figure.text())
+
+
+def _detail(figure: Figure) -> str:
+    if figure.value is None:
+        return f"[dim]{escape(figure.why)}[/]"
+    parts = [f"{k.replace('_', ' ')} {v}" for k, v in figure.detail.items() if k != "count"]
+    return escape(", ".join(parts))
+
+
+def figures_table(title: str, figures: dict[str, Figure]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("Number")
+    table.add_column("Value", justify="right")
+    table.add_column("Based on", justify="right")
+    table.add_column("Detail")
+    for key, figure in figures.items():
+        n = "" if figure.n is None or figure.value is None else f"{figure.n:,}"
+        table.add_row(LABELS.get(key, key), _cell(figure), n, _detail(figure))
+    return table
+
+
+def retention_table(report: MetricsReport) -> Table:
+    table = Table(title="Retention by start month", title_justify="left")
+    table.add_column("Cohort")
+    table.add_column("Customers", justify="right")
+    for label in ("Day 30", "Day 90", "Day 180", "Anniversary"):
+        table.add_column(label, justify="right")
+    for cohort in report.cohorts:
+        cells = [
+            f"{f.value:.0f}% of {f.n}" if f.value is not None else "[dim]not yet[/]"
+            for f in cohort.retention.values()
+        ]
+        table.add_row(cohort.month, f"{cohort.size:,}", *cells)
+    if not report.cohorts:
+        table.add_row("[dim]no customer started in the last 12 months[/]", "", "", "", "", "")
+    return table
+
+
+def team_table(report: MetricsReport) -> Table:
+    team = report.team
+    table = Table(title="Team", title_justify="left")
+    for column in ("Due", "Claimed", "Done", "Expired", "Open now", "Median time to claim"):
+        table.add_column(column, justify="right")
+    wait = (
+        f"{team.median_claim_minutes:.0f} min" if team.median_claim_minutes is not None else "n/a"
+    )
+    table.add_row(
+        *(str(v) for v in (team.due, team.claimed, team.done, team.expired)),
+        str(team.open_now),
+        wait,
+    )
+    return table
+
+
+def managers_table(report: MetricsReport) -> Table | None:
+    if not report.team.per_manager:
+        return None
+    table = Table(title="Per manager", title_justify="left")
+    for column in ("Manager", "Claimed", "Done", "Outreach", "Saved"):
+        table.add_column(column, justify="right" if column != "Manager" else "left")
+    for who, stats in sorted(report.team.per_manager.items()):
+        table.add_row(
+            escape(who or "(nobody)"),
+            str(stats.claimed),
+            str(stats.done),
+            str(stats.outreach),
+            str(stats.saved),
+        )
+    return table
+
+
+def render(report: MetricsReport, console: Console) -> None:
+    """Print the report: care, service, retention, team, and any later sections."""
+    console.print(
+        f"[bold]Care report[/], {report.period.days} days: {report.period.label()}",
+        highlight=False,
+    )
+    parts: list[Any] = [
+        figures_table("Care", report.care),
+        retention_table(report),
+        figures_table("Service", report.service),
+        team_table(report),
+    ]
+    managers = managers_table(report)
+    if managers is not None:
+        parts.append(managers)
+    console.print(Group(*parts))
+    if report.skipped:
+        left = "; ".join(f"{n} {escape(why)}" for why, n in sorted(report.skipped.items()))
+        console.print(f"[dim]Subscribers left out: {left}[/]", highlight=False)
+
+
+def csv_rows(report: MetricsReport) -> Iterator[list[Any]]:
+    """One row per number: section, metric key, label, value, unit, n, why."""
+    for section, figures in (("care", report.care), ("service", report.service)):
+        for key, f in figures.items():
+            yield [section, key, LABELS.get(key, key), f.value, f.unit, f.n, f.why]
+    for cohort in report.cohorts:
+        for n, f in cohort.retention.items():
+            label = "anniversary" if n == 365 else f"day {n}"
+            yield [
+                "retention",
+                f"{cohort.month}:day_{n}",
+                f"{cohort.month} {label}",
+                f.value,
+                f.unit,
+                f.n,
+                f.why,
+            ]
+    team = report.team
+    for key in ("due", "claimed", "done", "expired", "open_now"):
+        yield ["team", key, key.replace("_", " "), getattr(team, key), "count", None, ""]
+    wait = team.median_claim_minutes
+    yield [
+        "team",
+        "median_claim_minutes",
+        "median time to claim",
+        wait,
+        "minutes",
+        None,
+        "" if wait is not None else "no task claimed in the period",
+    ]
