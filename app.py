@@ -5,7 +5,7 @@
     python app.py digest --preview     show what today's digest would hold
     python app.py sync stripe [--since DATE]   backfill from Stripe's API
     python app.py hooks test stripe    send a signed sample to the running bot
-    python app.py report | export      metrics in the terminal, CSV files (bot/metrics/)
+    python app.py report|export|backtest  metrics, CSV files, risk-rule replay (bot/metrics/)
 
 Nothing happens at import time. `build()` wires everything in start-up order: settings,
 token check, storage, clients, services, listeners, scheduler, inbox.
@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 console,
                 date_order=args.date_order,
             )
-        if args.command in ("report", "export"):
+        if args.command in ("report", "export", "backtest"):
             from bot.metrics.cli import run_command
 
             return run_command(args, settings, console)

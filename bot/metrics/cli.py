@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.clock import Clock, SystemClock, local_today
+from bot.metrics.backtest_cli import add_backtest, run_backtest
 from bot.metrics.export import WHAT, cell, export
 from bot.metrics.report import PERIODS, MetricsReport, build_report
 from bot.metrics.terminal import CSV_HEADER, csv_rows, render
@@ -90,11 +91,11 @@ def run_export(
     return 0
 
 
-COMMANDS = ("report", "export")
+COMMANDS = ("report", "export", "backtest")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register `report` and `export` on the app's command line."""
+    """Register `report`, `export` and `backtest` on the app's command line."""
     rep = sub.add_parser("report", help="care and service metrics for a period")
     rep.add_argument("--period", choices=tuple(PERIODS), default="30d")
     rep.add_argument(
@@ -108,10 +109,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     exp.add_argument("--out", type=Path, default=Path("."), help="directory (default: .)")
     exp.add_argument("--bom", action="store_true", help="start each file with a UTF-8 BOM")
     exp.add_argument("--period", choices=tuple(PERIODS), default="30d", help="for metrics.csv")
+    add_backtest(sub)
 
 
 def run_command(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     """Run one of `COMMANDS` from parsed arguments."""
     if args.command == "report":
         return run_report(settings, args.period, args.fmt or "table", args.date, console)
+    if args.command == "backtest":
+        return run_backtest(
+            settings, args.first, args.last, args.weights, args.json_path, console, args.data_end
+        )
     return run_export(settings, args.what, args.out, args.bom, args.period, console)
