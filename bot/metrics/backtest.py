@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.bulk import paused_gc
 from bot.metrics.history import timeline_of
-from bot.metrics.replay import change_days, known_on
+from bot.metrics.replay import known_on, quiet, relevant, signal_days, snapshot_days
 from bot.models import Event, Risk
 from bot.repos import Repos
 from bot.risk import score
@@ -128,13 +128,23 @@ def replay(
     result = BacktestResult(first, last, data_end, horizon)
     for doc in docs:
         result.subscribers += 1
-        sid = doc["id"]
-        evs = [Event.from_doc(e) for e in event_docs.get(sid, ())]
-        days = [e.at.astimezone(tz).date() for e in evs]
-        timeline, _ = timeline_of(doc, [(d, e.type) for d, e in zip(days, evs, strict=True)])
+        dated = [
+            (e.at.astimezone(tz).date(), e.type, e)
+            for e in (Event.from_doc(d) for d in event_docs.get(doc["id"], ()))
+        ]
+        timeline, _ = timeline_of(doc, [(d, kind) for d, kind, _ in dated])
         ends = sorted(s.end for s in timeline.spells if s.end is not None)
-        points = sorted(d for d in change_days(doc, days, rules) if first < d <= last)
-        runs = _score_runs(doc, evs, rules, tz, [first, *points], last, result)
+        events = relevant(dated, first, rules, doc)
+        if quiet(doc, events):
+            _judge([], ends, result)
+            continue
+        snaps = {d for d in snapshot_days(doc) if first < d <= last}
+        signals = {
+            d for d in signal_days(doc, [(d, k) for d, k, _ in dated], rules) if first < d <= last
+        }
+        runs = _score_runs(
+            doc, events, rules, tz, first, sorted(snaps | signals), snaps, last, result
+        )
         _judge(runs, ends, result)
     return result
 
@@ -148,16 +158,22 @@ def _score_runs(
     events: list[Event],
     rules: RiskRules,
     tz: tzinfo,
-    points: list[date],
+    first: date,
+    changes: list[date],
+    snaps: set[date],
     last: date,
     result: BacktestResult,
 ) -> list[Run]:
+    """Score on `first` and on each change day; a subscriber is rebuilt only on `snaps` days."""
     runs: list[Run] = []
+    points = [first, *changes]
+    sub = None
     for i, day in enumerate(points):
-        until = points[i + 1] - timedelta(days=1) if i + 1 < len(points) else last
-        sub = known_on(doc, day)
+        if i == 0 or day in snaps:
+            sub = known_on(doc, day)
         if sub is None:
             continue
+        until = points[i + 1] - timedelta(days=1) if i + 1 < len(points) else last
         result.scored += 1
         risk = score(sub, events, day, rules, tz=tz)
         if risk.reasons:

@@ -93,42 +93,98 @@ def known_on(doc: Mapping[str, Any], day: date) -> Subscriber | None:
     )
 
 
-def rule_windows(rules: RiskRules) -> tuple[int, ...]:
-    return (
-        rules.cancel_request_window_days,
-        rules.nps_window_days,
-        rules.payment_window_days,
-        rules.support_window_days,
-        rules.downgrade_window_days,
-    )
+def _spans(rules: RiskRules, intervals: set[float]) -> dict[str, set[int]]:
+    """Per event type, how many days after it its rule can still see it."""
+    return {
+        "cancel_request": {rules.cancel_request_window_days},
+        "nps": {rules.nps_window_days},
+        "payment_failed": {rules.payment_window_days},
+        "support_contact": {rules.support_window_days},
+        "downgrade": {rules.downgrade_window_days},
+        "skip": {round(rules.skip_cycles * i) for i in intervals},
+        "order": {math.floor(rules.no_order_factor * i) for i in intervals},
+    }
 
 
-def change_days(doc: Mapping[str, Any], event_days: Iterable[date], rules: RiskRules) -> set[date]:
-    """Days on which the subscriber's score may differ from the day before."""
+# Events the rules read only on their own day (a recovery, a pause, a resume).
+DAY_ONLY = frozenset({"payment_recovered", "pause", "resume"})
+
+
+def _intervals(doc: Mapping[str, Any]) -> set[float]:
+    found = {
+        Subscription(
+            id="",
+            interval=raw.get("interval") or "month",
+            interval_count=raw.get("interval_count") or 1,
+        ).interval_days
+        for raw in doc.get("subscriptions") or ()
+    }
+    return found or {30.44}
+
+
+def snapshot_days(doc: Mapping[str, Any]) -> set[date]:
+    """Days on which `known_on` can differ from the day before."""
     days: set[date] = set()
-    intervals = set()
     for raw in doc.get("subscriptions") or ():
         for name in ("started", "canceled_at", "ended_at"):
             d = _day(raw.get(name))
             if d:
                 days.add(d)
-        intervals.add(Subscription(id="", interval=raw.get("interval") or "month",
-                                   interval_count=raw.get("interval_count") or 1).interval_days)  # fmt: skip
-    for name in ("first_started", "updated_at"):
+    for name in ("first_started", "updated_at", "last_order"):
         d = _day(doc.get(name))
         if d:
             days.add(d)
     days.update(d for d in (_day(h.get("at")) for h in doc.get("history") or ()) if d)
-    intervals = intervals or {30.44}
-    spans = set(rule_windows(rules))
-    spans.update(round(rules.skip_cycles * i) for i in intervals)
-    order_gaps = {math.floor(rules.no_order_factor * i) for i in intervals}
-    spans.update(order_gaps)
+    return days
+
+
+def signal_days(
+    doc: Mapping[str, Any], events: Iterable[tuple[date, str]], rules: RiskRules
+) -> set[date]:
+    """Days on which an event starts or stops counting for its rule."""
+    spans = _spans(rules, _intervals(doc))
+    days: set[date] = set()
     last_order = _day(doc.get("last_order"))
     if last_order:
-        days.add(last_order)
-        days.update(last_order + timedelta(days=g + 1) for g in order_gaps)
-    for e in event_days:
-        days.add(e)
-        days.update(e + timedelta(days=s + 1) for s in spans)
+        days.update(last_order + timedelta(days=g + 1) for g in spans["order"])
+    for day, kind in events:
+        if kind in DAY_ONLY:
+            days.add(day)
+        elif kind in spans:
+            days.add(day)
+            days.update(day + timedelta(days=s + 1) for s in spans[kind])
     return days
+
+
+def relevant(
+    events: list[tuple[date, str, Any]], first: date, rules: RiskRules, doc: Mapping[str, Any]
+) -> list[Any]:
+    """The events that can change a score from `first` on: those inside the longest window,
+    and before it only the latest pause, resume and order (an open pause, the last order)."""
+    longest = max(max(v) for v in _spans(rules, _intervals(doc)).values())
+    since = first - timedelta(days=longest + 1)
+    keep, latest = [], {}
+    for day, kind, event in sorted(events, key=lambda e: e[0]):
+        if day >= since:
+            keep.append(event)
+        elif kind in ("pause", "resume", "order"):
+            latest[kind] = event
+    return [*latest.values(), *keep]
+
+
+RISKY_STATUSES = frozenset({"past_due", "unpaid", "paused", "non_renewing"})
+
+
+def quiet(doc: Mapping[str, Any], events: list[Any]) -> bool:
+    """True when no rule can fire on any day: no events that count, no history, no order
+    data, no subscription past due, paused or set to cancel. Such a subscriber scores 0 on
+    every day, so a replay need not score them."""
+    if events or doc.get("history") or doc.get("last_order"):
+        return False
+    for sub in doc.get("subscriptions") or ():
+        if sub.get("status") in RISKY_STATUSES or sub.get("cancel_at_period_end"):
+            return False
+        asked, ended = _day(sub.get("canceled_at")), _day(sub.get("ended_at"))
+        if asked and (ended is None or asked < ended):
+            return False
+    return True
