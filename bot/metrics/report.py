@@ -13,12 +13,16 @@ from typing import Any
 from bot.metrics.care import Cohort, Period, care_figures, churn, retention
 from bot.metrics.figures import COUNT, Figure
 from bot.metrics.history import Book
+from bot.metrics.outcomes import Comparison, OutreachOutcomes, outreach_outcomes, reached_vs_not
+from bot.metrics.patterns import Pattern, intent_patterns
 from bot.metrics.service import service_figures
 from bot.repos import Repos
 from bot.stats import TeamStats, team_stats
 from config import Settings
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+# Outcomes of outreach need 30-60 days to show: they look at the last 180 days, whatever the period.
+OUTCOME_LOOKBACK_DAYS = 180
 
 LABELS = {
     "customers_at_start": "Customers at the start",
@@ -62,7 +66,9 @@ class MetricsReport:
     cohorts: list[Cohort]
     weeks: list[Week] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # why -> subscribers left out
-    extra: dict[str, Any] = field(default_factory=dict)  # sections added by later slices
+    outcomes: OutreachOutcomes = field(default_factory=OutreachOutcomes)
+    comparisons: list[Comparison] = field(default_factory=list)
+    patterns: list[Pattern] = field(default_factory=list)
 
     def figures(self) -> dict[str, Figure]:
         return {**self.care, **self.service}
@@ -94,7 +100,9 @@ class MetricsReport:
                 for w in self.weeks
             ],
             "left_out": self.skipped,
-            **self.extra,
+            "outreach_outcomes": {"days": OUTCOME_LOOKBACK_DAYS, **self.outcomes.to_json()},
+            "reached_vs_not_reached": [c.to_json() for c in self.comparisons],
+            "inbox_patterns": [p.to_json() for p in self.patterns],
         }
 
 
@@ -143,6 +151,10 @@ def build_report(
         cohorts=retention(book, as_of),
         skipped=skipped,
     )
+    since = as_of - timedelta(days=OUTCOME_LOOKBACK_DAYS - 1)
+    report.outcomes = outreach_outcomes(book, since, as_of, as_of)
+    report.comparisons = reached_vs_not(book, repos.tasks.raw(), since, as_of, as_of)
+    report.patterns = intent_patterns(items, as_of, tz)
     report.weeks = weekly(book, items, Period.ending(as_of, max(days, 7 * 12)), settings)
     return report
 

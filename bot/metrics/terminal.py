@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.metrics.figures import Figure
-from bot.metrics.report import LABELS, MetricsReport
+from bot.metrics.outcomes import LOST_WITHIN, OUTCOME_DAYS, STATES
+from bot.metrics.report import LABELS, OUTCOME_LOOKBACK_DAYS, MetricsReport
 
 CSV_HEADER = ["section", "metric", "label", "value", "unit", "n", "why"]
 
@@ -88,6 +89,55 @@ def managers_table(report: MetricsReport) -> Table | None:
     return table
 
 
+def outcomes_table(report: MetricsReport) -> Table:
+    out = report.outcomes
+    table = Table(
+        title=f"Outcomes of the {out.logged} outreach logged in the last {OUTCOME_LOOKBACK_DAYS} days",
+        title_justify="left",
+    )
+    table.add_column("Customer")
+    for n in OUTCOME_DAYS:
+        table.add_column(f"After {n} days", justify="right")
+    for state in (*STATES, "pending"):
+        table.add_row(state.replace("_", " "), *(str(out.states[n][state]) for n in OUTCOME_DAYS))
+    return table
+
+
+def comparisons_table(report: MetricsReport) -> Table:
+    table = Table(
+        title=f"Lost within {LOST_WITHIN} days: customers reached vs due but not reached",
+        title_justify="left",
+    )
+    for column in ("Task kind", "Risk", "Reached", "Not reached (expired)"):
+        table.add_column(column, justify="left" if column in ("Task kind", "Risk") else "right")
+    for c in report.comparisons:
+        cells = [
+            f"{f.text()} of {f.n}" if f.value is not None else "[dim]n/a[/]"
+            for f in (c.reached, c.not_reached)
+        ]
+        table.add_row(c.kind.replace("_", " "), c.band, *cells)
+    if not report.comparisons:
+        table.add_row(
+            f"[dim]no task due {LOST_WITHIN}+ days ago was handled or expired[/]", "", "", ""
+        )
+    return table
+
+
+def patterns_table(report: MetricsReport) -> Table:
+    table = Table(title="Inbox this week against the four weeks before", title_justify="left")
+    for column in ("Intent", "This week", "Weekly average before", "Examples"):
+        table.add_column(column, justify="right" if "week" in column.lower() else "left")
+    for p in report.patterns:
+        arrow = {"up": "[red]↑[/]", "down": "[green]↓[/]", "flat": "="}[p.trend]
+        examples = "; ".join(escape(e) for e in p.examples)
+        table.add_row(
+            p.intent.replace("_", "/"), f"{p.this_week} {arrow}", f"{p.baseline:g}", examples
+        )
+    if not report.patterns:
+        table.add_row("[dim]no inbox conversation in the last five weeks[/]", "", "", "")
+    return table
+
+
 def render(report: MetricsReport, console: Console) -> None:
     """Print the report: care, service, retention, team, and any later sections."""
     console.print(
@@ -103,6 +153,7 @@ def render(report: MetricsReport, console: Console) -> None:
     managers = managers_table(report)
     if managers is not None:
         parts.append(managers)
+    parts += [outcomes_table(report), comparisons_table(report), patterns_table(report)]
     console.print(Group(*parts))
     if report.skipped:
         left = "; ".join(f"{n} {escape(why)}" for why, n in sorted(report.skipped.items()))
@@ -129,6 +180,20 @@ def csv_rows(report: MetricsReport) -> Iterator[list[Any]]:
     team = report.team
     for key in ("due", "claimed", "done", "expired", "open_now"):
         yield ["team", key, key.replace("_", " "), getattr(team, key), "count", None, ""]
+    for c in report.comparisons:
+        for side, f in (("reached", c.reached), ("not_reached", c.not_reached)):
+            key = f"{c.kind}:{c.band}:{side}"
+            yield [
+                "outcomes",
+                key,
+                f"{c.kind} {c.band} {side} lost in {LOST_WITHIN} days",
+                f.value,
+                f.unit,
+                f.n,
+                f.why,
+            ]
+    for p in report.patterns:
+        yield ["patterns", p.intent, f"{p.intent} this week", p.this_week, "count", None, ""]
     wait = team.median_claim_minutes
     yield [
         "team",
