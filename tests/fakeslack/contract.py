@@ -17,6 +17,8 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"
 CONTRACT_DIR = SHARED / "slack-contract"
 METHODS_DIR = CONTRACT_DIR / "methods"
 MANIFEST_SCHEMA = CONTRACT_DIR / "manifest.schema.1.0.0.json"
+# Descriptions of methods the shared folder lacks (files.*UploadExternal), same format.
+EXTRA_METHODS_DIR = Path(__file__).with_name("methods")
 
 # Errors any Web API method may answer with, whatever its own description lists.
 GENERIC_ERRORS = frozenset(
@@ -116,3 +118,10 @@ def load_contract(directory: Path = METHODS_DIR) -> dict[str, MethodSpec]:
             "material (slack-contract/) in ../shared beside the checkout."
         )
     return {spec.name: spec for spec in map(_spec, sorted(directory.glob("*.json")))}
+
+
+def load_full_contract() -> dict[str, MethodSpec]:
+    """The shared descriptions, plus those kept in tests/fakeslack/methods for methods the shared
+    folder lacks (a shared description of the same method wins)."""
+    extra = {spec.name: spec for spec in map(_spec, sorted(EXTRA_METHODS_DIR.glob("*.json")))}
+    return {**extra, **load_contract(METHODS_DIR)}

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tests.fakeslack.contract import METHODS_DIR, load_contract
+from tests.fakeslack.contract import load_full_contract
+from tests.fakeslack.files import Uploads
 from tests.fakeslack.methods import HANDLERS
 from tests.fakeslack.responses import ResponseUrls
 from tests.fakeslack.state import DEFAULT_CHANNELS, DEFAULT_USERS, SlackError, Workspace
@@ -85,7 +86,7 @@ class FakeSlack:
         self.bot_token, self.app_token = bot_token, app_token
         self.enforce_rate_limit, self.rate_limit_burst = enforce_rate_limit, rate_limit_burst
         self.socket_mode_url: str | None = None
-        self.contract = load_contract(METHODS_DIR)
+        self.contract = load_full_contract()
         self.ws = Workspace()
         self.violations: list[str] = []
         self._lock = threading.RLock()
@@ -101,6 +102,7 @@ class FakeSlack:
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
         self.api_url = f"{self.url}/api/"
+        self.ws.uploads = Uploads(self.url)  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -239,6 +241,18 @@ class FakeSlack:
             if violation:
                 self.violations.append(violation)
             return Answer(status, text)
+
+    def receive_upload(self, file_id: str, raw: bytes) -> Answer:
+        """Take the bytes POSTed to an upload URL that files.getUploadURLExternal issued."""
+        with self._lock:
+            status, text = self.ws.uploads.receive(file_id, raw)  # type: ignore[attr-defined]
+            if status != 200:
+                self.violations.append(f"upload {file_id}: {text}")
+            return Answer(status, text)
+
+    def uploaded(self) -> list[Any]:
+        """Every file issued for upload (tests.fakeslack.files.Upload), in order."""
+        return self._copy(lambda: list(self.ws.uploads.files.values()))  # type: ignore[attr-defined]
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> Answer:
         spec = self.contract.get(method)

@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from tests.fakeslack.contract import load_contract
+import tests.fakeslack.files  # noqa: F401  (registers the file upload handlers)
+from tests.fakeslack.contract import load_full_contract
 from tests.fakeslack.methods import HANDLERS
 
-CONTRACT = load_contract()
+CONTRACT = load_full_contract()
 
 
 def test_every_method_in_the_contract_is_served():

@@ -107,6 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 token = bearer(self.headers.get("Authorization"))
                 answer = fake.dispatch(method, args, token)
+        elif parts.path.startswith("/upload/"):
+            answer = fake.receive_upload(parts.path.removeprefix("/upload/"), raw)
         elif parts.path.startswith("/commands/"):
             answer = fake.respond(f"{fake.url}{parts.path}", raw)
         elif parts.path == "/healthz":
