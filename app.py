@@ -108,6 +108,7 @@ def build(
     from handlers.context import Services
     from handlers.home import HomeTabs
     from handlers.recovered import show_recovered
+    from handlers.report import build_reports
     from handlers.signals import build_signals
     from handlers.slack_sink import SlackSink, make_client
 
@@ -139,6 +140,7 @@ def build(
     services.signals.schedule(scheduler)
     register(bolt, services)
     register_digest(scheduler, settings, publisher)
+    build_reports(services, scheduler)  # /care report, the weekly report, the Home headline
     runtime = Runtime(
         settings,
         services,

@@ -81,6 +81,15 @@ class DigestRules:
 
 
 @dataclass(frozen=True)
+class ReportRules:
+    """The weekly metrics report in the digest channel (bot/metrics/weekly.py)."""
+
+    weekly_day: str = "fri"
+    weekly_time: time = time(16, 0)
+    weekly_period: str = "7d"
+
+
+@dataclass(frozen=True)
 class Intent:
     name: str
     keywords: tuple[str, ...]
@@ -173,6 +182,7 @@ class Settings:
     http_read_timeout: int = 30
     alerts: AlertRules = AlertRules()
     hooks: WebhookSecrets = WebhookSecrets()
+    report: ReportRules = field(default_factory=ReportRules)
 
     def require_slack(self) -> None:
         """Stop with a clear message when the bot cannot run in Slack.
@@ -276,6 +286,7 @@ def load_settings(
             stripe_api_key=env.get("STRIPE_API_KEY", ""),
             stripe_api_base=env.get("STRIPE_API_BASE", ""),
         ),
+        report=_report(_table(raw, "report", path), path),
     )
 
 
@@ -427,6 +438,20 @@ def _triage(values: dict[str, Any], path: Path) -> TriageRules:
         ),
         thread_window_days=window,
         intents=tuple(intents),
+    )
+
+
+def _report(values: dict[str, Any], path: Path) -> ReportRules:
+    unknown = set(values) - {"weekly_day", "weekly_time", "weekly_period"}
+    if unknown:
+        raise ConfigError(f"{path}: [report] has no setting {sorted(unknown)[0]!r}")
+    period = str(values.get("weekly_period", "7d"))
+    if period not in ("7d", "30d", "90d"):
+        raise ConfigError(f"{path}: [report] weekly_period must be 7d, 30d or 90d")
+    return ReportRules(
+        weekly_day=_weekdays([values.get("weekly_day", "fri")], path, "[report] weekly_day")[0],
+        weekly_time=_clock(values.get("weekly_time", "16:00"), path, "[report] weekly_time"),
+        weekly_period=period,
     )
 
 

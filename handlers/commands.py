@@ -2,7 +2,7 @@
 
 claim ID | release ID | assign ID @user | snooze ID DAYS | done ID
 log ID|EMAIL CHANNEL OUTCOME [note] | mine | lookup EMAIL|NAME | history ID | stats [7d|30d]
-digest now | triage | help
+report [7d|30d|90d] | digest now | triage | help
 """
 
 from __future__ import annotations
@@ -309,6 +309,12 @@ def _triage(services: Services, user: str, args: list[str], _: str) -> Outcome:
     return Outcome(services.triage.list_open())
 
 
+def _report(services: Services, user: str, args: list[str], _: str) -> Outcome:
+    from handlers.report import report_reply
+
+    return Outcome(report_reply(services, args))
+
+
 def _name(services: Services, task_ids: list[str]) -> str:
     task = services.repos.tasks.get(task_ids[0]) if task_ids else None
     sub = services.repos.subscribers.get(task.subscriber_id) if task else None
@@ -326,6 +332,7 @@ SUBCOMMANDS: dict[str, Callable[[Services, str, list[str], str], Outcome]] = {
     "lookup": _lookup,
     "history": _history,
     "stats": _stats,
+    "report": _report,
     "digest": _digest,
     "triage": _triage,
 }

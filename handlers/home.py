@@ -12,6 +12,7 @@ from bot.models import TASK_OPEN, Task
 from bot.stats import team_stats
 from handlers.context import Services
 from handlers.present import stats_view
+from handlers.report import headline
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class HomeTabs:
             week,
             s.clock.now(),
             s.settings.timezone,
+            headline=headline(s),
         )
 
     def publish(self, user: str) -> None:

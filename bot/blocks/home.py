@@ -94,6 +94,7 @@ def build_home(
     week_stats: Stats | None,
     now: datetime,
     tz: ZoneInfo,
+    headline: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The Home tab view for one manager.
 
@@ -104,6 +105,8 @@ def build_home(
         week_stats: the team's numbers for the last 7 days, or None.
         now: the current time; the view says when it was drawn.
         tz: the team's timezone.
+        headline: the care numbers of the last 30 days (bot.blocks.report.headline_lines),
+            already escaped; None while they are being computed.
 
     Returns:
         A `{"type": "home", ...}` view of at most 100 blocks; long lists end in "and N more".
@@ -154,6 +157,12 @@ def build_home(
         lines = manager_lines(week_stats)
         if lines:
             blocks.append(_section(bullet_list(lines, MAX_SECTION_TEXT)))
+    blocks.append(_header("Care, last 30 days"))
+    if headline:
+        blocks.append(_section(bullet_list(list(headline), MAX_SECTION_TEXT)))
+        blocks.append(_context("`/care report` for every number; definitions in docs/metrics.md"))
+    else:
+        blocks.append(_context("Being computed: open this tab again in a minute."))
     if len(blocks) > MAX_BLOCKS_VIEW:  # cannot happen with MAX_ROWS = 25; keep the promise
         blocks = blocks[: MAX_BLOCKS_VIEW - 1] + [_context("and more: see the digest thread")]
     return {"type": "home", "callback_id": ids.VIEW_HOME, "blocks": blocks}

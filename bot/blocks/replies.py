@@ -51,6 +51,11 @@ SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
         "no_answer saved lost follow_up)",
     ),
     ("stats", "/care stats [7d|30d]", "the team's numbers"),
+    (
+        "report",
+        "/care report [7d|30d|90d]",
+        "care and service metrics: churn, NPS, saves, response times",
+    ),
     ("digest", "/care digest now", "post today's digest if it has not been posted"),
     ("triage", "/care triage", "open inbox emails"),
     ("help", "/care help", "this list"),

@@ -277,3 +277,20 @@ def test_leads_and_managers_that_are_not_user_ids_are_refused_clearly(
         load_settings({"CARE_CONFIG": str(path), **env}, dotenv=False)
     for name in names:
         assert name in str(err.value)
+def test_weekly_report_day_time_and_period_come_from_care_toml(tmp_path):
+    from datetime import time
+
+    from config import ConfigError, load_settings
+
+    path = tmp_path / "care.toml"
+    path.write_text(
+        '[report]\nweekly_day = "Monday"\nweekly_time = "08:15"\nweekly_period = "30d"\n'
+    )
+    rules = load_settings({}, dotenv=False, config_path=path).report
+    assert (rules.weekly_day, rules.weekly_time, rules.weekly_period) == ("mon", time(8, 15), "30d")
+    path.write_text('[report]\nweekly_period = "12d"\n')
+    with pytest.raises(ConfigError, match="weekly_period must be 7d, 30d or 90d"):
+        load_settings({}, dotenv=False, config_path=path)
+    path.write_text('[report]\nweekly_day = "someday"\n')
+    with pytest.raises(ConfigError, match="weekly_day"):
+        load_settings({}, dotenv=False, config_path=path)

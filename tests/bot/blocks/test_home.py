@@ -28,7 +28,9 @@ def test_home_shows_my_tasks_unclaimed_tasks_and_the_week() -> None:
         "Your claimed tasks (2)",
         "Unclaimed today (3)",
         "The team this week",
+        "Care, last 30 days",
     ]
+    assert "Being computed" in str(view["blocks"][-1])
     accessories = [b["accessory"] for b in view["blocks"] if "accessory" in b]
     assert accessories[0]["action_id"] == ids.ACTION_HOME_REFRESH
     assert [a["action_id"] for a in accessories[1:3]] == [ids.ACTION_LOG] * 2
@@ -53,3 +55,11 @@ def test_empty_home_says_what_to_do() -> None:
     text = "\n".join(t for _, t in walk_strings(view))
     assert "Nothing claimed" in text and "Everything due today is claimed" in text
     check_message(view)
+
+
+def test_home_shows_the_care_headline_numbers() -> None:
+    lines = ["Churn rate: *3.0%* (of 1,000)", "NPS: _n/a (no NPS answers in the period)_"]
+    view = build_home(ALICE, [], [], None, NOW, TZ, headline=lines)
+    check_message(view)
+    text = str(view["blocks"])
+    assert "Churn rate: *3.0%* (of 1,000)" in text and "no NPS answers" in text

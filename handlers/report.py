@@ -1,0 +1,93 @@
+"""`/care report [7d|30d|90d]`, the weekly report's chart upload, and the App Home headline.
+
+The numbers come from `bot.metrics.weekly.ReportCache`: computing a report reads the whole
+store, so Slack gets the cached one (under an hour old) and a report not cached yet is computed
+in the background while the manager is told to ask again in a moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.blocks import replies
+from bot.blocks.report import build_report_message, headline_lines
+from bot.care import CareError
+from bot.metrics.report import PERIODS
+from bot.metrics.weekly import ReportCache
+from handlers.context import Services
+
+log = logging.getLogger(__name__)
+CACHE = "reports"
+HEADLINE_PERIOD = "30d"
+
+
+class SlackUploader:
+    """`bot.metrics.weekly.Uploader` over slack_sdk's files_upload_v2 (three Web API calls)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def upload(self, channel: str, thread_ts: str, charts: list[Any]) -> None:
+        if not charts:
+            return
+        self.client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            file_uploads=[
+                {"content": c.png, "filename": c.filename, "title": c.title, "alt_txt": c.alt_text}
+                for c in charts
+            ],
+        )
+
+
+def cache_of(services: Services) -> ReportCache | None:
+    cache = services.extras.get(CACHE)
+    return cache if isinstance(cache, ReportCache) else None
+
+
+def report_reply(services: Services, args: list[str]) -> dict[str, Any]:
+    """The ephemeral answer to `/care report [7d|30d|90d]`."""
+    period = (args[0] if args else "30d").lower()
+    if period.isdigit():
+        period += "d"
+    if period not in PERIODS:
+        raise CareError("Usage: `/care report [7d|30d|90d]`")
+    cache = cache_of(services)
+    report = cache.get(period) if cache is not None else None
+    if report is None:
+        return replies.build_info(
+            f"The {period} report is being computed from the whole history. "
+            f"Run `/care report {period}` again in a minute."
+        )
+    return build_report_message(report)
+
+
+def headline(services: Services) -> list[str] | None:
+    """The App Home's headline numbers (30 days), or None while they are being computed."""
+    cache = cache_of(services)
+    report = cache.get(HEADLINE_PERIOD) if cache is not None else None
+    return headline_lines(report) if report is not None else None
+
+
+def build_reports(services: Services, scheduler: Any) -> None:
+    """The report cache, the weekly reporter and its 5-minute check (called by app.build)."""
+    from bot.metrics.charts import charts
+    from bot.metrics.weekly import WeeklyReporter, register_weekly_report
+    from handlers.slack_sink import SlackSink
+
+    cache = ReportCache(services.repos, services.settings, services.clock)
+    services.extras[CACHE] = cache
+    reporter = WeeklyReporter(
+        services.repos,
+        services.settings,
+        services.clock,
+        SlackSink(services.client),
+        SlackUploader(services.client),
+        cache,
+        charts,
+    )
+    services.extras["weekly_report"] = reporter
+    services.extras["weekly_report_job"] = register_weekly_report(scheduler, reporter)
