@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from bot.metrics.figures import COUNT, PERCENT, SCORE, Figure, missing, rate
+from bot.metrics.figures import COUNT, SCORE, Figure, missing, rate
 from bot.metrics.history import Book, Timeline
 
 RETENTION_DAYS = (30, 90, 180, 365)  # 365: the anniversary
@@ -200,6 +200,3 @@ def care_figures(book: Book, period: Period) -> dict[str, Figure]:
     out["nps"] = nps(book, period)
     out["saves"] = saves(book, period, period.last)
     return out
-
-
-__all__ = ["PERCENT", "Cohort", "Period", "care_figures", "churn", "nps", "retention", "saves"]

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.metrics.care import Cohort, Period, care_figures, churn, retention
-from bot.metrics.figures import COUNT, Figure
+from bot.metrics.figures import Figure
 from bot.metrics.history import Book
 from bot.metrics.outcomes import Comparison, OutreachOutcomes, outreach_outcomes, reached_vs_not
 from bot.metrics.patterns import Pattern, intent_patterns
@@ -170,6 +170,3 @@ def weekly(book: Book, items: list[Any], span: Period, settings: Settings) -> li
             Week(week, lost, churn(book, week)["churn_rate"], saves, frt["first_response_median"])
         )
     return weeks
-
-
-__all__ = ["COUNT", "LABELS", "PERIODS", "MetricsReport", "Week", "build_report"]
