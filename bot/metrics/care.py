@@ -46,7 +46,7 @@ class Period:
         return f"{self.first.isoformat()} to {self.last.isoformat()}"
 
 
-def _no_customers(book: Book, day: date) -> str:
+def no_customers(book: Book, day: date) -> str:
     if not book.timelines:
         return "no subscriber data"
     first = book.first_day
@@ -71,7 +71,7 @@ def churn(book: Book, period: Period) -> dict[str, Figure]:
         if spell.end is not None and spell.end <= period.last:
             lost += 1
             involuntary += spell.involuntary
-    why = _no_customers(book, before)
+    why = "" if at_start else no_customers(book, before)
     return {
         "customers_at_start": Figure(at_start, COUNT) if at_start else missing(why),
         "churn_rate": rate(lost, at_start, why),
@@ -96,7 +96,7 @@ def movement(book: Book, period: Period) -> dict[str, Figure]:
     return {
         "active_at_end": Figure(active, COUNT)
         if active
-        else missing(_no_customers(book, period.last)),
+        else missing(no_customers(book, period.last)),
         "new_customers": Figure(new, COUNT),
         "cancellations": Figure(ended, COUNT),
         "win_backs": Figure(back, COUNT)

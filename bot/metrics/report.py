@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from bot.metrics.care import Cohort, Period, care_figures, churn, retention
-from bot.metrics.figures import Figure
+from bot.metrics.care import Cohort, Period, care_figures, no_customers, retention
+from bot.metrics.figures import Figure, rate
 from bot.metrics.history import Book
 from bot.metrics.outcomes import Comparison, OutreachOutcomes, outreach_outcomes, reached_vs_not
 from bot.metrics.patterns import Pattern, intent_patterns
@@ -160,13 +160,30 @@ def build_report(
 
 
 def weekly(book: Book, items: list[Any], span: Period, settings: Settings) -> list[Week]:
-    """Per-week cancellations, churn, saves logged and first-response median over `span`."""
-    weeks = []
-    for week in span.weeks():
-        lost = sum(len(t.ends_between(week.first, week.last)) for t in book.timelines.values())
+    """Per-week cancellations, churn, saves logged and first-response median over `span`.
+
+    One pass over the customers counts every week at once (the report's slowest part was
+    a pass per week).
+    """
+    weeks = span.weeks()
+    starts = [w.first - timedelta(days=1) for w in weeks]
+    at_start, lost, ended = [0] * len(weeks), [0] * len(weeks), [0] * len(weeks)
+    for timeline in book.timelines.values():
+        for spell in timeline.spells:
+            for i, week in enumerate(weeks):
+                if spell.end is not None and week.first <= spell.end <= week.last:
+                    ended[i] += 1
+                if spell.covers(starts[i]):
+                    at_start[i] += 1
+                    lost[i] += spell.end is not None and spell.end <= week.last
+    out = []
+    for i, week in enumerate(weeks):
         saves = sum(1 for t in book.touches_between(week.first, week.last) if t.outcome == "saved")
         frt = service_figures(items, book, week, settings.triage, settings.timezone)
-        weeks.append(
-            Week(week, lost, churn(book, week)["churn_rate"], saves, frt["first_response_median"])
+        why = "" if at_start[i] else no_customers(book, starts[i])
+        out.append(
+            Week(
+                week, ended[i], rate(lost[i], at_start[i], why), saves, frt["first_response_median"]
+            )
         )
-    return weeks
+    return out

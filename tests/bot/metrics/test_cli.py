@@ -61,6 +61,20 @@ def test_report_json_has_the_hand_computed_numbers_and_changes_nothing(data_dir,
     assert doc["care"]["saves"]["detail"] == {"logged": 1, "pending": 1, "lost": 0}
     assert doc["service"]["first_response_median"]["value"] == 1.0
     assert doc["retention"][0]["cohort"] == "2026-01"
+    # weeks to Feb 28: c0 left in Feb 8-14; c1 and c2 in Feb 15-21, 2 of the 9 left on Feb 14
+    weeks = {w["to"]: w for w in doc["weeks"]}
+    assert [weeks[d]["cancellations"] for d in ("2026-02-14", "2026-02-21", "2026-02-28")] == [
+        1,
+        2,
+        0,
+    ]
+    assert weeks["2026-02-21"]["churn_rate"] == {
+        "value": 22.2,
+        "unit": "%",
+        "n": 9,
+        "detail": {"count": 2},
+    }
+    assert weeks["2025-12-13"]["churn_rate"]["why"].startswith("no customers yet on 2025-12-06")
     assert snapshot(data_dir) == before
 
 
