@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.inbox.parse import ParsedEmail
+from bot.inbox.text import ADDRESS, HEADER_LIMIT, SCAN_LIMIT
 
 HUMAN = "human"
 AUTO_REPLY = "auto_reply"
@@ -41,8 +42,10 @@ _RECEIPT_SUBJECT = re.compile(r"^\s*(?:read|gelesen|lu|le[ií]do|letto|gelezen|l
 _DAEMON = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)$", re.I)
 _DAEMON_NAME = re.compile(r"mail delivery (?:subsystem|system)|mailer.?daemon|postmaster", re.I)
 _LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post", "x-mailman-version", "mailing-list")
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-_DSN_FIELD = re.compile(r"^\s*(final-recipient|original-recipient|action)\s*:\s*(.*)$", re.I | re.M)
+_DSN_FIELD = re.compile(
+    r"^[ \t]*(final-recipient|original-recipient|action)[ \t]*:[ \t]*(.*)$", re.I | re.M
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _ORIGINAL_FOLLOWS = re.compile(
     r"^.*(?:original message|forwarded message|message follows|message headers follow|----- ?original|"
     r"the message that caused|below this line is a copy|technical details|for further assistance"
@@ -126,7 +129,7 @@ def _bounce(parsed: ParsedEmail) -> Classification | None:
         return None
     failed, delayed = _dsn_recipients(parsed)
     if failed_header:
-        failed += [a.lower() for a in _ADDRESS.findall(failed_header)]
+        failed += [a.lower() for a in ADDRESS.findall(failed_header[:HEADER_LIMIT])]
     if not failed and not delayed:
         failed = _text_addresses(parsed)
     if delayed and not failed:
@@ -142,14 +145,14 @@ def _dsn_recipients(parsed: ParsedEmail) -> tuple[list[str], list[str]]:
     failed: list[str] = []
     delayed: list[str] = []
     for source in sources:
-        for block in re.split(r"\n\s*\n", source):
+        for block in _BLANK_LINE.split(source[:SCAN_LIMIT]):
             recipient, action = "", ""
             for name, value in _DSN_FIELD.findall(block):
                 name = name.lower()
                 if name == "action":
                     action = value.strip().lower()
                 elif name == "final-recipient" or not recipient:
-                    found = _ADDRESS.search(value)
+                    found = ADDRESS.search(value)
                     recipient = found.group(0).lower() if found else recipient
             if not recipient:
                 continue
@@ -162,13 +165,13 @@ def _dsn_recipients(parsed: ParsedEmail) -> tuple[list[str], list[str]]:
 
 def _text_addresses(parsed: ParsedEmail, limit: int = 5) -> list[str]:
     """Addresses named in a bounce's own text, above the copy of the original message."""
-    text = parsed.text or parsed.full_text
+    text = (parsed.text or parsed.full_text)[:SCAN_LIMIT]
     cut = _ORIGINAL_FOLLOWS.search(text)
     if cut:
         text = text[: cut.start()]
     own = {parsed.from_address, *parsed.to}
     found = []
-    for address in _ADDRESS.findall(text):
+    for address in ADDRESS.findall(text):
         address = address.lower().strip(".")
         if address not in own and not _DAEMON.match(address.partition("@")[0]):
             found.append(address)

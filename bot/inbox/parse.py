@@ -4,21 +4,34 @@ Built on the standard library's `email` package with the modern policy. Nothing 
 bad input: malformed MIME, unknown charsets, broken dates and missing headers all produce
 whatever could be read plus a human-readable note, so the connector never stalls on one bad
 message. Attachments are listed by name and size; their content is not kept.
+
+Headers may carry raw UTF-8 (RFC 6532, SMTPUTF8 mail): the parser hands them over as
+surrogate-escaped bytes, which are decoded here (UTF-8, else Windows-1252), so no string that
+leaves this module holds a lone surrogate. Addresses are NFC-normalised and lower-cased with
+IDNA domains shown in Unicode; Message-IDs are NFC-normalised and kept short (`ids.py`).
+A huge message is first cut to what is read (`shrink.py`), so parsing stays fast.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any, NamedTuple
 
-from bot.inbox.text import decode_bytes, decode_header_value, html_to_text, split_new_text
+from bot.inbox.htmltext import html_to_text
+from bot.inbox.ids import clean_text, message_ids, normalize_address
+from bot.inbox.shrink import SIZE_HEADER, shrink
+from bot.inbox.text import (
+    HEADER_LIMIT,
+    decode_bytes,
+    decode_header_value,
+    split_new_text,
+)
 
 # Headers the filters and threading read, kept raw (lower-case names).
 KEPT_HEADERS = frozenset(
@@ -54,9 +67,9 @@ REPORT_TYPES = frozenset(
         "text/rfc822-headers",
     }
 )
-MAX_TEXT_PART = 2_000_000  # characters of one text part that are read
+MAX_TEXT_PART = 100_000  # characters of one text part that are read (Slack shows 40,000)
 MAX_DEPTH = 12
-_MSG_ID = re.compile(r"<[^<>\s]+>")
+MAX_REFERENCES = 50
 
 _DEFECT_WORDS = {
     "StartBoundaryNotFoundDefect": "a multipart boundary is missing",
@@ -128,9 +141,12 @@ def parse_email(raw: bytes) -> ParsedEmail:
     """
     generated = "<" + hashlib.sha256(raw).hexdigest()[:32] + "@generated.proactive-care>"
     try:
-        return _Reader(raw, generated).read()
+        shrunk, notes = shrink(raw)
+        reader = _Reader(shrunk, generated)
+        reader.notes.extend(notes)
+        return _cleaned(replace(reader.read(), size=len(raw)))
     except Exception as exc:  # last resort: the structure defeated the parser entirely
-        text = raw.decode("utf-8", errors="replace")
+        text = raw[:MAX_TEXT_PART].decode("utf-8", errors="replace")
         return ParsedEmail(
             message_id=generated,
             text=text[:20_000],
@@ -173,6 +189,7 @@ class _Reader:
             forwarded_from = forwarded_from or sender
         full = self.bodies + [rendered for rendered, _ in self.forwards]
         message_id = _first_id(_first(headers, "message-id"))
+        references = message_ids(" ".join(headers.get("references", ()))[-HEADER_LIMIT * 4 :])
         return ParsedEmail(
             message_id=message_id or self.generated_id,
             subject=subject,
@@ -181,7 +198,7 @@ class _Reader:
             to=tuple(a for a in (_addresses(headers.get("to", ())) or ()) if a),
             date=self._date(_first(headers, "date")),
             in_reply_to=_first_id(_first(headers, "in-reply-to")),
-            references=tuple(_MSG_ID.findall(" ".join(headers.get("references", ())))),
+            references=tuple(references[-MAX_REFERENCES:]),
             text="\n\n".join(text_parts).strip(),
             full_text="\n\n".join(p.strip() for p in full if p.strip()),
             signature=new.signature,
@@ -244,6 +261,11 @@ class _Reader:
 
     def _attachment(self, part: Message, label: str, ctype: str, filename: str | None) -> None:
         size = len(_payload_bytes(part))
+        original = str(_safe(lambda: part.get(SIZE_HEADER, ""), "")).strip()
+        if original.isdigit():  # cut by shrink(): estimate the decoded size from the encoded one
+            encoded = int(original)
+            base64 = str(_safe(lambda: part.get("content-transfer-encoding", ""), "")).lower()
+            size = encoded * 57 // 78 if "base64" in base64 else encoded
         name = decode_header_value(filename) if filename else f"unnamed {ctype} ({label})"
         self.attachments.append(Attachment(name, size))
 
@@ -305,7 +327,8 @@ def _safe(call: Any, default: Any) -> Any:
 def _raw_headers(msg: Message) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for name, value in _safe(msg.raw_items, []):
-        found.setdefault(str(name).strip().lower(), []).append(str(value))
+        key = clean_text(str(name)).strip().lower()
+        found.setdefault(key, []).append(clean_text(str(value)))
     return {k: tuple(v) for k, v in found.items()}
 
 
@@ -315,26 +338,22 @@ def _first(headers: Mapping[str, tuple[str, ...]], name: str) -> str:
 
 
 def _first_id(value: str) -> str:
-    value = value.strip()
-    if not value:
-        return ""
-    match = _MSG_ID.search(value)
-    if match:
-        return match.group(0)
-    token = value.split()[0]
-    return f"<{token.strip('<>')}>" if token.strip("<>") else ""
+    found = message_ids(value[:HEADER_LIMIT], first=True)
+    return found[0] if found else ""
 
 
 def _addresses(values: tuple[str, ...]) -> list[str]:
     try:
-        pairs = getaddresses([decode_header_value(v) for v in values])
+        pairs = getaddresses([decode_header_value(v[:HEADER_LIMIT]) for v in values])
     except Exception:
         return []
-    return [addr.strip().lower() for _, addr in pairs if "@" in addr]
+    found = (normalize_address(addr) for _, addr in pairs)
+    return [addr for addr in found if addr]
 
 
 def _sender(value: str) -> tuple[str, str]:
-    """(display name, lower-cased address) of a From header; the name may be encoded."""
+    """(display name, normalised address) of a From header; the name may be encoded."""
+    value = value[:HEADER_LIMIT]
     if not value:
         return "", ""
     try:
@@ -342,9 +361,29 @@ def _sender(value: str) -> tuple[str, str]:
     except Exception:
         pairs = []
     for name, addr in pairs:
-        if addr:
-            return decode_header_value(name), addr.strip().lower()
+        address = normalize_address(addr)
+        if address:
+            return decode_header_value(name), address
     return decode_header_value(value), ""
+
+
+def _cleaned(parsed: ParsedEmail) -> ParsedEmail:
+    """The email with every string made storable: no lone surrogates anywhere."""
+    changes: dict[str, Any] = {}
+    for name, value in vars(parsed).items():
+        if isinstance(value, str):
+            changes[name] = clean_text(value)
+    changes["to"] = tuple(clean_text(a) for a in parsed.to)
+    changes["references"] = tuple(clean_text(r) for r in parsed.references)
+    changes["notes"] = tuple(clean_text(n) for n in parsed.notes)
+    changes["attachments"] = tuple(
+        Attachment(clean_text(a.filename), a.size) for a in parsed.attachments
+    )
+    changes["reports"] = tuple((clean_text(c), clean_text(t)) for c, t in parsed.reports)
+    changes["headers"] = {
+        clean_text(k): tuple(clean_text(v) for v in values) for k, values in parsed.headers.items()
+    }
+    return replace(parsed, **changes)
 
 
 def _best_alternative(children: list[Message]) -> Message:

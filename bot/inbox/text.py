@@ -1,11 +1,17 @@
 """Turn email bytes into readable text: charsets, HTML, encoded headers, quotes and signatures.
 
-Everything here is forgiving: a wrong or unknown charset is guessed (charset-normalizer) or
+HTML bodies are converted in `htmltext`. Everything here is forgiving: a wrong or unknown charset is guessed (charset-normalizer) or
 decoded with replacement characters, never raised, and the caller gets a note saying so.
 `split_new_text` keeps only what the sender wrote this time: quoted replies and the
 signature are stripped (mail-parser-reply, plus a pass for bottom-posted and non-English
 quotes), while forwarded content is kept, because in a shared inbox the forwarded customer
 email is usually the point.
+
+Every scan of outside text here is bounded: each pattern is linear in what it reads (no nested
+or adjacent quantifiers over the same characters; the address pattern only starts a match at
+the start of a run) and sees a capped slice (`SCAN_LIMIT`, `LINE_LIMIT`). mail-parser-reply's
+own patterns are worse than quadratic (1,000 blank lines took 1.5 s), so it only ever sees a
+short head of whole, short lines (`REPLY_SCAN_LIMIT`, `REPLY_LINE_LIMIT`).
 """
 
 from __future__ import annotations
@@ -15,13 +21,20 @@ import re
 from dataclasses import dataclass
 from email.header import decode_header
 
-import html2text
 from mailparser_reply.parser import EmailMessage
+
+from bot.inbox.ids import clean_text
 
 # Languages whose "On ... wrote:" / "From: ... Sent: ..." headers and signatures are recognised.
 REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "sv", "da")
-# Reply splitting only looks at the top of a long body: the new text is always there.
-REPLY_SCAN_LIMIT = 30_000
+# mail-parser-reply sees at most this head of the body, in whole lines of at most
+# REPLY_LINE_LIMIT characters (its cost grows faster than the square of its input).
+REPLY_SCAN_LIMIT = 1_500
+REPLY_LINE_LIMIT = 200
+# What any other pattern reads of a body, a header or one line.
+SCAN_LIMIT = 100_000
+HEADER_LIMIT = 2_000
+LINE_LIMIT = 1_000
 
 _FORWARD_SUBJECT = re.compile(
     r"^\s*(?:(?:re|aw|sv|antw)\s*:\s*)*(?:fwd?|fw|wg|tr|rv|vs|doorst)\s*:", re.I
@@ -39,12 +52,20 @@ _ORIGINAL_MARKER = re.compile(
     re.I | re.M,
 )
 _FROM_LINE = re.compile(r"^[ \t>*]*(?:from|von|de|da|van|fr[åa]n)[ \t*]*:[ \t]*(.+)$", re.I | re.M)
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# An address starts where a run of address characters starts (the lookbehind), so a long run
+# without "@" costs its length once, not its length squared.
+_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~-]"
+ADDRESS = re.compile(rf"(?<!{_LOCAL}){_LOCAL}+@[\w-]+(?:\.[\w-]+)+")
 _REPLY_PREFIX = re.compile(
-    r"^\s*(?:(?:re|aw|sv|vs|antw|antwort|r|rif|odp|fwd?|fw|wg|tr|rv|doorst)\s*(?:\[\d+\])?\s*[:：]\s*)+",
+    r"^[ \t]*(?:(?:re|aw|sv|vs|antw|antwort|r|rif|odp|fwd?|fw|wg|tr|rv|doorst)[ \t]*"
+    r"(?:\[\d+\][ \t]*)?[:：][ \t]*)+",
     re.I,
 )
 _SPACES = re.compile(r"\s+")
+_ASCII = bytes(range(128))
+_BLANK_RUN = re.compile(r"\n{3,}")
+_WRAPPED = re.compile(r"[ \t]*(?:<|[a-z]|[^\s@]+@)")
+_DIGIT_OR_AT = re.compile(r"[\d@]")
 
 
 def decode_bytes(data: bytes, charset: str | None, label: str) -> tuple[str, str]:
@@ -106,8 +127,8 @@ def _guess(data: bytes) -> tuple[str, str] | None:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    sample = data[:200_000]
-    ascii_ratio = sum(1 for b in sample if b < 0x80) / max(len(sample), 1)
+    sample = data[:32_768]  # charset-normalizer's time grows with what it is given
+    ascii_ratio = 1 - len(sample.translate(None, _ASCII)) / max(len(sample), 1)
     if ascii_ratio >= 0.8:
         try:
             return data.decode("cp1252"), "windows-1252"
@@ -125,13 +146,12 @@ def _guess(data: bytes) -> tuple[str, str] | None:
 
 
 def decode_header_value(value: str) -> str:
-    """A header value as text: RFC 2047 encoded words decoded, raw 8-bit bytes guessed, unfolded."""
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        raw = value.encode("ascii", errors="surrogateescape")
-        try:
-            value = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            value = raw.decode("cp1252", errors="replace")
+    """A header value as text: RFC 2047 encoded words decoded, raw 8-bit bytes guessed, unfolded.
+
+    Only the first HEADER_LIMIT characters are read (the stdlib's encoded-word scan is quadratic
+    on a value full of "=?").
+    """
+    value = clean_text(value[:HEADER_LIMIT])
     if "=?" in value:
         try:
             chunks = []
@@ -146,23 +166,15 @@ def decode_header_value(value: str) -> str:
     return _SPACES.sub(" ", value).strip()
 
 
-def html_to_text(html: str) -> str:
-    """Readable text from an HTML body: links kept as text, images and styles dropped."""
-    converter = html2text.HTML2Text()
-    converter.body_width = 0
-    converter.ignore_images = True
-    converter.ignore_emphasis = True
-    converter.unicode_snob = True
-    converter.single_line_break = False
-    try:
-        text = converter.handle(html)
-    except Exception:  # html2text on hostile markup: fall back to stripping tags
-        text = re.sub(r"<[^>]*>", " ", html)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+def find_address(text: str) -> str:
+    """The first email address in `text` (its first LINE_LIMIT characters), lower-cased, or ""."""
+    found = ADDRESS.search(text[:LINE_LIMIT])
+    return found.group(0).lower() if found else ""
 
 
 def normalize_subject(subject: str) -> str:
     """A subject without Re:/Fwd:/AW:/SV:... prefixes, lower-cased, spaces collapsed."""
+    subject = subject[:HEADER_LIMIT]
     return _SPACES.sub(" ", _REPLY_PREFIX.sub("", subject)).strip().lower()
 
 
@@ -183,41 +195,65 @@ def split_new_text(body: str, subject: str = "") -> NewText:
     Outlook "From:/Sent:" headers) are dropped. A forward (a "Forwarded message" marker, or a
     Fwd:/FW: subject with an original-message header) keeps the forwarded part whole.
     """
-    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    body = _tidy(body)
     forward_at = _forward_start(body, subject)
     if forward_at is not None:
         note = split_new_text(body[:forward_at]) if body[:forward_at].strip() else NewText("")
         forwarded = body[forward_at:].strip()
-        match = _FROM_LINE.search(forwarded)
-        sender = _ADDRESS.search(match.group(1)) if match else None
+        match = _FROM_LINE.search(forwarded[:SCAN_LIMIT])
         return NewText(
             text=note.text,
             signature=note.signature,
             forwarded=forwarded,
-            forwarded_from=sender.group(0).lower() if sender else "",
+            forwarded_from=find_address(match.group(1)) if match else "",
         )
-    head = body[:REPLY_SCAN_LIMIT]
+    head = _reply_head(body)
+    text, signature = body, ""
     try:
         parsed = EmailMessage(
             text=head, languages=list(REPLY_LANGUAGES), keep_hyphen_lists=True
         ).read()
         first = parsed.replies[0] if parsed.replies else None
-        text, signature = (first.body, first.signatures) if first else (head, "")
+        if first is not None and (len(parsed.replies) > 1 or first.signatures):
+            text, signature = first.body, first.signatures  # it split within what it saw
     except Exception:  # a regex library on arbitrary input: never let it stop the ingest
-        text, signature = head, ""
+        pass
+    if not signature and len(head) < len(body):
+        original = _ORIGINAL_MARKER.search(body[:SCAN_LIMIT])
+        if original and body[: original.start()].strip():
+            text = body[: original.start()]
     text = strip_quoted(text)
     if not text:
-        text = strip_quoted(head) or head.strip()
+        text = strip_quoted(body) or body.strip()
         signature = ""
     return NewText(text=text, signature=signature.strip())
 
 
+def _tidy(body: str) -> str:
+    """Unix line ends, no trailing spaces on lines, at most one blank line in a row."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    body = "\n".join(line.rstrip() for line in body.split("\n"))
+    return _BLANK_RUN.sub("\n\n", body)
+
+
+def _reply_head(body: str) -> str:
+    """What mail-parser-reply may read: whole lines from the top, up to the limits."""
+    taken, size = [], 0
+    for line in body.split("\n", REPLY_SCAN_LIMIT // 2)[: REPLY_SCAN_LIMIT // 2]:
+        if len(line) > REPLY_LINE_LIMIT or size + len(line) + 1 > REPLY_SCAN_LIMIT:
+            break
+        taken.append(line)
+        size += len(line) + 1
+    return "\n".join(taken)
+
+
 def _forward_start(body: str, subject: str) -> int | None:
-    marker = _FORWARD_MARKER.search(body)
+    head = body[:SCAN_LIMIT]
+    marker = _FORWARD_MARKER.search(head)
     if marker:
         return marker.start()
-    if _FORWARD_SUBJECT.match(subject):
-        original = _ORIGINAL_MARKER.search(body)
+    if _FORWARD_SUBJECT.match(subject[:HEADER_LIMIT]):
+        original = _ORIGINAL_MARKER.search(head)
         if original:
             return original.start()
     return None
@@ -234,7 +270,7 @@ def strip_quoted(text: str) -> str:
         if i and not lines[i - 1].lstrip().startswith(">"):
             _drop_attribution(lines, keep, i)
     kept = [line for line, k in zip(lines, keep, strict=True) if k]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    return _BLANK_RUN.sub("\n\n", "\n".join(kept)).strip()
 
 
 def _drop_attribution(lines: list[str], keep: list[bool], quote_at: int) -> None:
@@ -251,9 +287,9 @@ def _drop_attribution(lines: list[str], keep: list[bool], quote_at: int) -> None
         if prev < 0 or not lines[prev].strip():
             return
         continues = lines[prev].rstrip().endswith(("<", ",", "(", '"')) or bool(
-            re.match(r"\s*(?:<|[a-z]|\S+@)", lines[j])
+            _WRAPPED.match(lines[j][:LINE_LIMIT])
         )
-        if not continues or not re.search(r"[\d@]", lines[prev]):
+        if not continues or not _DIGIT_OR_AT.search(lines[prev][:LINE_LIMIT]):
             return
         keep[prev] = False
         j = prev
