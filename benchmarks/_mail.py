@@ -165,3 +165,53 @@ def subscribers(count: int = SUBSCRIBERS) -> list[Any]:
         )
         for j in range(count)
     ]
+
+
+def crafted_emails() -> dict[str, bytes]:
+    """Hostile and oversized mail that must still parse fast (issue 8): name -> raw bytes.
+
+    A forward whose "From:" line is 120,000 letters (inline and as an attached message), a
+    2 MB text part, a 2 MB HTML part, a 2 MB attachment, and bodies built against the reply
+    splitter's patterns (blank lines, "On ..." without "wrote:", deep quotes).
+    """
+    letters = "a" * 120_000
+    inline = _plain(
+        "Fwd: crafted",
+        f"see below\n\n---------- Forwarded message ----------\nFrom: {letters}\nDate: x\n\nhi",
+    )
+    inner = EmailMessage(policy=SMTP)
+    inner["From"], inner["Subject"] = letters, "inner"
+    inner.set_content("Please cancel.")
+    attached = EmailMessage(policy=SMTP)
+    attached["From"], attached["Subject"] = "kim@shop.example", "Fwd: inner"
+    attached["Message-ID"] = "<crafted-attached@bench>"
+    attached.set_content("Can someone take this?")
+    attached.add_attachment(inner)
+    html = EmailMessage(policy=SMTP)
+    html["From"], html["Subject"], html["Message-ID"] = "ann@example.com", "big", "<html2m@b>"
+    html.set_content("<p>Hello <b>there</b>, a paragraph.</p>\n" * 50_000, subtype="html")
+    attachment = EmailMessage(policy=SMTP)
+    attachment["From"], attachment["Message-ID"] = "ann@example.com", "<att2m@bench>"
+    attachment.set_content("Photos attached.")
+    attachment.add_attachment(
+        b"\x89PNG" * 500_000, maintype="image", subtype="png", filename="a.png"
+    )
+    return {
+        "forward with a 120k-letter From line": inline,
+        "attached forward, 120k-letter From header": attached.as_bytes(),
+        "2 MB text part": _plain("big", "A line of text, not very long.\n" * 67_000),
+        "2 MB HTML part": html.as_bytes(),
+        "2 MB attachment": attachment.as_bytes(),
+        "50,000 blank lines": _plain("Re: x", "hi" + "\n" * 50_000),
+        "'On' + 50,000 letters": _plain("Re: x", "On " + "a" * 50_000),
+        "25,000 quote levels": _plain("Re: x", "> " * 25_000),
+        "subject of 10,000 Re:": _plain("Re: " * 10_000, "hi"),
+    }
+
+
+def _plain(subject: str, body: str) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"], msg["Subject"] = "ann@example.com", subject
+    msg["Message-ID"] = f"<crafted-{abs(hash(body)) % 10**8}@bench>"
+    msg.set_content(body)
+    return msg.as_bytes()

@@ -41,6 +41,10 @@ def results(**overrides: dict) -> dict[str, dict]:
             "p95_ms": 1.6,
             "max_ms": 11.0,
             "slowest": "flanker/bounce/office365.eml",
+            "crafted": {"2 MB text part": 20.0},
+            "crafted_p99_ms": 30.0,
+            "crafted_worst": "2 MB text part",
+            "crafted_worst_p99_ms": 30.0,
         },
         "memory": {
             "messages": 10_000,
@@ -98,7 +102,7 @@ def test_all_targets_met_passes() -> None:
 
     assert rep.passed is True
     judged = [row.figure.strip() for row in rep.rows if row.passed is not None]
-    assert len(judged) == 4  # IMAP time, nothing left unflagged, parse median, RSS growth
+    assert len(judged) == 5  # IMAP time, nothing unflagged, parse median, crafted p99, RSS
 
 
 @pytest.mark.parametrize(
@@ -107,6 +111,7 @@ def test_all_targets_met_passes() -> None:
         ({"imap": {"handled_s": 30.0}}, "IMAP: all handled (Dovecot to the fake Slack)"),
         ({"imap": {"unflagged": 1}}, "left without $CareHandled"),
         ({"parse": {"median_ms": 10.0}}, "Parse + classify, median"),
+        ({"parse": {"crafted_p99_ms": 50.0}}, "Crafted and 2 MB email, parse + classify, p99"),
         ({"memory": {"growth_mb": 50.0}}, "RSS growth from message 1,000 to 10,000"),
     ],
 )
@@ -141,7 +146,9 @@ def test_counting_poster_keeps_the_snapshot_the_slack_poster_keeps() -> None:
     poster = CountingPoster()
     parsed = parse_email(synthetic_email(15))
     when = parsed.date
-    item = TriageItem("q1", "<k>", "s", "s", "x@example.com", created_at=when, last_message_at=when)
+    item = TriageItem(
+        "q1", "<k>", when, when, subject="s", normalized_subject="s", sender="x@example.com"
+    )
 
     channel, ts = poster.post_item(item, parsed, None)
 
