@@ -2,7 +2,7 @@
 
 claim ID | release ID | assign ID @user | snooze ID DAYS | done ID
 log ID|EMAIL CHANNEL OUTCOME [note] | mine | lookup EMAIL|NAME | history ID | stats [7d|30d]
-report [7d|30d|90d] | digest now | triage | help
+report [7d|30d|90d] | digest now | triage | inbox retry|drop ID | help
 """
 
 from __future__ import annotations
@@ -315,6 +315,19 @@ def _report(services: Services, user: str, args: list[str], _: str) -> Outcome:
     return Outcome(report_reply(services, args))
 
 
+def _inbox(services: Services, user: str, args: list[str], _: str) -> Outcome:
+    if services.triage is None:
+        return Outcome(
+            replies.build_info("The shared inbox is not connected. See docs/inbox.md to set it up.")
+        )
+    if len(args) != 2 or args[0].lower() not in ("retry", "drop"):
+        raise CareError(
+            "Usage: `/care inbox retry ID` or `/care inbox drop ID` (ids: `/care triage`)"
+        )
+    answer, after = services.triage.parked_command(user, args[0].lower(), args[1])
+    return Outcome(answer, after=after)
+
+
 def _name(services: Services, task_ids: list[str]) -> str:
     task = services.repos.tasks.get(task_ids[0]) if task_ids else None
     sub = services.repos.subscribers.get(task.subscriber_id) if task else None
@@ -335,4 +348,5 @@ SUBCOMMANDS: dict[str, Callable[[Services, str, list[str], str], Outcome]] = {
     "report": _report,
     "digest": _digest,
     "triage": _triage,
+    "inbox": _inbox,
 }

@@ -8,12 +8,16 @@ the reminder job, and the IMAP connector's thread.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import schedule
 from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, replies
 from bot.blocks.triage import (
@@ -26,31 +30,71 @@ from bot.blocks.triage import (
     build_triage_reply,
 )
 from bot.care import CareError, NotAllowed, Permissions
-from bot.inbox.ingest import Ingestor, TriageContext
+from bot.inbox.ingest import PARKED, Ingestor, PostFailed, TriageContext
 from bot.inbox.models import TriageItem
 from bot.inbox.parse import ParsedEmail
 from bot.inbox.triage import TriageActions, business_minutes
 from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER
+from bot.publisher import UncertainPost
 from bot.risk import score
 from bot.stage import lifecycle_stage
 from config import Settings
 from handlers import webhooks
 from handlers.context import Services
+from handlers.slack_sink import SlackSink
 from handlers.webhooks import Reply, SignedRequest, WebApp, hmac_sha256_verifier
 
 log = logging.getLogger(__name__)
 SNAPSHOT_TEXT = 40_000  # Slack's own ceiling for a message's text; the rest is never shown
+META_TYPE = "care_triage"
+POST_ATTEMPTS = 4  # tries per triage post (1, 2, 4 s apart) before the email waits for later
+# Answers that say Slack (or the bot's access to the channel) is down, not this email.
+SLACK_DOWN_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "fatal_error",
+        "internal_error",
+        "service_unavailable",
+        "request_timeout",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
 
 
 class SlackTriagePoster:
-    """Posts new conversations to the triage channel and follow-ups into their threads."""
+    """Posts new conversations to the triage channel and follow-ups into their threads.
 
-    def __init__(self, services: Services, channel: str) -> None:
+    Each post carries metadata naming it (`inbox:<item id>`, plus the email and part for a
+    reply). Posts go through a client that retries 429s only: after a 5xx or a lost answer the
+    message may be in Slack already, so the channel (or thread) is searched for its key before
+    each re-post, and when the ingest says an earlier attempt may have posted (`check_first`).
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        channel: str,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: float = 1.0,
+    ) -> None:
         self.services = services
         self.channel = channel
+        self.sink = SlackSink(services.client)
+        self.sleep = sleep
+        self.backoff = backoff
 
     def post_item(
-        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext
+        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
     ) -> tuple[str, str]:
         # The ingestor stores `item` after this returns: the snapshot travels with it.
         item.snapshot = {
@@ -61,33 +105,65 @@ class SlackTriagePoster:
             "attachments": [[a.filename, a.size] for a in parsed.attachments],
             "notes": list(parsed.notes),
         }
+        key = f"inbox:{item.id}"
+        if check_first:
+            found = self._find(self.channel, "")
+            if key in found:
+                log.warning("inbox: %s was already in Slack; not posting it again", key)
+                return self.channel, found[key]
         view = self.services.triage.view(item, context=context)
-        client = self.services.client
         # A trimmed text gets a "Show full email" button: the whole text is one click away.
-        ts = str(
-            client.chat_postMessage(
-                channel=self.channel, **build_triage_message(view, *self._now())
-            )["ts"]
-        )
-        return self.channel, ts
+        message = build_triage_message(view, *self._now())
+        return self.channel, self._post(self.channel, message, key)
 
-    def post_reply(self, item: TriageItem, parsed: ParsedEmail, context: TriageContext) -> str:
-        client = self.services.client
+    def post_reply(
+        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
+    ) -> str:
         channel, ts = item.slack.get("channel", self.channel), item.slack["ts"]
         view = self.services.triage.view(item, context=context)
         view.sender_name, view.sender_email = parsed.from_name, parsed.from_address
+        email = hashlib.sha256(parsed.message_id.encode()).hexdigest()[:16]
+        found = self._find(channel, ts) if check_first else {}
         first = ""
-        for reply in build_triage_reply(view, parsed.text, *self._now()):
-            answer = client.chat_postMessage(channel=channel, thread_ts=ts, **reply)
-            first = first or str(answer["ts"])
+        for index, reply in enumerate(build_triage_reply(view, parsed.text, *self._now())):
+            key = f"inbox:{item.id}:{email}:{index}"
+            posted = found.get(key) or self._post(channel, reply, key, thread_ts=ts)
+            first = first or posted
         if context.reopened:
             item.status, item.claimed_by, item.resolved_by = "open", "", ""
-            client.chat_update(
+            self.services.client.chat_update(
                 channel=channel,
                 ts=ts,
                 **build_triage_message(self.services.triage.view(item), *self._now()),
             )
         return first
+
+    def _post(self, channel: str, message: dict[str, Any], key: str, thread_ts: str = "") -> str:
+        """Post once, however Slack fails; raise PostFailed when Slack will not take it."""
+        metadata = {"event_type": META_TYPE, "event_payload": {"key": key}}
+        for attempt in range(POST_ATTEMPTS):
+            if attempt:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+                found = self._find(channel, thread_ts)
+                if key in found:
+                    log.warning("inbox: Slack stored %s but did not say so; not reposting", key)
+                    return found[key]
+            try:
+                return self.sink.post(channel, message, thread_ts=thread_ts, metadata=metadata)
+            except UncertainPost as exc:
+                log.warning("inbox: posting %s: %s; looking for it before trying again", key, exc)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", ""))
+                if exc.response.status_code == 429 or error in SLACK_DOWN_ERRORS:
+                    raise PostFailed(f"Slack refused the triage post: {error}") from exc
+                raise  # about this message (invalid_blocks, msg_too_long...): counts to parking
+        raise PostFailed(f"Slack did not confirm {key} after {POST_ATTEMPTS} tries")
+
+    def _find(self, channel: str, thread_ts: str) -> dict[str, str]:
+        try:
+            return self.sink.find(channel, {}, thread_ts=thread_ts)
+        except (SlackApiError, OSError) as exc:
+            raise PostFailed(f"Slack history could not be read: {exc}") from exc
 
     def _now(self) -> tuple[Any, Any]:
         return self.services.clock.now(), self.services.settings.timezone
@@ -182,12 +258,49 @@ class TriageSlack:
     # ----- commands, stats, webhook ----------------------------------------------------
 
     def list_open(self) -> dict[str, Any]:
-        items = [self.view(i) for i in self.services.repos.inbox.active_items()]
-        return build_triage_list(items, self.services.clock.now(), self.settings.timezone)
+        inbox = self.services.repos.inbox
+        items = [self.view(i) for i in inbox.active_items()]
+        now, tz = self.services.clock.now(), self.settings.timezone
+        return build_triage_list(items, now, tz, parked=inbox.dead.all())
+
+    def parked_command(
+        self, user: str, verb: str, letter_id: str
+    ) -> tuple[dict[str, Any], Callable[[], None] | None]:
+        """`/care inbox retry ID` / `drop ID`: the answer now, and the retry to run after the ack.
+
+        Raises:
+            CareError: not a manager, or no parked email with that id.
+        """
+        self.actions.permissions.require(user)
+        dead = self.services.repos.inbox.dead
+        letter = dead.get(letter_id)
+        if letter is None:
+            raise CareError("No parked email with that id. `/care triage` lists them.")
+        if verb == "drop":
+            dead.drop(letter)
+            log.info("inbox: %s dropped parked email %s (%s)", user, letter.id, letter.message_id)
+            return replies.build_info(f"Dropped the parked email `{letter.id}`."), None
+
+        def retry() -> None:
+            try:
+                result = self.ingestor.retry_parked(letter.id)
+            except PostFailed as exc:
+                log.warning("inbox: retry of %s by %s: %s; it stays parked", letter.id, user, exc)
+                return
+            log.info("inbox: retry of %s by %s: %s", letter.id, user, result.status)
+
+        answer = replies.build_info(
+            f"Retrying `{letter.id}`: it appears in the triage channel if it goes through, "
+            "and stays in `/care triage` if it fails again."
+        )
+        return answer, retry
 
     def stats(self) -> dict[str, Any]:
         inbox = self.services.repos.inbox
         figures: dict[str, Any] = {"open items": len(inbox.active_items())}
+        parked = inbox.dead.count()
+        if parked:
+            figures["parked emails (see /care triage)"] = parked
         for kind, count in sorted(inbox.noise_counts().items()):
             figures[f"filtered {kind.replace('_', ' ')}"] = count
         for status in inbox.connector_statuses():
@@ -199,8 +312,28 @@ class TriageSlack:
         return figures
 
     def webhook(self, request: SignedRequest) -> Reply:
-        """`POST /inbox`: a raw MIME message whose signature the route has checked."""
-        result = self.ingestor.ingest(request.body, "webhook")
+        """`POST /inbox`: a raw MIME message whose signature the route has checked.
+
+        200 handled (or a duplicate), 202 parked after repeated failures (the sender stops),
+        503 Slack is not taking posts and 500 handling failed (the sender retries later).
+        """
+        try:
+            result = self.ingestor.ingest(request.body, "webhook")
+        except PostFailed as exc:  # nothing recorded as done: the sender's retry posts it once
+            log.warning("inbox webhook: %s; asking the sender to retry", exc)
+            return webhooks.reply(
+                503, ok=False, error="Slack is not taking posts now; retry later."
+            )
+        except Exception:
+            log.exception("inbox webhook: the email could not be handled")
+            return webhooks.reply(
+                500,
+                ok=False,
+                error="The email could not be handled; retry later (it is parked after "
+                f"{self.ingestor.max_attempts} tries and shown in /care triage).",
+            )
+        if result.status == PARKED:
+            return webhooks.reply(202, ok=True, status=PARKED, dead_letter=result.item_id)
         return webhooks.reply(200, ok=True, status=result.status, item=result.item_id)
 
     def register_http(self, web: WebApp) -> None:

@@ -57,7 +57,8 @@ SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
         "care and service metrics: churn, NPS, saves, response times",
     ),
     ("digest", "/care digest now", "post today's digest if it has not been posted"),
-    ("triage", "/care triage", "open inbox emails"),
+    ("triage", "/care triage", "open inbox emails, and emails parked after failing"),
+    ("inbox", "/care inbox retry|drop <id>", "run a parked email again, or forget it"),
     ("help", "/care help", "this list"),
 )
 SUBCOMMAND_NAMES = tuple(name for name, _, _ in SUBCOMMANDS)

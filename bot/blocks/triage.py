@@ -32,6 +32,7 @@ from bot.blocks.text import (
     truncate,
     user_ref,
 )
+from bot.inbox.models import DeadLetter
 from bot.models import Risk, Subscriber, Task
 
 TRIAGE_OPEN, TRIAGE_CLAIMED, TRIAGE_RESOLVED = "open", "claimed", "resolved"
@@ -291,11 +292,17 @@ def build_triage_reply(
     return build_full_email_messages(view, text, heading)
 
 
-def build_triage_list(items: Sequence[TriageView], now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    """`/care triage`: the open items, oldest first, with who has each."""
+def build_triage_list(
+    items: Sequence[TriageView],
+    now: datetime,
+    tz: ZoneInfo,
+    parked: Sequence[DeadLetter] = (),
+) -> dict[str, Any]:
+    """`/care triage`: the open items, oldest first, with who has each; then parked emails."""
+    parked_blocks = build_parked_blocks(parked, tz)
     if not items:
         text = "No open inbox items. :tada:"
-        return {"text": text, "blocks": [_section(text)]}
+        return {"text": text, "blocks": [_section(text), *parked_blocks][:MAX_BLOCKS_MESSAGE]}
     ordered = sorted(items, key=lambda v: v.received_at or now)
     lines = []
     for view in ordered:
@@ -311,11 +318,39 @@ def build_triage_list(items: Sequence[TriageView], now: datetime, tz: ZoneInfo) 
         _section(f"*{len(ordered)} open inbox item{'s' if len(ordered) != 1 else ''}*")
     ]
     rows_per_section = 6  # a row is at most ~420 chars: 6 fit one section
-    max_sections = 45
+    max_sections = 45 - len(parked_blocks)  # parked emails are always shown
     for start in range(0, min(len(lines), rows_per_section * max_sections), rows_per_section):
         blocks.append(
             _section(bullet_list(lines[start : start + rows_per_section], MAX_SECTION_TEXT))
         )
     if len(lines) > rows_per_section * max_sections:
         blocks.append(_context(f"and {len(lines) - rows_per_section * max_sections} more"))
-    return {"text": f"{len(ordered)} open inbox items", "blocks": blocks}
+    blocks += parked_blocks
+    return {"text": f"{len(ordered)} open inbox items", "blocks": blocks[:MAX_BLOCKS_MESSAGE]}
+
+
+def build_parked_blocks(letters: Sequence[DeadLetter], tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Emails parked after repeated failures, with the commands that retry or drop them."""
+    if not letters:
+        return []
+    count = len(letters)
+    head = (
+        f":warning: *{count} email{'s' if count != 1 else ''} could not be handled* and "
+        f"{'are' if count != 1 else 'is'} parked. `/care inbox retry ID` runs one again, "
+        "`/care inbox drop ID` forgets it."
+    )
+    lines = []
+    for letter in letters[:30]:
+        who = clip(one_line(letter.sender), 60) or "unknown sender"
+        subject = clip(one_line(letter.subject), 80) or "(no subject)"
+        lines.append(
+            f"`{escape(letter.id)}`  ·  {subject}  ·  {who}  ·  "
+            f"{slack_date(letter.parked_at, '{date_short} {time}', tz=tz)}  ·  "
+            f"{letter.attempts} tries: {clip(one_line(letter.error), 120)}"
+        )
+    blocks = [_section(head)]
+    for start in range(0, len(lines), 5):
+        blocks.append(_section(bullet_list(lines[start : start + 5], MAX_SECTION_TEXT)))
+    if count > 30:
+        blocks.append(_context(f"and {count - 30} more"))
+    return blocks

@@ -9,6 +9,9 @@ Guarantees (issue 5): nothing lost, nothing posted twice, the mailbox left as th
   dedupe in the ingest makes it a "duplicate", which is then flagged. A changed UIDVALIDITY
   re-syncs from UID 1 under the same dedupe.
 - A poster failure (Slack down) stops the poll at that message; the next poll retries it.
+- Any other failure also stops the poll there, until the ingest parks the message (after
+  `Ingestor.max_attempts` failures): it answers "parked", the message is flagged and the poll
+  moves on, so one bad email never holds up the ones behind it.
 - Connection failures back off exponentially (5 s doubling to 5 min) and are visible in the
   stored `ConnectorStatus` and the log; a refused login stops the connector with a clear
   message and leaves the rest of the bot running.

@@ -7,13 +7,21 @@ threads replies onto their conversation and posts through a `TriagePoster`. The 
 implements the poster; this module knows nothing of Slack.
 
 Order of effects: the cancel signal and churn task are written before posting (both are
-idempotent: a retry finds them), the message record and the item only after the poster
-returned. If the poster raises, the error propagates and the message stays unhandled, so the
-connector retries it later and it is posted exactly once.
+idempotent: a retry finds them). Then the message record is written in state "posting" with
+the item id it will have, THEN the poster is called, and the item and the record's final state
+are written last. A failure anywhere after the first write leaves "posting" behind: the retry
+asks the poster to look for the message in Slack (by its metadata) before posting, so a failed
+write can never cause a second post.
+
+A Slack outage (`PostFailed`) propagates: the connector or the webhook's sender retries later.
+Any other failure is counted per email (by a digest of its bytes); after `max_attempts` the
+email is parked in the dead-letter list (`InboxRepo.dead`) and the ingest answers "parked", so
+the connector moves on to the next email. `/care inbox retry ID` and `drop ID` handle it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -31,10 +39,12 @@ from bot.inbox.models import (
     ITEM_RESOLVED,
     ITEM_SNOOZED,
     MESSAGE_POSTED,
+    MESSAGE_POSTING,
     MESSAGE_THREADED,
     InboxMessage,
     TriageItem,
 )
+from bot.inbox.parking import Parking
 from bot.inbox.parse import ParsedEmail, parse_email
 from bot.inbox.text import normalize_subject
 from bot.models import TASK_CLAIMED, Event, Risk, Subscriber, Task
@@ -44,8 +54,13 @@ from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-POSTED, THREADED, DUPLICATE, NOISE = "posted", "threaded", "duplicate", "noise"
+POSTED, THREADED, DUPLICATE, NOISE, PARKED = "posted", "threaded", "duplicate", "noise", "parked"
 CANCEL_INTENT = "cancel"
+MAX_ATTEMPTS = 3  # failures (not Slack's) before an email is parked
+
+
+class PostFailed(Exception):
+    """Slack did not take a post (outage, rate limit, channel gone): retried, never parked."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +81,18 @@ class TriagePoster(Protocol):
     """Where triage items go (the Slack implementation lives with the handlers)."""
 
     def post_item(
-        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext
+        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
     ) -> tuple[str, str]:
-        """Post a new conversation to the triage channel. Returns (channel, ts)."""
+        """Post a new conversation to the triage channel. Returns (channel, ts).
+
+        With `check_first`, an earlier attempt may have posted it: look for it first.
+        Raises `PostFailed` when Slack did not take it.
+        """
         ...
 
-    def post_reply(self, item: TriageItem, parsed: ParsedEmail, context: TriageContext) -> str:
+    def post_reply(
+        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
+    ) -> str:
         """Post a follow-up email into the item's thread (item.slack). Returns its ts."""
         ...
 
@@ -80,7 +101,7 @@ class TriagePoster(Protocol):
 class IngestResult:
     """What happened to one email."""
 
-    status: str  # posted | threaded | duplicate | noise
+    status: str  # posted | threaded | duplicate | noise | parked
     message_id: str
     item_id: str = ""
     ts: str = ""
@@ -88,6 +109,16 @@ class IngestResult:
     reason: str = ""
     intent: str = ""
     subscriber_id: str = ""
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """How one email came in: its source, IMAP UID, when, and an earlier attempt's record."""
+
+    source: str
+    uid: int
+    now: datetime
+    seen: InboxMessage | None
 
 
 RefreshChurn = Callable[[str, Repos, Settings, datetime], Task | None]
@@ -110,6 +141,7 @@ class Ingestor:
         clock: the time source.
         poster: where items are posted.
         refresh_churn: re-scores a subscriber after a cancel request (bot.engine's by default).
+        max_attempts: failures other than Slack's before an email is parked.
     """
 
     def __init__(
@@ -119,43 +151,84 @@ class Ingestor:
         clock: Clock,
         poster: TriagePoster,
         refresh_churn: RefreshChurn = _refresh_churn_risk,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.repos = repos
         self.settings = settings
         self.clock = clock
         self.poster = poster
         self.refresh_churn = refresh_churn
+        self.max_attempts = max_attempts
         self._lock = threading.Lock()  # one email at a time: dedupe and threading stay exact
+        self._parking = Parking(repos.inbox.dead, clock, max_attempts)
 
-    def ingest(self, raw: bytes, source: str, uid: int = 0) -> IngestResult:
+    def ingest(self, raw: bytes, source: str, uid: int = 0, retrying: bool = False) -> IngestResult:
         """Handle one raw email.
 
         Args:
             raw: the message bytes.
             source: where it came from ("imap:host/INBOX", "webhook"), stored with the item.
             uid: the IMAP UID, kept on the message record for tracing (0 for the webhook).
+            retrying: `/care inbox retry`: run a parked email again.
 
         Returns:
-            posted (new item), threaded (into an existing item), duplicate or noise.
+            posted (new item), threaded (into an existing item), duplicate, noise, or parked
+            (failed `max_attempts` times for a reason other than Slack; `item_id` is then the
+            dead letter's id).
 
         Raises:
-            Whatever the poster raises; nothing is recorded for this email then.
+            PostFailed: Slack did not take the post; nothing is lost, retry later.
+            Exception: any other failure before the email is parked (it counts an attempt).
         """
-        parsed = parse_email(raw)
+        parsed = parse_email(raw)  # outside every lock: a big email delays nobody else
+        key = hashlib.sha256(raw).hexdigest()
         with self._lock:
-            seen = self.repos.inbox.message(parsed.message_id)
-            if seen is not None:
-                return IngestResult(DUPLICATE, parsed.message_id, seen.item_id, seen.ts)
-            verdict = classify(parsed)
-            if verdict.noise:
-                self._count_noise(parsed, verdict)
-                return IngestResult(
-                    NOISE, parsed.message_id, kind=verdict.kind, reason=verdict.reason
-                )
-            return self._human(parsed, verdict, source, uid)
+            parked = None if retrying else self.repos.inbox.dead.by_key(key)
+            if parked is not None:
+                return IngestResult(PARKED, parsed.message_id, parked.id, reason=parked.error)
+            try:
+                result = self._handle(parsed, source, uid)
+            except PostFailed:
+                raise
+            except Exception as exc:
+                letter = self._parking.failed(raw, key, parsed, source, uid, exc, retrying)
+                return IngestResult(PARKED, parsed.message_id, letter.id, reason=letter.error)
+            self._parking.succeeded(key)
+            return result
+
+    def _handle(self, parsed: ParsedEmail, source: str, uid: int) -> IngestResult:
+        seen = self.repos.inbox.message(parsed.message_id)
+        if seen is not None and seen.status != MESSAGE_POSTING:
+            return IngestResult(DUPLICATE, parsed.message_id, seen.item_id, seen.ts)
+        verdict = classify(parsed)
+        if verdict.noise:
+            self._count_noise(parsed, verdict)
+            return IngestResult(NOISE, parsed.message_id, kind=verdict.kind, reason=verdict.reason)
+        return self._human(parsed, verdict, source, uid, seen)
+
+    def retry_parked(self, letter_id: str) -> IngestResult:
+        """Run a parked email again; on success it leaves the list, else it stays parked.
+
+        Raises:
+            LookupError: no parked email with that id.
+            PostFailed: Slack did not take it (it stays parked).
+        """
+        dead = self.repos.inbox.dead
+        letter = dead.get(letter_id)
+        if letter is None:
+            raise LookupError(letter_id)
+        result = self.ingest(dead.raw(letter), letter.source, letter.uid, retrying=True)
+        if result.status != PARKED:
+            dead.drop(letter)
+        return result
 
     def _human(
-        self, parsed: ParsedEmail, verdict: Classification, source: str, uid: int
+        self,
+        parsed: ParsedEmail,
+        verdict: Classification,
+        source: str,
+        uid: int,
+        seen: InboxMessage | None,
     ) -> IngestResult:
         now = self.clock.now()
         subscriber = self._match(parsed)
@@ -163,19 +236,29 @@ class Ingestor:
         churn_task = None
         if subscriber is not None and intent == CANCEL_INTENT:
             churn_task = self._cancel_request(subscriber, parsed, now)
-        item = self._thread_of(parsed, now)
+        if seen is not None:  # an earlier attempt chose the item: keep to it
+            item = self.repos.inbox.item(seen.item_id)
+            if item is not None and item.key == parsed.message_id:  # created, not finished
+                self.repos.inbox.finish_message(
+                    parsed.message_id, MESSAGE_POSTED, item.slack["channel"], item.slack["ts"]
+                )
+                context = self._context(subscriber, intent, churn_task, verdict, now, False)
+                return self._result(POSTED, parsed, item, item.slack["ts"], context)
+        else:
+            item = self._thread_of(parsed, now)
         reopened = item is not None and item.status in (ITEM_RESOLVED, ITEM_SNOOZED)
         context = self._context(subscriber, intent, churn_task, verdict, now, reopened)
+        arrival = _Arrival(source, uid, now, seen)
         if item is None:
-            return self._post_new(parsed, context, source, uid, now)
-        return self._post_reply(item, parsed, context, source, uid, now)
+            return self._post_new(parsed, context, arrival)
+        return self._post_reply(item, parsed, context, arrival)
 
     def _post_new(
-        self, parsed: ParsedEmail, context: TriageContext, source: str, uid: int, now: datetime
+        self, parsed: ParsedEmail, context: TriageContext, arrival: _Arrival
     ) -> IngestResult:
-        inbox = self.repos.inbox
+        inbox, seen, now = self.repos.inbox, arrival.seen, arrival.now
         item = TriageItem(
-            id=inbox.new_item_id(parsed.message_id, self._task_id_taken),
+            id=seen.item_id if seen else inbox.new_item_id(parsed.message_id, self._task_id_taken),
             key=parsed.message_id,
             subject=parsed.subject,
             normalized_subject=normalize_subject(parsed.subject),
@@ -186,30 +269,38 @@ class Ingestor:
             subscriber_id=context.subscriber.id if context.subscriber else "",
             intent=context.intent,
             churn_task_id=context.churn_task.id if context.churn_task else "",
-            source=source,
+            source=arrival.source,
         )
-        channel, ts = self.poster.post_item(item, parsed, context)
+        if seen is None:
+            self._write_ahead(parsed, item, arrival)
+        channel, ts = self.poster.post_item(item, parsed, context, check_first=seen is not None)
         item.slack = {"channel": channel, "ts": ts}
         with self.repos.store.lock:
             inbox.create_item(item)
-            inbox.record_message(
-                InboxMessage(
-                    parsed.message_id, item.id, MESSAGE_POSTED, now, channel, ts, uid, source
-                )
-            )
+            inbox.finish_message(parsed.message_id, MESSAGE_POSTED, channel, ts)
         log.info("inbox: posted %s from %s as item %s", parsed.message_id, item.sender, item.id)
         return self._result(POSTED, parsed, item, ts, context)
 
+    def _write_ahead(self, parsed: ParsedEmail, item: TriageItem, arrival: _Arrival) -> None:
+        self.repos.inbox.record_message(
+            InboxMessage(
+                parsed.message_id,
+                item.id,
+                MESSAGE_POSTING,
+                arrival.now,
+                uid=arrival.uid,
+                source=arrival.source,
+            )
+        )
+
     def _post_reply(
-        self,
-        item: TriageItem,
-        parsed: ParsedEmail,
-        context: TriageContext,
-        source: str,
-        uid: int,
-        now: datetime,
+        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, arrival: _Arrival
     ) -> IngestResult:
-        ts = self.poster.post_reply(item, parsed, context)
+        now = arrival.now
+        if arrival.seen is None:
+            self._write_ahead(parsed, item, arrival)
+        check_first = arrival.seen is not None
+        ts = self.poster.post_reply(item, parsed, context, check_first=check_first)
 
         def update(current: TriageItem) -> None:
             current.message_count += 1
@@ -227,18 +318,8 @@ class Ingestor:
 
         with self.repos.store.lock:
             item = self.repos.inbox.mutate_item(item.id, update)[0]
-            self.repos.inbox.record_message(
-                InboxMessage(
-                    parsed.message_id,
-                    item.id,
-                    MESSAGE_THREADED,
-                    now,
-                    item.slack.get("channel", ""),
-                    ts,
-                    uid,
-                    source,
-                )
-            )
+            channel = item.slack.get("channel", "")
+            self.repos.inbox.finish_message(parsed.message_id, MESSAGE_THREADED, channel, ts)
         log.info("inbox: threaded %s into item %s", parsed.message_id, item.id)
         return self._result(THREADED, parsed, item, ts, context)
 

@@ -16,7 +16,10 @@ ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED = "open", "claimed", "resol
 ITEM_STATUSES = (ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED)
 ACTIVE_ITEM_STATUSES = frozenset({ITEM_OPEN, ITEM_CLAIMED, ITEM_SNOOZED})
 
-MESSAGE_POSTED, MESSAGE_THREADED = "posted", "threaded"
+# A message record is written "posting" (with its item id) BEFORE the Slack post, then
+# "posted"/"threaded" with the ts: a failure between the two never posts it twice, because a
+# retry that finds "posting" looks for the message in Slack (by its metadata) first.
+MESSAGE_POSTING, MESSAGE_POSTED, MESSAGE_THREADED = "posting", "posted", "threaded"
 
 
 class TriageItem(Model):
@@ -24,9 +27,9 @@ class TriageItem(Model):
 
     id: str  # short and typeable, e.g. "q4m7x"
     key: str  # the Message-ID of the conversation's first email
-    subject: str
+    subject: str  # "" for an email without a Subject
     normalized_subject: str
-    sender: str  # lower-cased address
+    sender: str  # normalised address (bot.inbox.ids); "" without a From address
     created_at: UTCDateTime
     last_message_at: UTCDateTime
     sender_name: str = ""
@@ -57,7 +60,7 @@ class InboxMessage(Model):
 
     message_id: str
     item_id: str
-    status: str  # posted | threaded
+    status: str  # posting | posted | threaded
     at: UTCDateTime
     channel: str = ""
     ts: str = ""
@@ -96,3 +99,23 @@ class ConnectorStatus(Model):
     last_error: str = ""
     handled: int = 0  # messages handled since the connector started counting
     updated_at: UTCDateTime | None = None
+
+
+class DeadLetter(Model):
+    """An email that kept failing for a reason other than Slack: parked, not retried by itself.
+
+    `key` is a digest of the raw bytes (the Message-ID may be what is broken); the raw email is
+    kept beside it so `/care inbox retry ID` can run it again, `/care inbox drop ID` forgets it.
+    """
+
+    id: str  # short and typeable, e.g. "d7k2m"
+    key: str
+    parked_at: UTCDateTime
+    attempts: int = 0
+    error: str = ""
+    message_id: str = ""
+    subject: str = ""
+    sender: str = ""
+    source: str = ""
+    uid: int = 0
+    size: int = 0

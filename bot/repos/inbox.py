@@ -23,6 +23,7 @@ from bot.inbox.models import (
     SyncState,
     TriageItem,
 )
+from bot.repos.deadletters import DeadLetters
 from bot.repos.loading import load, load_all
 from bot.store import Store, iter_docs, raw_docs, rewrite
 
@@ -56,6 +57,7 @@ class InboxRepo:
         self._where: dict[str, tuple[Table, int]] | None = None  # item id -> (shard, doc id)
         self._by_key: dict[str, str] = {}
         self._threads: dict[tuple[str, str], list[str]] = {}  # (sender, subject) -> item ids
+        self.dead = DeadLetters(store, self._state, self._put_state)
 
     # ----- items -------------------------------------------------------------------------
 
@@ -235,6 +237,21 @@ class InboxRepo:
                 return False
             self._store.shard_table(MESSAGES, record.message_id).insert(record.to_doc())
             return True
+
+    def finish_message(self, message_id: str, status: str, channel: str, ts: str) -> None:
+        """Mark a record written "posting" as posted/threaded, with where it went in Slack."""
+        with self._store.lock:
+            self._store.check_writable()
+            found = self._message_doc(message_id)
+            if found is None:
+                raise LookupError(f"no inbox message record {message_id!r}")
+            table, doc_id, doc = found
+            new_doc = {**doc, "status": status, "channel": channel, "ts": ts}
+
+            def replace(docs: dict[int, dict[str, Any]]) -> None:
+                docs[doc_id] = new_doc
+
+            rewrite(table, replace)
 
     # ----- sync state, counters, connector status ----------------------------------------
 

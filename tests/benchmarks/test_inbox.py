@@ -146,9 +146,7 @@ def test_counting_poster_keeps_the_snapshot_the_slack_poster_keeps() -> None:
     poster = CountingPoster()
     parsed = parse_email(synthetic_email(15))
     when = parsed.date
-    item = TriageItem(
-        "q1", "<k>", when, when, subject="s", normalized_subject="s", sender="x@example.com"
-    )
+    item = TriageItem("q1", "<k>", "s", "s", "x@example.com", created_at=when, last_message_at=when)
 
     channel, ts = poster.post_item(item, parsed, None)
 

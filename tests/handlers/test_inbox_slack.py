@@ -9,9 +9,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.inbox.webhook import sign
+from handlers.triage import POST_ATTEMPTS
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.fakeslack.server import FakeSlack
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, add_subscriber, start_bot
@@ -175,31 +175,35 @@ def test_triage_command_lists_open_items(inbox_bot):
     assert status == 200 and "Refund please" in text
 
 
-def test_imap_mail_reaches_slack_once_even_through_a_slack_outage(
-    fake_slack, tmp_path, clock_at_monday, dovecot_server
-):
+def start_imap_bot(fake_slack, tmp_path, clock, dovecot) -> CareBot:  # noqa: ANN001
+    """A bot reading the test Dovecot, its connector driven by hand (`poll_once`)."""
     bot = start_bot(
         fake_slack,
         tmp_path / "data",
-        clock_at_monday,
+        clock,
         CARE_TRIAGE_CHANNEL="C0TRIAGE",
-        IMAP_HOST=dovecot_server.host,
-        IMAP_PORT=str(dovecot_server.port),
+        IMAP_HOST=dovecot.host,
+        IMAP_PORT=str(dovecot.port),
         IMAP_USER="care",
         IMAP_PASSWORD=USERS["care"],
         IMAP_SSL="false",
         IMAP_POLL_SECONDS="3600",
     )
+    triage = bot.services.triage
+    triage.stop()  # drive the polls by hand instead of the connector's thread
+    triage.connector.stop_event.clear()
+    triage.poster.backoff = 0.01  # fail fast: the poster's own tries 10 ms apart
+    return bot
+
+
+def test_imap_mail_reaches_slack_once_even_through_a_slack_outage(
+    fake_slack, tmp_path, clock_at_monday, dovecot_server
+):
+    bot = start_imap_bot(fake_slack, tmp_path, clock_at_monday, dovecot_server)
     try:
-        triage = bot.services.triage
-        triage.stop()  # drive the polls by hand instead of the connector's thread
-        connector = triage.connector
-        connector.stop_event.clear()
-        for handler in bot.services.client.retry_handlers:  # fail fast: one retry, not five
-            if isinstance(handler, ServerErrorRetryHandler):
-                handler.max_retry_count = 1
+        connector = bot.services.triage.connector
         dovecot_server.append(make_email(subject="First"))
-        fake_slack.fail_next("chat.postMessage", status=500, times=2)  # the post and its retry
+        fake_slack.fail_next("chat.postMessage", status=500, times=POST_ATTEMPTS)  # every try
         assert connector.poll_once().handled == 0
         assert fake_slack.messages("C0TRIAGE") == []
         assert dovecot_server.flags(dovecot_server.uids()[0]) & {"$CareHandled"} == set()

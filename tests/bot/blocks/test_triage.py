@@ -17,6 +17,7 @@ from bot.blocks.triage import (
     build_triage_reminder,
     build_triage_reply,
 )
+from bot.inbox.models import DeadLetter
 from tests.bot.blocks.factories import ALICE, NOW, TZ, risk, subscriber, task
 
 
@@ -160,3 +161,29 @@ def test_triage_list_shows_open_items_oldest_first_and_fits() -> None:
     assert f"claimed by <@{ALICE}>" in text
     assert "and 30 more" in text
     assert "No open inbox items" in build_triage_list([], NOW, TZ)["text"]
+
+
+def test_parked_emails_are_listed_escaped_with_the_commands_even_under_a_long_list() -> None:
+    letters = [
+        DeadLetter(
+            id=f"d{i:04d}",
+            key=f"k{i}",
+            parked_at=NOW,
+            attempts=3,
+            error="RuntimeError: <!channel> broke",
+            subject=f"<@U999> cancel {i}",
+            sender="ann@example.com",
+        )
+        for i in range(40)
+    ]
+    items = [view(item_id=f"i{i}", subject=f"Subject {i}") for i in range(300)]
+
+    msg = build_triage_list(items, NOW, TZ, parked=letters)
+
+    check_message(msg)
+    text = text_of(msg)
+    assert "40 emails could not be handled" in text and "/care inbox retry ID" in text
+    assert "`d0000`" in text and "and 10 more" in text
+    assert "<!channel>" not in text and "<@U999>" not in text
+    only_parked = text_of(build_triage_list([], NOW, TZ, parked=letters[:1]))
+    assert "No open inbox items" in only_parked and "1 email could not be handled" in only_parked

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
 
-from bot.inbox.ingest import TriageContext
+from bot.inbox.ingest import PostFailed, TriageContext
 from bot.inbox.models import TriageItem
 from bot.inbox.parse import ParsedEmail
 
@@ -64,7 +64,7 @@ def reply_to(
     )
 
 
-class SlackDown(Exception):
+class SlackDown(PostFailed):
     """What the fake poster raises to simulate a Slack outage."""
 
 
@@ -84,6 +84,7 @@ class RecordingPoster:
     channel: str = "CTRIAGE"
     fail_next: int = 0
     posts: list[Post] = field(default_factory=list)
+    checked_first: list[bool] = field(default_factory=list)  # each call's check_first
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def _next_ts(self) -> str:
@@ -93,13 +94,17 @@ class RecordingPoster:
         return f"1781000000.{next(self._ts):06d}"
 
     def post_item(
-        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext
+        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
     ) -> tuple[str, str]:
+        self.checked_first.append(check_first)
         ts = self._next_ts()
         self.posts.append(Post("item", item, parsed, context, ts))
         return self.channel, ts
 
-    def post_reply(self, item: TriageItem, parsed: ParsedEmail, context: TriageContext) -> str:
+    def post_reply(
+        self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
+    ) -> str:
+        self.checked_first.append(check_first)
         ts = self._next_ts()
         self.posts.append(Post("reply", item, parsed, context, ts))
         return ts
