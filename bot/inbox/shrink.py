@@ -5,13 +5,15 @@ about 250 ms, and a 10 MB webhook body of short lines several seconds, all of it
 GIL. Nothing past the first `PART_LIMIT` bytes of a part is ever shown (Slack shows 40,000
 characters), so `shrink` walks the MIME structure with byte searches (C speed) and cuts:
 
-- each leaf part's body to `PART_LIMIT` bytes (at a line end), recording the original encoded
-  size in an `X-Care-Original-Size` header so an attachment is still listed with its size;
+- each leaf part's body to `PART_LIMIT` bytes and `PART_LINES` lines (at a line end),
+  recording the original encoded size in an `X-Care-Original-Size` header so an attachment is
+  still listed with its size;
 - every body after `TOTAL_LIMIT` bytes have been kept to nothing (same header);
 - each header block to `HEADER_LIMIT` bytes, and a multipart to its first `MAX_PARTS` parts.
 
 It never raises: whatever it cannot follow is left as it is (and then bounded by the byte
-limits of the enclosing part). A message under `SHRINK_ABOVE` bytes is returned unchanged.
+limits of the enclosing part). A message under `SHRINK_ABOVE` bytes and `SHRINK_ABOVE_LINES`
+lines is returned unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import re
 from dataclasses import dataclass, field
 
 SHRINK_ABOVE = 128 * 1024
+SHRINK_ABOVE_LINES = 8_000  # the stdlib parser's cost is per line: many short lines cost too
 PART_LIMIT = 128 * 1024
+PART_LINES = 4_000
 TOTAL_LIMIT = 256 * 1024
 HEADER_LIMIT = 64 * 1024
 MAX_PARTS = 100
@@ -39,7 +43,7 @@ class _Budget:
 
 def shrink(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
     """The message with oversized parts cut, and notes saying what was cut ("" when nothing)."""
-    if len(raw) <= SHRINK_ABOVE:
+    if len(raw) <= SHRINK_ABOVE and raw.count(b"\n") <= SHRINK_ABOVE_LINES:
         return raw, ()
     budget = _Budget()
     try:
@@ -68,7 +72,7 @@ def _entity(raw: bytes, budget: _Budget, depth: int) -> bytes:
             return head + sep + _multipart(body, delimiter, budget, depth)
     if depth < MAX_DEPTH and ctype in (b"message/rfc822", b"message/global"):
         return head + sep + _entity(body, budget, depth + 1)
-    keep = min(PART_LIMIT, budget.left)
+    keep = min(PART_LIMIT, budget.left, _line_end(body, PART_LINES))
     if len(body) <= keep:
         budget.left -= len(body)
         return raw
@@ -107,3 +111,15 @@ def _cut_line(data: bytes, limit: int) -> bytes:
         return data
     end = data.rfind(b"\n", 0, limit)
     return data[: end + 1] if end > 0 else data[:limit]
+
+
+def _line_end(data: bytes, lines: int) -> int:
+    """The length of the first `lines` lines of `data` (all of it when it has fewer)."""
+    if data.count(b"\n", 0, lines * 200) < lines and len(data) <= lines * 200:
+        return len(data)
+    end = -1
+    for _ in range(lines):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return len(data)
+    return end + 1
