@@ -114,7 +114,7 @@ class SlackTriagePoster:
         view = self.services.triage.view(item, context=context)
         # A trimmed text gets a "Show full email" button: the whole text is one click away.
         message = build_triage_message(view, *self._now())
-        return self.channel, self._post(self.channel, message, key)
+        return self.channel, self.post_once(self.channel, message, key)
 
     def post_reply(
         self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
@@ -127,7 +127,7 @@ class SlackTriagePoster:
         first = ""
         for index, reply in enumerate(build_triage_reply(view, parsed.text, *self._now())):
             key = f"inbox:{item.id}:{email}:{index}"
-            posted = found.get(key) or self._post(channel, reply, key, thread_ts=ts)
+            posted = found.get(key) or self.post_once(channel, reply, key, thread_ts=ts)
             first = first or posted
         if context.reopened:
             item.status, item.claimed_by, item.resolved_by = "open", "", ""
@@ -138,7 +138,9 @@ class SlackTriagePoster:
             )
         return first
 
-    def _post(self, channel: str, message: dict[str, Any], key: str, thread_ts: str = "") -> str:
+    def post_once(
+        self, channel: str, message: dict[str, Any], key: str, thread_ts: str = ""
+    ) -> str:
         """Post once, however Slack fails; raise PostFailed when Slack will not take it."""
         metadata = {"event_type": META_TYPE, "event_payload": {"key": key}}
         for attempt in range(POST_ATTEMPTS):
@@ -362,10 +364,15 @@ class TriageSlack:
                 self.settings.timezone,
             )
             message = build_triage_reminder(self.view(item), waited)
-            self.services.client.chat_postMessage(
-                channel=item.slack["channel"], thread_ts=item.slack["ts"], **message
-            )
+            # Marked first: a failed write never posts; the metadata key makes a lost answer safe.
             self.actions.mark_reminded(item.id)
+            key = f"inbox:{item.id}:reminder:{item.last_message_at.isoformat()}"
+            try:
+                self.poster.post_once(item.slack["channel"], message, key, item.slack["ts"])
+            except Exception:
+                log.exception("triage reminder for %s failed; retrying next minute", item.id)
+                self.actions.mark_reminded(item.id, undo=True)
+                continue
             sent += 1
         return sent
 

@@ -163,8 +163,9 @@ class TriageActions:
                 due.append(item)
         return due
 
-    def mark_reminded(self, item_id: str) -> TriageItem:
-        now = self.clock.now()
+    def mark_reminded(self, item_id: str, undo: bool = False) -> TriageItem:
+        """Record that the item's reminder is sent (`undo`: it could not be, try again)."""
+        now = None if undo else self.clock.now()
 
         def mark(item: TriageItem) -> None:
             item.reminded_at = now

@@ -210,3 +210,27 @@ def test_a_permanently_failing_imap_email_is_parked_and_the_next_is_delivered(
         assert json.dumps(letter.to_doc())
     finally:
         bot_.stop()
+
+
+def test_a_reminder_stored_by_slack_then_500_is_posted_once(fast_poster):
+    bot_ = fast_poster
+    post_inbox(bot_, make_email(subject="Where is my box?"))
+    bot_.clock.advance(hours=3)
+    bot_.fake.fail_next("chat.postMessage", status=500, after_store=True)
+
+    assert bot_.services.triage.remind() == 1
+    assert bot_.services.triage.remind() == 0
+    [parent] = bot_.fake.messages(TRIAGE)
+    assert len(bot_.fake.thread(TRIAGE, parent["ts"])) == 2  # the item and one reminder
+
+
+def test_a_reminder_slack_refused_is_sent_on_a_later_turn(fast_poster):
+    bot_ = fast_poster
+    post_inbox(bot_, make_email(subject="Where is my box?"))
+    bot_.clock.advance(hours=3)
+    bot_.fake.fail_next("chat.postMessage", error="channel_not_found")
+
+    assert bot_.services.triage.remind() == 0
+    assert bot_.services.triage.remind() == 1
+    [parent] = bot_.fake.messages(TRIAGE)
+    assert len(bot_.fake.thread(TRIAGE, parent["ts"])) == 2
