@@ -127,10 +127,15 @@ def _plan(
     bound = UpperBound(today, risk_rules)
     reserved: set[str] = set()
     for doc in repos.subscribers.raw():
-        sid = doc["id"]
+        try:
+            sid = doc["id"]
+            maybe_milestone = windows.may_have_milestone(doc)
+            most = bound.points(doc, events.get(sid, ()))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            if repos.subscribers.load(doc) is None:
+                continue  # a document that cannot be read: skipped, and logged by load
+            raise
         wanted = sid in context_for
-        maybe_milestone = windows.may_have_milestone(doc)
-        most = bound.points(doc, events.get(sid, ()))
         maybe_risky = most >= risk_rules.high
         if not (maybe_milestone or maybe_risky or wanted):
             continue

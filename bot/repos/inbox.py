@@ -65,6 +65,8 @@ class InboxRepo:
         if self._where is None:
             where: dict[str, tuple[Table, int]] = {}
             for table, doc_id, doc in iter_docs(self._item_tables):
+                if load(TriageItem, doc, table, doc_id) is None:  # left in its file, unseen
+                    continue
                 where[doc["id"]] = (table, doc_id)
                 self._remember(doc)
             self._where = where

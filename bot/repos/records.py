@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from tinydb.table import Table
 
-from bot.repos.loading import load_all
+from bot.repos.loading import load, load_all
 from bot.store import Store, iter_docs
 
 R = TypeVar("R")
@@ -33,7 +33,9 @@ class ShardedRecords(Generic[R]):
     def _index(self) -> set[str]:
         if self._ids is None:
             ids: set[str] = set()
-            for _, _, doc in iter_docs(self._tables):
+            for table, doc_id, doc in iter_docs(self._tables):
+                if load(self._cls, doc, table, doc_id) is None:  # left in its file, unseen
+                    continue
                 ids.add(doc["id"])
                 self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc)
             self._ids = ids

@@ -76,8 +76,12 @@ class SubscriberRepo:
             by_id: dict[str, int] = {}
             self._by_email, self._by_base_email, self._email_of = {}, {}, {}
             for doc_id, doc in raw_docs(self._table).items():
-                by_id[doc["id"]] = int(doc_id)
-                self._index_email(doc["id"], doc.get("email", ""))
+                sid = doc.get("id")
+                if type(sid) is not str:  # unreadable: left in the file, out of every view
+                    load(Subscriber, doc, self._table, doc_id)
+                    continue
+                by_id[sid] = int(doc_id)
+                self._index_email(sid, doc.get("email") or "")
             self._by_id = by_id
         return self._by_id
 

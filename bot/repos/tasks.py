@@ -38,16 +38,21 @@ class TaskRepo:
         self._where: dict[str, tuple[Table, int]] | None = None  # task id -> (shard, doc id)
         self._by_key: dict[str, str] = {}
         self._by_subscriber: dict[str, list[str]] = {}
+        self._unreadable: set[tuple[int, int]] = set()  # (id(shard), doc id) of unreadable docs
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the files on next use (a transaction was undone)."""
         self._where, self._by_key, self._by_subscriber = None, {}, {}
+        self._unreadable = set()
 
     def _index(self) -> dict[str, tuple[Table, int]]:
         if self._where is None:
             where: dict[str, tuple[Table, int]] = {}
             for table, doc_id, doc in iter_docs(self._tables):
+                if load(Task, doc, table, doc_id) is None:  # left in its file, out of every view
+                    self._unreadable.add((id(table), doc_id))
+                    continue
                 where[doc["id"]] = (table, doc_id)
                 self._by_key[doc["key"]] = doc["id"]
                 self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc["id"])
@@ -124,9 +129,11 @@ class TaskRepo:
         return load_all(Task, (copy_doc(d) for d in docs), self._tables)
 
     def raw(self) -> list[dict[str, Any]]:
-        """Every stored task document, for bulk read paths (the engine). Do not modify."""
+        """Every readable stored task document, for bulk read paths (the engine). Do not modify."""
         with self._store.lock:
-            return [doc for _, _, doc in iter_docs(self._tables)]
+            self._index()
+            skip = self._unreadable
+            return [d for t, i, d in iter_docs(self._tables) if not skip or (id(t), i) not in skip]
 
     def new_id(self, key: str, reserved: Collection[str] = ()) -> str:
         """A short id for `key`, not used by a stored task nor in `reserved` (ids planned but
