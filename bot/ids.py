@@ -13,7 +13,7 @@ def short_id(key: str, taken: Callable[[str], bool], length: int = 5) -> str:
     """A `length`-character id for `key`, stable for the same key, never one that is `taken`."""
     salt = 0
     while True:
-        digest = hashlib.blake2b(f"{key}#{salt}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(_utf8(f"{key}#{salt}"), digest_size=8).digest()
         number = int.from_bytes(digest, "big")
         chars = []
         for _ in range(length):
@@ -29,4 +29,10 @@ def short_id(key: str, taken: Callable[[str], bool], length: int = 5) -> str:
 
 def stable_id(*parts: object) -> str:
     """A 16-hex-digit id for an immutable record (an event, an outreach) from its content."""
-    return hashlib.blake2b("\x1f".join(str(p) for p in parts).encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(_utf8("\x1f".join(str(p) for p in parts)), digest_size=8).hexdigest()
+
+
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a key with lone surrogates (undecodable header bytes) still hashes; every
+    # other str gives the same bytes as before, so existing ids do not change.
+    return text.encode("utf-8", "surrogatepass")
