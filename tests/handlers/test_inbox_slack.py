@@ -225,3 +225,36 @@ def test_webhook_without_a_secret_is_not_served(bots):
 
     assert status == 404 and answer["ok"] is False
     assert bot.repos.inbox.active_items() == []
+
+
+def _raw_email(headers: str, body: str = "Hi, my box never came.") -> bytes:
+    """An email as raw bytes, headers exactly as given (UTF-8, RFC 6532 style)."""
+    lines = [*headers.strip().splitlines(), "Date: Mon, 15 Jun 2026 13:00:00 +0000"]
+    lines += ["Content-Type: text/plain; charset=utf-8", "", body, ""]
+    return "\r\n".join(lines).encode()
+
+
+def test_email_without_a_subject_is_posted_and_triage_and_stats_still_work(inbox_bot):
+    """Issue 8: the item was stored without its empty subject, and /care triage, /care stats
+    and the reminders then failed with a 500."""
+    email = _raw_email("From: Ann Lee <ann@example.com>\nMessage-ID: <nosubject@mail.example>")
+    status, answer = post_inbox(inbox_bot, email)
+    assert (status, answer["status"]) == (200, "posted")
+    [item] = inbox_bot.repos.inbox.active_items()
+    assert item.subject == ""
+    for text in ("triage", "stats"):
+        status, _, body = inbox_bot.sender.command(text, user_id="U1")
+        assert status == 200, (text, body)
+        assert "(no subject)" in body or text == "stats"
+
+
+def test_raw_utf8_headers_are_stored_and_a_retry_is_not_posted_again(inbox_bot):
+    """Issue 8: undecodable header text (lone surrogates) failed the store write after the
+    post ('surrogates not allowed'), so the webhook answered 500 and each retry posted again."""
+    email = _raw_email(
+        "From: Zoë Ürban <zoë@exämple.com>\nSubject: Où est ma boîte\nMessage-ID: <ü1@exämple.com>"
+    )
+    first, second = post_inbox(inbox_bot, email), post_inbox(inbox_bot, email)
+    assert (first[0], second[0]) == (200, 200)
+    assert len(inbox_bot.fake.messages("C0TRIAGE")) == 1
+    assert inbox_bot.repos.inbox.count_items() == 1

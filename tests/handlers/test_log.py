@@ -21,7 +21,7 @@ from tests.handlers.conftest import (
     post_digest,
     tasks_of,
 )
-from tests.slackreq import datepicker, static_select, text_input
+from tests.slackreq import app_home_opened, datepicker, static_select, text_input
 
 
 def _digest(bot: CareBot) -> tuple[str, list[str]]:
@@ -232,3 +232,29 @@ def test_log_button_on_an_entry_closed_meanwhile_opens_no_modal_and_says_so(care
     note = care_bot.fake.wait_for(lambda: care_bot.fake.ephemerals("U1"))[0]
     assert "already closed" in note["text"]
     assert care_bot.fake.modals("U1") == []
+
+
+def test_log_for_a_customer_without_an_open_task_leaves_every_view_working(bots):
+    """Issue 8: the outreach was stored without its empty task_id, and every reader then
+    failed (stats, App Home, lookup) with a 500; after a restart too."""
+    bot = bots()
+    add_subscriber(
+        bot.repos, "cus_quiet", "Quinn Quiet", "quinn@example.com", DAY_30 - timedelta(200)
+    )
+    status, _, body = bot.sender.command(
+        "log quinn@example.com call reached all fine", user_id="U2"
+    )
+    assert status == 200 and "Logged" in json.loads(body)["text"]
+    [outreach] = bot.repos.outreach.for_subscriber("cus_quiet")
+    assert (outreach.task_id, outreach.note) == ("", "all fine")
+    bot.stop()
+
+    bot = bots()  # the same data directory, read back from its files
+    for text in ("stats", "lookup quinn@example.com"):
+        status, _, body = bot.sender.command(text, user_id="U1")
+        assert status == 200, (text, body)
+    assert "all fine" in message_text(json.loads(body))  # the lookup shows the logged touch
+    status, _, _ = bot.sender.event(app_home_opened("U1"))
+    assert status == 200
+    bot.fake.wait_for(lambda: bot.fake.home("U1") is not None)
+    assert "Hi <@U1>!" in message_text(bot.fake.home("U1"))
