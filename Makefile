@@ -50,7 +50,7 @@ lint: $(STAMP)
 test: $(STAMP) imap-server
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses=4
 
 bench: $(STAMP) imap-server
 	$(PY) -m benchmarks

@@ -385,7 +385,7 @@ class FakeSlack:
             return found
 
     def wait_for(
-        self, predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01
+        self, predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.01
     ) -> T:
         """Poll ``predicate`` until it returns something truthy, and return that.
 

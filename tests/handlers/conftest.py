@@ -220,7 +220,7 @@ def digest_task_ids(bot: CareBot, day: date = TODAY) -> list[str]:
     return [t for m in digest_messages(bot, day) for t in m.task_ids]
 
 
-def wait_posted(bot: CareBot, day: date = TODAY, timeout: float = 10) -> DigestRecord:
+def wait_posted(bot: CareBot, day: date = TODAY, timeout: float = 30) -> DigestRecord:
     """Wait until the digest for `day` is recorded as posted."""
     return bot.fake.wait_for(lambda: posted_record(bot, day), timeout=timeout)
 
@@ -232,7 +232,7 @@ def post_digest(bot: CareBot, user: str = "U1") -> DigestRecord:
     return wait_posted(bot)
 
 
-def join_digest_jobs(bot: CareBot, timeout: float = 10) -> None:
+def join_digest_jobs(bot: CareBot, timeout: float = 30) -> None:
     """Wait for the scheduler's digest worker threads (jobs run off the scheduler loop)."""
     for job in bot.runtime.scheduler.get_jobs("digest"):
         thread = job.job_func.func.last_thread  # the SingleFlight wrapper's worker
