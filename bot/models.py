@@ -116,7 +116,7 @@ class Subscription(Model):
     status: str = "active"
     amount: Finite = 0.0  # per billing interval, in `currency`
     currency: str = ""
-    interval: str = "month"  # day | week | month | year
+    interval: str = "month"  # day | week | month | year; "" when the source does not say
     interval_count: int = 1
     quantity: int = 1
     started: date | None = None
@@ -125,6 +125,14 @@ class Subscription(Model):
     canceled_at: date | None = None
     ended_at: date | None = None
     cancellation_reason: str = ""
+    cancellation_comment: str = ""  # the customer's own words, when the export has them
+    never_started: bool = False  # ended before it ever started (a Chargebee `future` cancelled)
+
+    @property
+    def never_paid(self) -> bool:
+        """Never a paying subscription: Stripe `incomplete_expired`, or cancelled before it
+        started. Such a subscription is no customer lost: it gets no win-back."""
+        return self.status == "incomplete_expired" or self.never_started
 
     @property
     def interval_days(self) -> float:

@@ -17,6 +17,7 @@ from bot.clock import SystemClock, local_today
 from bot.digest import OVERDUE, DigestEntry, DigestPlan, kind_label, plan_digest
 from bot.lifecycle import started_on
 from bot.models import Task
+from bot.money import price_label
 from bot.repos import Repos
 from bot.store import Store
 from config.settings import Settings
@@ -116,8 +117,7 @@ def _task_line(task: Task, plan: DigestPlan) -> str:
 
 
 def _value(entry: DigestEntry) -> str:
-    currency = entry.subscriber.currency.upper()
-    return f"{entry.value:,.2f}{' ' + escape(currency) if currency else ''}/month"
+    return price_label(entry.subscriber) or "no price"
 
 
 def _s(n: int) -> str:

@@ -18,8 +18,9 @@ from bot.blocks import ids
 from bot.blocks.context import subscriber_context
 from bot.blocks.labels import kind_label
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import clip, escape, money, one_line, slack_date, truncate, user_ref
+from bot.blocks.text import clip, escape, one_line, slack_date, truncate, user_ref
 from bot.models import Risk, Subscriber, Task
+from bot.money import amount_text
 
 HEADS = {
     "payment_failed": ":credit_card: *Payment failed*",
@@ -82,7 +83,7 @@ class AlertView:
 def alert_text(alert: Alert, tz: ZoneInfo) -> str:
     """One alert in words (mrkdwn, escaped), dunning-aware for payments."""
     source = SOURCES.get(alert.source, escape(alert.source))
-    amount = money(alert.amount, alert.currency, per="") if alert.amount is not None else ""
+    amount = amount_text(alert.amount, alert.currency) if alert.amount is not None else ""
     head = HEADS.get(alert.kind, f"*{escape(alert.kind)}*")
     if alert.kind == "payment_failed":
         parts = [p for p in (amount, f"attempt {alert.attempt}" if alert.attempt else "") if p]

@@ -27,13 +27,13 @@ from bot.blocks.text import (
     day_label,
     duration_minutes,
     escape,
-    money,
     one_line,
     slack_date,
     tenure,
     user_ref,
 )
 from bot.models import TASK_CLAIMED, Outreach, Risk, Subscriber, Task
+from bot.money import price_label
 
 MAX_MINE_ROWS = 20
 
@@ -132,7 +132,7 @@ def build_subscriber_card(
         _field("Plan", clip(one_line(sub.plan), 500)),
         _field("Stage", clip(one_line(stage), 200)),
         _field("Customer for", tenure(sub.first_started, today)),
-        _field("Value", money(sub.monthly_value, sub.currency)),
+        _field("Price", price_label(sub) or "not known"),
     ]
     if sub.owner:
         fields.append(_field("Owner", clip(one_line(sub.owner), 200)))
@@ -157,7 +157,10 @@ def build_subscriber_card(
         text += f"\n_{len(latest) - len(shown)} earlier not shown_"
     blocks.append(_section(f"*Recent outreach*\n{text}"))
     blocks.append(_context(f"Subscriber `{clip(sub.id, 100)}` · source {clip(sub.source, 40)}"))
-    return {"text": f"{name}: {escape(sub.status)}, {money(sub.monthly_value)}", "blocks": blocks}
+    return {
+        "text": f"{name}: {escape(sub.status)}, {price_label(sub) or 'no price'}",
+        "blocks": blocks,
+    }
 
 
 def build_lookup_choices(matches: Sequence[Subscriber], query: str) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from datetime import date
 
 from bot.blocks.labels import band_label, kind_label
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import clip, escape, link, money, one_line, tenure, truncate, user_ref
+from bot.blocks.text import clip, escape, link, one_line, tenure, truncate, user_ref
 from bot.models import Risk, Subscriber, Task
+from bot.money import price_label
 
 
 def subscriber_context(
@@ -30,8 +31,10 @@ def subscriber_context(
         clip(one_line(sub.plan), 200) or "no plan",
         escape(sub.status.replace("_", " ")),
         f"customer for {tenure(sub.first_started, today)}",
-        money(sub.monthly_value, sub.currency),
     ]
+    price = price_label(sub)
+    if price:
+        details.append(price)
     if stage:
         details.append(clip(one_line(stage), 100))
     lines = ["  ·  ".join(details)]

@@ -26,7 +26,6 @@ from bot.blocks.text import (
     clip,
     day_label,
     escape,
-    money,
     one_line,
     slack_date,
     tenure,
@@ -34,6 +33,7 @@ from bot.blocks.text import (
     user_ref,
 )
 from bot.models import TASK_CLAIMED, TASK_OPEN, Risk, RiskReason, Subscriber, Task
+from bot.money import price_label
 
 SNOOZE_DAYS = (1, 3, 7)
 UNCLAIMED, CLAIMED, DONE, MOVED = "unclaimed", "claimed", "done", "moved"
@@ -168,7 +168,9 @@ def _who(sub: Subscriber, today: date) -> str:
     if sub.scheduled_cancellation and sub.status != "non_renewing":
         details.append("cancels at period end")
     details.append(f"customer for {tenure(sub.first_started, today)}")
-    details.append(money(sub.monthly_value, sub.currency))
+    price = price_label(sub)
+    if price:
+        details.append(price)
     if sub.owner:
         details.append(f"owner {clip(one_line(sub.owner), 100)}")
     return first + "\n" + "  ·  ".join(details)

@@ -1,4 +1,6 @@
-"""Text helpers for Block Kit: escaping untrusted text, trimming, mentions, dates, money, tenure.
+"""Text helpers for Block Kit: escaping untrusted text, trimming, mentions, dates, tenure.
+
+Money is put into words by `bot.money`, for every surface.
 
 Slack parses `<...>` in mrkdwn (and in a message's fallback `text`) as mentions, channel
 broadcasts and links. Anything that comes from outside the bot (subscriber names, emails,
@@ -15,8 +17,6 @@ from zoneinfo import ZoneInfo
 USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ENTITY_TAIL = re.compile(r"&[a-z]{0,3}$")  # a cut-off "&amp;", "&lt;" or "&gt;"
-
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "": "$"}
 
 
 def escape(text: object) -> str:
@@ -141,21 +141,6 @@ def day_label(day: date, today: date | None = None) -> str:
         if today.year != day.year:
             return f"{day:%a %b} {day.day} {day.year}"
     return f"{day:%a %b} {day.day}"
-
-
-def money(amount: float, currency: str = "USD", per: str = "mo") -> str:
-    """Format a value: `money(49) == "$49.00/mo"`, `money(10, "CAD") == "10.00 CAD/mo"`.
-
-    Args:
-        amount: the value.
-        currency: ISO code (any case); unknown codes are written after the number, escaped.
-        per: the period suffix, or "" for none.
-    """
-    code = (currency or "").upper()
-    number = f"{amount:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(code)
-    text = f"{symbol}{number}" if symbol else f"{number} {escape(code)}"
-    return f"{text}/{per}" if per else text
 
 
 def tenure(start: date | None, today: date) -> str:

@@ -132,7 +132,7 @@ def test_terminal_view_groups_by_kind_with_counts_and_marks_overdue(cli_env, cap
     assert "OVERDUE" in err
     assert "Risk 60 high" in err
     assert "Ann [bold]Lee[/bold]" in err  # a name is text, never markup
-    assert "30.00 USD/month" in err
+    assert "$30/mo" in err
     assert "customer for 90 days" in err
 
 

@@ -110,7 +110,7 @@ def test_thread_replies_group_entries_by_kind_with_everything_a_manager_needs(ca
     assert "check-in" in replies[1]["blocks"][0]["text"]["text"]
     risky = message_text(replies[0])
     assert "*Rita Risk*  ·  rita@example.com" in risky
-    assert "Gold Box" in risky and "customer for 6 mo" in risky and "$89.00/mo" in risky
+    assert "Gold Box" in risky and "customer for 6 mo" in risky and "$89/mo" in risky
     assert "owner Dana Owner" in risky
     assert "Scheduled to cancel at the end of the period" in risky  # why, and the risk reason
     assert "*Risk* :red_circle: 60 (high)" in risky

@@ -46,7 +46,7 @@ def test_soft_decline_with_a_retry_says_when_and_that_outreach_can_wait():
     text = alert_text(
         alert(next_retry=NOW + timedelta(days=3), decline_code="insufficient_funds"), TZ
     )
-    assert "$49.00" in text and "attempt 1" in text and "soft decline" in text
+    assert "$49," in text and "attempt 1" in text and "soft decline" in text
     assert "Stripe retries <!date^" in text and "outreach can wait" in text
     assert not alert(next_retry=NOW).needs_person_now
 

@@ -53,7 +53,7 @@ def test_lookup_card_shows_stage_risk_open_tasks_and_recent_outreach() -> None:
     )
     check_message(card)
     text = text_of(card)
-    assert "active, month 15" in text and "1 yr 3 mo" in text and "$49.00/mo" in text
+    assert "active, month 15" in text and "1 yr 3 mo" in text and "$49/mo" in text
     assert "75 (high)" in text and "2 failed payments" in text
     assert f"`k7qx2`  ·  Churn risk  ·  due today  ·  claimed by <@{BOB}>" in text
     assert f"<@{ALICE}> called: *Reached* — note 0" in text  # newest first

@@ -102,7 +102,7 @@ def test_entry_shows_who_why_and_risk() -> None:
         "ann@example.com",
         "Gold",
         "customer for 1 yr 3 mo",
-        "$49.00/mo",
+        "$49/mo",
         "owner Maya",
         "*Churn risk*: Asked to cancel",
         "due Fri Jun 12 (3 days ago)",

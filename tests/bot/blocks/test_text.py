@@ -13,7 +13,6 @@ from bot.blocks.text import (
     file_size,
     link,
     mention,
-    money,
     slack_date,
     split_escaped,
     tenure,
@@ -77,19 +76,6 @@ def test_slack_date_shows_a_fallback_in_the_team_timezone() -> None:
 def test_slack_date_escapes_its_fallback() -> None:
     token = slack_date(datetime(2026, 1, 1, tzinfo=UTC), "{date}", fallback="<!here>|x")
     assert token.endswith("|&lt;!here&gt;/x>")
-
-
-@pytest.mark.parametrize(
-    ("amount", "currency", "expected"),
-    [
-        (49, "usd", "$49.00/mo"),
-        (1234.5, "EUR", "€1,234.50/mo"),
-        (10, "CAD", "10.00 CAD/mo"),
-        (10, "<!x>", "10.00 &lt;!X&gt;/mo"),
-    ],
-)
-def test_money_formats_monthly_values(amount: float, currency: str, expected: str) -> None:
-    assert money(amount, currency) == expected
 
 
 @pytest.mark.parametrize(
