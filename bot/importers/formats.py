@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.models import LIVE_STATUSES, Subscription
+from bot.models import ENDED_STATUSES, LIVE_STATUSES, Subscription
 
 
 def header_key(header: str) -> str:
@@ -91,6 +91,13 @@ SUBSCRIPTION_FIELDS = (
     "cancel_at_period_end",
     "cancel_at",
     "cancellation_reason",
+    "cancellation_comment",
+    # Read only when the fields above leave them open (Chargebee: no amount, no period).
+    "amount_minor",
+    "amount_total_minor",
+    "period_start",
+    "period_end",
+    "activated",
 )
 OTHER_FIELDS = ("last_order", "tags")
 IDENTITY_FIELDS = frozenset({"customer_id", "email", "subscription_id"})
@@ -152,11 +159,17 @@ def _stripe(row: CustomerRow, cell: Mapping[str, str]) -> None:
 
 
 def _chargebee(row: CustomerRow, cell: Mapping[str, str]) -> None:
-    """Chargebee: `cancelled_at` of a live (non-renewing) subscription is when it will end."""
+    """Chargebee: `cancelled_at` of a live (non-renewing) subscription is when it will end; a
+    cancelled subscription that was never started or activated (a `future` one cancelled
+    before its start) never paid."""
     sub = row.subscription
-    if sub is not None and sub.status in LIVE_STATUSES and sub.canceled_at:
+    if sub is None:
+        return
+    if sub.status in LIVE_STATUSES and sub.canceled_at:
         sub.current_period_end = sub.current_period_end or sub.canceled_at
         sub.canceled_at = None
+    if sub.status in ENDED_STATUSES and "activated" in cell and not cell["activated"]:
+        sub.never_started = True
 
 
 GENERIC = SubscriberFormat(
@@ -204,6 +217,13 @@ GENERIC = SubscriberFormat(
         "ended_at": ("ended_at", "end_date", "ended"),
         "cancel_at_period_end": ("cancel_at_period_end",),
         "cancellation_reason": ("cancellation_reason", "cancel_reason"),
+        "cancellation_comment": (
+            "cancellation_comment",
+            "cancel_comment",
+            "cancellation_reason_comments",
+        ),
+        "period_start": ("current_period_start", "current_term_start"),
+        "period_end": ("current_period_end", "current_term_end"),
         "last_order": ("last_order_date", "last_order", "last_order_at"),
         "tags": ("tags",),
     },
@@ -243,7 +263,10 @@ STRIPE = SubscriberFormat(
         "ended_at": ("Ended At (UTC)",),
         "cancel_at_period_end": ("Cancel At Period End",),
         "cancel_at": ("Cancel At (UTC)",),
-        "cancellation_reason": ("Cancellation Reason",),
+        "cancellation_reason": ("Cancellation Reason", "Cancellation Feedback"),
+        "cancellation_comment": ("Cancellation Comment",),
+        "period_start": ("Current Period Start (UTC)",),
+        "period_end": ("Current Period End (UTC)",),
     },
     requires=(("Customer ID", "Customer Email"), ("Status",)),
     signature=(("Current Period End (UTC)", "Start Date (UTC)", "Created (UTC)"),),
@@ -279,8 +302,10 @@ CHARGEBEE = SubscriberFormat(
         "subscription_id": ("subscriptions.id",),
         "plan": ("subscriptions.plan_id", "subscriptions.plan_name"),
         "status": ("subscriptions.status",),
-        "amount": ("subscriptions.plan_unit_price", "subscriptions.plan_amount"),
-        "currency": ("subscriptions.currency_code",),
+        "amount": ("subscriptions.plan_unit_price_in_decimal",),  # major units, a decimal
+        "amount_minor": ("subscriptions.plan_unit_price",),  # in cents (minor units)
+        "amount_total_minor": ("subscriptions.plan_amount",),  # unit price x quantity, cents
+        "currency": ("subscriptions.currency_code", "customers.preferred_currency_code"),
         "interval": ("subscriptions.billing_period_unit", "plans.period_unit"),
         "interval_count": ("subscriptions.billing_period", "plans.period"),
         "quantity": ("subscriptions.plan_quantity",),
@@ -291,7 +316,10 @@ CHARGEBEE = SubscriberFormat(
         ),
         "next_charge": ("subscriptions.next_billing_at", "subscriptions.current_term_end"),
         "canceled_at": ("subscriptions.cancelled_at",),
-        "cancellation_reason": ("subscriptions.cancel_reason", "subscriptions.cancel_reason_code"),
+        "cancellation_reason": ("subscriptions.cancel_reason_code", "subscriptions.cancel_reason"),
+        "period_start": ("subscriptions.current_term_start",),
+        "period_end": ("subscriptions.current_term_end",),
+        "activated": ("subscriptions.started_at", "subscriptions.activated_at"),
     },
     requires=(
         ("subscriptions.id",),
@@ -321,6 +349,7 @@ RECHARGE = SubscriberFormat(
         "next_charge": ("next_charge_scheduled_at",),
         "canceled_at": ("cancelled_at",),
         "cancellation_reason": ("cancellation_reason",),
+        "cancellation_comment": ("cancellation_reason_comments",),
     },
     requires=(("customer_id", "customer_email", "email"), ("status",)),
     signature=(

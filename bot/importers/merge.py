@@ -173,6 +173,7 @@ class Merger:
             new.ended_at = new.ended_at or old.ended_at
             new.started = _earliest(old.started, new.started)
             new.cancellation_reason = new.cancellation_reason or old.cancellation_reason
+            new.cancellation_comment = new.cancellation_comment or old.cancellation_comment
             sub.subscriptions[index] = new
         sub.first_started = _earliest(sub.first_started, new.started)
 

@@ -22,6 +22,7 @@ from bot.importers.formats import (
     header_key,
     owner_key,
 )
+from bot.importers.periods import infer_period
 from bot.importers.values import (
     RowError,
     parse_amount,
@@ -30,11 +31,21 @@ from bot.importers.values import (
     parse_email,
     parse_flag,
     parse_interval,
+    parse_minor_amount,
     parse_status,
 )
 from bot.models import Subscription
 
-DATE_FIELDS = ("start", "next_charge", "canceled_at", "ended_at", "cancel_at", "last_order")
+DATE_FIELDS = (
+    "start",
+    "next_charge",
+    "canceled_at",
+    "ended_at",
+    "cancel_at",
+    "last_order",
+    "period_start",
+    "period_end",
+)
 
 
 class RowReader:
@@ -136,17 +147,19 @@ class RowReader:
     def _subscription(self, row: CustomerRow, cell: dict[str, str]) -> Subscription:
         get, col, order = cell.get, self._names, self.date_order
         status = parse_status(cell["status"], col["status"]) if "status" in cell else "active"
-        unit, multiplier = parse_interval(get("interval", ""), col["interval"]) or ("month", 1)
-        count = parse_count(get("interval_count", ""), col["interval_count"]) or 1
+        plan = get("plan") or get("product", "")
+        unit, count = self._period(cell, plan)
+        currency = get("currency", "").strip().lstrip("'").upper()
+        quantity = parse_count(get("quantity", ""), col["quantity"]) or 1
         return Subscription(
-            id=get("subscription_id") or row.key,
-            plan=get("plan") or get("product", ""),
+            id=(get("subscription_id") or row.key).lstrip("'"),
+            plan=plan,
             status=status,
-            amount=parse_amount(get("amount", ""), col["amount"]) or 0.0,
-            currency=get("currency", "").upper(),
+            amount=self._amount(cell, currency, quantity),
+            currency=currency,
             interval=unit,
-            interval_count=count * multiplier,
-            quantity=parse_count(get("quantity", ""), col["quantity"]) or 1,
+            interval_count=count,
+            quantity=quantity,
             started=parse_day(get("start", ""), col["start"], order),
             current_period_end=parse_day(get("next_charge", ""), col["next_charge"], order),
             cancel_at_period_end=parse_flag(
@@ -154,8 +167,39 @@ class RowReader:
             ),
             canceled_at=parse_day(get("canceled_at", ""), col["canceled_at"], order),
             ended_at=parse_day(get("ended_at", ""), col["ended_at"], order),
-            cancellation_reason=get("cancellation_reason", ""),
+            cancellation_reason=_one_line(get("cancellation_reason", "")),
+            cancellation_comment=get("cancellation_comment", "").strip(),
         )
+
+    def _period(self, cell: dict[str, str], plan: str) -> tuple[str, int]:
+        """The billing period: the interval columns, else the current term and the plan id
+        (`bot.importers.periods`), else a month (or "" unknown, for a source with term
+        columns: Chargebee states no period, so none is made up)."""
+        col, order = self._names, self.date_order
+        stated = parse_interval(cell.get("interval", ""), col["interval"])
+        count = parse_count(cell.get("interval_count", ""), col["interval_count"]) or 1
+        if stated is not None:
+            return stated[0], stated[1] * count
+        if "interval_count" in cell and cell["interval_count"]:
+            return "month", count
+        start = parse_day(cell.get("period_start", ""), col["period_start"], order)
+        end = parse_day(cell.get("period_end", ""), col["period_end"], order)
+        inferred = infer_period(start, end, plan)
+        if inferred is not None:
+            return inferred
+        return ("", 1) if self.has("period_end") and not self.has("interval") else ("month", 1)
+
+    def _amount(self, cell: dict[str, str], currency: str, quantity: int) -> float:
+        """The price per unit: a decimal column, else one in minor units (Chargebee)."""
+        col = self._names
+        amount = parse_amount(cell.get("amount", ""), col["amount"])
+        if amount is None:
+            amount = parse_minor_amount(cell.get("amount_minor", ""), col["amount_minor"], currency)
+        if amount is None:
+            total = cell.get("amount_total_minor", "")
+            amount = parse_minor_amount(total, col["amount_total_minor"], currency)
+            amount = round(amount / quantity, 2) if amount is not None else None
+        return amount or 0.0
 
 
 def _one_line(text: str) -> str:

@@ -20,6 +20,7 @@ from typing import ParamSpec, TypeVar
 
 from bot.importers import dates
 from bot.models import STATUSES
+from bot.money import ZERO_DECIMAL
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -231,6 +232,29 @@ def parse_amount(text: str, column: str) -> float | None:
     if not value < MAX_AMOUNT:  # also inf and nan
         raise RowError(f"{column} {shown(raw)} is too large to be a price")
     return value
+
+
+_DECIMALS = re.compile(r"[.,]\d{1,2}$")
+
+
+@cell_parser
+def parse_minor_amount(text: str, column: str, currency: str = "") -> float | None:
+    """A price in the currency's minor unit (Chargebee's `plan_unit_price`: 99000 is 990.00),
+    in major units; None when empty.
+
+    A whole number is minor units ("99000", "1,200" -> 990.0, 12.0), unless the currency has
+    none (JPY). A cell written with decimals ("990.00", "1,200.00") is already in major units:
+    cents never have decimals.
+
+    Raises:
+        RowError: not an amount, or negative (see `parse_amount`).
+    """
+    value = parse_amount(text, column)
+    if value is None:
+        return None
+    if _DECIMALS.search(_MONEY_NOISE.sub("", text.strip())):
+        return value
+    return value if currency.strip().upper() in ZERO_DECIMAL else round(value / 100, 2)
 
 
 @cell_parser
