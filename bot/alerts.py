@@ -129,7 +129,9 @@ class AlertService:
             return
         task = None
         if alert.kind != "payment_recovered":
-            task = self._task(sid)
+            # A scheduled cancellation asks for a save call timed before it ends (the engine's
+            # save task), not a task today: only an alert that needs a person now forces one.
+            task = self._task(sid, force=alert.kind != "cancellation_scheduled")
         self._threads.mutate(sid, lambda t: t.posted.__setitem__(alert.key, ""))
         if thread.open:
             ts = self._sink.post(
@@ -176,8 +178,9 @@ class AlertService:
             return True
         return False
 
-    def _task(self, sid: str) -> Task | None:
-        task = refresh_churn_risk(sid, self._repos, self._settings, self._clock.now(), force=True)
+    def _task(self, sid: str, force: bool = True) -> Task | None:
+        now = self._clock.now()
+        task = refresh_churn_risk(sid, self._repos, self._settings, now, force=force)
         if task is not None:
             return task
         active = [t for t in self._repos.tasks.for_subscriber(sid) if t.active]

@@ -10,6 +10,9 @@ would expire. `apply_changes` writes them; `run_engine` does both. Rules:
 - An open task expires the day after its window ends (status and outcome "expired", kept for
   stats). Claimed tasks never expire. A snoozed task does not expire before the day its snooze
   ends, so it is shown at least once more.
+- A scheduled cancellation whose end day is known is a save task (see `bot.lifecycle`), timed
+  before it ends: its points alone never open a churn_risk task today, and never again after
+  the save task expires.
 - A high churn-risk band opens one `churn_risk` task (key `{sid}:churn_risk:{n}`), none while
   another churn_risk task of the subscriber is active, and none within `risk.cooldown_days`
   after the team handled one (an outreach logged on it, or it was closed as done).
@@ -27,7 +30,7 @@ from typing import Any
 
 from bot.bulk import paused_gc
 from bot.clock import Clock
-from bot.lifecycle import MilestoneWindows, due_milestones, last_day
+from bot.lifecycle import SAVE_MARK, MilestoneWindows, due_milestones, last_day, save_end
 from bot.models import (
     ACTIVE_TASK_STATUSES,
     TASK_DONE,
@@ -43,9 +46,9 @@ from bot.models import (
 from bot.repos import Repos
 from bot.repos.loading import load_all
 from bot.repos.tasks import SkipTask
-from bot.risk import UpperBound, score
+from bot.risk import MAX_SCORE, UpperBound, band_of, score
 from bot.store import copy_doc
-from config.settings import LifecycleRules, Settings
+from config.settings import LifecycleRules, RiskRules, Settings
 
 CHURN = "churn_risk"
 
@@ -150,7 +153,7 @@ def _plan(
             risk = score(sub, _events(events.get(sid, ())), today, risk_rules, tz=tz)
         else:
             risk = Risk(0, "low", [])  # nothing that could score: skip the scoring
-        churn_key = tasks.next_churn_key(sid, today) if risk.band == "high" else None
+        churn_key = tasks.next_churn_key(sid, today) if opens_churn(sub, risk, risk_rules) else None
         if churn_key:
             new.append((churn_key, CHURN, today, _churn_reason(risk)))
         if new or wanted:
@@ -209,10 +212,21 @@ def refresh_churn_risk(
         key = index.next_churn_key(sub.id, today)
         if force and key is None:
             key = index.next_churn_key(sub.id, today, cooldown=False)
-        if key is None or (risk.band != "high" and not force):
+        if key is None or (not opens_churn(sub, risk, settings.risk) and not force):
             return None
         task = _new_task(repos, set(), key, CHURN, sub, today, now, _churn_reason(risk), risk)
         return task if repos.tasks.create(task) else repos.tasks.by_key(key)
+
+
+def opens_churn(sub: Subscriber, risk: Risk, rules: RiskRules) -> bool:
+    """Whether a risk opens a churn_risk task: a high band, not counting a scheduled
+    cancellation whose end day is known (its save task is timed before that day)."""
+    if risk.band != "high":
+        return False
+    if save_end(sub) is None:
+        return True
+    rest = sum(r.points for r in risk.reasons if r.rule != "scheduled_cancellation")
+    return band_of(min(rest, MAX_SCORE), rules) == "high"
 
 
 def expires_after(task: Task, rules: LifecycleRules) -> date:
@@ -244,7 +258,8 @@ def _snapshot(risk: Risk):  # noqa: ANN202 - a mutate callback
     def update(task: Task) -> None:
         task.risk_score, task.risk_band = risk.score, risk.band
         task.risk_reasons = risk.reason_texts()
-        task.reason = _churn_reason(risk)
+        if SAVE_MARK not in task.key:  # a save task keeps its own reason
+            task.reason = _churn_reason(risk)
 
     return update
 

@@ -7,7 +7,12 @@ day after its window ends. A task is *overdue* when `today > due + grace_days`.
 
 Keys identify a milestone forever, so the engine never creates it twice:
 `{sid}:onboarding`, `{sid}:checkin_30`, `{sid}:pre_renewal:{charge_date}`,
-`{sid}:anniversary:{year}`, `{sid}:win_back:{end_date}`.
+`{sid}:anniversary:{year}`, `{sid}:win_back:{end_date}`, `{sid}:save:{end_date}`.
+
+A scheduled cancellation (every live subscription cancels at period end or does not renew)
+is a *save* milestone: a `churn_risk` task due `save_days_before` the day it ends, in window
+until that day, keyed by that day, so it is opened once, not reopened after it expires. A
+subscription that never paid (`Subscription.never_paid`) is no customer lost: no win-back.
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
+
 from bot.models import ENDED_STATUSES, Subscriber, Subscription
+from bot.money import subscription_price
 from config.settings import LifecycleRules
 
 # Billing intervals are approximate (a month is 30.44 days): "every 3 months" must still count.
 INTERVAL_EPSILON = 0.05
 FOLLOW_UP_MARK = ":follow_up:"
+SAVE_MARK = ":save:"
+SAVE_KIND = "churn_risk"
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ def due_milestones(subscriber: Subscriber, today: date, rules: LifecycleRules) -
         )
     else:
         found = _win_back(subscriber, today, rules)
+    found += _save(subscriber, today, rules)
     return sorted(found, key=lambda m: (m.due, m.key))
 
 
@@ -77,16 +88,70 @@ def _win_back(subscriber: Subscriber, today: date, rules: LifecycleRules) -> lis
     return [milestone] if milestone.in_window(today) else []
 
 
+def save_end(subscriber: Subscriber) -> date | None:
+    """The day a scheduled cancellation takes effect, when it is scheduled and the day known."""
+    if not subscriber.scheduled_cancellation:
+        return None
+    ends = [s.current_period_end for s in subscriber.live_subscriptions if s.current_period_end]
+    return max(ends) if ends else None
+
+
+def _save(subscriber: Subscriber, today: date, rules: LifecycleRules) -> list[Milestone]:
+    end = save_end(subscriber)
+    if end is None:
+        return []
+    due = end - timedelta(days=rules.save_days_before)
+    milestone = Milestone(SAVE_KIND, f"{subscriber.id}{SAVE_MARK}{end}", due, end, "")
+    if not milestone.in_window(today):
+        return []
+    return [Milestone(milestone.kind, milestone.key, due, end, save_reason(subscriber, end))]
+
+
+def save_reason(subscriber: Subscriber, end: date) -> str:
+    """Why a save task is due: when it ends, and the customer's reason and comment if known."""
+    live = subscriber.live_subscriptions
+    if all(s.status == "non_renewing" for s in live):
+        text = f"Set not to renew: ends on {end}, a save call before then"
+    else:
+        text = f"Set to cancel on {end}: a save call before it ends"
+    reasons = dict.fromkeys(_words(s.cancellation_reason) for s in live if s.cancellation_reason)
+    comments = dict.fromkeys(
+        " ".join(s.cancellation_comment.split())[:300] for s in live if s.cancellation_comment
+    )
+    if reasons:
+        text += f". Reason: {'; '.join(reasons)}"
+    if comments:
+        text += ". Comment: " + "; ".join(f"\u201c{c}\u201d" for c in comments)
+    return text
+
+
+def _words(code: str) -> str:
+    """A reason code as words: `too_expensive` -> "too expensive"."""
+    return " ".join(code.replace("_", " ").split())[:200]
+
+
 def last_day(kind: str, key: str, due: date, rules: LifecycleRules) -> date:
     """The last day a task of `kind` due on `due` stays in window.
 
-    A win-back task keeps the win-back window (until `win_back_to_day` after the end); every
-    other task, follow-ups included, lasts `expire_days` after it was due.
+    A win-back task keeps the win-back window (until `win_back_to_day` after the end); a save
+    task lasts until the day the cancellation takes effect (in its key); every other task,
+    follow-ups included, lasts `expire_days` after it was due.
     """
     if kind == "win_back" and FOLLOW_UP_MARK not in key:
         span = max(rules.win_back_to_day - rules.win_back_from_day, 0)
         return due + timedelta(days=span)
+    if SAVE_MARK in key and FOLLOW_UP_MARK not in key:
+        end = parse_date_or_none(key.rsplit(SAVE_MARK, 1)[1])
+        if end is not None:
+            return max(end, due)
     return due + timedelta(days=rules.expire_days)
+
+
+def parse_date_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
 
 
 def started_on(subscriber: Subscriber) -> date | None:
@@ -98,7 +163,17 @@ def started_on(subscriber: Subscriber) -> date | None:
 
 
 def ended_on(subscriber: Subscriber) -> date | None:
-    """When an ended subscriber ended: `Subscriber.ended_on`, else the status change in history."""
+    """When an ended subscriber ended: `Subscriber.ended_on`, else the status change in history.
+
+    None for a customer who never paid (every subscription `never_paid`); a customer with paid
+    and never-paid subscriptions ended when the last paid one did.
+    """
+    subs = subscriber.subscriptions
+    if subs and all(s.never_paid for s in subs):
+        return None
+    if any(s.never_paid for s in subs):
+        paid = [s for s in subs if not s.never_paid]
+        subscriber = msgspec.structs.replace(subscriber, subscriptions=paid)
     if subscriber.ended_on:
         return subscriber.ended_on
     if subscriber.status not in ENDED_STATUSES:
@@ -180,7 +255,7 @@ def _pre_renewals(subscriber: Subscriber, today: date, rules: LifecycleRules) ->
                 due,
                 due + timedelta(days=span),
                 f"{sub.plan or 'Subscription'} renews on {charge} "
-                f"(billed every {round(sub.interval_months)} months)",
+                f"({subscription_price(sub) or f'billed every {round(sub.interval_months)} months'})",
             )
     return list(found.values())
 
@@ -208,6 +283,7 @@ class MilestoneWindows:
         self.charges = days_ago(-before, span - before)
         self.ends = days_ago(rules.win_back_from_day, rules.win_back_to_day)
         self.min_months = rules.pre_renewal_min_interval_months - INTERVAL_EPSILON
+        self.save_ends = days_ago(-rules.save_days_before, 0)
 
     def _renews_long(self, sub: dict[str, Any]) -> bool:
         """A stored subscription that renews and is billed every few months or more."""
@@ -233,5 +309,9 @@ class MilestoneWindows:
             if s.get("current_period_end") in self.charges and self._renews_long(s):
                 return True
             if s.get("ended_at") in self.ends or s.get("canceled_at") in self.ends:
+                return True
+            if s.get("current_period_end") in self.save_ends and (
+                s.get("cancel_at_period_end") or s.get("status") == "non_renewing"
+            ):
                 return True
         return any(str(h.get("at", ""))[:10] in self.ends for h in doc.get("history") or ())

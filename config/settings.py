@@ -33,6 +33,7 @@ class LifecycleRules:
     checkin_days: tuple[int, ...] = (30, 90, 180)
     pre_renewal_days_before: int = 14
     pre_renewal_min_interval_months: int = 3
+    save_days_before: int = 14
     anniversary: bool = True
     win_back_from_day: int = 7
     win_back_to_day: int = 30

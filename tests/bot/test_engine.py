@@ -249,9 +249,8 @@ def test_churn_risk_task_closed_as_done_also_starts_the_cooldown(repos, settings
 
 
 def test_expired_churn_risk_task_is_replaced_while_the_risk_stays_high(repos, settings, clock):
-    repos.subscribers.put(
-        member("cus_a", status="non_renewing", next_charge=TODAY + timedelta(days=40))
-    )
+    repos.subscribers.put(member("cus_a"))
+    repos.events.add(event("cus_a", "cancel_request", TODAY))  # high for 30 days
     (first,) = run_on(TODAY, repos, settings, clock).created
     day = TODAY + timedelta(days=15)
     result = run_on(day, repos, settings, clock)
