@@ -297,8 +297,9 @@ def _new_task(
 
 
 def _value(sub: Subscriber) -> float:
-    """Monthly value of the live subscriptions; for an ended customer, of what they had."""
-    return sub.monthly_value or round(sum(s.monthly_value for s in sub.subscriptions), 2)
+    """Monthly value of the live subscriptions; for an ended customer, of what they paid."""
+    paid = (s.monthly_value for s in sub.subscriptions if not s.never_paid)
+    return sub.monthly_value or round(sum(paid), 2)
 
 
 def _detached(sub: Subscriber) -> Subscriber:

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.clock import FixedClock
 from bot.engine import run_engine
 from bot.importers import import_file
-from bot.models import Task
+from bot.models import Subscription, Task
 from bot.repos import Repos
 from config.settings import Settings
 from tests.bot.builders import at_noon, event, member
@@ -181,4 +181,19 @@ def test_other_high_risk_still_opens_a_churn_task_now(repos: Repos, settings: Se
     assert churn == [
         ("cus_late:churn_risk:1", START),
         (f"cus_late:save:{end}", end - timedelta(days=14)),
+    ]
+
+
+def test_win_back_value_is_what_was_paid_not_a_never_paid_attempt(repos: Repos, settings: Settings):
+    sub = member("cus_w", status="canceled", ended=START - timedelta(days=8), amount=49)
+    attempt = Subscription(
+        id="sub_try", status="incomplete_expired", amount=500, ended_at=START - timedelta(days=2)
+    )
+    sub.subscriptions.append(attempt)
+    repos.subscribers.put(sub)
+
+    created = run_days(repos, settings, START, START)
+
+    assert [(t.kind, t.key, t.value) for t in created] == [
+        ("win_back", f"cus_w:win_back:{START - timedelta(days=8)}", 49.0)
     ]
