@@ -245,6 +245,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--date", type=date.fromisoformat, help="YYYY-MM-DD (default: today, team timezone)"
     )
     dig.add_argument("--json", action="store_true", help="print one JSON object")
+    dig.add_argument(
+        "--all", action="store_true", help="every due task, posted and queued, one line each"
+    )
     syn = sub.add_parser("sync", help="backfill live signals from a billing system's API")
     syn.add_argument("source", choices=["stripe"])
     syn.add_argument("--since", type=date.fromisoformat, help="also replay events since YYYY-MM-DD")
@@ -284,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             from bot.preview import run_preview
 
-            return run_preview(settings, args.date, args.json, console)
+            return run_preview(settings, args.date, args.json, console, every=args.all)
         if args.command == "sync":
             from bot.signals.cli import run_sync
 

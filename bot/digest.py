@@ -6,8 +6,11 @@ past the day, and groups the rest by subscriber: one `DigestEntry` per customer 
 their tasks, every reason and their current risk.
 
 Order: by the kind of the entry's most urgent task (churn_risk, win_back, pre_renewal,
-onboarding, checkin_30, checkin_90, checkin_180, anniversary), then overdue entries first,
-then risk score (highest first), then monthly subscription value (highest first).
+onboarding, checkin_30, checkin_90, checkin_180, anniversary), then by `bot.priority`
+(overdue first, then risk, value at stake, and how long since the customer was last reached).
+
+`DigestPlan.choose` sizes the day to the team: the entries that matter most by
+`bot.priority` are posted (every must-show entry among them), the rest wait in the queue.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from bot import priority
 from bot.bulk import paused_gc
 from bot.engine import plan_changes
-from bot.models import ACTIVE_TASK_STATUSES, Risk, Subscriber, Task
+from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
+from bot.priority import Priority
 from bot.repos import Repos
 from config.settings import Settings
 
@@ -43,6 +48,9 @@ KIND_LABELS = {
     "anniversary": "Anniversary",
 }
 OVERDUE = "overdue"  # the key of the overdue count in `DigestPlan.counts`
+QUEUED = "queued"  # tasks due but waiting in the queue (a posted digest's counts)
+QUEUED_ENTRIES = "queued_entries"  # customers they belong to
+LIMIT = "limit"  # the day's bound on posted entries (0: none)
 
 
 def kind_rank(kind: str) -> float:
@@ -73,6 +81,7 @@ class DigestEntry:
         risk: their risk score today.
         kind: the kind of the most urgent task; the entry is listed under it.
         overdue: whether any of the tasks is overdue.
+        priority: what it is ranked by (`bot.priority`).
     """
 
     subscriber: Subscriber
@@ -80,6 +89,11 @@ class DigestEntry:
     risk: Risk
     kind: str
     overdue: bool
+    priority: Priority = field(default_factory=Priority)
+
+    def rank_key(self, today: date) -> tuple[Any, ...]:
+        first_due = min((t.due for t in self.tasks), default=today)
+        return priority.sort_key(self.priority, today, first_due, self.subscriber.id)
 
     @property
     def task_ids(self) -> list[str]:
@@ -124,6 +138,35 @@ class DigestPlan:
     def overdue(self) -> int:
         return self.counts.get(OVERDUE, 0)
 
+    def ranked(self) -> list[DigestEntry]:
+        """Every entry in priority order (`bot.priority`), kinds mixed."""
+        return priority.rank(self.entries, lambda e: e.rank_key(self.date))
+
+    def choose(self, limit: int | None, must_show_value: float) -> DigestChoice:
+        """What is posted today and what waits in the queue.
+
+        The bound counts entries someone can still claim: entries whose tasks are all
+        claimed are the team's work in hand and are always posted.
+
+        Args:
+            limit: entries to post (None: all).
+            must_show_value: high churn risks and failed payments worth this much a month or
+                more are posted even past `limit`.
+        """
+        ranked = self.ranked()
+        held = [e for e in ranked if not any(t.status == TASK_OPEN for t in e.tasks)]
+        shown, waiting = priority.select(
+            [e for e in ranked if any(t.status == TASK_OPEN for t in e.tasks)],
+            limit,
+            lambda e: priority.must_show(e.priority, must_show_value),
+        )
+        keep = {id(e) for e in [*held, *shown]}
+        return DigestChoice(
+            posted=[e for e in self.entries if id(e) in keep],
+            queued=waiting,
+            limit=limit or 0,
+        )
+
     def groups(self) -> list[tuple[str, list[DigestEntry]]]:
         """Entries grouped under their kind, in digest order."""
         grouped: dict[str, list[DigestEntry]] = {}
@@ -159,6 +202,41 @@ class DigestPlan:
         return {"date": self.date.isoformat(), "tasks": items}
 
 
+@dataclass
+class DigestChoice:
+    """The day sized to the team.
+
+    Attributes:
+        posted: the entries posted, in digest order (kinds grouped).
+        queued: the rest, in priority order: they wait in the queue.
+        limit: the bound that was applied (0: none).
+    """
+
+    posted: list[DigestEntry]
+    queued: list[DigestEntry]
+    limit: int = 0
+
+    @property
+    def queued_tasks(self) -> int:
+        return sum(len(e.tasks) for e in self.queued)
+
+
+def daily_limit(settings: Settings) -> int | None:
+    """Entries to post a day: `[digest] max_entries`, else capacity x managers (None: all)."""
+    return settings.digest.limit(settings.slack.team_size)
+
+
+def count_tasks(entries: list[DigestEntry], today: date, grace_days: int) -> dict[str, int]:
+    """Due tasks per kind (kinds in digest order), plus how many of them are overdue."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for task in entry.tasks:
+            counts[task.kind] = counts.get(task.kind, 0) + 1
+    counts = {k: counts[k] for k in sorted(counts, key=kind_rank)}
+    counts[OVERDUE] = sum(t.overdue(today, grace_days) for e in entries for t in e.tasks)
+    return counts
+
+
 def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
     """What the digest would hold on `today`, without changing any data.
 
@@ -191,23 +269,24 @@ def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> Diges
     entries = []
     for sid, tasks in by_subscriber.items():
         tasks.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
-        entries.append(
-            DigestEntry(
-                subscriber=changes.subscribers.get(sid) or Subscriber(id=sid),
-                tasks=tasks,
-                risk=changes.risks.get(sid) or Risk(0, "low", []),
-                kind=tasks[0].kind,
-                overdue=any(t.overdue(today, grace) for t in tasks),
-            )
+        entry = DigestEntry(
+            subscriber=changes.subscribers.get(sid) or Subscriber(id=sid),
+            tasks=tasks,
+            risk=changes.risks.get(sid) or Risk(0, "low", []),
+            kind=tasks[0].kind,
+            overdue=any(t.overdue(today, grace) for t in tasks),
         )
-    entries.sort(key=_entry_order)
-    counts: dict[str, int] = {}
-    for entry in entries:
-        for task in entry.tasks:
-            counts[task.kind] = counts.get(task.kind, 0) + 1
-    counts = {k: counts[k] for k in sorted(counts, key=kind_rank)}
-    counts[OVERDUE] = sum(t.overdue(today, grace) for e in entries for t in e.tasks)
-    return DigestPlan(today, entries, counts, grace)
+        entry.priority = priority.of_tasks(
+            tasks,
+            today,
+            grace,
+            risk=entry.risk,
+            value=entry.value,
+            last_reached=repos.outreach.last_reached(sid),
+        )
+        entries.append(entry)
+    entries.sort(key=lambda e: (kind_rank(e.kind), *e.rank_key(today)))
+    return DigestPlan(today, entries, count_tasks(entries, today, grace), grace)
 
 
 def _shown(doc: dict[str, Any], day: str) -> bool:
@@ -216,15 +295,4 @@ def _shown(doc: dict[str, Any], day: str) -> bool:
         doc.get("status") in ACTIVE_TASK_STATUSES
         and str(doc.get("due")) <= day
         and not (doc.get("snoozed_until") and str(doc["snoozed_until"]) > day)
-    )
-
-
-def _entry_order(entry: DigestEntry) -> tuple[Any, ...]:
-    return (
-        kind_rank(entry.kind),
-        not entry.overdue,
-        -entry.risk.score,
-        -entry.value,
-        entry.subscriber.display_name.lower(),
-        entry.subscriber.id,
     )

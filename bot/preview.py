@@ -1,20 +1,33 @@
 """`python app.py digest --preview`: what the digest would hold on a date, changing nothing.
 
 The data directory is opened read-only (no process lock, writes refused), so the preview is
-safe while the bot runs. `--json` prints one object on stdout; otherwise a terminal view
-grouped by kind, with counts, overdue marked, risk with its reasons, plan, value and tenure.
+safe while the bot runs. `--json` prints one object on stdout (every task, each marked posted
+or queued); otherwise a terminal view of what will be posted, grouped by kind, with counts,
+overdue marked, risk with its reasons when there is some, plan, value and tenure, and the queue
+beyond the day's bound as counts. `--all` lists every due task instead, posted and queued, one
+compact line each, in one write.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
+from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
 
 from bot.clock import SystemClock, local_today
-from bot.digest import OVERDUE, DigestEntry, DigestPlan, kind_label, plan_digest
+from bot.digest import (
+    OVERDUE,
+    DigestChoice,
+    DigestEntry,
+    DigestPlan,
+    daily_limit,
+    kind_label,
+    plan_digest,
+)
 from bot.lifecycle import started_on
 from bot.models import Task
 from bot.money import price_label
@@ -25,7 +38,14 @@ from config.settings import Settings
 BAND_STYLES = {"high": "bold red", "medium": "yellow", "low": "green"}
 
 
-def run_preview(settings: Settings, day: date | None, as_json: bool, console: Console) -> int:
+def run_preview(
+    settings: Settings,
+    day: date | None,
+    as_json: bool,
+    console: Console,
+    every: bool = False,
+    out: TextIO | None = None,
+) -> int:
     """Print the digest plan for `day` (default: today in the team's timezone).
 
     Args:
@@ -33,6 +53,8 @@ def run_preview(settings: Settings, day: date | None, as_json: bool, console: Co
         day: the digest date.
         as_json: print one JSON object on stdout instead of the terminal view.
         console: where the terminal view and messages go.
+        every: list every due task, one compact line each (`--all`), on `out`.
+        out: where `--json` and `--all` write (default stdout).
 
     Returns:
         0, or 1 when there is no subscriber data to preview.
@@ -52,57 +74,121 @@ def run_preview(settings: Settings, day: date | None, as_json: bool, console: Co
         plan = plan_digest(day, repos, settings, clock.now())
     finally:
         store.close()
+    choice = plan.choose(daily_limit(settings), settings.digest.must_show_value)
+    out = out or sys.stdout
     if as_json:
-        print(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+        doc = plan.to_json()
+        queued = {t.id for e in choice.queued for t in e.tasks}
+        for item in doc["tasks"]:
+            item["posted"] = item["id"] not in queued
+        out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif every:
+        out.write(compact_lines(plan, choice))
     else:
-        render(plan, console)
+        render(plan, console, choice)
     return 0
 
 
-def render(plan: DigestPlan, console: Console) -> None:
-    """The terminal view of a digest plan."""
-    tasks = len(plan.tasks)
+def render(plan: DigestPlan, console: Console, choice: DigestChoice | None = None) -> None:
+    """The terminal view: what will be posted in full, the queue beyond it as counts."""
+    choice = choice or DigestChoice(posted=plan.entries, queued=[])
+    posted = DigestPlan(plan.date, choice.posted, {}, plan.grace_days)
+    tasks = len(posted.tasks)
+    overdue = sum(t.overdue(plan.date, plan.grace_days) for t in posted.tasks)
     console.print(
         f"[bold]Digest for {plan.date:%A %d %B %Y}[/]: {tasks} task{_s(tasks)} for "
-        f"{len(plan.entries)} customer{_s(len(plan.entries))}, "
-        f"[red]{plan.overdue} overdue[/]",
+        f"{len(posted.entries)} customer{_s(len(posted.entries))} posted, "
+        f"[red]{overdue} overdue[/]",
         highlight=False,
     )
     if not plan.entries:
         console.print("Nothing is due: no proactive touches today.")
         return
-    summary = " · ".join(
-        f"{kind_label(kind)} {n}" for kind, n in plan.counts.items() if kind != OVERDUE
-    )
-    console.print(summary, highlight=False)
-    for kind, entries in plan.groups():
-        console.print()
-        console.rule(f"[bold]{escape(kind_label(kind))}[/] ({len(entries)})", align="left")
+    lines = [" · ".join(f"{kind_label(kind)} {n}" for kind, n in _kinds(posted.entries).items())]
+    for kind, entries in posted.groups():
+        lines += ["", f"[bold]── {escape(kind_label(kind))}[/] ({len(entries)}) ──"]
         for entry in entries:
-            _entry(entry, plan, console)
+            lines += _entry(entry, plan)
+    # One print: rich's per-call cost, not the text, was most of a long preview's time.
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
+    if choice.queued:
+        console.print()
+        bound = f"the day's bound is {choice.limit} customers; " if choice.limit else ""
+        console.print(
+            f"[bold]Queue[/]: {choice.queued_tasks} more task{_s(choice.queued_tasks)} for "
+            f"{len(choice.queued)} customer{_s(len(choice.queued))} wait ({bound}"
+            "/care queue lists them best first; --all lists every task here)",
+            highlight=False,
+        )
+        console.print(
+            " · ".join(f"{kind_label(k)} {n}" for k, n in _kinds(choice.queued).items()),
+            highlight=False,
+        )
 
 
-def _entry(entry: DigestEntry, plan: DigestPlan, console: Console) -> None:
+def _kinds(entries: list[DigestEntry]) -> dict[str, int]:
+    """Tasks per kind, in digest order."""
+    from bot.digest import count_tasks
+
+    counts = count_tasks(entries, date.min, 0)
+    counts.pop(OVERDUE, None)
+    return counts
+
+
+# Control characters (terminal escapes included) are dropped from outside text in --all.
+_CONTROL = dict.fromkeys([*range(32), 127], None)
+
+
+def compact_lines(plan: DigestPlan, choice: DigestChoice) -> str:
+    """Every due task, one tab-separated line each: posted ones in digest order, then the
+    queue in priority order. Columns: where, id, kind, due, overdue, risk, band, monthly
+    value, currency, claimed by, customer id, name, email."""
+    lines = [
+        "where\tid\tkind\tdue\toverdue\trisk\tband\tvalue\tcurrency\tclaimed_by\t"
+        "customer\tname\temail"
+    ]
+    for where, entries in (("posted", choice.posted), ("queued", choice.queued)):
+        for entry in entries:
+            sub = entry.subscriber
+            money = f"{entry.value:.2f}\t{_clean(sub.currency)}"
+            who = f"{_clean(sub.id)}\t{_clean(sub.name)}\t{_clean(sub.email)}"
+            risk = f"{entry.risk.score}\t{entry.risk.band}"
+            for task in entry.tasks:
+                late = "overdue" if task.overdue(plan.date, plan.grace_days) else ""
+                lines.append(
+                    f"{where}\t{task.id}\t{task.kind}\t{task.due}\t{late}\t{risk}\t{money}\t"
+                    f"{_clean(task.claimed_by)}\t{who}"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def _entry(entry: DigestEntry, plan: DigestPlan) -> list[str]:
+    """The entry's lines, as rich markup (outside text escaped)."""
     sub = entry.subscriber
     head = f"[bold]{escape(sub.display_name)}[/]"
     if sub.email and sub.email != sub.display_name:
         head += f" <{escape(sub.email)}>"
     if entry.overdue:
         head += " [bold red]OVERDUE[/]"
-    console.print(head, highlight=False)
+    lines = [head]
     facts = [escape(sub.plan or "no plan"), _value(entry), escape(sub.status)]
     start = started_on(sub)
     if start:
         facts.append(f"customer for {(plan.date - start).days} days (since {start})")
     if sub.owner:
         facts.append(f"owner {escape(sub.owner)}")
-    console.print("   " + " · ".join(facts), highlight=False)
-    for task in entry.tasks:
-        console.print("   " + _task_line(task, plan), highlight=False)
+    lines.append("   " + " · ".join(facts))
+    lines += ["   " + _task_line(task, plan) for task in entry.tasks]
     risk = entry.risk
-    style = BAND_STYLES.get(risk.band, "")
-    reasons = "; ".join(escape(r) for r in risk.reason_texts()) or "no risk signals"
-    console.print(f"   Risk [{style}]{risk.score} {risk.band}[/]: {reasons}", highlight=False)
+    if risk.score or risk.reasons:
+        style = BAND_STYLES.get(risk.band, "")
+        reasons = "; ".join(escape(r) for r in risk.reason_texts())
+        lines.append(f"   Risk [{style}]{risk.score} {risk.band}[/]: {reasons}")
+    return lines
+
+
+def _clean(value: str) -> str:
+    return value.translate(_CONTROL)
 
 
 def _task_line(task: Task, plan: DigestPlan) -> str:

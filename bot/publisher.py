@@ -4,7 +4,8 @@ The publisher talks to Slack only through a `MessageSink` (implemented over slac
 `handlers/slack_sink.py`), so the bookkeeping is testable on its own:
 
 1. The day's record and its messages are written before the first post: which entries go in
-   which message. Entries whose tasks were all listed by an earlier digest are *carried over*:
+   which message. The day is sized to the team (`DigestPlan.choose`): the entries that matter
+   most are posted, the rest wait in the queue (`bot.queue`) and the parent says how many. Entries whose tasks were all listed by an earlier digest are *carried over*:
    they go, oldest first, into compact "still open" messages (one line and one button each)
    at the top of the thread instead of being posted in full again.
 2. Every post is followed at once by writing its `ts` (one small document per message). Each
@@ -145,7 +146,7 @@ class DigestPublisher:
 
     def publish(self, day: date | None = None) -> DigestRecord:
         """Post the digest for `day` (default today) unless it was posted; resume a partial one."""
-        from bot.digest import plan_digest
+        from bot.digest import daily_limit, plan_digest
         from bot.engine import run_engine
 
         day = day or self.today()
@@ -157,7 +158,10 @@ class DigestPublisher:
                 expired = run_engine(day, self.repos, self.settings, self.clock).expired
                 self.refresh(expired)  # earlier days' messages that showed them
                 plan = plan_digest(day, self.repos, self.settings, self.clock.now())
-                record = self._new_record(day, plan)
+                choice = plan.choose(
+                    daily_limit(self.settings), self.settings.digest.must_show_value
+                )
+                record = self._new_record(day, plan, choice)
             messages = self.repos.digests.messages(day)
             self._post_parent(record)
             self._post_messages(record, messages)
@@ -173,10 +177,12 @@ class DigestPublisher:
 
     # -- the day's record ------------------------------------------------------------------
 
-    def _new_record(self, day: date, plan: Any) -> DigestRecord:
+    def _new_record(self, day: date, plan: Any, choice: Any) -> DigestRecord:
+        from bot.digest import LIMIT, QUEUED, QUEUED_ENTRIES, count_tasks
+
         carried: list[Any] = []
         fresh: list[Any] = []
-        for entry in plan.entries:
+        for entry in choice.posted:
             earlier = all(t.digest_date is not None and t.digest_date < day for t in entry.tasks)
             (carried if earlier else fresh).append(entry)
         carried.sort(key=lambda e: (min(t.due for t in e.tasks), e.subscriber.display_name))
@@ -195,11 +201,14 @@ class DigestPublisher:
                 messages.append(self._message(day, len(messages), entry.kind, [entry], first))
         earlier_ts = {
             t.slack["ts"]
-            for t in plan.tasks
+            for e in choice.posted
+            for t in e.tasks
             if t.digest_date is not None and t.digest_date < day and t.slack.get("ts")
         }
-        counts = dict(plan.counts)
+        counts = count_tasks(choice.posted, day, plan.grace_days)
         counts[CARRIED] = sum(len(e.tasks) for e in carried)
+        counts[QUEUED], counts[QUEUED_ENTRIES] = choice.queued_tasks, len(choice.queued)
+        counts[LIMIT] = choice.limit
         record = DigestRecord(
             date=day,
             channel=self.channel,

@@ -79,6 +79,19 @@ class DigestRules:
     time: time = time(9, 0)
     weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     tasks_per_message: int = 5
+    # The day's posted entries: `max_entries` if set, else `capacity` (touches per manager per
+    # day) times the managers; 0 for both posts everything. The rest wait in the queue.
+    capacity: int = 15
+    max_entries: int = 0
+    # Always posted whatever the bound: high churn risks and failed payments worth this much a
+    # month or more.
+    must_show_value: float = 300.0
+
+    def limit(self, managers: int) -> int | None:
+        """Entries to post a day for a team of `managers` (None: no bound)."""
+        if self.max_entries:
+            return self.max_entries
+        return self.capacity * max(managers, 1) if self.capacity else None
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,11 @@ class SlackSettings:
     alerts_channel: str = ""  # live-signal alerts; the digest channel when not set
     managers: frozenset[str] = frozenset()
     leads: frozenset[str] = frozenset()  # managers who may also release or reassign any claim
+
+    @property
+    def team_size(self) -> int:
+        """The care team's managers (leads included); 0 when nobody is configured."""
+        return len(self.managers | self.leads)
 
 
 @dataclass(frozen=True)
@@ -389,10 +407,24 @@ def _digest(values: dict[str, Any], path: Path) -> DigestRules:
     per = values.get("tasks_per_message", 5)
     if not isinstance(per, int) or not 1 <= per <= 10:
         raise ConfigError(f"{path}: [digest] tasks_per_message must be 1 to 10")
+    bounds = {}
+    for key in ("capacity", "max_entries"):
+        value = values.get(key, getattr(DigestRules, key))
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100_000:
+            raise ConfigError(f"{path}: [digest] {key} must be a whole number 0 to 100000")
+        bounds[key] = value
+    floor = values.get("must_show_value", DigestRules.must_show_value)
+    if not isinstance(floor, int | float) or isinstance(floor, bool) or not floor >= 0:
+        raise ConfigError(f"{path}: [digest] must_show_value must be a number >= 0")
+    unknown = set(values) - {"time", "weekdays", "tasks_per_message", *bounds, "must_show_value"}
+    if unknown:
+        raise ConfigError(f"{path}: [digest] has no setting {sorted(unknown)[0]!r}")
     return DigestRules(
         time=_clock(values.get("time", "09:00"), path, "[digest] time"),
         weekdays=_weekdays(values.get("weekdays", WEEKDAYS[:5]), path, "[digest] weekdays"),
         tasks_per_message=per,
+        must_show_value=float(floor),
+        **bounds,
     )
 
 

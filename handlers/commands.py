@@ -1,7 +1,7 @@
 """`/care` subcommands: ack with the answer (ephemeral), then update Slack messages after the ack.
 
 claim ID | release ID | assign ID @user | snooze ID DAYS | done ID
-log ID|EMAIL CHANNEL OUTCOME [note] | mine | lookup EMAIL|NAME | history ID | stats [7d|30d]
+log ID|EMAIL CHANNEL OUTCOME [note] | mine | queue [kind] | lookup EMAIL|NAME | history ID | stats [7d|30d]
 report [7d|30d|90d] | digest now | triage | inbox retry|drop ID | help
 """
 
@@ -15,10 +15,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot import queue
 from bot.audit import SURFACE_COMMAND
 from bot.blocks import cards, replies
 from bot.blocks.audit import build_history_blocks, build_task_history
 from bot.blocks.ids import COMMAND
+from bot.blocks.queue import MAX_QUEUE_ROWS, build_queue
 from bot.care import CareError, NotAllowed, normalize_choice
 from bot.models import OUTREACH_CHANNELS, OUTREACH_OUTCOMES, Task
 from bot.repos.digests import POSTED
@@ -212,11 +214,22 @@ def post_outreach_reply(services: Services, closed: list[Task], outreach: Any) -
 
 
 def _mine(services: Services, user: str, args: list[str], _: str) -> Outcome:
-    tasks = services.care.mine(user)
+    today, grace = services.care.today(), services.settings.lifecycle.grace_days
+    ranked = queue.rank(services.repos, services.care.mine(user), today, grace)
+    tasks = [t for entry in ranked for t in entry.tasks]  # bot.priority order
     subs = {
         t.subscriber_id: s for t in tasks if (s := services.repos.subscribers.get(t.subscriber_id))
     }
     return Outcome(cards.build_mine(user, tasks, subs, services.care.today()))
+
+
+def _queue(services: Services, user: str, args: list[str], rest: str) -> Outcome:
+    today, grace = services.care.today(), services.settings.lifecycle.grace_days
+    kind = rest.strip()[:40]
+    ranked = queue.queue(services.repos, today, grace, kind)
+    shown = queue.with_subscribers(services.repos, ranked[:MAX_QUEUE_ROWS])
+    tasks = sum(len(e.tasks) for e in ranked)
+    return Outcome(build_queue(shown, len(ranked), tasks, today, kind))
 
 
 def _lookup(services: Services, user: str, args: list[str], rest: str) -> Outcome:
@@ -342,6 +355,7 @@ SUBCOMMANDS: dict[str, Callable[[Services, str, list[str], str], Outcome]] = {
     "done": _done,
     "log": _log,
     "mine": _mine,
+    "queue": _queue,
     "lookup": _lookup,
     "history": _history,
     "stats": _stats,

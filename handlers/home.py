@@ -1,4 +1,8 @@
-"""The App Home tab: my claimed tasks, today's unclaimed ones, the team's week."""
+"""The App Home tab: my claimed tasks, today's unclaimed ones, the queue, the team's week.
+
+Every list is in `bot.priority` order; must-show work (high churn risk, failed payments above
+`[digest] must_show_value`) is never pushed off the page by lower-value work.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import logging
 import threading
 from collections.abc import Iterable
 
-from bot.blocks.entry import EntryView
-from bot.blocks.home import build_home
-from bot.models import TASK_OPEN, Task
+from bot import queue
+from bot.blocks.home import MAX_ROWS, build_home
+from bot.models import ACTIVE_TASK_STATUSES, Task
+from bot.priority import must_show, select
 from bot.stats import team_stats
 from handlers.context import Services
 from handlers.present import stats_view
@@ -45,40 +50,35 @@ class HomeTabs:
 
     def view(self, user: str) -> dict:
         s = self.services
-        today = s.care.today()
-        active = list(s.repos.tasks.active())
-        mine = [t for t in active if t.claimed_by == user]
-        unclaimed = [
-            t
-            for t in active
-            if t.status == TASK_OPEN
-            and t.due <= today
-            and not (t.snoozed_until and t.snoozed_until > today)
-        ]
+        today, grace = s.care.today(), s.settings.lifecycle.grace_days
+        mine = s.repos.tasks.load(
+            d
+            for d in s.repos.tasks.raw()
+            if d.get("claimed_by") == user and d.get("status") in ACTIVE_TASK_STATUSES
+        )
+        mine_ranked = queue.rank(s.repos, mine, today, grace)
+        in_digest, queued = queue.unclaimed(s.repos, today, grace)
         week = stats_view(s, team_stats(s.repos, s.clock.now(), 7))
         return build_home(
             user,
-            self._entries(mine),
-            self._entries(unclaimed),
+            self._page(mine_ranked),
+            self._page(in_digest),
             week,
             s.clock.now(),
             s.settings.timezone,
             headline=headline(s),
+            queued=self._page(queued),
+            totals=(len(mine_ranked), len(in_digest), len(queued)),
         )
+
+    def _page(self, ranked: list[queue.WorkEntry]) -> list[queue.WorkEntry]:
+        """The rows a list shows: must-show entries always, then the best of the rest."""
+        floor = self.services.settings.digest.must_show_value
+        shown, _ = select(ranked, MAX_ROWS, lambda e: must_show(e.priority, floor))
+        return queue.with_subscribers(self.services.repos, shown[:MAX_ROWS])
 
     def publish(self, user: str) -> None:
         try:
             self.services.client.views_publish(user_id=user, view=self.view(user))
         except Exception:
             log.exception("Publishing the Home tab for %s failed", user)
-
-    def _entries(self, tasks: list[Task]) -> list[EntryView]:
-        by_sub: dict[str, list[Task]] = {}
-        for task in sorted(tasks, key=lambda t: (t.due, t.id)):
-            by_sub.setdefault(task.subscriber_id, []).append(task)
-        entries = []
-        for sid, group in by_sub.items():
-            sub = self.services.repos.subscribers.get(sid)
-            if sub is not None:
-                entries.append(EntryView(subscriber=sub, tasks=group))
-        return entries

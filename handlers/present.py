@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import queue
 from bot.blocks.cards import Stats
 from bot.stats import TeamStats
 from handlers.context import Services
@@ -11,15 +12,19 @@ def task_entry_ids(services: Services, task_id: str, claimed_by: str | None = No
     """The active tasks shown together with `task_id` (one customer, one entry), it first.
 
     A task posted in a digest is claimed, released, logged with the rest of its entry, so that
-    nobody works the same subscriber twice. A task not (yet) in a digest stands alone.
+    nobody works the same subscriber twice; so is a task waiting in the queue, with the
+    customer's other queued tasks (`bot.queue.entry_tasks`).
     """
     task = services.repos.tasks.get(task_id)
     if task is None:
         return [task_id.strip().lower()]
     ids = [task.id]
     ts = task.slack.get("ts")
+    today = services.care.today()
     message = services.repos.digests.message_at(ts) if ts else None  # where it is shown now
     entry = next((e for e in message.entries if task.id in e), []) if message else []
+    if message is None:
+        entry = [t.id for t in queue.entry_tasks(services.repos, task, today)]
     if entry:
         for other_id in entry:
             other = services.repos.tasks.get(other_id)

@@ -35,6 +35,7 @@ from bot.inbox.models import TriageItem
 from bot.inbox.parse import ParsedEmail
 from bot.inbox.triage import TriageActions, business_minutes
 from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER
+from bot.priority import Priority
 from bot.publisher import UncertainPost
 from bot.risk import score
 from bot.stage import lifecycle_stage
@@ -260,10 +261,26 @@ class TriageSlack:
     # ----- commands, stats, webhook ----------------------------------------------------
 
     def list_open(self) -> dict[str, Any]:
-        inbox = self.services.repos.inbox
-        items = [self.view(i) for i in inbox.active_items()]
+        """`/care triage`: open items in `bot.priority` order (overdue = past its reminder
+        time), then oldest first; then parked emails."""
+        repos = self.services.repos
         now, tz = self.services.clock.now(), self.settings.timezone
-        return build_triage_list(items, now, tz, parked=inbox.dead.all())
+        today = now.astimezone(tz).date()
+        ranked = []
+        for item in repos.inbox.active_items():
+            view = self.view(item)
+            sub, risk = view.subscriber, view.risk
+            rank = Priority(
+                overdue=self.actions.waited_too_long(item),
+                risk=risk.score if risk else 0,
+                band=risk.band if risk else "low",
+                value=sub.monthly_value if sub else 0.0,
+                last_reached=repos.outreach.last_reached(sub.id) if sub else None,
+            )
+            ranked.append(((*rank.key(today), view.received_at or now, item.id), view))
+        ranked.sort(key=lambda pair: pair[0])
+        views = [view for _, view in ranked]
+        return build_triage_list(views, now, tz, parked=repos.inbox.dead.all())
 
     def parked_command(
         self, user: str, verb: str, letter_id: str

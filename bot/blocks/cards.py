@@ -187,14 +187,14 @@ def build_mine(
 
     Args:
         user_id: who asked (a trusted Slack id).
-        tasks: that user's claimed, active tasks.
+        tasks: that user's claimed, active tasks, in the order to list them (`bot.priority`).
         subscribers: subscriber id -> Subscriber for the names.
         today: the team's local date.
     """
     if not tasks:
         text = "You have no claimed tasks. Claim one from today's digest thread."
         return {"text": text, "blocks": [_section(text)]}
-    ordered = sorted(tasks, key=lambda t: (t.due, t.id))
+    ordered = list(tasks)
     head = f"{user_ref(user_id)}, you have *{len(ordered)}* claimed task" + (
         "s" if len(ordered) != 1 else ""
     )

@@ -43,6 +43,7 @@ from bot.blocks.text import channel_ref, one_line, truncate
 PARENT_GROUPS = ("churn_risk", "pre_renewal", "win_back", "onboarding", "checkins", "anniversary")
 OVERDUE = "overdue"  # the key of the overdue count in `counts`
 CARRIED = "carried"  # the key of the count carried over from earlier digests
+QUEUE_KEYS = ("queued", "queued_entries", "limit")  # the queue beyond the day's bound
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def build_digest_parent(
         progress = DigestProgress(**{k: int(v) for k, v in progress.items()})
     grouped: dict[str, int] = {}
     for kind, n in counts.items():
-        if n and kind not in (OVERDUE, CARRIED):
+        if n and kind not in (OVERDUE, CARRIED, *QUEUE_KEYS):
             grouped[group_of(kind)] = grouped.get(group_of(kind), 0) + int(n)
     total = sum(grouped.values())
     overdue = int(counts.get(OVERDUE, 0))
@@ -93,7 +94,8 @@ def build_digest_parent(
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
     ]
-    if total == 0:
+    queued = int(counts.get("queued", 0))
+    if total == 0 and not queued:
         blocks.append(_section("Nothing due today. :sunny:", ids.BLOCK_DIGEST_COUNTS))
         return {"text": f"{title}: nothing due today", "blocks": blocks}
     lines = [f"*{total} proactive touch{'es' if total != 1 else ''} due today*"]
@@ -111,6 +113,8 @@ def build_digest_parent(
         )
     if overdue:
         lines.append(f"{KIND_EMOJI[OVERDUE]} Of these, overdue: *{overdue}*")
+    if queued:
+        lines.append(_queue_line(counts))
     blocks.append(_section("\n".join(lines), ids.BLOCK_DIGEST_COUNTS))
     blocks.append(_section(_progress_text(progress), ids.BLOCK_DIGEST_PROGRESS))
     howto = (
@@ -122,6 +126,18 @@ def build_digest_parent(
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": howto}]})
     text = f"{title}: {total} task{'s' if total != 1 else ''}, {progress.claimed} claimed, {progress.done} done"
     return {"text": text, "blocks": blocks}
+
+
+def _queue_line(counts: Mapping[str, int]) -> str:
+    """How many more are due beyond the day's bound, and what happens to them."""
+    queued, people = int(counts.get("queued", 0)), int(counts.get("queued_entries", 0))
+    limit = int(counts.get("limit", 0))
+    sized = f"today's {limit} most pressing customers are here; " if limit else ""
+    return (
+        f":inbox_tray: *{queued} more due* ({people} customer{'s' if people != 1 else ''}) "
+        f"wait in the queue: {sized}`/care queue` and the Home tab list the rest best first, "
+        "claim them there. Unhandled ones expire on schedule and are counted in `/care stats`."
+    )
 
 
 def _progress_text(progress: DigestProgress) -> str:

@@ -22,12 +22,13 @@ from bot.blocks.text import (
     day_label,
     escape,
     local,
+    money,
     one_line,
     slack_date,
     user_ref,
 )
 
-MAX_ROWS = 25  # per list: 2 lists of 25 rows and the rest stay well under 100 blocks
+MAX_ROWS = 20  # per list: 3 lists of 20 rows and the rest stay well under 100 blocks
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -42,9 +43,11 @@ def _header(text: str) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": text}}
 
 
-def _entry_row(
+def entry_row(
     entry: EntryLike, today: date, label: str, action_id: str, style: str | None
 ) -> dict[str, Any]:
+    """One customer on one line: kinds, due, task ids; then value at stake, risk and why it
+    ranks where it does (when the entry carries a `bot.priority.Priority`), and a button."""
     sub = entry.subscriber
     tasks = sorted(entry.tasks, key=lambda t: (kind_rank(t.kind), t.due))
     kinds = ", ".join(dict.fromkeys(kind_label(t.kind) for t in tasks)) or "due"
@@ -52,6 +55,11 @@ def _entry_row(
     task_ids = [t.id for t in tasks if t.active] or [t.id for t in tasks]
     text = f"*{clip(one_line(sub.display_name), 120)}*  ·  {kinds}  ·  due {day_label(due, today)}"
     text += "  ·  " + " ".join(f"`{escape(t)}`" for t in task_ids[:8])
+    rank = getattr(entry, "priority", None)
+    if rank is not None:
+        facts = [money(float(getattr(entry, "value", rank.value)), sub.currency)]
+        facts += [escape(r) for r in rank.reasons(today)]
+        text += "\n" + "  ·  ".join(facts)
     risk = entry_risk(entry)
     if risk is not None and risk.score > 0:
         reasons = "; ".join(clip(one_line(r), 120) for r in risk.reason_texts()[:3])
@@ -78,12 +86,15 @@ def _entry_list(
     label: str,
     action_id: str,
     style: str | None = None,
+    total: int | None = None,
+    more: str = "see the digest thread",
 ) -> list[dict[str, Any]]:
     if not entries:
         return [_context(empty)]
-    rows = [_entry_row(e, today, label, action_id, style) for e in entries[:MAX_ROWS]]
-    if len(entries) > MAX_ROWS:
-        rows.append(_context(f"and {len(entries) - MAX_ROWS} more: see the digest thread"))
+    rows = [entry_row(e, today, label, action_id, style) for e in entries[:MAX_ROWS]]
+    hidden = (len(entries) if total is None else total) - len(rows)
+    if hidden > 0:
+        rows.append(_context(f"and {hidden} more: {more}"))
     return rows
 
 
@@ -95,6 +106,8 @@ def build_home(
     now: datetime,
     tz: ZoneInfo,
     headline: Sequence[str] | None = None,
+    queued: Sequence[EntryLike] = (),
+    totals: tuple[int, int, int] | None = None,
 ) -> dict[str, Any]:
     """The Home tab view for one manager.
 
@@ -107,11 +120,15 @@ def build_home(
         tz: the team's timezone.
         headline: the care numbers of the last 30 days (bot.blocks.report.headline_lines),
             already escaped; None while they are being computed.
+        queued: the best of the queue (due work no digest lists today), in priority order.
+        totals: how many entries each list has in all (mine, unclaimed today, queue) when
+            the lists passed are a page of them.
 
     Returns:
         A `{"type": "home", ...}` view of at most 100 blocks; long lists end in "and N more".
     """
     today = local(now, tz).date()
+    n_mine, n_unclaimed, n_queued = totals or (len(my_tasks), len(unclaimed_today), len(queued))
     blocks: list[dict[str, Any]] = [
         _header("Proactive Care"),
         {
@@ -129,23 +146,41 @@ def build_home(
         },
         _context(f"Updated {slack_date(now, '{date_short_pretty} at {time}', tz=tz)}"),
         {"type": "divider"},
-        _header(f"Your claimed tasks ({len(my_tasks)})"),
+        _header(f"Your claimed tasks ({n_mine})"),
         *_entry_list(
             my_tasks,
             today,
             "Nothing claimed. Pick one from the unclaimed list below.",
             "Log outreach",
             ids.ACTION_LOG,
+            total=n_mine,
+            more="`/care mine` lists them",
         ),
         {"type": "divider"},
-        _header(f"Unclaimed today ({len(unclaimed_today)})"),
+        _header(f"Unclaimed today ({n_unclaimed})"),
         *_entry_list(
             unclaimed_today,
             today,
-            "Everything due today is claimed. :tada:",
+            "Everything in today's digest is claimed. :tada:",
             "Claim",
             ids.ACTION_CLAIM,
             "primary",
+            total=n_unclaimed,
+        ),
+        {"type": "divider"},
+        _header(f"Waiting in the queue ({n_queued})"),
+        _context(
+            "Due, beyond what the team can do today: best first (overdue, risk, value, "
+            "longest since reached). Claim here as in the digest."
+        ),
+        *_entry_list(
+            queued,
+            today,
+            "Nothing waits in the queue.",
+            "Claim",
+            ids.ACTION_CLAIM,
+            total=n_queued,
+            more="`/care queue` lists them",
         ),
         {"type": "divider"},
         _header("The team this week"),
@@ -163,6 +198,6 @@ def build_home(
         blocks.append(_context("`/care report` for every number; definitions in docs/metrics.md"))
     else:
         blocks.append(_context("Being computed: open this tab again in a minute."))
-    if len(blocks) > MAX_BLOCKS_VIEW:  # cannot happen with MAX_ROWS = 25; keep the promise
+    if len(blocks) > MAX_BLOCKS_VIEW:  # cannot happen with MAX_ROWS = 20; keep the promise
         blocks = blocks[: MAX_BLOCKS_VIEW - 1] + [_context("and more: see the digest thread")]
     return {"type": "home", "callback_id": ids.VIEW_HOME, "blocks": blocks}

@@ -30,6 +30,11 @@ from bot.blocks.text import (
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mine", "/care mine", "your claimed tasks"),
     (
+        "queue",
+        "/care queue [kind]",
+        "what is due beyond today's digest, best first (e.g. `/care queue churn_risk`)",
+    ),
+    (
         "lookup",
         "/care lookup <email|name>",
         "a subscriber's card: stage, risk, tasks, outreach, who did what lately",

@@ -298,12 +298,13 @@ def build_triage_list(
     tz: ZoneInfo,
     parked: Sequence[DeadLetter] = (),
 ) -> dict[str, Any]:
-    """`/care triage`: the open items, oldest first, with who has each; then parked emails."""
+    """`/care triage`: the open items in the order given (`bot.priority`), with who has
+    each; then parked emails."""
     parked_blocks = build_parked_blocks(parked, tz)
     if not items:
         text = "No open inbox items. :tada:"
         return {"text": text, "blocks": [_section(text), *parked_blocks][:MAX_BLOCKS_MESSAGE]}
-    ordered = sorted(items, key=lambda v: v.received_at or now)
+    ordered = list(items)
     lines = []
     for view in ordered:
         state = f"claimed by {user_ref(view.claimed_by)}" if view.claimed_by else "unclaimed"

@@ -149,6 +149,14 @@ class TriageActions:
                 woken.append(self.repos.inbox.mutate_item(item.id, wake)[0])
         return woken
 
+    def waited_too_long(self, item: TriageItem) -> bool:
+        """An unclaimed item past its reminder time (in business hours): overdue."""
+        if item.status != ITEM_OPEN:
+            return False
+        start = item.last_message_at or item.created_at
+        waited = business_minutes(start, self.clock.now(), self.rules, self.tz)
+        return waited >= self.rules.remind_after_minutes
+
     def due_reminders(self) -> list[TriageItem]:
         """Unclaimed items that waited long enough in business hours and were never reminded."""
         now = self.clock.now()

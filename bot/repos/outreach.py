@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.models import Outreach
+from bot.priority import last_reached_on
 from bot.repos.records import ShardedRecords
 from bot.store import Store
 
@@ -21,6 +24,13 @@ class OutreachRepo(ShardedRecords[Outreach]):
         wanted = ",".join(task_ids)
         logged = [o for o in self.for_subscriber(subscriber_id) if o.task_id == wanted]
         return max(logged, key=lambda o: o.at, default=None)
+
+    def last_reached(self, subscriber_id: str) -> date | None:
+        """The day the team last reached the customer (see `bot.priority`), None if never."""
+        with self._store.lock:
+            self._index()
+            docs = list(self._by_subscriber.get(subscriber_id, ()))
+        return last_reached_on(docs)
 
     def latest(self, subscriber_id: str, limit: int = 5) -> list[Outreach]:
         return sorted(self.for_subscriber(subscriber_id), key=lambda o: o.at, reverse=True)[:limit]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +19,11 @@ from bot.preview import run_preview
 from bot.repos import Repos
 from bot.store import Store
 from tests.bot.builders import TODAY, at_noon, days_ago, event, member
+
+
+def with_digest(settings, **digest):  # noqa: ANN001, ANN201
+    return replace(settings, digest=replace(settings.digest, **digest))
+
 
 KINDS = [
     "onboarding", "checkin_30", "checkin_90", "checkin_180",
@@ -96,6 +103,7 @@ def test_json_preview_prints_the_issue_object_and_changes_no_data(cli_env, capsy
     plan = json.loads(out)
     jsonschema.validate(plan, SCHEMA)
     assert plan["date"] == TODAY.isoformat()
+    assert all(t["posted"] for t in plan["tasks"])
     by_kind = {t["kind"]: t for t in plan["tasks"]}
     assert set(by_kind) == {"churn_risk", "checkin_90", "checkin_30", "win_back"}
     assert [t["kind"] for t in plan["tasks"]][0] == "churn_risk"
@@ -126,7 +134,8 @@ def test_terminal_view_groups_by_kind_with_counts_and_marks_overdue(cli_env, cap
     monkeypatch.setenv("COLUMNS", "200")  # no wrapping inside the phrases checked below
     assert app.main(["digest", "--preview", "--date", TODAY.isoformat()]) == 0
     err = capsys.readouterr().err
-    assert "4 tasks for 3 customers, 1 overdue" in err
+    assert "4 tasks for 3 customers posted, 1 overdue" in err
+    assert "Queue" not in err  # a team of one posts 15 customers: all of these
     assert err.index("Churn risk") < err.index("Win-back") < err.index("Day-30 check-in")
     assert "Churn risk (1)" in err and "Win-back (1)" in err
     assert "OVERDUE" in err
@@ -157,3 +166,55 @@ def test_nothing_due_is_said_plainly(tmp_path, settings):
     console = Console(record=True, width=200)
     assert run_preview(settings, TODAY, False, console) == 0
     assert "Nothing is due" in console.export_text()
+
+
+@pytest.fixture
+def many_due(tmp_path: Path, settings) -> Path:
+    """Twenty day-30 check-ins worth $20..$39, and one customer asking to cancel."""
+    path = tmp_path / "data"
+    with Store(path) as store:
+        repos = Repos.open(store)
+        repos.subscribers.put_many(
+            [member(f"cus_{i:02d}", tenure=30, amount=20.0 + i) for i in range(20)]
+            + [member("cus_bye", tenure=200, amount=5.0, name="Bye\x1b[31m\tRed")]
+        )
+        repos.events.add(event("cus_bye", "cancel_request", days_ago(1)))
+    return path
+
+
+def test_preview_shows_what_is_posted_and_the_queue_as_counts(many_due, settings):
+    console = Console(record=True, width=200)
+    small = with_digest(settings, max_entries=3)
+    assert run_preview(small, TODAY, False, console) == 0
+    text = console.export_text()
+    assert "3 tasks for 3 customers posted" in text
+    assert "Queue: 18 more tasks for 18 customers wait (the day's bound is 3 customers" in text
+    assert "Day-30 check-in 18" in text.partition("Queue")[2]
+    shown = text.partition("Queue")[0]
+    # The churn risk first (risk), then the most valuable check-ins; the rest only counted.
+    assert "Cus 19" in shown and "Cus 18" in shown and "Cus 17" not in shown
+    assert "Risk 60 high" in shown and "Risk 0" not in shown  # no risk line without risk
+
+
+def test_preview_all_lists_every_task_one_line_each_posted_then_queued(many_due, settings):
+    out = io.StringIO()
+    assert (
+        run_preview(with_digest(settings, max_entries=3), TODAY, False, Console(), True, out) == 0
+    )
+    header, *lines = out.getvalue().splitlines()
+    assert header.split("\t")[:3] == ["where", "id", "kind"]
+    assert len(lines) == 21
+    rows = [line.split("\t") for line in lines]
+    assert all(len(row) == 13 for row in rows)
+    assert [r[0] for r in rows] == ["posted"] * 3 + ["queued"] * 18
+    assert rows[0][2] == "churn_risk" and rows[0][11] == "Bye[31mRed"  # no escape, no tab
+    queued_values = [float(r[7]) for r in rows[3:]]
+    assert queued_values == sorted(queued_values, reverse=True)  # best first
+
+
+def test_json_preview_marks_what_waits_in_the_queue(many_due, settings):
+    out = io.StringIO()
+    assert run_preview(with_digest(settings, max_entries=5), TODAY, True, Console(), out=out) == 0
+    tasks = json.loads(out.getvalue())["tasks"]
+    jsonschema.validate({"date": TODAY.isoformat(), "tasks": tasks}, SCHEMA)
+    assert sum(t["posted"] for t in tasks) == 5 and len(tasks) == 21

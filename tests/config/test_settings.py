@@ -294,3 +294,34 @@ def test_weekly_report_day_time_and_period_come_from_care_toml(tmp_path):
     path.write_text('[report]\nweekly_day = "someday"\n')
     with pytest.raises(ConfigError, match="weekly_day"):
         load_settings({}, dotenv=False, config_path=path)
+
+
+def test_the_daily_bound_is_capacity_times_managers_and_leads_or_max_entries(tmp_path):
+    default = load_settings({}, dotenv=False)
+    assert (default.digest.capacity, default.digest.max_entries) == (15, 0)
+    assert default.digest.must_show_value == 300
+    assert default.digest.limit(default.slack.team_size) == 15  # nobody listed: a team of one
+    team = load_settings({"CARE_MANAGERS": "U1,U2,U3", "CARE_LEADS": "U3,U4"}, dotenv=False)
+    assert team.slack.team_size == 4
+    assert team.digest.limit(team.slack.team_size) == 60
+    path = with_changed(tmp_path, "max_entries = 0", "max_entries = 40")
+    fixed = load_settings({"CARE_MANAGERS": "U1,U2"}, dotenv=False, config_path=path)
+    assert fixed.digest.limit(fixed.slack.team_size) == 40
+    path = with_changed(tmp_path, "capacity = 15", "capacity = 0")
+    assert load_settings({}, dotenv=False, config_path=path).digest.limit(3) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("capacity = 15", "capacity = -1", r"\[digest\] capacity must be a whole number"),
+        ("capacity = 15", 'capacity = "15"', r"\[digest\] capacity must be a whole number"),
+        ("max_entries = 0", "max_entries = 2.5", r"\[digest\] max_entries must be a whole"),
+        ("must_show_value = 300", "must_show_value = -5", r"must_show_value must be a number"),
+        ("capacity = 15", "capacty = 15", r"\[digest\] has no setting 'capacty'"),
+    ],
+)
+def test_bad_digest_bounds_are_refused_by_name(tmp_path, old, new, message):
+    path = with_changed(tmp_path, old, new)
+    with pytest.raises(ConfigError, match=message):
+        load_settings({}, dotenv=False, config_path=path)

@@ -6,7 +6,20 @@ from bot.blocks import ids
 from bot.blocks.cards import Stats
 from bot.blocks.home import build_home
 from bot.blocks.limits import check_message, walk_strings
-from tests.bot.blocks.factories import ALICE, NOW, TZ, claimed, entry, subscriber, task
+from bot.priority import Priority
+from bot.queue import WorkEntry
+from tests.bot.blocks.factories import (
+    ALICE,
+    HOSTILE,
+    NOW,
+    TODAY,
+    TZ,
+    assert_no_markup_from_input,
+    claimed,
+    entry,
+    subscriber,
+    task,
+)
 
 
 def _entries(n: int, prefix: str) -> list:
@@ -27,6 +40,7 @@ def test_home_shows_my_tasks_unclaimed_tasks_and_the_week() -> None:
         "Proactive Care",
         "Your claimed tasks (2)",
         "Unclaimed today (3)",
+        "Waiting in the queue (0)",
         "The team this week",
         "Care, last 30 days",
     ]
@@ -47,13 +61,13 @@ def test_home_with_hundreds_of_tasks_stays_under_100_blocks() -> None:
     check_message(view)
     assert len(view["blocks"]) <= 100
     contexts = [b["elements"][0]["text"] for b in view["blocks"] if b["type"] == "context"]
-    assert sum("and 275 more" in c for c in contexts) == 2
+    assert sum("and 280 more" in c for c in contexts) == 2
 
 
 def test_empty_home_says_what_to_do() -> None:
     view = build_home(ALICE, [], [], None, NOW, TZ)
     text = "\n".join(t for _, t in walk_strings(view))
-    assert "Nothing claimed" in text and "Everything due today is claimed" in text
+    assert "Nothing claimed" in text and "Everything in today's digest is claimed" in text
     check_message(view)
 
 
@@ -63,3 +77,28 @@ def test_home_shows_the_care_headline_numbers() -> None:
     check_message(view)
     text = str(view["blocks"])
     assert "Churn rate: *3.0%* (of 1,000)" in text and "no NPS answers" in text
+
+
+def test_queue_rows_show_value_risk_and_why_in_the_order_given() -> None:
+    high = WorkEntry(
+        subscriber(name=HOSTILE, id="c1"),
+        [task("aaaa1", risk_score=75)],
+        Priority(risk=75, band="high", value=49.0),
+        "churn_risk",
+    )
+    old = WorkEntry(
+        subscriber(name="Bo", id="c2", subscriptions=[]),
+        [task("bbbb2", kind="checkin_30", risk_score=0, risk_reasons=[], value=19.0)],
+        Priority(overdue=True, value=19.0, last_reached=TODAY.replace(day=1)),
+        "checkin_30",
+    )
+    view = build_home(ALICE, [], [], None, NOW, TZ, queued=[old, high], totals=(0, 0, 40))
+    check_message(view)
+    assert_no_markup_from_input(view)
+    text = "\n".join(t for _, t in walk_strings(view))
+    queue = text.partition("Waiting in the queue (40)")[2]
+    first, second = queue.index("`bbbb2`"), queue.index("`aaaa1`")
+    assert first < second  # the order given, not re-sorted
+    assert "$19.00/mo  ·  overdue  ·  last reached 14 days ago" in queue
+    assert "$49.00/mo  ·  risk 75 high  ·  never reached" in queue
+    assert "and 38 more: `/care queue` lists them" in queue

@@ -148,16 +148,16 @@ def test_reply_in_a_resolved_conversation_says_it_reopened() -> None:
     assert "Still waiting!" in text
 
 
-def test_triage_list_shows_open_items_oldest_first_and_fits() -> None:
+def test_triage_list_shows_open_items_in_the_order_given_and_fits() -> None:
     items = [
         view(item_id=f"i{i}", subject=f"Subject {i}", received_at=NOW - timedelta(minutes=i))
         for i in range(300)
     ]
-    items[-1].claimed_by = ALICE  # the oldest, listed first
+    items[0].claimed_by = ALICE  # the first given, listed first (the handler ranks them)
     msg = build_triage_list(items, NOW, TZ)
     check_message(msg)
     text = text_of(msg)
-    assert text.index("Subject 299") < text.index("Subject 298")
+    assert text.index("Subject 0") < text.index("Subject 1")
     assert f"claimed by <@{ALICE}>" in text
     assert "and 30 more" in text
     assert "No open inbox items" in build_triage_list([], NOW, TZ)["text"]
