@@ -1,0 +1,188 @@
+"""The `digest` section's worker: one size, in a fresh interpreter (see benchmarks/digest.py).
+
+    python -m benchmarks._digest_worker post WORKDIR SIZE
+    python -m benchmarks._digest_worker preview WORKDIR SIZE
+
+`post` imports the core section's synthetic exports (WORKDIR/stripe.csv, events.csv), starts
+the real bot against the fake Slack (10 managers, the default care.toml), and posts today's
+digest at Slack's 1 message/second while signed `/care claim`s of queued tasks arrive; then it
+claims every posted task, one after another. `preview` times `python app.py digest --preview`
+as a whole process, side by side with a process that only `json.load`s the files it reads.
+Each prints one JSON object of figures as its last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._slack_worker import (
+    COMMANDS,
+    MANAGERS,
+    TODAY,
+    _claim,
+    _metered_pacer,
+    _watched_slack,
+    start_bot,
+)
+from benchmarks.core import NOW, peak_rss_mb
+from benchmarks.slack import percentile
+from tests.fakeslack.fixtures import SIGNING_SECRET
+
+PREVIEW_RUNS = 3
+TEAM = ",".join(MANAGERS)  # 10 managers: 150 entries a day at the default capacity of 15
+
+
+def import_data(workdir: Path) -> Path:
+    from bot.importers import import_file
+    from bot.repos import Repos
+    from bot.store import Store
+
+    data_dir = workdir / "data"
+    with Store(data_dir) as store:
+        repos = Repos.open(store)
+        for name in ("stripe.csv", "events.csv"):
+            result = import_file(workdir / name, "auto", repos, NOW)
+            if result.rejected:
+                raise RuntimeError(f"{len(result.rejected)} synthetic rows of {name} rejected")
+    return data_dir
+
+
+def post(workdir: Path, size: int) -> dict[str, Any]:
+    """Post the day's digest while queued tasks are claimed; then claim the posted ones."""
+    from tests.slackreq import SlackSender, command_body
+
+    data_dir = import_data(workdir)
+    fake, pacer = _watched_slack().start(), _metered_pacer()
+    out: dict[str, Any] = {"size": size}
+    try:
+        runtime = start_bot(fake, data_dir, pacer, CARE_MANAGERS=TEAM)
+        s = runtime.services
+        url = f"http://127.0.0.1:{runtime.server.port}/slack/events"
+        sender = SlackSender(url, SIGNING_SECRET, timeout=30)
+        try:
+            during: list[float] = []
+            done = threading.Event()
+            result: dict[str, Any] = {}
+
+            def publish() -> None:
+                wall, cpu = time.perf_counter(), time.thread_time()
+                result["record"] = s.publisher.publish(TODAY)
+                result["wall"], result["cpu"] = time.perf_counter(), time.thread_time()
+                result["start"] = (wall, cpu)
+                done.set()
+
+            poster = threading.Thread(target=publish, name="bench-digest")
+            poster.start()
+            while pacer.started is None and not done.is_set():
+                time.sleep(0.05)
+            from bot import queue
+
+            waiting = queue.queue(s.repos, TODAY, s.settings.lifecycle.grace_days)
+            targets = [e.tasks[0].id for e in waiting]
+            for n, task_id in enumerate(targets):
+                if done.is_set():
+                    break
+                body = command_body(
+                    "/care", f"claim {task_id}", user_id=MANAGERS[n % len(MANAGERS)],
+                    channel_id=COMMANDS, trigger_id=fake.issue_trigger_id("UM00"),
+                    response_url=fake.new_response_url(COMMANDS, "UM00"),
+                )  # fmt: skip
+                start = time.perf_counter()
+                status, _, text = sender.post(body)
+                during.append((time.perf_counter() - start) * 1000)
+                if status != 200 or "You claimed" not in text:
+                    raise RuntimeError(f"claim of queued {task_id}: {status} {text[:200]}")
+                time.sleep(0.2)
+            poster.join()
+            record = result["record"]
+            posts = [c for c in fake.calls("chat.postMessage") if c.status == 200 and not c.error]
+            first_wall, first_cpu = pacer.started
+            start_wall, _ = result["start"]
+            counts = record.counts
+            out.update(
+                {
+                    "subscribers": s.repos.subscribers.count(),
+                    "posted_entries": sum(len(m.entries) for m in s.repos.digests.messages(TODAY)),
+                    "posted_tasks": sum(len(m.task_ids) for m in s.repos.digests.messages(TODAY)),
+                    "queued_tasks": counts.get("queued", 0),
+                    "messages": len(posts),
+                    "digest_wall_s": result["wall"] - start_wall,
+                    "prepare_s": first_wall - start_wall,
+                    "posting_wall_s": result["wall"] - first_wall,
+                    "cpu_per_message_ms": 1000 * (result["cpu"] - first_cpu) / max(len(posts), 1),
+                    "claims_while_posting": len(during),
+                    "during_max_ms": max(during, default=0.0),
+                    "during_p95_ms": percentile(during, 95) if during else 0.0,
+                }
+            )
+            out.update(claim_all(runtime, fake, record, sender))
+        finally:
+            runtime.stop()
+    finally:
+        fake.stop()
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def claim_all(runtime: Any, fake: Any, record: Any, sender: Any) -> dict[str, Any]:
+    """`/care claim` every open posted task, one at a time: ms to the answer."""
+    repos = runtime.services.repos
+    answers = []
+    for n, message in enumerate(repos.digests.messages(TODAY)):
+        for entry in message.entries:
+            task = repos.tasks.require(entry[0])
+            if task.status != "open":
+                continue
+            user = MANAGERS[n % len(MANAGERS)]
+            answers.append(_claim(sender, fake, task.id, user, message.ts, record.parent_ts)[0])
+    return {
+        "claims": len(answers),
+        "answer_p50_ms": statistics.median(answers),
+        "answer_p95_ms": percentile(answers, 95),
+    }
+
+
+def preview(workdir: Path, size: int) -> dict[str, Any]:
+    """`digest --preview` as a whole process, and a bare `json.load` of its files, alternately."""
+    data_dir = workdir / "data"
+    if not data_dir.exists():
+        import_data(workdir)
+    files = sorted(str(p) for p in data_dir.rglob("*.json"))
+    env = {**os.environ, "CARE_DATA_DIR": str(data_dir), "CARE_MANAGERS": TEAM, "COLUMNS": "120"}
+    env.pop("CARE_CONFIG", None)
+    loader = "import json,sys\nfor p in sys.argv[1:]:\n    with open(p) as f: json.load(f)\n"
+    preview_s, load_s, all_s = [], [], []
+    for _ in range(PREVIEW_RUNS):
+        for command, times in (
+            ([sys.executable, "app.py", "digest", "--preview", "--date", str(TODAY)], preview_s),
+            ([sys.executable, "-c", loader, *files], load_s),
+            (
+                [sys.executable, "app.py", "digest", "--preview", "--all", "--date", str(TODAY)],
+                all_s,
+            ),
+        ):
+            start = time.perf_counter()
+            proc = subprocess.run(command, env=env, capture_output=True, timeout=600)
+            times.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{command[:4]} failed: {proc.stderr[-2000:]!r}")
+    return {
+        "preview_process_s": statistics.median(preview_s),
+        "json_load_process_s": statistics.median(load_s),
+        "preview_all_process_s": statistics.median(all_s),
+        "preview_over_load": statistics.median(preview_s) / statistics.median(load_s),
+        "files_mb": sum(Path(f).stat().st_size for f in files) / 2**20,
+    }
+
+
+if __name__ == "__main__":
+    _mode, _dir, _size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    print(json.dumps(post(_dir, _size) if _mode == "post" else preview(_dir, _size)))

@@ -1,0 +1,154 @@
+"""Issue 13's digest figures: posting cost, claims while posting, and the terminal preview.
+
+On the core section's synthetic data (a Stripe export and an events CSV per size), each size
+in fresh interpreters (`python -m benchmarks._digest_worker post|preview WORKDIR SIZE`):
+
+1. `post`: the real bot (10 managers, the default care.toml: 15 touches each, so 150
+   entries plus must-show ones) posts today's digest at Slack's 1 message/second against
+   the fake Slack, while signed `/care claim`s of queued tasks arrive (the slowest answer is
+   the 1M figure's "no claim ack over 1 s while a digest posts"); then every posted entry is
+   claimed by `/care claim`, one after another (p50 / p95 of the answer).
+   CPU per posted message is the posting thread's own time over the messages it posted.
+2. `preview`: `python app.py digest --preview` as a whole process, alternated with a process
+   that only `json.load`s every file of the data directory (the files it reads), 3 times
+   each (medians); and `--all`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from benchmarks import Options, Report, Row, Section
+from benchmarks.core import label, prepare
+from benchmarks.slack import run_worker
+
+SIZES = (1_000, 100_000)
+QUICK_SIZES = (200, 1_000)
+CPU_RATIO, POST_LIMIT_S, PREVIEW_RATIO, ACK_RATIO, ACK_MS, DURING_MS = 1.2, 180, 3, 1.2, 50, 1000
+
+
+def run(options: Options) -> Report:
+    sizes = options.sizes or (QUICK_SIZES if options.quick else SIZES)
+    console = Console(stderr=True)
+    results: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="care-bench-digest-") as tmp:
+        for size in sizes:
+            workdir = Path(tmp) / str(size)
+            workdir.mkdir()
+            with console.status(f"digest: {label(size)}: writing the CSVs"):
+                prepare(workdir, size)
+            with console.status(f"digest: {label(size)}: posting at 1/s, claims while posting"):
+                results[size] = run_worker("benchmarks._digest_worker", ["post", workdir, size])
+            with console.status(f"digest: {label(size)}: digest --preview vs json.load"):
+                results[size].update(
+                    run_worker("benchmarks._digest_worker", ["preview", workdir, size])
+                )
+    return report(results)
+
+
+def report(results: dict[int, dict[str, Any]]) -> Report:
+    sizes = sorted(results)
+    small, big = sizes[0], sizes[-1]
+
+    def values(key: str) -> dict[str, float | None]:
+        return {label(s): results[s].get(key) for s in sizes}
+
+    def ratio(key: str) -> float:
+        return float(results[big][key] / results[small][key])
+
+    rows = [
+        Row("Subscribers", values("subscribers")),
+        Row("Entries posted (customers)", values("posted_entries")),
+        Row("Tasks posted", values("posted_tasks")),
+        Row("Tasks waiting in the queue", values("queued_tasks")),
+        Row("Messages posted (parent + replies)", values("messages")),
+        Row("Engine run + plan before the first post", values("prepare_s"), "s"),
+        Row(
+            "The default digest, start to last post",
+            values("digest_wall_s"),
+            "s",
+            f"{label(big)} < {POST_LIMIT_S} s",
+            results[big]["digest_wall_s"] < POST_LIMIT_S,
+        ),
+        Row("Bot CPU per posted message", values("cpu_per_message_ms"), "ms"),
+        Row(
+            f"  CPU per message {label(big)} / {label(small)}",
+            {label(big): ratio("cpu_per_message_ms")},
+            "x",
+            f"<= {CPU_RATIO}",
+            ratio("cpu_per_message_ms") <= CPU_RATIO,
+        ),
+        Row("Claims of queued tasks while posting", values("claims_while_posting")),
+        Row(
+            "  slowest answer while posting",
+            values("during_max_ms"),
+            "ms",
+            f"< {DURING_MS} ms",
+            all(results[s]["during_max_ms"] < DURING_MS for s in sizes),
+        ),
+        Row("/care claim of posted entries", values("claims")),
+        Row(
+            "  answered, p50",
+            values("answer_p50_ms"),
+            "ms",
+            f"< {ACK_MS} ms",
+            results[big]["answer_p50_ms"] < ACK_MS,
+        ),
+        Row(
+            "  answered, p95",
+            values("answer_p95_ms"),
+            "ms",
+            f"< {ACK_MS} ms",
+            results[big]["answer_p95_ms"] < ACK_MS,
+        ),
+        Row(
+            f"  p50 {label(big)} / {label(small)}",
+            {label(big): ratio("answer_p50_ms")},
+            "x",
+            f"<= {ACK_RATIO}",
+            ratio("answer_p50_ms") <= ACK_RATIO,
+        ),
+        Row(
+            f"  p95 {label(big)} / {label(small)}",
+            {label(big): ratio("answer_p95_ms")},
+            "x",
+            f"<= {ACK_RATIO}",
+            ratio("answer_p95_ms") <= ACK_RATIO,
+        ),
+        Row("Data files read by the preview", values("files_mb"), "MB"),
+        Row("digest --preview, whole process", values("preview_process_s"), "s"),
+        Row("  a bare json.load of the same files", values("json_load_process_s"), "s"),
+        Row(
+            "  preview / json.load",
+            values("preview_over_load"),
+            "x",
+            f"{label(big)} <= {PREVIEW_RATIO}",
+            results[big]["preview_over_load"] <= PREVIEW_RATIO,
+        ),
+        Row("digest --preview --all, whole process", values("preview_all_process_s"), "s"),
+        Row("Peak memory of the posting bot (RSS)", values("peak_rss_mb"), "MB"),
+    ]
+    return Report(
+        section="digest",
+        title="Issue 13: the digest sized to the team, posting cost, preview",
+        columns=[label(s) for s in sizes],
+        rows=rows,
+        data={"sizes": {str(s): results[s] for s in sizes}},
+        notes=[
+            "Bot and fake Slack share one process: claim latencies include the fake's work.",
+            "Posting uses the real Pacer(1.0); the team is 10 managers at capacity 15.",
+        ],
+    )
+
+
+SECTION = Section(
+    name="digest",
+    title="the digest sized to the team: posting, claims while posting, preview",
+    json_name="issue13",
+    run=run,
+    order=25,
+)
