@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from bot import priority
-from bot.digest import kind_label, kind_rank
+from bot.digest import KIND_ORDER, kind_label, kind_rank
 from bot.models import TASK_OPEN, Risk, RiskReason, Subscriber, Task
 from bot.priority import Priority
 from bot.repos import Repos
@@ -160,16 +160,7 @@ def match_kind(word: str, present: Iterable[str] = ()) -> set[str]:
         CareError: it names none, with the kinds to use.
     """
     wanted = word.strip().lower().replace("-", "_").replace(" ", "_")[:40]
-    kinds = set(present) | {
-        "churn_risk",
-        "win_back",
-        "pre_renewal",
-        "onboarding",
-        "checkin_30",
-        "checkin_90",
-        "checkin_180",
-        "anniversary",
-    }
+    kinds = set(present) | set(KIND_ORDER)
     found = {
         k
         for k in kinds
