@@ -132,10 +132,10 @@ def _queue_line(counts: Mapping[str, int]) -> str:
     """How many more are due beyond the day's bound, and what happens to them."""
     queued, people = int(counts.get("queued", 0)), int(counts.get("queued_entries", 0))
     limit = int(counts.get("limit", 0))
-    sized = f"today's {limit} most pressing customers are here; " if limit else ""
+    sized = f" beyond the team's {limit} customers a day" if limit else ""
     return (
         f":inbox_tray: *{queued} more due* ({people} customer{'s' if people != 1 else ''}) "
-        f"wait in the queue: {sized}`/care queue` and the Home tab list the rest best first, "
+        f"wait in the queue{sized}: `/care queue` and the Home tab list them best first; "
         "claim them there. Unhandled ones expire on schedule and are counted in `/care stats`."
     )
 

@@ -25,8 +25,11 @@ from bot.blocks.digest import DigestProgress, build_digest_parent, build_entry_m
 from bot.blocks.entry import EntryView
 from bot.blocks.modal import build_log_outreach_modal
 from bot.blocks.plain import to_text
+from bot.blocks.queue import build_queue
 from bot.blocks.triage import Attachment, TriageView, build_triage_message
 from bot.models import Risk, RiskReason, Subscriber, Subscription, Task
+from bot.priority import Priority
+from bot.queue import WorkEntry
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "slack-surfaces.md"
 TZ = ZoneInfo("America/New_York")
@@ -140,12 +143,14 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
     """(title, what it is, payload) for each example in the doc."""
     entry = sample_entry()
     counts = {"churn_risk": 3, "pre_renewal": 2, "win_back": 1, "checkin_30": 4, "overdue": 2}
+    counts.update({"queued": 214, "queued_entries": 187, "limit": 150})
     progress = DigestProgress(claimed=4, done=3, open=3)
     return [
         (
             "The digest parent message",
             "Posted at 09:00 in the digest channel; its counts are `chat.update`d as tasks "
-            "are claimed and done.",
+            "are claimed and done. The day is sized to the team (`[digest] capacity` x "
+            "managers): the rest wait in the queue, and the parent says how many.",
             build_digest_parent(TODAY, counts, progress),
         ),
         (
@@ -203,7 +208,26 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
                 TZ,
             ),
         ),
+        (
+            "`/care queue`",
+            "What is due beyond today's digest, best first (overdue, risk, value at stake, "
+            "longest since reached), each with its value, risk and why; Claim works as in the "
+            "digest. `/care queue churn_risk` lists one kind. The Home tab shows the same list.",
+            build_queue(_queued(entry), 187, 214, TODAY),
+        ),
     ]
+
+
+def _queued(entry: EntryView) -> list[WorkEntry]:
+    """The best of a queue: an overdue check-in, then a churn risk never reached."""
+    later = _later(entry)
+    late = replace(later.tasks[0], due=TODAY - timedelta(days=9), value=49.0)
+    risky = Priority(risk=95, band="high", value=49.0)
+    return [
+        WorkEntry(later.subscriber, [late], Priority(overdue=True, value=49.0,
+                  last_reached=TODAY - timedelta(days=64)), "checkin_30"),
+        WorkEntry(entry.subscriber, list(entry.tasks), risky, "churn_risk"),
+    ]  # fmt: skip
 
 
 def sample_history() -> list[AuditEntry]:
