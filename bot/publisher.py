@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
@@ -126,6 +127,9 @@ class DigestPublisher:
         # What each message shows (tasks per state), as last posted or edited in this process;
         # a message not rendered since the start is taken to show its tasks as they are.
         self._shown: dict[str, dict[str, int]] = {}
+        # Each day's sum of what its messages show, kept current by `_show`: the parent's
+        # counts after a claim cost the same however many messages the day has.
+        self._totals: dict[date, Counter[str]] = {}
         self._shown_lock = threading.Lock()
 
     @property
@@ -331,7 +335,19 @@ class DigestPublisher:
 
     def progress(self, record: DigestRecord) -> dict[str, int]:
         """The day's claimed / done / open / expired / moved: what its thread shows."""
-        return add_tallies([self._shown_by(m) for m in self.repos.digests.messages(record.date)])
+        with self._shown_lock:
+            total = self._totals.get(record.date)
+            if total is not None:
+                return dict(total)
+        messages = self.repos.digests.messages(record.date)
+        for message in messages:
+            self._shown_by(message)  # every message's tally known from here on
+        keys = [m.key for m in messages]
+        with self._shown_lock:  # summed under the lock: `_show` keeps it current from here
+            total = Counter(add_tallies([self._shown[k] for k in keys]))
+            if len(keys) == record.message_count:  # all of the day's messages are stored
+                self._totals[record.date] = total
+        return dict(total)
 
     def _shown_by(self, message: DigestMessage) -> dict[str, int]:
         with self._shown_lock:
@@ -347,6 +363,12 @@ class DigestPublisher:
         with self._shown_lock:
             before = self._shown.get(message.key)
             self._shown[message.key] = tally
+            total = self._totals.get(message.date)
+            if total is not None and before is not None:
+                total.update(tally)
+                total.subtract(before)
+            elif total is not None:  # cannot happen once summed; recount to be safe
+                del self._totals[message.date]
         return before != tally
 
     def entry_views(self, message: DigestMessage) -> list[EntryView]:
