@@ -36,7 +36,7 @@ from benchmarks.core import NOW, peak_rss_mb
 from benchmarks.slack import percentile
 from tests.fakeslack.fixtures import SIGNING_SECRET
 
-PREVIEW_RUNS = 3
+PREVIEW_RUNS = int(os.environ.get("CARE_BENCH_PREVIEW_RUNS", "3"))
 TEAM = ",".join(MANAGERS)  # 10 managers: 150 entries a day at the default capacity of 15
 
 

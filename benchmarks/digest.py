@@ -27,6 +27,7 @@ from benchmarks.core import label, prepare
 from benchmarks.slack import run_worker
 
 SIZES = (1_000, 100_000)
+WORKER_TIMEOUT = 3600  # a loaded machine: the 100k preview runs 9 processes
 QUICK_SIZES = (200, 1_000)
 CPU_RATIO, POST_LIMIT_S, PREVIEW_RATIO, ACK_RATIO, ACK_MS, DURING_MS = 1.2, 180, 3, 1.2, 50, 1000
 
@@ -42,10 +43,14 @@ def run(options: Options) -> Report:
             with console.status(f"digest: {label(size)}: writing the CSVs"):
                 prepare(workdir, size)
             with console.status(f"digest: {label(size)}: posting at 1/s, claims while posting"):
-                results[size] = run_worker("benchmarks._digest_worker", ["post", workdir, size])
+                results[size] = run_worker(
+                    "benchmarks._digest_worker", ["post", workdir, size], timeout=WORKER_TIMEOUT
+                )
             with console.status(f"digest: {label(size)}: digest --preview vs json.load"):
                 results[size].update(
-                    run_worker("benchmarks._digest_worker", ["preview", workdir, size])
+                    run_worker(
+                        "benchmarks._digest_worker", ["preview", workdir, size], WORKER_TIMEOUT
+                    )
                 )
     return report(results)
 
