@@ -95,6 +95,7 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             f"< {DURING_MS} ms",
             all(results[s]["during_max_ms"] < DURING_MS for s in sizes),
         ),
+        Row("  not answered within Slack's 3 s", values("during_unanswered")),
         Row("/care claim of posted entries", values("claims")),
         Row(
             "  answered, p50",
