@@ -22,11 +22,11 @@ from bot.blocks.text import (
     day_label,
     escape,
     local,
-    money,
     one_line,
     slack_date,
     user_ref,
 )
+from bot.money import amount_text, price_label
 
 MAX_ROWS = 20  # per list: 3 lists of 20 rows and the rest stay well under 100 blocks
 
@@ -57,7 +57,9 @@ def entry_row(
     text += "  ·  " + " ".join(f"`{escape(t)}`" for t in task_ids[:8])
     rank = getattr(entry, "priority", None)
     if rank is not None:
-        facts = [money(float(getattr(entry, "value", rank.value)), sub.currency)]
+        value = float(getattr(entry, "value", rank.value))
+        price = price_label(sub) or (f"{amount_text(value, sub.currency)}/mo" if value else "")
+        facts = [escape(price)] if price else []
         facts += [escape(r) for r in rank.reasons(today)]
         text += "\n" + "  ·  ".join(facts)
     risk = entry_risk(entry)

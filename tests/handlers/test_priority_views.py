@@ -118,7 +118,7 @@ def test_home_lists_by_priority_with_value_and_keeps_churn_risk_on_the_page(care
     queue = text.partition(f"Waiting in the queue ({len(late) + 2})")[2]
     assert f"`{churn.id}`" in queue  # pinned: high risk worth $350/mo
     assert f"`{small.id}`" not in queue  # below the must-show value: ranked after the overdue
-    assert "$350.00/mo  ·  risk 80 high  ·  never reached" in queue
+    assert "$350/mo  ·  risk 80 high  ·  never reached" in queue
     assert "Risk :red_circle: 80 (high)" in queue
     shown = [t for t in late if f"`{t.id}`" in queue]
     assert len(shown) == MAX_ROWS - 1  # the churn risk took one row of the page

@@ -99,6 +99,6 @@ def test_queue_rows_show_value_risk_and_why_in_the_order_given() -> None:
     queue = text.partition("Waiting in the queue (40)")[2]
     first, second = queue.index("`bbbb2`"), queue.index("`aaaa1`")
     assert first < second  # the order given, not re-sorted
-    assert "$19.00/mo  ·  overdue  ·  last reached 14 days ago" in queue
-    assert "$49.00/mo  ·  risk 75 high  ·  never reached" in queue
+    assert "19/mo  ·  overdue  ·  last reached 14 days ago" in queue
+    assert "$49/mo  ·  risk 75 high  ·  never reached" in queue
     assert "and 38 more: `/care queue` lists them" in queue
