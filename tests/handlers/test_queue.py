@@ -108,7 +108,7 @@ def seed(bot: CareBot) -> None:
             long_ago,
             amount=amount,
             cancel_at_period_end=True,
-            current_period_end=TODAY + timedelta(days=20),
+            current_period_end=TODAY + timedelta(days=14),  # the save task is due today
         )
 
 
