@@ -211,6 +211,7 @@ class CareService:
         note: str = "",
         follow_up: date | None = None,
         surface: str = SURFACE_COMMAND,
+        close: bool = True,
     ) -> LogResult:
         """Record an outreach and close the tasks it answers, in one store transaction.
 
@@ -221,6 +222,8 @@ class CareService:
             target: task ids (one digest entry), or a single task id or subscriber email/id.
             follow_up: with outcome follow_up, a date for the new task (same kind, claimed by
                 the same manager).
+            close: false to log the outreach on the open tasks and leave them open (and
+                whoever holds them): an email sent from Slack is logged either way.
 
         Raises:
             CareError: bad channel/outcome/date, unknown target, or someone else's claim.
@@ -235,7 +238,8 @@ class CareService:
         now = self.clock.now()
         with self._transaction("log", [], surface) as intent:
             tasks, subscriber = self._resolve_target(target)
-            self._refuse_others_claims(tasks, user)
+            if close:
+                self._refuse_others_claims(tasks, user)
             intent["tasks"] = [t.id for t in tasks]
             sid = subscriber.id if subscriber else tasks[0].subscriber_id
             primary = tasks[0].id if tasks else ""
@@ -251,7 +255,10 @@ class CareService:
                 follow_up=follow_up,
             )
             self.repos.outreach.add(outreach)
-            closed = [self.repos.tasks.mutate(t.id, _closer(user, now, outcome))[0] for t in tasks]
+            closed = [
+                self.repos.tasks.mutate(t.id, _closer(user, now, outcome))[0]
+                for t in (tasks if close else [])
+            ]
             follow = (
                 self._follow_up(tasks[0], follow_up, user, now) if tasks and follow_up else None
             )
@@ -263,7 +270,7 @@ class CareService:
                 user,
                 "log",
                 surface,
-                task_ids=[t.id for t in closed],
+                task_ids=[t.id for t in (closed if close else tasks)],
                 detail=f"{channel}, {outcome}" + (f", follow-up {follow_up}" if follow_up else ""),
             )
             return LogResult(

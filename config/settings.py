@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from config.smtp import SmtpConfigError, SmtpSettings, smtp_settings
+
 DEFAULT_CONFIG = Path(__file__).with_name("care.toml")
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -202,6 +204,7 @@ class Settings:
     alerts: AlertRules = AlertRules()
     hooks: WebhookSecrets = WebhookSecrets()
     report: ReportRules = field(default_factory=ReportRules)
+    smtp: SmtpSettings = SmtpSettings()
 
     def require_slack(self) -> None:
         """Stop with a clear message when the bot cannot run in Slack.
@@ -306,6 +309,7 @@ def load_settings(
             stripe_api_base=env.get("STRIPE_API_BASE", ""),
         ),
         report=_report(_table(raw, "report", path), path),
+        smtp=_smtp(env),
     )
 
 
@@ -506,3 +510,10 @@ def _imap(env: Mapping[str, str]) -> ImapSettings:
         ssl=ssl,
         poll_seconds=_int(env.get("IMAP_POLL_SECONDS", "60"), "IMAP_POLL_SECONDS"),
     )
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings:
+    try:
+        return smtp_settings(env)
+    except SmtpConfigError as exc:
+        raise ConfigError(str(exc)) from exc

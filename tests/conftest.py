@@ -46,3 +46,18 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(tmp_path: Path):
     return load_settings({"CARE_DATA_DIR": str(tmp_path / "data")}, dotenv=False)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """One real SMTP server (aiosmtpd, STARTTLS + AUTH, own process) for the whole session."""
+    import shutil
+
+    from tests.smtp_server import SmtpServer
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the SMTP test certificate (apt-get install openssl)")
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

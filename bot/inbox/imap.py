@@ -246,29 +246,7 @@ class ImapConnector:
         return self._conn
 
     def _connect(self) -> imaplib.IMAP4:
-        s = self.settings
-        context = self.ssl_context or ssl.create_default_context()
-        if s.ssl == "true":
-            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                s.host, s.port, ssl_context=context, timeout=self.timeout
-            )
-        else:
-            conn = imaplib.IMAP4(s.host, s.port, timeout=self.timeout)
-            if s.ssl == "starttls":
-                try:
-                    conn.starttls(context)
-                except BaseException:
-                    _shutdown(conn)
-                    raise
-        try:
-            conn.login(s.user, s.password)
-        except imaplib.IMAP4.abort:
-            raise
-        except imaplib.IMAP4.error as exc:
-            _shutdown(conn)
-            message = AUTH_HELP.format(user=s.user, host=s.host)
-            raise ImapAuthError(f"{message}. Server said: {_text([str(exc)])}") from exc
-        return conn
+        return connect(self.settings, self.timeout, self.ssl_context)
 
     def _stop(self, message: str) -> PollResult:
         self.stopped = True
@@ -288,7 +266,7 @@ class ImapConnector:
         message = f"{type(exc).__name__}: {exc}"[:500]
         is_connection = isinstance(exc, (OSError, EOFError, imaplib.IMAP4.abort))
         if is_connection:
-            _shutdown(self._conn)
+            shutdown(self._conn)
             self._conn = None
         failures = self.status.consecutive_failures + 1
         self._save_status(
@@ -358,7 +336,40 @@ def _text(data: object) -> str:
     return " ".join(out).strip()[:300]
 
 
-def _shutdown(conn: imaplib.IMAP4 | None) -> None:
+def connect(
+    s: ImapSettings, timeout: float, ssl_context: ssl.SSLContext | None = None
+) -> imaplib.IMAP4:
+    """Open and log in to the mailbox `s` describes (implicit TLS, STARTTLS or plain).
+
+    Raises:
+        ImapAuthError: the server refused the login (the message says what to check).
+        OSError, imaplib.IMAP4.error: the connection or the protocol failed.
+    """
+    context = ssl_context or ssl.create_default_context()
+    if s.ssl == "true":
+        conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+            s.host, s.port, ssl_context=context, timeout=timeout
+        )
+    else:
+        conn = imaplib.IMAP4(s.host, s.port, timeout=timeout)
+        if s.ssl == "starttls":
+            try:
+                conn.starttls(context)
+            except BaseException:
+                shutdown(conn)
+                raise
+    try:
+        conn.login(s.user, s.password)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        shutdown(conn)
+        message = AUTH_HELP.format(user=s.user, host=s.host)
+        raise ImapAuthError(f"{message}. Server said: {_text([str(exc)])}") from exc
+    return conn
+
+
+def shutdown(conn: imaplib.IMAP4 | None) -> None:
     if conn is None:
         return
     try:

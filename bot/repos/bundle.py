@@ -11,6 +11,7 @@ from bot.repos.events import EventRepo
 from bot.repos.inbox import InboxRepo
 from bot.repos.journal import JournalRepo
 from bot.repos.outreach import OutreachRepo
+from bot.repos.sent import SentMailRepo
 from bot.repos.subscribers import SubscriberRepo
 from bot.repos.tasks import TaskRepo
 from bot.store import Store
@@ -28,6 +29,7 @@ class Repos:
     journal: JournalRepo
     alerts: AlertRepo
     audit: AuditRepo
+    sent: SentMailRepo
 
     @classmethod
     def open(cls, store: Store) -> Repos:
@@ -42,4 +44,5 @@ class Repos:
             journal=JournalRepo(store),
             alerts=AlertRepo(store),
             audit=AuditRepo(store),
+            sent=SentMailRepo(store),
         )
