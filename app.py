@@ -101,6 +101,7 @@ def build(
     from bot.clock import SystemClock
     from bot.health import Heartbeat
     from bot.jobs import register_digest
+    from bot.outbox.service import Outbox
     from bot.publisher import DigestPublisher
     from bot.repos import Repos
     from bot.store import Store
@@ -133,6 +134,7 @@ def build(
     renderer = DigestRenderer(settings.timezone, clock)
     publisher = DigestPublisher(repos, settings, clock, SlackSink(client), renderer, pacer)
     services = Services(settings, repos, clock, care, publisher, client)
+    services.outbox = Outbox(repos, settings.smtp, settings.imap, clock, care)
     services.home = HomeTabs(services)
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)

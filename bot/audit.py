@@ -1,7 +1,7 @@
 """The audit trail: who did what to which task or inbox item, when, and from which surface.
 
 Every task action (claim, release, assign, snooze, done, log) and every triage action (claim,
-release, resolve, reopen, snooze) adds one `AuditEntry`, stored by `bot.repos.audit.AuditRepo`
+release, resolve, reopen, snooze, reply by email) adds one `AuditEntry`, stored by `bot.repos.audit.AuditRepo`
 in the same store transaction as the change itself, so the trail and the data never disagree.
 """
 
@@ -23,6 +23,7 @@ TRIAGE_ACTIONS = (
     "triage_resolve",
     "triage_reopen",
     "triage_snooze",
+    "triage_reply",
 )
 ACTIONS = TASK_ACTIONS + TRIAGE_ACTIONS
 

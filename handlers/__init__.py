@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, events, views
+from handlers import actions, commands, events, reply, views
 from handlers.context import Services
 
 
@@ -15,3 +15,4 @@ def register(app: App, services: Services) -> None:
     views.register(app, services)
     if services.triage is not None:
         services.triage.register(app)
+        reply.register(app, services)

@@ -25,4 +25,5 @@ class Services:
     home: Any = None  # handlers.home.HomeTabs
     triage: Any = None  # the inbox's Slack side, when the inbox is configured
     signals: Any = None  # live signals: webhook intake and alerts (handlers.signals)
+    outbox: Any = None  # bot.outbox.service.Outbox: email to customers (off without SMTP_HOST)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -51,7 +51,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={ids.BLOCK_LOG_OUTCOME: _plain(str(exc))})
             return
         ack()  # Slack closes the modal now; the edits below run after the answer went out
-        _after_log(services, result, user)
+        after_log(services, result, user)
 
     app.view(ids.VIEW_LOG_OUTREACH)(on_submit)
 
@@ -62,7 +62,8 @@ def _plain(message: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
 
 
-def _after_log(services: Services, result: LogResult, user: str) -> None:
+def after_log(services: Services, result: LogResult, user: str) -> None:
+    """Show a stored outreach log in Slack: the digest thread reply and every edited view."""
     try:
         post_outreach_reply(services, result.closed, result.outreach)
         changed = result.closed + ([result.follow_up] if result.follow_up else [])

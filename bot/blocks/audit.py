@@ -27,6 +27,7 @@ VERBS = {
     "triage_claim": "claimed inbox item",
     "triage_release": "released inbox item",
     "triage_resolve": "resolved inbox item",
+    "triage_reply": "replied by email to inbox item",
     "triage_reopen": "reopened inbox item",
     "triage_snooze": "snoozed inbox item",
 }

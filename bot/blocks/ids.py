@@ -52,7 +52,16 @@ ACTION_TRIAGE_SNOOZE = "care_triage_snooze"  # static_select: minutes
 ACTION_TRIAGE_RELEASE = "care_triage_release"
 ACTION_TRIAGE_REOPEN = "care_triage_reopen"
 ACTION_TRIAGE_SHOW_FULL = "care_triage_show_full"
+ACTION_TRIAGE_REPLY = "care_triage_reply"  # opens the Reply modal
 BLOCK_TRIAGE_ACTIONS = "care_triage_actions"
+
+# The Reply modal (an email to the customer; only its Send button sends).
+VIEW_REPLY = "care_reply_email"
+BLOCK_REPLY_TEXT = "reply_text"
+ACTION_REPLY_TEXT = "reply_text_input"
+BLOCK_REPLY_OPTIONS = "reply_options"
+ACTION_REPLY_OPTIONS = "reply_options_checks"
+REPLY_RESOLVE, REPLY_CLOSE_TASK = "resolve", "close_task"
 
 # The slash command.
 COMMAND = "/care"
@@ -71,6 +80,7 @@ ALL_ACTIONS = (
     ACTION_TRIAGE_RELEASE,
     ACTION_TRIAGE_REOPEN,
     ACTION_TRIAGE_SHOW_FULL,
+    ACTION_TRIAGE_REPLY,
 )
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

@@ -172,6 +172,8 @@ def _state(view: TriageView, tz: ZoneInfo, now: datetime, trimmed: bool) -> list
                 "options": options,
             },
         ]
+    if view.sender_email:  # only the modal's Send reaches the customer
+        elements.insert(1, _button("Reply", ids.ACTION_TRIAGE_REPLY, item))
     if trimmed:
         elements.append(show_full)
     actions = {"type": "actions", "block_id": ids.BLOCK_TRIAGE_ACTIONS, "elements": elements}

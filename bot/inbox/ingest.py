@@ -305,6 +305,7 @@ class Ingestor:
         def update(current: TriageItem) -> None:
             current.message_count += 1
             current.last_message_at = max(current.last_message_at, now)
+            current.last_message_id = parsed.message_id
             if current.status in (ITEM_RESOLVED, ITEM_SNOOZED):
                 current.status, current.snoozed_until, current.reminded_at = ITEM_OPEN, None, None
                 current.claimed_by, current.claimed_at = "", None

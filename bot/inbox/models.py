@@ -49,6 +49,9 @@ class TriageItem(Model):
     # What the Slack message shows of the first email (sender, subject, trimmed text,
     # attachments, notes), so the message can be redrawn after a claim without the email.
     snapshot: dict[str, Any] = {}
+    last_message_id: str = ""  # the customer's latest email in the conversation (threading)
+    responded_at: UTCDateTime | None = None  # first reply sent by email from Slack
+    responded_by: str = ""
 
     @property
     def active(self) -> bool:

@@ -23,8 +23,8 @@ CSAT_SATISFIED_MIN, CSAT_MAX = 4, 5
 
 
 def first_response_at(item: TriageItem) -> datetime | None:
-    """The first time a person acted on the item in Slack: claimed or resolved it."""
-    times = [t for t in (item.claimed_at, item.resolved_at) if t is not None]
+    """The first time a person acted on the item in Slack: claimed, replied to or resolved it."""
+    times = [t for t in (item.claimed_at, item.responded_at, item.resolved_at) if t is not None]
     return min(times) if times else None
 
 

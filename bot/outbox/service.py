@@ -19,7 +19,7 @@ from email import policy
 from email.message import EmailMessage
 
 from bot.audit import SURFACE_MODAL
-from bot.care import CareService
+from bot.care import CareService, LogResult
 from bot.clock import Clock
 from bot.inbox.imap import ImapAuthError
 from bot.outbox.message import Draft, InvalidDraft, compose, new_message_id
@@ -75,6 +75,7 @@ class SendResult:
     message: EmailMessage
     already_sent: bool = False
     warnings: list[str] = field(default_factory=list)
+    logged: LogResult | None = None  # the outreach logged by this call (None on a repeat)
 
 
 class Outbox:
@@ -207,6 +208,7 @@ class Outbox:
     ) -> SendResult:
         """File the copy and log the outreach unless an earlier attempt did."""
         warnings: list[str] = []
+        logged: LogResult | None = None
         if not record.sent_folder and self.imap.enabled and self.smtp.saves_copy:
             try:
                 record.sent_folder = save_copy(
@@ -223,11 +225,12 @@ class Outbox:
                 warnings.append(f"Sent, but no copy was saved in Sent: {record.copy_error}")
                 log.warning("Copy of %s not saved in Sent: %s", record.message_id, exc)
         if request.log is not None and self.care is not None and not record.outreach_id:
-            record.outreach_id = self._log(request, record, warnings)
+            logged = self._log(request, record, warnings)
+            record.outreach_id = logged.outreach.id if logged else ""
         self.repos.sent.put(record)
-        return SendResult(record, msg, already_sent=already_sent, warnings=warnings)
+        return SendResult(record, msg, already_sent, warnings, logged)
 
-    def _log(self, request: SendRequest, record: SentMail, warnings: list[str]) -> str:
+    def _log(self, request: SendRequest, record: SentMail, warnings: list[str]) -> LogResult | None:
         assert request.log is not None and self.care is not None
         spec, note = request.log, f"Email: {record.subject}"[:300]
         for close in dict.fromkeys((spec.close, False)):
@@ -247,5 +250,5 @@ class Outbox:
                     f"Sent; the outreach log {'closing the task ' if close else ''}failed: {exc}"
                 )
                 continue
-            return result.outreach.id
-        return ""
+            return result
+        return None

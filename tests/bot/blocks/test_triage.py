@@ -85,6 +85,7 @@ def test_open_item_offers_claim_resolve_snooze() -> None:
     msg = build_triage_message(view(), NOW, TZ)
     assert list(buttons(msg)) == [
         ids.ACTION_TRIAGE_CLAIM,
+        ids.ACTION_TRIAGE_REPLY,
         ids.ACTION_TRIAGE_RESOLVE,
         ids.ACTION_TRIAGE_SNOOZE,
     ]
@@ -94,14 +95,23 @@ def test_open_item_offers_claim_resolve_snooze() -> None:
 
 def test_claimed_item_shows_the_claimant_and_offers_resolve_release() -> None:
     msg = build_triage_message(view(status="claimed", claimed_by=ALICE, claimed_at=NOW), NOW, TZ)
-    assert list(buttons(msg)) == [ids.ACTION_TRIAGE_RESOLVE, ids.ACTION_TRIAGE_RELEASE]
+    assert list(buttons(msg)) == [
+        ids.ACTION_TRIAGE_RESOLVE,
+        ids.ACTION_TRIAGE_REPLY,
+        ids.ACTION_TRIAGE_RELEASE,
+    ]
     assert f"Claimed by <@{ALICE}> at <!date^" in text_of(msg)
 
 
 def test_resolved_item_can_only_be_reopened() -> None:
     msg = build_triage_message(view(status="resolved", resolved_by=ALICE, resolved_at=NOW), NOW, TZ)
-    assert list(buttons(msg)) == [ids.ACTION_TRIAGE_REOPEN]
+    assert list(buttons(msg)) == [ids.ACTION_TRIAGE_REOPEN, ids.ACTION_TRIAGE_REPLY]
     assert f"Resolved by <@{ALICE}>" in text_of(msg)
+
+
+def test_an_email_without_a_sender_address_offers_no_reply() -> None:
+    msg = build_triage_message(view(sender_email=""), NOW, TZ)
+    assert ids.ACTION_TRIAGE_REPLY not in buttons(msg)
 
 
 def test_known_subscriber_context_with_risk_open_task_and_churn_link() -> None:
