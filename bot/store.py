@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import msgspec
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
@@ -91,7 +92,7 @@ class AtomicJSONStorage(Storage):
                 "touched: restore it from a backup, or move it away to start that data afresh."
             )
         try:
-            data = json.loads(raw)
+            data = loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise CorruptDataError(
                 f"Data file {self.path} is not valid JSON ({exc}). It has not been touched: "
@@ -129,15 +130,38 @@ class AtomicJSONStorage(Storage):
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _dumps_ascii = json.JSONEncoder(separators=(",", ":")).encode
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_encode = msgspec.json.encode
+
+
+def loads(raw: bytes) -> Any:
+    """JSON bytes as Python builtins, as `json.loads` reads them.
+
+    msgspec's C decoder reads a 100k-subscriber file about twice as fast; what it refuses
+    (escaped lone surrogates, NaN, numbers out of its range) is read by `json.loads`.
+    """
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return json.loads(raw)
 
 
 def _dump_doc(doc: Any) -> str:
-    """A document as JSON text that UTF-8 can carry.
+    """A document as JSON text that UTF-8 can carry, as `json.dumps` writes it.
 
-    A str may hold lone surrogates (from undecodable header bytes): UTF-8 cannot encode them,
-    so such a document is written with `\\uXXXX` escapes, which `json.loads` reads back as
-    the same str. Every other document keeps its non-ASCII text as is.
+    msgspec's encoder is about five times faster than the stdlib's. Its output is used unless
+    it holds a `null`: msgspec writes NaN and infinity as `null`, so a document with one (or
+    with a None, which is rare as documents leave empty values out) goes through `json`, which
+    keeps them. A str may hold lone surrogates (from undecodable header bytes): UTF-8 cannot
+    encode them (msgspec refuses them), so such a document is written with `\\uXXXX` escapes,
+    which `json.loads` reads back as the same str. Every other document keeps its non-ASCII
+    text as is.
     """
+    try:
+        fast = _encode(doc)
+    except (UnicodeEncodeError, TypeError, OverflowError):
+        fast = b"null"
+    if b"null" not in fast:
+        return fast.decode()
     text = _dumps(doc)
     if text.isascii() or not _SURROGATE.search(text):
         return text
