@@ -125,7 +125,8 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             f"100k < {REPORT_LIMIT_S} s",
             ok("report_s", REPORT_LIMIT_S),
         ),  # fmt: skip
-        Row("  of which loading the store", values("report_load_s"), "s"),
+        Row("  of which reading the store", values("report_load_s"), "s"),
+        Row("  CPU time (the machine may be shared)", values("report_cpu_s"), "s"),
         Row("Report peak memory", values("report_rss_mb"), "MB"),
         Row(
             "Backtest, 365 days",
@@ -134,6 +135,7 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             f"100k < {BACKTEST_LIMIT_S} s",
             ok("backtest_s", BACKTEST_LIMIT_S),
         ),  # fmt: skip
+        Row("  CPU time (the machine may be shared)", values("backtest_cpu_s"), "s"),
         Row("  scores computed", values("backtest_scores")),
         Row(
             "Backtest peak memory",
@@ -209,14 +211,16 @@ def measure_report(workdir: Path) -> dict[str, Any]:
     from config import load_settings
 
     settings = load_settings({"CARE_DATA_DIR": str(workdir / "data")}, dotenv=False)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with Store(workdir / "data", read_only=True) as store:
         repos = Repos.open(store)
-        repos.subscribers.count(), repos.events.count(), repos.outreach.count()
+        # what build_report reads first (the store keeps it): the part that is the store's
+        repos.subscribers.raw(), repos.events.raw_by_subscriber(), repos.outreach.count()
         loaded = time.perf_counter() - start
         build_report(repos, settings, TODAY, 90, NOW)
     return {
         "report_s": time.perf_counter() - start,
+        "report_cpu_s": time.process_time() - cpu,
         "report_load_s": loaded,
         "report_rss_mb": peak_rss_mb(),
     }
@@ -229,7 +233,7 @@ def measure_backtest(workdir: Path) -> dict[str, Any]:
     from config import load_settings
 
     settings = load_settings({"CARE_DATA_DIR": str(workdir / "data")}, dotenv=False)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with Store(workdir / "data", read_only=True) as store:
         result = backtest(
             Repos.open(store),
@@ -241,6 +245,7 @@ def measure_backtest(workdir: Path) -> dict[str, Any]:
         )
     return {
         "backtest_s": time.perf_counter() - start,
+        "backtest_cpu_s": time.process_time() - cpu,
         "backtest_scores": result.scored,
         "backtest_flags": result.flags,
         "backtest_recall": result.recall,

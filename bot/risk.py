@@ -23,7 +23,7 @@ Rules (rule name = weight key in `[risk.weights]`):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -73,8 +73,19 @@ def score(
     del last_outreach_at  # see docstring: the cooldown lives in bot.engine
     if subscriber.status in ENDED_STATUSES:
         return Risk(0, "low", [])
+    return score_grouped(subscriber, _group(events, today, tz), today, rules)
+
+
+def score_grouped(
+    subscriber: Subscriber, by_type: Mapping[str, list[Signal]], today: date, rules: RiskRules
+) -> Risk:
+    """`score` on events already grouped (`group_signals`), none after `today`.
+
+    For callers that score one subscriber on many days (the backtest) and group once.
+    """
+    if subscriber.status in ENDED_STATUSES:
+        return Risk(0, "low", [])
     weights = rules.weights
-    by_type = _group(events, today, tz)
     reasons: list[RiskReason] = []
 
     def add(rule: str, points: int, text: str) -> None:
@@ -187,11 +198,20 @@ Signal = tuple[date, float | None]
 
 def _group(events: Iterable[Event], today: date, tz: tzinfo) -> dict[str, list[Signal]]:
     """Events up to `today` by type, each list oldest first."""
+    return group_signals(
+        (event.type, event.at, day, event.value)
+        for event in events
+        if (day := event.at.astimezone(tz).date()) <= today
+    )
+
+
+def group_signals(
+    events: Iterable[tuple[str, datetime, date, float | None]],
+) -> dict[str, list[Signal]]:
+    """Events given as (type, time, local day, value) by type, each list oldest first."""
     grouped: dict[str, list[tuple[datetime, date, float | None]]] = {}
-    for event in events:
-        day = event.at.astimezone(tz).date()
-        if day <= today:
-            grouped.setdefault(event.type, []).append((event.at, day, event.value))
+    for kind, at, day, value in events:
+        grouped.setdefault(kind, []).append((at, day, value))
     return {
         kind: [(day, value) for _, day, value in sorted(items, key=lambda i: i[0])]
         for kind, items in grouped.items()
@@ -216,7 +236,7 @@ def _scheduled_text(subscriber: Subscriber) -> str:
     return f"Scheduled to cancel{when or ' at the end of the period'}"
 
 
-def _paused_text(statuses: set[str], by_type: dict[str, list[Signal]]) -> str:
+def _paused_text(statuses: set[str], by_type: Mapping[str, list[Signal]]) -> str:
     pauses, resumes = by_type.get("pause", []), by_type.get("resume", [])
     open_pause = bool(pauses) and (not resumes or resumes[-1][0] < pauses[-1][0])
     if open_pause:
@@ -227,7 +247,7 @@ def _paused_text(statuses: set[str], by_type: dict[str, list[Signal]]) -> str:
 
 
 def _payment_rule(
-    by_type: dict[str, list[Signal]], today: date, rules: RiskRules, add: Adder
+    by_type: Mapping[str, list[Signal]], today: date, rules: RiskRules, add: Adder
 ) -> None:
     failures = _since(by_type.get("payment_failed", []), today, rules.payment_window_days)
     recovered = by_type.get("payment_recovered", [])
@@ -253,7 +273,7 @@ def _interval_days(subscriber: Subscriber) -> float:
 
 
 def _skip_rule(
-    by_type: dict[str, list[Signal]], today: date, rules: RiskRules, interval: float, add: Adder
+    by_type: Mapping[str, list[Signal]], today: date, rules: RiskRules, interval: float, add: Adder
 ) -> None:
     window = round(rules.skip_cycles * interval)
     skips = _since(by_type.get("skip", []), today, window)
@@ -268,7 +288,7 @@ def _skip_rule(
 
 def _order_rule(
     subscriber: Subscriber,
-    by_type: dict[str, list[Signal]],
+    by_type: Mapping[str, list[Signal]],
     today: date,
     rules: RiskRules,
     interval: float,

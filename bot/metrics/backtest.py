@@ -26,11 +26,11 @@ from statistics import median
 from typing import Any
 
 from bot.bulk import paused_gc
-from bot.metrics.history import timeline_of
+from bot.metrics.history import LocalDays, timeline_of
 from bot.metrics.replay import known_on, quiet, relevant, signal_days, snapshot_days
-from bot.models import Event, Risk
+from bot.models import Risk
 from bot.repos import Repos
-from bot.risk import score
+from bot.risk import Signal, group_signals, score_grouped
 from config.settings import RiskRules
 
 HORIZON_DAYS = 90
@@ -126,12 +126,10 @@ def replay(
     horizon: int = HORIZON_DAYS,
 ) -> BacktestResult:
     result = BacktestResult(first, last, data_end, horizon)
+    local = LocalDays(tz)
     for doc in docs:
         result.subscribers += 1
-        dated = [
-            (e.at.astimezone(tz).date(), e.type, e)
-            for e in (Event.from_doc(d) for d in event_docs.get(doc["id"], ()))
-        ]
+        dated = [_dated(d, local) for d in event_docs.get(doc["id"], ())]
         timeline, _ = timeline_of(doc, [(d, kind) for d, kind, _ in dated])
         ends = sorted(s.end for s in timeline.spells if s.end is not None)
         events = relevant(dated, first, rules, doc)
@@ -143,10 +141,22 @@ def replay(
             d for d in signal_days(doc, [(d, k) for d, k, _ in dated], rules) if first < d <= last
         }
         runs = _score_runs(
-            doc, events, rules, tz, first, sorted(snaps | signals), snaps, last, result
+            doc, group_signals(events), rules, first, sorted(snaps | signals), snaps, last, result
         )
         _judge(runs, ends, result)
     return result
+
+
+# An event as the rules read it: (type, time, local day, value); see bot.risk.group_signals.
+Dated = tuple[str, datetime, date, float | None]
+
+
+def _dated(doc: Mapping[str, Any], local: LocalDays) -> tuple[date, str, Dated]:
+    """A stored event document (read by its repository already) without building a model."""
+    at, day = local.parse(doc["at"])
+    value = doc.get("value")
+    kind = doc["type"]
+    return day, kind, (kind, at, day, None if value is None else float(value))
 
 
 # A stretch of days with one score: (first day, last day, risk)
@@ -155,9 +165,8 @@ Run = tuple[date, date, Risk]
 
 def _score_runs(
     doc: Mapping[str, Any],
-    events: list[Event],
+    grouped: dict[str, list[Signal]],
     rules: RiskRules,
-    tz: tzinfo,
     first: date,
     changes: list[date],
     snaps: set[date],
@@ -175,7 +184,8 @@ def _score_runs(
             continue
         until = points[i + 1] - timedelta(days=1) if i + 1 < len(points) else last
         result.scored += 1
-        risk = score(sub, events, day, rules, tz=tz)
+        by_type = {k: [s for s in v if s[0] <= day] for k, v in grouped.items()}
+        risk = score_grouped(sub, by_type, day, rules)
         if risk.reasons:
             runs.append((day, until, risk))
     return runs

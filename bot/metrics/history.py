@@ -25,10 +25,11 @@ Rules (docs/metrics.md says the same for a reader):
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from bot.models import ENDED_STATUSES, LIVE_STATUSES
 from bot.repos import Repos
@@ -38,6 +39,7 @@ INVOLUNTARY_REASON = re.compile(
     r"payment|not_paid|no_card|unpaid|dunning|max_retries|declin|card|insufficient", re.I
 )
 INVOLUNTARY_LOOKBACK_DAYS = 30
+_Dated = TypeVar("_Dated", "Signal", "Touch")
 
 
 @dataclass
@@ -75,9 +77,8 @@ class Timeline:
         return [s for s in self.spells[1:] if first <= s.start <= last]
 
 
-@dataclass(frozen=True)
-class Signal:
-    """An event reduced to what metrics need."""
+class Signal(NamedTuple):
+    """An event reduced to what metrics need (a tuple: 100k+ of them are built per report)."""
 
     subscriber_id: str
     type: str
@@ -87,8 +88,7 @@ class Signal:
     source: str = ""
 
 
-@dataclass(frozen=True)
-class Touch:
+class Touch(NamedTuple):
     """A logged outreach, reduced to what metrics need."""
 
     subscriber_id: str
@@ -116,6 +116,8 @@ class Book:
     skipped: dict[str, str] = field(default_factory=dict)
     signals: dict[str, list[Signal]] = field(default_factory=dict)
     touches: list[Touch] = field(default_factory=list)
+    # per list ("touches", or a signal type): its length when indexed, and its items' days
+    _days: dict[str, tuple[int, list[date] | None]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, repos: Repos, tz: tzinfo) -> Book:
@@ -139,15 +141,30 @@ class Book:
     ) -> Book:
         """Build from stored documents; one bad document is skipped with its reason."""
         book = cls(tz)
+        local = LocalDays(tz)
         failed_by_sub: dict[str, list[tuple[date, str]]] = {}
+        signals, parse = book.signals, local.parse
         for sid, docs in event_docs.items():
-            for doc in docs:
-                signal = _signal(sid, doc, tz)
-                if signal is None:
+            for doc in docs:  # 100k+ of them: kept to plain operations
+                try:
+                    at, day = parse(str(doc["at"]))
+                except (KeyError, ValueError):
                     continue
-                book.signals.setdefault(signal.type, []).append(signal)
-                if signal.type in ("payment_failed", "payment_recovered"):
-                    failed_by_sub.setdefault(sid, []).append((signal.day, signal.type))
+                kind, value = str(doc.get("type", "")), doc.get("value", None)
+                found = Signal(
+                    sid,
+                    kind,
+                    at,
+                    day,
+                    float(value) if type(value) in _NUMBERS else None,  # type: ignore[arg-type]
+                    str(doc.get("source", "")),
+                )
+                try:
+                    signals[kind].append(found)
+                except KeyError:
+                    signals[kind] = [found]
+                if kind in _PAYMENTS:
+                    failed_by_sub.setdefault(sid, []).append((day, kind))
         for items in book.signals.values():
             items.sort(key=lambda s: s.at)
         for doc in subscriber_docs:
@@ -164,10 +181,26 @@ class Book:
         return book
 
     def touches_between(self, first: date, last: date) -> list[Touch]:
-        return [t for t in self.touches if first <= t.day <= last]
+        return self._between("", self.touches, first, last)
 
     def signals_between(self, kind: str, first: date, last: date) -> list[Signal]:
-        return [s for s in self.signals.get(kind, ()) if first <= s.day <= last]
+        return self._between(kind, self.signals.get(kind, []), first, last)
+
+    def _between(self, key: str, items: list[_Dated], first: date, last: date) -> list[_Dated]:
+        """Items (in time order) whose local day is from `first` to `last`, in time order.
+
+        Local days follow time order except where a clock goes back over midnight (a DST
+        change at 00:00); a list where they do not is filtered item by item instead.
+        """
+        known = self._days.get(key)
+        if known is None or known[0] != len(items):
+            found = [i.day for i in items]
+            ordered = all(a <= b for a, b in zip(found, found[1:], strict=False))
+            known = self._days[key] = (len(items), found if ordered else None)
+        days = known[1]
+        if days is None:
+            return [i for i in items if first <= i.day <= last]
+        return items[bisect_left(days, first) : bisect_right(days, last)]
 
     def active_on(self, day: date) -> int:
         return sum(1 for t in self.timelines.values() if t.active_on(day))
@@ -178,22 +211,45 @@ class Book:
         return min(starts) if starts else None
 
 
-def _signal(sid: str, doc: Mapping[str, Any], tz: tzinfo) -> Signal | None:
-    try:
-        at = datetime.fromisoformat(str(doc["at"]))
-    except (KeyError, ValueError):
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=tz)
-    value = doc.get("value")
-    return Signal(
-        sid,
-        str(doc.get("type", "")),
-        at,
-        at.astimezone(tz).date(),
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None,
-        str(doc.get("source", "")),
-    )
+class LocalDays:
+    """Parse stored timestamps and give their local day, converting once per hour.
+
+    A bulk pass converts 100k+ timestamps, most in an hour seen before. For a UTC timestamp
+    as the store writes it ("...Z"), an hour whose first and last instant fall on the same
+    local day gives that day to every instant in it; any other hour (a zone whose offset is
+    not whole hours, a change at midnight) and any other timestamp is converted one by one.
+    """
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._hours: dict[str, date | None] = {}
+
+    def parse(self, text: str) -> tuple[datetime, date]:
+        """The timestamp (naive ones taken as local) and its local day; ValueError if bad."""
+        at = datetime.fromisoformat(text)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=self.tz)
+        elif text[-1:] == "Z" and len(text) >= 20:
+            key = text[:13]
+            day = self._hours.get(key, _UNSEEN)
+            if day is _UNSEEN:
+                day = self._hours[key] = self._whole_hour(at)
+            if day is not None:
+                return at, day  # type: ignore[return-value]
+        return at, at.astimezone(self.tz).date()
+
+    def _whole_hour(self, at: datetime) -> date | None:
+        start = at.replace(minute=0, second=0, microsecond=0)
+        first = start.astimezone(self.tz).date()
+        return first if (start + _LAST_OF_HOUR).astimezone(self.tz).date() == first else None
+
+
+_UNSEEN = date.min
+_LAST_OF_HOUR = timedelta(hours=1) - timedelta(microseconds=1)
+
+
+_NUMBERS = (int, float)  # stored values are JSON: a bool is not a number here
+_PAYMENTS = frozenset({"payment_failed", "payment_recovered"})
 
 
 def _day(value: Any) -> date | None:
@@ -208,6 +264,7 @@ def timeline_of(
     """One subscriber document's timeline, and why it is empty when it is."""
     sid = str(doc["id"])
     history = [h for h in doc.get("history") or () if h.get("field") == "status"]
+    no_changes: list[tuple[date | None, dict[str, Any]]] = []
     first_started = _day(doc.get("first_started"))
     raw: list[Spell] = []
     why = "no subscriptions"
@@ -220,9 +277,13 @@ def timeline_of(
         if start is None:
             why = "no start date"
             continue
-        changes = sorted(
-            ((_day(h.get("at")), h) for h in history if h.get("sub") in (None, sub.get("id"))),
-            key=lambda c: c[0] or date.min,
+        changes = (
+            sorted(
+                ((_day(h.get("at")), h) for h in history if h.get("sub") in (None, sub.get("id"))),
+                key=lambda c: c[0] or date.min,
+            )
+            if history
+            else no_changes  # most customers: nothing to sort
         )
         end = _day(sub.get("ended_at")) or _day(sub.get("canceled_at"))
         if status in ENDED_STATUSES:
@@ -275,6 +336,8 @@ def _involuntary(
 
 
 def _merge(spells: list[Spell]) -> list[Spell]:
+    if len(spells) < 2:
+        return spells  # most customers: one spell, nothing to merge
     merged: list[Spell] = []
     for spell in sorted(spells, key=lambda s: s.start):
         last = merged[-1] if merged else None

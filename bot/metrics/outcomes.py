@@ -12,7 +12,7 @@ whether customers the team reached fared better than those it did not reach.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -31,12 +31,13 @@ OUTCOME_SIGNALS = ("pause", "resume", "downgrade", "payment_recovered", "order")
 Days = dict[str, list[date]]
 
 
-def signal_days(book: Book) -> dict[str, Days]:
-    """The signals outcomes read, by subscriber."""
+def signal_days(book: Book, wanted: Collection[str] | None = None) -> dict[str, Days]:
+    """The signals outcomes read, by subscriber (only those in `wanted`, when given)."""
     out: dict[str, Days] = {}
     for kind in OUTCOME_SIGNALS:
         for signal in book.signals.get(kind, ()):
-            out.setdefault(signal.subscriber_id, {}).setdefault(kind, []).append(signal.day)
+            if wanted is None or signal.subscriber_id in wanted:
+                out.setdefault(signal.subscriber_id, {}).setdefault(kind, []).append(signal.day)
     return out
 
 
@@ -76,8 +77,9 @@ class OutreachOutcomes:
 def outreach_outcomes(book: Book, first: date, last: date, as_of: date) -> OutreachOutcomes:
     """Outcomes of the outreach logged from `first` to `last`, as known on `as_of`."""
     out = OutreachOutcomes()
-    by_sub = signal_days(book)
-    for touch in book.touches_between(first, last):
+    touches = book.touches_between(first, last)
+    by_sub = signal_days(book, {t.subscriber_id for t in touches})
+    for touch in touches:
         out.logged += 1
         timeline = book.timelines.get(touch.subscriber_id)
         days = by_sub.get(touch.subscriber_id, {})

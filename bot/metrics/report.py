@@ -6,10 +6,12 @@ writes nothing. The terminal, Slack and CSV views all render the same `MetricsRe
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from bot.bulk import paused_gc
 from bot.metrics.care import Cohort, Period, care_figures, no_customers, retention
 from bot.metrics.figures import Figure, rate
 from bot.metrics.history import Book
@@ -132,6 +134,13 @@ def build_report(
         now: the current time; team numbers count up to the end of `as_of` or `now`,
             whichever is earlier.
     """
+    with paused_gc():  # a bulk pass: see bot.bulk
+        return _build(repos, settings, as_of, days, now)
+
+
+def _build(
+    repos: Repos, settings: Settings, as_of: date, days: int, now: datetime
+) -> MetricsReport:
     tz = settings.timezone
     book = Book.load(repos, tz)
     period = Period.ending(as_of, days)
@@ -162,28 +171,36 @@ def build_report(
 def weekly(book: Book, items: list[Any], span: Period, settings: Settings) -> list[Week]:
     """Per-week cancellations, churn, saves logged and first-response median over `span`.
 
-    One pass over the customers counts every week at once (the report's slowest part was
-    a pass per week).
+    One pass over the customers counts every week at once; each spell finds its weeks by
+    bisection (the week its end falls in, the run of weeks whose eve it covers), so the pass
+    costs the same whatever the number of weeks.
     """
     weeks = span.weeks()
-    starts = [w.first - timedelta(days=1) for w in weeks]
-    at_start, lost, ended = [0] * len(weeks), [0] * len(weeks), [0] * len(weeks)
+    firsts = [w.first for w in weeks]
+    starts = [w.first - timedelta(days=1) for w in weeks]  # the eve of each week
+    span_first, span_last = weeks[0].first, weeks[-1].last
+    covering = [0] * (len(weeks) + 1)  # differences: spells covering each week's eve
+    lost, ended = [0] * len(weeks), [0] * len(weeks)
     for timeline in book.timelines.values():
         for spell in timeline.spells:
-            for i, week in enumerate(weeks):
-                if spell.end is not None and week.first <= spell.end <= week.last:
-                    ended[i] += 1
-                if spell.covers(starts[i]):
-                    at_start[i] += 1
-                    lost[i] += spell.end is not None and spell.end <= week.last
+            end = spell.end
+            lo = bisect_left(starts, spell.start)
+            hi = len(weeks) if end is None else bisect_left(starts, end)
+            if lo < hi:
+                covering[lo] += 1
+                covering[hi] -= 1
+            if end is not None and span_first <= end <= span_last:
+                i = bisect_right(firsts, end) - 1  # the week `end` falls in
+                ended[i] += 1
+                lost[i] += spell.start <= starts[i]  # active on its eve, lost in it
     out = []
+    at_start = 0
     for i, week in enumerate(weeks):
+        at_start += covering[i]
         saves = sum(1 for t in book.touches_between(week.first, week.last) if t.outcome == "saved")
         frt = service_figures(items, book, week, settings.triage, settings.timezone)
-        why = "" if at_start[i] else no_customers(book, starts[i])
+        why = "" if at_start else no_customers(book, starts[i])
         out.append(
-            Week(
-                week, ended[i], rate(lost[i], at_start[i], why), saves, frt["first_response_median"]
-            )
+            Week(week, ended[i], rate(lost[i], at_start, why), saves, frt["first_response_median"])
         )
     return out
