@@ -21,6 +21,7 @@ import email
 import email.policy
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -182,6 +183,7 @@ class SmtpServer:
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def ssl_context(self) -> ssl.SSLContext:
         """A client context that trusts this server's throwaway certificate."""
