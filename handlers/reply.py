@@ -80,16 +80,14 @@ def register(app: App, services: Services) -> None:
             again = build_reply_modal(
                 draft, sender, meta, text=values.text, error=str(exc), **chosen
             )
-            services.client.views_update(view_id=view["id"], view=again)
+            _update(services, view["id"], again)
             return
-        services.client.views_update(
-            view_id=view["id"],
-            view=build_sent_view(
-                result.sent.record.to, result.sent.record.subject, result.sent.warnings
-            ),
-        )
         if not result.sent.already_sent:
             _show(services, result, user, values.text)
+        record = result.sent.record
+        _update(
+            services, view["id"], build_sent_view(record.to, record.subject, result.sent.warnings)
+        )
 
     app.action(ids.ACTION_TRIAGE_REPLY)(open_reply)
     app.view(ids.VIEW_REPLY)(on_send)
@@ -108,6 +106,14 @@ def _show(services: Services, result: ReplyResult, user: str, text: str) -> None
         log.exception("Reply %s was sent, but updating the triage thread failed", record.message_id)
     if result.sent.logged is not None:
         after_log(services, result.sent.logged, user)
+
+
+def _update(services: Services, view_id: str, view: dict[str, Any]) -> None:
+    """Update the modal; the manager may have closed it meanwhile (Slack: not_found)."""
+    try:
+        services.client.views_update(view_id=view_id, view=view)
+    except Exception:
+        log.warning("Could not update the Reply modal %s (closed?)", view_id, exc_info=True)
 
 
 def _tell(services: Services, body: dict[str, Any], message: dict[str, Any]) -> None:

@@ -26,8 +26,10 @@ from bot.blocks.entry import EntryView
 from bot.blocks.modal import build_log_outreach_modal
 from bot.blocks.plain import to_text
 from bot.blocks.queue import build_queue
+from bot.blocks.reply import build_reply_modal, build_reply_note
 from bot.blocks.triage import Attachment, TriageView, build_triage_message
 from bot.models import Risk, RiskReason, Subscriber, Subscription, Task
+from bot.outbox.reply import ReplyDraft
 from bot.priority import Priority
 from bot.queue import WorkEntry
 
@@ -139,6 +141,21 @@ def sample_triage() -> TriageView:
     )
 
 
+def sample_reply() -> ReplyDraft:
+    """The Reply modal's content for that conversation."""
+    triage = sample_triage()
+    return ReplyDraft(
+        item_id=triage.item_id,
+        to=triage.sender_email,
+        to_name=triage.sender_name,
+        subject="Re: " + triage.subject,
+        quoted=triage.text,
+        body=f"Hi Ann,\n\n\n\nOn Jun 15, 2026, Ann Lee wrote:\n> {triage.text}",
+        received_at=triage.received_at,
+        open_task=sample_entry().tasks[0],
+    )
+
+
 def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
     """(title, what it is, payload) for each example in the doc."""
     entry = sample_entry()
@@ -195,6 +212,24 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
             "A triage message from the shared inbox",
             "One email conversation, with who the sender is as a subscriber.",
             build_triage_message(sample_triage(), NOW, TZ),
+        ),
+        (
+            "The Reply modal",
+            "Opened by Reply on a triage message: the exact recipient and subject, the "
+            "customer's message, a draft. Only Send emails the customer; a failed send comes "
+            "back here with the reason on top and the text kept.",
+            build_reply_modal(sample_reply(), "Acme Support <support@acme.example>", "{}"),
+        ),
+        (
+            "A reply in the triage thread",
+            "Posted in the conversation's thread once the mail server took the email.",
+            build_reply_note(
+                "U04MAYA",
+                "ann.lee@example.com",
+                "Re: Please cancel my subscription",
+                "Hi Ann,\n\nSorry about the double charge: I have refunded it. Would a pause "
+                "for a month help instead of cancelling?\n\nMaya",
+            ),
         ),
         (
             "`/care history k7qx2`",
