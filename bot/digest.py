@@ -22,6 +22,7 @@ from typing import Any
 from bot import priority
 from bot.bulk import paused_gc
 from bot.engine import plan_changes
+from bot.holdout import held_out
 from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
 from bot.priority import Priority
 from bot.repos import Repos
@@ -264,7 +265,7 @@ def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> Diges
     expiring = {t.id for t in changes.expire}
     by_subscriber: dict[str, list[Task]] = {}
     for task in [*shown, *changes.create]:
-        if task.id not in expiring and task.due <= today:
+        if task.id not in expiring and task.due <= today and not task.held_out:
             by_subscriber.setdefault(task.subscriber_id, []).append(task)
     entries = []
     for sid, tasks in by_subscriber.items():
@@ -293,6 +294,7 @@ def _shown(doc: dict[str, Any], day: str) -> bool:
     """An active stored task that is due by `day` (ISO) and not snoozed past it."""
     return (
         doc.get("status") in ACTIVE_TASK_STATUSES
+        and not held_out(doc)
         and str(doc.get("due")) <= day
         and not (doc.get("snoozed_until") and str(doc["snoozed_until"]) > day)
     )

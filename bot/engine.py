@@ -30,6 +30,7 @@ from typing import Any
 
 from bot.bulk import paused_gc
 from bot.clock import Clock
+from bot.holdout import in_holdout, inbox_writers, wrote_in
 from bot.lifecycle import SAVE_MARK, MilestoneWindows, due_milestones, last_day, save_end
 from bot.models import (
     ACTIVE_TASK_STATUSES,
@@ -129,6 +130,8 @@ def _plan(
     windows = MilestoneWindows(today, lifecycle)
     bound = UpperBound(today, risk_rules)
     reserved: set[str] = set()
+    holdout = settings.holdout_percent
+    writers = inbox_writers(repos) if holdout else set()
     for doc in repos.subscribers.raw():
         try:
             sid = doc["id"]
@@ -160,6 +163,11 @@ def _plan(
             changes.subscribers[sid], changes.risks[sid] = _detached(sub), risk
         for key, kind, due, reason in new:
             task = _new_task(repos, reserved, key, kind, sub, due, now, reason, risk)
+            task.holdout = (
+                kind == CHURN
+                and in_holdout(key, holdout)
+                and not wrote_in(sid, events.get(sid, ()), writers)
+            )  # bot/holdout.py
             tasks.add(task)
             changes.create.append(task)
     return changes
@@ -193,6 +201,8 @@ def refresh_churn_risk(
     if the band is high and the subscriber is not in cooldown, a churn_risk task is created
     and returned. Else (or for an unknown subscriber) returns None. `force` creates the task
     whatever the band and cooldown: a live alert (a failed payment) asks for a person now.
+    An active churn_risk task that was held out (bot/holdout.py) is shown from now on: the
+    customer is before the team.
     """
     today = now.astimezone(settings.timezone).date()
     with repos.store.lock:
@@ -206,7 +216,7 @@ def refresh_churn_risk(
         index = _TaskIndex(docs, outreach, today, settings)
         active = index.active_churn_ids(sub.id)
         if active:
-            snapshot = _snapshot(risk)
+            snapshot = _snapshot(risk, today)
             updated = [repos.tasks.mutate(tid, snapshot)[0] for tid in sorted(active)]
             return min(updated, key=lambda t: (t.due, t.id))
         key = index.next_churn_key(sub.id, today)
@@ -254,12 +264,14 @@ def _expirer(changes: EngineChanges):  # noqa: ANN202 - a mutate callback
     return expire
 
 
-def _snapshot(risk: Risk):  # noqa: ANN202 - a mutate callback
+def _snapshot(risk: Risk, today: date):  # noqa: ANN202 - a mutate callback
     def update(task: Task) -> None:
         task.risk_score, task.risk_band = risk.score, risk.band
         task.risk_reasons = risk.reason_texts()
         if SAVE_MARK not in task.key:  # a save task keeps its own reason
             task.reason = _churn_reason(risk)
+        if task.held_out:  # the customer is before the team now: the holdout ends
+            task.holdout_ended = today
 
     return update
 

@@ -270,6 +270,8 @@ class Task(Model):
     closed_by: str = ""
     outcome: str = ""  # outreach outcome, "done", "expired", "released"
     digest_date: date | None = None  # the digest that lists it now (later ones carry it over)
+    holdout: bool = False  # drawn into the churn-risk holdout (bot/holdout.py); kept for good
+    holdout_ended: date | None = None  # the customer wrote in (or an alert): shown from then on
     slack: dict[str, str] = {}  # {"channel", "ts", "thread_ts"}
 
     @property
@@ -278,6 +280,11 @@ class Task(Model):
 
     def overdue(self, today: date, grace_days: int) -> bool:
         return self.active and (today - self.due).days > grace_days
+
+    @property
+    def held_out(self) -> bool:
+        """Kept out of the digest, the Home tab and the team's numbers now (bot/holdout.py)."""
+        return self.holdout and self.holdout_ended is None
 
 
 class Outreach(Model):

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot import priority
 from bot.digest import KIND_ORDER, kind_label, kind_rank
+from bot.holdout import held_out
 from bot.models import TASK_OPEN, Risk, RiskReason, Subscriber, Task
 from bot.priority import Priority
 from bot.repos import Repos
@@ -85,12 +86,13 @@ def with_subscribers(repos: Repos, entries: Sequence[WorkEntry]) -> list[WorkEnt
 
 
 def due_unclaimed(repos: Repos, today: date) -> list[Task]:
-    """Active, unclaimed tasks due by `today` and not snoozed past it."""
+    """Active, unclaimed tasks due by `today`, not snoozed past it and not held out."""
     day = today.isoformat()
     return repos.tasks.load(
         d
         for d in repos.tasks.raw()
         if d.get("status") == TASK_OPEN
+        and not held_out(d)
         and str(d.get("due")) <= day
         and not (d.get("snoozed_until") and str(d["snoozed_until"]) > day)
     )

@@ -35,13 +35,16 @@ def team_stats(repos: Repos, now: datetime, period_days: int) -> TeamStats:
     """Numbers for the last `period_days` days up to `now`.
 
     A task counts as due when its due date falls in the period, claimed/done/expired when that
-    happened in the period. Time to claim runs from the task's creation to its claim.
+    happened in the period. Time to claim runs from the task's creation to its claim. Tasks
+    held out of the digest (bot/holdout.py) are not counted: the team never saw them.
     """
     since = now - timedelta(days=period_days)
     since_day = since.date()
     stats = TeamStats(period_days=period_days)
     waits: list[float] = []
     for task in repos.tasks.all():
+        if task.held_out:
+            continue  # never before the team (bot/holdout.py): not theirs to count
         if task.active:
             stats.open_now += 1
         if since_day <= task.due <= now.date():

@@ -205,6 +205,7 @@ class Settings:
     hooks: WebhookSecrets = WebhookSecrets()
     report: ReportRules = field(default_factory=ReportRules)
     smtp: SmtpSettings = SmtpSettings()
+    holdout_percent: int = 0  # [care]: share of churn-risk tasks kept out of the digest
 
     def require_slack(self) -> None:
         """Stop with a clear message when the bot cannot run in Slack.
@@ -310,6 +311,7 @@ def load_settings(
         ),
         report=_report(_table(raw, "report", path), path),
         smtp=_smtp(env),
+        holdout_percent=_holdout(_table(raw, "care", path), path),
     )
 
 
@@ -476,6 +478,16 @@ def _triage(values: dict[str, Any], path: Path) -> TriageRules:
         thread_window_days=window,
         intents=tuple(intents),
     )
+
+
+def _holdout(values: dict[str, Any], path: Path) -> int:
+    unknown = set(values) - {"holdout_percent"}
+    if unknown:
+        raise ConfigError(f"{path}: [care] has no setting {sorted(unknown)[0]!r}")
+    percent = values.get("holdout_percent", 0)
+    if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 50:
+        raise ConfigError(f"{path}: [care] holdout_percent must be a whole number from 0 to 50")
+    return percent
 
 
 def _report(values: dict[str, Any], path: Path) -> ReportRules:

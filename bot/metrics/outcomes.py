@@ -7,7 +7,8 @@ whether customers the team reached fared better than those it did not reach.
 - Reached against not reached: tasks closed with an outreach that reached the customer
   (reached, saved, lost, follow-up) against tasks that expired unhandled, of the same kind and
   risk band, and the share of each whose customer was lost within 60 days of the task's due
-  date (tasks whose 60 days have not passed are left out).
+  date (tasks whose 60 days have not passed are left out). Churn-risk tasks held out of the
+  digest (`[care] holdout_percent`, bot/holdout.py) are a third group, whatever became of them.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class Comparison:
     band: str
     reached: Figure  # % lost within 60 days
     not_reached: Figure
+    held_out: Figure | None = None  # churn-risk tasks kept out of the digest ([care] holdout)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,13 +107,15 @@ class Comparison:
             "band": self.band,
             "reached_lost_60d": self.reached.to_json(),
             "not_reached_lost_60d": self.not_reached.to_json(),
+            **({"held_out_lost_60d": self.held_out.to_json()} if self.held_out else {}),
         }
 
     def sentence(self) -> str:
         label = self.kind.replace("_", "-")
+        held = f"; held out: {self.held_out.text()}" if self.held_out else ""
         return (
             f"{label} ({self.band} risk) customers reached: {self.reached.text()} lost in "
-            f"{LOST_WITHIN} days; not reached: {self.not_reached.text()}"
+            f"{LOST_WITHIN} days; not reached: {self.not_reached.text()}{held}"
         )
 
 
@@ -127,7 +131,9 @@ def reached_vs_not(
             continue
         if not first <= due <= last or due + timedelta(days=LOST_WITHIN) > as_of:
             continue
-        if doc.get("status") == "expired":
+        if doc.get("holdout"):
+            side = "held_out"
+        elif doc.get("status") == "expired":
             side = "not_reached"
         elif doc.get("status") == "done" and doc.get("outcome") in REACHED:
             side = "reached"
@@ -136,7 +142,7 @@ def reached_vs_not(
         timeline = book.timelines.get(str(doc.get("subscriber_id")))
         lost = bool(timeline and timeline.ends_between(due, due + timedelta(days=LOST_WITHIN)))
         key = (str(doc.get("kind", "")), str(doc.get("risk_band") or "low"))
-        groups.setdefault(key, {"reached": [], "not_reached": []})[side].append(lost)
+        groups.setdefault(key, {"reached": [], "not_reached": []}).setdefault(side, []).append(lost)
     out = []
     for (kind, band), sides in sorted(groups.items()):
         figures = {
@@ -145,5 +151,9 @@ def reached_vs_not(
             )
             for side, v in sides.items()
         }
-        out.append(Comparison(kind, band, figures["reached"], figures["not_reached"]))
+        out.append(
+            Comparison(
+                kind, band, figures["reached"], figures["not_reached"], figures.get("held_out")
+            )
+        )
     return out

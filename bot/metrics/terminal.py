@@ -108,18 +108,16 @@ def comparisons_table(report: MetricsReport) -> Table:
         title=f"Lost within {LOST_WITHIN} days: customers reached vs due but not reached",
         title_justify="left",
     )
-    for column in ("Task kind", "Risk", "Reached", "Not reached (expired)"):
+    for column in ("Task kind", "Risk", "Reached", "Not reached (expired)", "Held out"):
         table.add_column(column, justify="left" if column in ("Task kind", "Risk") else "right")
     for c in report.comparisons:
         cells = [
-            f"{f.text()} of {f.n}" if f.value is not None else "[dim]n/a[/]"
-            for f in (c.reached, c.not_reached)
+            f"{f.text()} of {f.n}" if f is not None and f.value is not None else "[dim]n/a[/]"
+            for f in (c.reached, c.not_reached, c.held_out)
         ]
         table.add_row(c.kind.replace("_", " "), c.band, *cells)
     if not report.comparisons:
-        table.add_row(
-            f"[dim]no task due {LOST_WITHIN}+ days ago was handled or expired[/]", "", "", ""
-        )
+        table.add_row(f"[dim]no task due {LOST_WITHIN}+ days ago was handled or expired[/]")
     return table
 
 
@@ -181,7 +179,8 @@ def csv_rows(report: MetricsReport) -> Iterator[list[Any]]:
     for key in ("due", "claimed", "done", "expired", "open_now"):
         yield ["team", key, key.replace("_", " "), getattr(team, key), "count", None, ""]
     for c in report.comparisons:
-        for side, f in (("reached", c.reached), ("not_reached", c.not_reached)):
+        sides = (("reached", c.reached), ("not_reached", c.not_reached), ("held_out", c.held_out))
+        for side, f in ((n, f) for n, f in sides if f is not None):
             key = f"{c.kind}:{c.band}:{side}"
             yield [
                 "outcomes",
