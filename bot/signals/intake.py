@@ -160,6 +160,7 @@ class Intake:
                     return done
                 for delivery, _ in parsed:
                     self._failed(delivery.id, exc)
+                self.journal.commit()
                 return {}
             results: dict[str, list[Applied]] = {}
             at = 0
@@ -167,6 +168,7 @@ class Intake:
                 mine = outcomes[at : at + len(signals)]
                 at += len(signals)
                 results[delivery.id] = self._record(delivery, mine)
+            self.journal.commit()  # one fsync for the batch's statuses and versions
         for delivery, _ in parsed:
             for listener in self._listeners:
                 try:

@@ -59,6 +59,7 @@ def sync_stripe(
     for report.subscriptions, subscription in enumerate(subscriptions, 1):
         _apply_state(applier, "customer.subscription.updated", subscription, now)
         tick("subscriptions", report.subscriptions)
+    intake.journal.commit()  # the state's versions
     if since is not None:
         events = list(_all(client.v1.events.list, created={"gte": int(since.timestamp())}))
         events.sort(key=lambda e: (e.get("created") or 0, e.get("id") or ""))
