@@ -179,8 +179,13 @@ class AlertService:
         return False
 
     def _task(self, sid: str, force: bool = True) -> Task | None:
+        """The task the alert's buttons act on. An alert that needs a person now forces one
+        (`force`), but not for a customer whose every subscription has ended: there is no
+        churn left to prevent, so only the usual rules (band, cooldown) may open one."""
+        sub = self._repos.subscribers.get(sid)
+        ended = sub is not None and bool(sub.subscriptions) and not sub.live_subscriptions
         now = self._clock.now()
-        task = refresh_churn_risk(sid, self._repos, self._settings, now, force=force)
+        task = refresh_churn_risk(sid, self._repos, self._settings, now, force=force and not ended)
         if task is not None:
             return task
         active = [t for t in self._repos.tasks.for_subscriber(sid) if t.active]

@@ -262,3 +262,30 @@ def test_hooks_test_sends_a_signed_sample_the_running_bot_accepts(bots: Callable
     wrong = bots(STRIPE_WEBHOOK_SECRET="whsec_other", data_dir=bot.data_dir.parent / "other")
     code = run_hooks_test(settings, "stripe", f"{wrong.url}/hooks/stripe", Console(file=out))
     assert code == 1 and "401" in out.getvalue()
+
+
+def test_an_alert_for_a_customer_who_has_cancelled_opens_no_churn_task(bot: CareBot):
+    deleted = stripe_event(
+        "customer.subscription.deleted",
+        "evt_del",
+        T0,
+        id="sub_cus_ada",
+        customer="cus_ada",
+        status="canceled",
+        canceled_at=T0,
+        ended_at=T0,
+    )
+    assert send(bot, deleted) == 200
+    applied(bot, "evt_del")
+    (parent,) = bot.fake.messages(ALERTS)
+    assert "Cancelled" in to_text(parent) or "cancel" in to_text(parent).lower()
+    late = failed("evt_late", T0 + 60, next_payment_attempt=None, attempt_count=2)
+    assert send(bot, late) == 200  # a last invoice failing after the end
+    applied(bot, "evt_late")
+    assert len(bot.fake.thread(ALERTS, parent["ts"])) >= 1
+    assert [t for t in bot.repos.tasks.for_subscriber("cus_ada") if t.kind == "churn_risk"] == []
+
+    add_subscriber(bot.repos, "cus_bob", "Bob", "bob@example.com", TODAY - timedelta(days=40))
+    assert send(bot, failed("evt_bob", customer="cus_bob")) == 200
+    applied(bot, "evt_bob")  # a customer still subscribed: the alert asks for a person now
+    assert [t.kind for t in bot.repos.tasks.for_subscriber("cus_bob")] == ["churn_risk"]
