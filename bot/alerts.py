@@ -80,6 +80,7 @@ def alerts_for(applied: Applied, rules: AlertRules, key: str) -> list[Alert]:
                 ends=str(facts.get("ends") or ""),
                 score=happening.value if kind == "low_csat" else None,
                 invoice=str(facts.get("invoice") or ""),
+                retry_unknown=bool(facts.get("retry_unknown")),
             )
         )
     return out

@@ -59,6 +59,7 @@ class Alert:
     ends: str = ""  # the day a scheduled cancellation takes effect (ISO)
     score: float | None = None  # CSAT 0-100
     invoice: str = ""  # the failed payment's invoice, to match a decline reported apart
+    retry_unknown: bool = False  # the source does not say whether it retries (Shopify)
 
     @property
     def needs_person_now(self) -> bool:
@@ -100,6 +101,11 @@ def alert_text(alert: Alert, tz: ZoneInfo) -> str:
             text += (
                 f" {source} retries {slack_date(alert.next_retry, tz=tz)}:"
                 " outreach can wait for that retry."
+            )
+        elif alert.retry_unknown:
+            text += (
+                f" {source} does not say whether your subscription app retries:"
+                " check its dunning before reaching out."
             )
         else:
             text += f" No retry is scheduled in {source}: reach out now."
