@@ -85,6 +85,10 @@ class Signal:
     day: date  # local
     value: float | None = None
     source: str = ""
+    ticket: str = ""  # the helpdesk ticket a support event belongs to (its note)
+
+
+TICKET_EVENTS = frozenset({"support_contact", "support_reply", "support_solved"})
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,7 @@ def _signal(sid: str, doc: Mapping[str, Any], tz: tzinfo) -> Signal | None:
         at.astimezone(tz).date(),
         float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None,
         str(doc.get("source", "")),
+        str(doc.get("note") or "") if doc.get("type") in TICKET_EVENTS else "",
     )
 
 
