@@ -41,6 +41,10 @@ from bot.repos.journal import Delivery
 from bot.signals.model import Envelope, Happening, Refused, Signal, from_unix, json_body
 
 SOURCE = "stripe"
+# A running bot takes `sync stripe`'s listed state as deliveries of these types (never sent by
+# Stripe; signed with the endpoint secret like any delivery): state only, no care events.
+SYNC_PREFIX = "care.sync."
+SNAPSHOTS = {"customer": "customer.updated", "subscription": "customer.subscription.updated"}
 SIGNATURE_HEADER = "stripe-signature"
 TOLERANCE = 300  # seconds, the SDK's default
 # Currencies Stripe counts in whole units (its "zero-decimal" list).
@@ -201,6 +205,11 @@ class StripeReceiver:
 def parse_event(event: Mapping[str, Any]) -> list[Signal]:
     """The signals a Stripe event means; [] for types care does not use."""
     kind = str(event["type"])
+    if kind.startswith(SYNC_PREFIX) and kind[len(SYNC_PREFIX) :] in SNAPSHOTS:
+        snapshots = parse_event({**event, "type": SNAPSHOTS[kind[len(SYNC_PREFIX) :]]})
+        for snapshot in snapshots:
+            snapshot.happenings = []  # a snapshot is state, not news
+        return snapshots
     obj = event["data"]["object"]
     at = from_unix(event.get("created")) or datetime.fromtimestamp(0, UTC)
     if kind in ("customer.created", "customer.updated"):
