@@ -92,6 +92,7 @@ class JournalRepo:
         self._queued = _Commit()
         self._writing = False
         self._end = 0  # the file's length once every queued line is written
+        self._exists = False  # the file is known to exist (its creation made durable)
 
     # ----- loading ------------------------------------------------------------------------
 
@@ -211,7 +212,7 @@ class JournalRepo:
     def _write(self, lines: list[bytes]) -> None:
         if self._path is None or not lines:
             return
-        created = not self._path.exists()
+        created = not self._exists and not self._path.exists()
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, b"".join(lines))
@@ -220,6 +221,7 @@ class JournalRepo:
             os.close(fd)
         if created:
             fsync_dir(self._path.parent)
+        self._exists = True  # (a stat per commit cost 0.5 ms on a loaded machine)
 
     def _undo(self, batch: _Commit) -> None:
         """A failed write: its deliveries were not stored. Cut what may have reached the file.
