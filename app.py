@@ -253,6 +253,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     syn = sub.add_parser("sync", help="backfill live signals from a billing system's API")
     syn.add_argument("source", choices=["stripe"])
     syn.add_argument("--since", type=date.fromisoformat, help="also replay events since YYYY-MM-DD")
+    syn.add_argument(
+        "--url", default="", help="while the bot runs: its /hooks/stripe URL (default: local)"
+    )
     hooks = sub.add_parser("hooks", help="webhook receivers")
     hooks.add_argument("action", choices=["test"])
     hooks.add_argument("source", choices=["stripe"])
@@ -293,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sync":
             from bot.signals.cli import run_sync
 
-            return run_sync(settings, args.source, args.since, console)
+            return run_sync(settings, args.source, args.since, console, args.url)
         if args.command == "hooks":
             from bot.signals.cli import run_hooks_test
 

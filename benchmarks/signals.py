@@ -82,6 +82,8 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             f">= {ACCEPT_RATE}/s",
             all(results[s]["accept_rate"] >= ACCEPT_RATE for s in sizes),
         ),
+        Row("Burst: process CPU per delivery", values("accept_cpu_ms"), "ms"),
+        Row("Burst: accepted per CPU second", values("accept_rate_per_cpu_s")),
         Row(
             "Burst lost (answered but not journalled)",
             values("burst_lost"),

@@ -34,6 +34,8 @@ from config.settings import AlertRules
 
 log = logging.getLogger(__name__)
 META_TYPE = "care_alert"
+KEPT_DECLINES = 5
+DECLINE_WINDOW_S = 86400
 
 
 def alerts_for(applied: Applied, rules: AlertRules, key: str) -> list[Alert]:
@@ -77,6 +79,8 @@ def alerts_for(applied: Applied, rules: AlertRules, key: str) -> list[Alert]:
                 reason=str(facts.get("reason") or happening.note or ""),
                 ends=str(facts.get("ends") or ""),
                 score=happening.value if kind == "low_csat" else None,
+                invoice=str(facts.get("invoice") or ""),
+                retry_unknown=bool(facts.get("retry_unknown")),
             )
         )
     return out
@@ -112,9 +116,37 @@ class AlertService:
     def on_applied(self, delivery: Delivery, applied: Sequence[Applied]) -> None:
         """`Intake` listener: post the alerts these applied signals raise."""
         for outcome in applied:
+            if outcome.subscriber is not None and _is_decline(outcome):
+                self.decline(outcome.subscriber.id, outcome.signal.facts, outcome.signal.at)
             for alert in alerts_for(outcome, self._settings.alerts, delivery.id):
                 assert outcome.subscriber is not None
                 self.post(outcome.subscriber.id, alert)
+
+    def decline(self, sid: str, facts: dict[str, Any], at: datetime) -> None:
+        """A decline reported apart from its failed payment (Stripe's `charge.failed`): complete
+        the payment's alert with it, now or when that alert comes."""
+        seen = {
+            "invoice": str(facts.get("invoice") or ""),
+            "decline_code": str(facts["decline_code"]),
+            "hard": bool(facts.get("hard")),
+            "at": at.isoformat(),
+        }
+        completed: list[bool] = []
+
+        def change(thread: AlertThread) -> None:
+            thread.declines = [*thread.declines[-(KEPT_DECLINES - 1) :], seen]
+            for doc in reversed(thread.alerts):
+                if doc["kind"] == "payment_failed" and not doc.get("decline_code"):
+                    if _same_attempt(doc.get("invoice") or "", doc["at"], seen):
+                        doc["decline_code"], doc["hard"] = seen["decline_code"], seen["hard"]
+                        completed.append(True)
+                    break
+
+        if not self.channel:
+            return
+        thread = self._threads.mutate(sid, change)
+        if completed and thread.open:
+            self._redraw(thread)
 
     def post(self, sid: str, alert: Alert) -> None:
         """Post one alert in its customer's thread, exactly once."""
@@ -127,6 +159,11 @@ class AlertService:
             return  # nothing to close
         if alert.key in thread.posted and self._already_posted(thread, alert.key):
             return
+        if alert.kind == "payment_failed" and not alert.decline_code:
+            for seen in reversed(thread.declines):
+                if _same_attempt(alert.invoice, alert.at.isoformat(), seen):
+                    alert.decline_code, alert.hard = seen["decline_code"], seen["hard"]
+                    break
         task = None
         if alert.kind != "payment_recovered":
             # A scheduled cancellation asks for a save call timed before it ends (the engine's
@@ -179,8 +216,13 @@ class AlertService:
         return False
 
     def _task(self, sid: str, force: bool = True) -> Task | None:
+        """The task the alert's buttons act on. An alert that needs a person now forces one
+        (`force`), but not for a customer whose every subscription has ended: there is no
+        churn left to prevent, so only the usual rules (band, cooldown) may open one."""
+        sub = self._repos.subscribers.get(sid)
+        ended = sub is not None and bool(sub.subscriptions) and not sub.live_subscriptions
         now = self._clock.now()
-        task = refresh_churn_risk(sid, self._repos, self._settings, now, force=force)
+        task = refresh_churn_risk(sid, self._repos, self._settings, now, force=force and not ended)
         if task is not None:
             return task
         active = [t for t in self._repos.tasks.for_subscriber(sid) if t.active]
@@ -209,6 +251,20 @@ class AlertService:
         task = self._repos.tasks.get(thread.task_id) if thread.task_id else None
         view = self._view(thread.id, alerts, task, closed=closed)
         self._sink.update(thread.channel, thread.ts, self._parent(view))
+
+
+def _is_decline(outcome: Applied) -> bool:
+    signal = outcome.signal
+    return not signal.happenings and bool(signal.facts.get("decline_code"))
+
+
+def _same_attempt(invoice: str, at: str, seen: dict[str, Any]) -> bool:
+    """Whether a decline reported apart belongs to a failed payment: the same invoice when both
+    name one, else within a day of each other (Stripe sends them together)."""
+    if invoice and seen["invoice"]:
+        return bool(invoice == seen["invoice"])
+    apart = datetime.fromisoformat(at) - datetime.fromisoformat(seen["at"])
+    return abs(apart.total_seconds()) <= DECLINE_WINDOW_S
 
 
 def _meta(key: str) -> dict[str, Any]:

@@ -68,6 +68,10 @@ EVENT_TYPES = (
     "trial_ending",
     "card_expiring",
     "unskip",
+    # A helpdesk ticket's first agent reply and its solving, noted with the ticket of its
+    # `support_contact`: the service metrics' first-response and resolution times.
+    "support_reply",
+    "support_solved",
 )
 
 TASK_KINDS = (

@@ -145,7 +145,7 @@ def loads(raw: bytes) -> Any:
         return json.loads(raw)
 
 
-def _dump_doc(doc: Any) -> str:
+def dump_doc(doc: Any) -> str:
     """A document as JSON text that UTF-8 can carry, as `json.dumps` writes it.
 
     msgspec's encoder is about five times faster than the stdlib's. Its output is used unless
@@ -181,7 +181,7 @@ def write_tables(data: dict[str, Any], fh: IO[str]) -> None:
         if not isinstance(docs, dict):
             raise TypeError(f"table {table!r} is not a mapping of documents")
         for d, (doc_id, doc) in enumerate(docs.items()):
-            fh.write(f"{',' if d else ''}{_dumps(str(doc_id))}:{_dump_doc(doc)}")
+            fh.write(f"{',' if d else ''}{_dumps(str(doc_id))}:{dump_doc(doc)}")
         fh.write("}")
     fh.write("}")
 

@@ -58,6 +58,8 @@ class Alert:
     reason: str = ""
     ends: str = ""  # the day a scheduled cancellation takes effect (ISO)
     score: float | None = None  # CSAT 0-100
+    invoice: str = ""  # the failed payment's invoice, to match a decline reported apart
+    retry_unknown: bool = False  # the source does not say whether it retries (Shopify)
 
     @property
     def needs_person_now(self) -> bool:
@@ -90,6 +92,8 @@ def alert_text(alert: Alert, tz: ZoneInfo) -> str:
         if alert.decline_code:
             kind = "hard decline" if alert.hard else "soft decline"
             parts.append(f"{kind}: `{clip(one_line(alert.decline_code), 60)}`")
+        else:
+            parts.append("decline code unknown")
         text = f"{head}: {', '.join(parts)}." if parts else f"{head}."
         if alert.hard:
             text += f" {source} will not get this card through: reach out now."
@@ -97,6 +101,11 @@ def alert_text(alert: Alert, tz: ZoneInfo) -> str:
             text += (
                 f" {source} retries {slack_date(alert.next_retry, tz=tz)}:"
                 " outreach can wait for that retry."
+            )
+        elif alert.retry_unknown:
+            text += (
+                f" {source} does not say whether your subscription app retries:"
+                " check its dunning before reaching out."
             )
         else:
             text += f" No retry is scheduled in {source}: reach out now."

@@ -86,6 +86,10 @@ class Signal(NamedTuple):
     day: date  # local
     value: float | None = None
     source: str = ""
+    ticket: str = ""  # the helpdesk ticket a support event belongs to (its note)
+
+
+TICKET_EVENTS = frozenset({"support_contact", "support_reply", "support_solved"})
 
 
 class Touch(NamedTuple):
@@ -158,6 +162,7 @@ class Book:
                     day,
                     float(value) if type(value) in _NUMBERS else None,  # type: ignore[arg-type]
                     str(doc.get("source", "")),
+                    str(doc.get("note") or "") if kind in TICKET_EVENTS else "",
                 )
                 try:
                     signals[kind].append(found)

@@ -26,6 +26,7 @@ class AlertThread(Model):
     task_id: str = ""  # the task its buttons act on
     posted: dict[str, str] = {}  # alert key -> ts ("" = posting)
     alerts: list[dict[str, Any]] = []  # the open thread's alerts (JSON values only)
+    declines: list[dict[str, Any]] = []  # the last declines reported apart from their alert
 
     @property
     def open(self) -> bool:

@@ -119,6 +119,9 @@ class SignalApplier:
         subscriber = merger.add(row, signal.source)
         if not known:
             batch.new_ids.add(subscriber.id)
+        if any(h.if_failing for h in signal.happenings):
+            failing = self._failing(batch, subscriber.id, signal)
+            signal.happenings = [h for h in signal.happenings if failing or not h.if_failing]
         events = [
             Event(
                 id=stable_id(key, signal.kind, h.type, i),
@@ -135,6 +138,20 @@ class SignalApplier:
         for resource in fresh:
             batch.versions[resource] = (at, subscriber.id if resource == sub_resource else "")
         return Applied(signal, subscriber=subscriber, stale=stale, events=events)
+
+    def _failing(self, batch: _Batch, sid: str, signal: Signal) -> bool:
+        """Whether the subscriber's last payment outcome from the signal's source before it
+        (stored, or earlier in this batch) is a failure."""
+        stored = self._repos.events.for_subscriber(sid)
+        outcomes = [
+            e
+            for e in [*stored, *(e for e in batch.events if e.subscriber_id == sid)]
+            if e.source == signal.source
+            and e.type in ("payment_failed", "payment_recovered")
+            and e.at <= signal.at
+        ]
+        outcomes.sort(key=lambda e: e.at)  # stable: at the same time, in the order recorded
+        return bool(outcomes) and outcomes[-1].type == "payment_failed"
 
     def known_id(self, customer_id: str, email: str) -> str | None:
         """The subscriber a customer id or address belongs to, if the store knows it."""

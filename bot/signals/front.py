@@ -8,8 +8,11 @@ the challenge and nothing is stored.
 
 An application webhook wraps the event as `{type, authorization, payload}`; the event's
 fields (`id`, `type`, `emitted_at`, `conversation`, `target`) are those of Front's
-EventResponse. An `inbound` message is a `support_contact` for the conversation's contact
-(`conversation.recipient.handle`, an email address). Front has no CSAT event.
+EventResponse. For the conversation's contact (`conversation.recipient.handle`, an email
+address): an `inbound` message is a `support_contact`, a teammate's `outbound` message or
+`out_reply` a `support_reply`, and `archive` a `support_solved`, each noted with the
+conversation (the service metrics time first response and resolution from them). Front has no
+CSAT event.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ from bot.signals.model import Envelope, Handshake, Happening, Refused, Signal, f
 
 SOURCE = "front"
 MAX_AGE = 300  # seconds
+KINDS = {
+    "inbound": "support_contact",
+    "outbound": "support_reply",
+    "out_reply": "support_reply",
+    "archive": "support_solved",
+}
 
 
 class FrontReceiver:
@@ -64,7 +73,8 @@ class FrontReceiver:
 
     def parse(self, delivery: Delivery) -> list[Signal]:
         event = _event(json.loads(delivery.body))
-        if event.get("type") != "inbound":
+        kind = KINDS.get(str(event.get("type")))
+        if kind is None:
             return []
         recipient = (event.get("conversation") or {}).get("recipient") or {}
         email = str(recipient.get("handle") or "").strip().lower()
@@ -75,11 +85,11 @@ class FrontReceiver:
         return [
             Signal(
                 SOURCE,
-                "inbound",
+                str(event["type"]),
                 at,
                 email=email,
                 name=str(recipient.get("name") or ""),
-                happenings=[Happening("support_contact", note=f"conversation {conversation}")],
+                happenings=[Happening(kind, note=f"conversation {conversation}")],
             )
         ]
 

@@ -2,14 +2,16 @@
 
 A helpdesk knows the customer by email. A ticket (or an inbound conversation) is a
 `support_contact`; a satisfaction rating is a `csat` from 0 to 100 (Zendesk good = 100,
-bad = 0; a 1-5 score s = (s - 1) x 25). A helpdesk never creates a subscriber: a contact from
-an address the store does not know waits for that customer. First-response and solve times
-stay in the journal's raw deliveries for the service metrics to come.
+bad = 0; a 1-5 score s = (s - 1) x 25). An agent's public reply is a `support_reply` and a
+solved ticket a `support_solved`, both noted with the ticket, so the service metrics
+(`bot.metrics.service`) time the ticket's first response and resolution from its
+`support_contact`. A helpdesk never creates a subscriber: an event from an address the store
+does not know waits for that customer.
 
 Zendesk triggers and Gorgias HTTP integrations send the body you write, so both take the
 same template (docs/live-signals.md), filled with their placeholders:
 
-    {"event": "ticket_created" | "ticket_solved" | "satisfaction_rated",
+    {"event": "ticket_created" | "agent_replied" | "ticket_solved" | "satisfaction_rated",
      "ticket_id": "...", "email": "...", "name": "...", "updated_at": "<ISO time>",
      "rating": "good" | "bad" | 1-5, "comment": "..."}
 
@@ -27,6 +29,11 @@ from bot.signals.model import Envelope, Happening, Refused, Signal, from_iso
 EVENTS = {
     "ticket_created": "support_contact",
     "ticket-created": "support_contact",
+    "agent_replied": "support_reply",
+    "agent-replied": "support_reply",
+    "ticket_solved": "support_solved",
+    "ticket-solved": "support_solved",
+    "ticket-closed": "support_solved",
     "satisfaction_rated": "csat",
     "satisfaction-rated": "csat",
 }
@@ -71,6 +78,6 @@ def parse_template(source: str, data: Mapping[str, Any], received: datetime) -> 
             return []
         signal.happenings.append(Happening("csat", value, comment))
     else:
-        signal.happenings.append(Happening("support_contact", note=f"ticket {data['ticket_id']}"))
+        signal.happenings.append(Happening(kind, note=f"ticket {data['ticket_id']}"))
     signal.facts = {"ticket": str(data["ticket_id"]), "reason": comment}
     return [signal]

@@ -42,6 +42,9 @@ class Happening:
     type: str
     value: float | None = None
     note: str = ""
+    # Recorded only while the customer has a failed payment from this source not yet recovered
+    # (a Shopify billing success is a recovery only after a failure).
+    if_failing: bool = False
 
 
 @dataclass

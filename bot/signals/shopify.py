@@ -15,10 +15,17 @@ is the one the contract was applied to before, or the delivery waits for it.
 |---|---|
 | `subscription_contracts/create`, `update`, `activate`, `expire`, `fail` | status and interval |
 | `subscription_contracts/pause` / `cancel` | status, and `pause` / `canceled` |
-| `subscription_billing_attempts/failure` | `payment_failed` (error code and message) |
-| `subscription_billing_attempts/success`, `orders/create` | `order` |
+| `subscription_billing_attempts/failure` | `payment_failed` (error code, hard or soft, message) |
+| `subscription_billing_attempts/success` | `order`, and `payment_recovered` after a failure |
+| `orders/create` | `order` |
 | `subscription_billing_cycles/skip` / `unskip` | `skip` / `unskip` |
 | `customers/create`, `customers/update` | the customer's email and name |
+
+Dunning: Shopify does not retry a failed billing attempt itself; the merchant's subscription
+app decides whether and when, and the attempt's payload carries no amount and no retry date
+(only `error_code`, `error_message` and ids). So a failure alert says the retry is the app's
+to tell, and whether the code means a new payment method is needed (hard) or a retry may work
+(soft). A later successful attempt for the customer closes the failure as recovered.
 """
 
 from __future__ import annotations
@@ -39,6 +46,31 @@ SOURCE = "shopify"
 STATUSES = {"cancelled": "canceled", "failed": "past_due", "stale": "expired"}
 CONTRACT_EVENTS = {"pause": "pause", "cancel": "canceled"}
 CONTRACT_FIELDS = ("status", "interval", "interval_count", "currency")
+# SubscriptionBillingAttemptErrorCode values (shopify.dev, Admin GraphQL 2026-04) that no retry
+# of the same payment method fixes: the customer must act (new card, bank, authentication).
+HARD_ERRORS = frozenset(
+    {
+        "authentication_failed",
+        "authentication_required",
+        "buyer_canceled_payment_method",
+        "call_issuer",
+        "card_number_incorrect",
+        "customer_invalid",
+        "customer_not_found",
+        "do_not_honor",
+        "expired_card",
+        "expired_payment_method",
+        "fraud_suspected",
+        "incorrect_number",
+        "invalid_customer_billing_agreement",
+        "invalid_expiry_date",
+        "invalid_number",
+        "invalid_payment_method",
+        "payment_method_not_found",
+        "payment_method_not_specified",
+        "payment_method_unsupported",
+    }
+)
 
 
 class ShopifyReceiver:
@@ -118,11 +150,18 @@ def parse_webhook(topic: str, data: Mapping[str, Any], at: datetime) -> list[Sig
     contract = _gid_tail(data.get("subscription_contract_id"))
     signal = Signal(SOURCE, topic, at, subscription_ref=contract)
     if topic == "subscription_billing_attempts/failure":
-        code, message = str(data.get("error_code") or ""), str(data.get("error_message") or "")
-        signal.facts = {"decline_code": code, "reason": message}
+        code = str(data.get("error_code") or "").lower()
+        message = str(data.get("error_message") or "")
+        signal.facts = {
+            "decline_code": code,
+            "hard": code in HARD_ERRORS,
+            "reason": message,
+            "retry_unknown": True,
+        }
         signal.happenings.append(Happening("payment_failed", note=message or code))
     elif topic == "subscription_billing_attempts/success":
         signal.happenings.append(Happening("order"))
+        signal.happenings.append(Happening("payment_recovered", if_failing=True))
     elif topic in ("subscription_billing_cycles/skip", "subscription_billing_cycles/unskip"):
         signal.happenings.append(Happening(action))
     elif topic == "orders/create":

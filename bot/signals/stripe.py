@@ -11,12 +11,20 @@ is the event id. What each event means:
 | `customer.subscription.deleted` | state, and `canceled` |
 | `customer.subscription.paused` / `.resumed` | state, and `pause` / `resume` |
 | `customer.subscription.trial_will_end` | `trial_ending` |
-| `invoice.payment_failed` | `payment_failed` (amount, attempt, next retry, decline code); a failed retry with no next attempt is also `retries_exhausted` |
+| `invoice.payment_failed` | `payment_failed` (amount, attempt, next retry); a failed retry with no next attempt is also `retries_exhausted` |
+| `charge.failed` / `payment_intent.payment_failed` | the decline code and advice of the attempt (no care event: they complete the failed payment's alert) |
 | `invoice.payment_succeeded` after a failed attempt | `payment_recovered` |
 | `invoice.marked_uncollectible` | `retries_exhausted` |
 | `customer.source.expiring` | `card_expiring` |
 
 A subscription whose payment collection is paused (`pause_collection`) counts as `paused`.
+
+Decline codes: Stripe never expands objects in a webhook, so `invoice.payment_failed` carries
+its charge and payment intent as ids only (and from API 2025-03-31 not even those). The code
+(`failure_code`, `outcome.reason`, `outcome.advice_code`, `last_payment_error.decline_code`)
+comes in the `charge.failed` and `payment_intent.payment_failed` events Stripe sends for the same
+attempt; the alert takes it from whichever arrives, and says "unknown" until one does. An
+invoice listed with its charge expanded (an API read) gives it directly.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ from bot.repos.journal import Delivery
 from bot.signals.model import Envelope, Happening, Refused, Signal, from_unix, json_body
 
 SOURCE = "stripe"
+# A running bot takes `sync stripe`'s listed state as deliveries of these types (never sent by
+# Stripe; signed with the endpoint secret like any delivery): state only, no care events.
+SYNC_PREFIX = "care.sync."
+SNAPSHOTS = {"customer": "customer.updated", "subscription": "customer.subscription.updated"}
 SIGNATURE_HEADER = "stripe-signature"
 TOLERANCE = 300  # seconds, the SDK's default
 # Currencies Stripe counts in whole units (its "zero-decimal" list).
@@ -193,6 +205,11 @@ class StripeReceiver:
 def parse_event(event: Mapping[str, Any]) -> list[Signal]:
     """The signals a Stripe event means; [] for types care does not use."""
     kind = str(event["type"])
+    if kind.startswith(SYNC_PREFIX) and kind[len(SYNC_PREFIX) :] in SNAPSHOTS:
+        snapshots = parse_event({**event, "type": SNAPSHOTS[kind[len(SYNC_PREFIX) :]]})
+        for snapshot in snapshots:
+            snapshot.happenings = []  # a snapshot is state, not news
+        return snapshots
     obj = event["data"]["object"]
     at = from_unix(event.get("created")) or datetime.fromtimestamp(0, UTC)
     if kind in ("customer.created", "customer.updated"):
@@ -212,6 +229,8 @@ def parse_event(event: Mapping[str, Any]) -> list[Signal]:
     if kind.startswith("invoice."):
         signal = _invoice_signal(kind, at, obj)
         return [signal] if signal else []
+    if kind in ("charge.failed", "payment_intent.payment_failed"):
+        return [_attempt_signal(kind, at, obj)]
     if kind == "customer.source.expiring":
         return [
             Signal(
@@ -326,20 +345,49 @@ def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal |
     return signal
 
 
+def _attempt_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal:
+    """A failed charge or payment intent: the decline of an attempt, for the alert (no event)."""
+    if kind == "charge.failed":
+        decline, advice = _charge_decline(obj)
+    else:
+        decline, advice = _intent_decline(obj)
+    invoice = obj.get("invoice")
+    email, name = _customer_email(obj)
+    return Signal(
+        SOURCE,
+        kind,
+        at,
+        customer_id=_customer_id(obj),
+        email=email.lower(),
+        name=name,
+        facts={
+            "invoice": str((invoice.get("id") if isinstance(invoice, dict) else invoice) or ""),
+            "decline_code": decline,
+            "hard": advice in HARD_ADVICE or decline in HARD_DECLINES,
+        },
+    )
+
+
+def _charge_decline(charge: Mapping[str, Any]) -> tuple[str, str]:
+    outcome = charge.get("outcome") or {}
+    decline = outcome.get("reason") or charge.get("failure_code") or ""
+    return str(decline), str(outcome.get("advice_code") or charge.get("advice_code") or "")
+
+
+def _intent_decline(intent: Mapping[str, Any]) -> tuple[str, str]:
+    error = intent.get("last_payment_error") or {}
+    return (
+        str(error.get("decline_code") or error.get("code") or ""),
+        str(error.get("advice_code") or ""),
+    )
+
+
 def _decline(invoice: Mapping[str, Any]) -> tuple[str, str]:
-    """The decline code and advice code, when the invoice carries its charge or payment intent."""
-    charge = invoice.get("charge")
+    """The decline code and advice code, when the invoice's charge or intent is expanded (an
+    API read; a webhook never is): ("", "") otherwise."""
+    charge, intent = invoice.get("charge"), invoice.get("payment_intent")
     if isinstance(charge, dict):
-        outcome = charge.get("outcome") or {}
-        return (
-            str(charge.get("failure_code") or outcome.get("reason") or ""),
-            str(outcome.get("advice_code") or ""),
-        )
-    intent = invoice.get("payment_intent")
+        return _charge_decline(charge)
     if isinstance(intent, dict):
-        error = intent.get("last_payment_error") or {}
-        return (
-            str(error.get("decline_code") or error.get("code") or ""),
-            str(error.get("advice_code") or ""),
-        )
+        return _intent_decline(intent)
     return "", ""

@@ -4,6 +4,10 @@
 as state at the time of the sync (newer than any event already applied, and quiet: no alerts,
 no care events). Events since `since` go through the journal under the same keys the
 receiver uses (`stripe:<event id>`), so an event both delivered and listed is applied once.
+
+While the bot runs it owns the data directory, so the CLI hands what `read_stripe` lists to the
+bot's own receiver instead (`bot.signals.cli`): events as they are, state as `care.sync.*`
+deliveries signed with the endpoint secret, which the receiver applies as quietly.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.signals.apply import SignalApplier
 from bot.signals.intake import Intake
-from bot.signals.stripe import parse_event
+from bot.signals.stripe import SNAPSHOTS, SYNC_PREFIX, parse_event
 
 Progress = Callable[[str, int], None]
 """Called as `progress(what, done)` while objects are read."""
@@ -31,6 +35,12 @@ class SyncReport:
     new_events: int = 0
 
 
+StateSink = Callable[[str, dict[str, Any]], None]
+"""Applies one listed object as state: `sink(kind, obj)`, kind `customer` or `subscription`."""
+EventSink = Callable[[dict[str, Any]], bool]
+"""Takes one listed event as a delivery; True when it was new."""
+
+
 def sync_stripe(
     client: Any,
     intake: Intake,
@@ -39,7 +49,7 @@ def sync_stripe(
     since: datetime | None = None,
     progress: Progress | None = None,
 ) -> SyncReport:
-    """Backfill from Stripe through `client` (a `stripe.StripeClient`).
+    """Backfill from Stripe through `client` (a `stripe.StripeClient`) into this process's store.
 
     Args:
         client: the official SDK's client (its `v1` List APIs are used, auto-paging).
@@ -49,26 +59,59 @@ def sync_stripe(
         since: list events created at or after this time; None skips events.
         progress: told how far each list has got.
     """
-    report = SyncReport()
     now = int(clock.now().timestamp())
+
+    def state(kind: str, obj: dict[str, Any]) -> None:
+        _apply_state(applier, SNAPSHOTS[kind], obj, now)
+
+    def event(listed: dict[str, Any]) -> bool:
+        answer = intake.accept("stripe", json.dumps(listed).encode(), {})
+        if answer.status != 200 or answer.body.get("duplicate"):
+            return False
+        intake.apply_now(f"stripe:{listed['id']}")
+        return True
+
+    report = read_stripe(client, state, event, since, progress)
+    intake.journal.commit()  # the state's versions
+    return report
+
+
+def read_stripe(
+    client: Any,
+    state: StateSink,
+    event: EventSink,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """List customers, subscriptions and (from `since`) events, handing each to its sink."""
+    report = SyncReport()
     tick = progress or (lambda what, done: None)
     for report.customers, customer in enumerate(_all(client.v1.customers.list), 1):
-        _apply_state(applier, "customer.updated", customer, now)
+        state("customer", customer)
         tick("customers", report.customers)
     subscriptions = _all(client.v1.subscriptions.list, status="all")
     for report.subscriptions, subscription in enumerate(subscriptions, 1):
-        _apply_state(applier, "customer.subscription.updated", subscription, now)
+        state("subscription", subscription)
         tick("subscriptions", report.subscriptions)
     if since is not None:
         events = list(_all(client.v1.events.list, created={"gte": int(since.timestamp())}))
         events.sort(key=lambda e: (e.get("created") or 0, e.get("id") or ""))
-        for report.events, event in enumerate(events, 1):
-            answer = intake.accept("stripe", json.dumps(event).encode(), {})
-            if answer.status == 200 and not answer.body.get("duplicate"):
-                intake.apply_now(f"stripe:{event['id']}")
-                report.new_events += 1
+        for report.events, listed in enumerate(events, 1):
+            report.new_events += event(listed)
             tick("events", report.events)
     return report
+
+
+def snapshot_event(kind: str, obj: dict[str, Any], now: int) -> dict[str, Any]:
+    """A listed object as the state delivery a running bot takes (`care.sync.<kind>`): its
+    id names the sync, so the next sync's state is new again."""
+    return {
+        "id": f"care_sync_{now}_{obj['id']}",
+        "object": "event",
+        "type": f"{SYNC_PREFIX}{kind}",
+        "created": now,
+        "data": {"object": obj},
+    }
 
 
 def _all(list_call: Callable[..., Any], **params: Any) -> Iterable[dict[str, Any]]:

@@ -60,7 +60,9 @@ def test_recharge_cancellation_alerts_with_reason(bot: CareBot):
     body = shared_body("recharge", "subscription.cancelled.json")
     assert post(bot, body, recharge_headers(body, "subscription/cancelled"), "recharge")[0] == 200
     text = alert_text(bot)
-    assert "Subscription cancelled* in Recharge" in text and "some reason / comments go here" in text
+    assert (
+        "Subscription cancelled* in Recharge" in text and "some reason / comments go here" in text
+    )
 
 
 def test_shopify_contract_cancel_alerts_for_the_known_customer(bot: CareBot):
@@ -87,3 +89,48 @@ def test_shopify_contract_cancel_alerts_for_the_known_customer(bot: CareBot):
     )
     text = alert_text(bot)
     assert "Subscription cancelled* in Shopify" in text and "Bob Biller" in text
+
+
+def _attempt(name: str, contract: int, **fields: object) -> bytes:
+    data = json.loads(shared_body("shopify", name))
+    data.update(subscription_contract_id=contract, **fields)
+    return json.dumps(data).encode()
+
+
+def test_shopify_billing_failures_say_hard_or_soft_and_a_later_success_recovers(bot: CareBot):
+    contract = json.loads(shared_body("shopify", "subscription_contracts.activate.json"))
+    add_subscriber(bot.repos, str(contract["customer_id"]), "Bob Biller", "bob@biller.com", TODAY)
+    body = shared_body("shopify", "subscription_contracts.activate.json")
+    headers = shopify_headers(body, "subscription_contracts/activate", "w-a")
+    assert post(bot, body, headers, "shopify")[0] == 200  # the contract names its customer
+    cid = contract["id"]
+
+    def attempt(name: str, webhook_id: str, **fields: object) -> None:
+        topic = "subscription_billing_attempts/" + name.split(".")[1]
+        body = _attempt(name, cid, **fields)
+        assert post(bot, body, shopify_headers(body, topic, webhook_id), "shopify")[0] == 200
+
+    # Shopify's example has error_code null; these are documented SubscriptionBillingAttempt
+    # ErrorCode values, in the lower case the webhook's error_code uses.
+    attempt("subscription_billing_attempts.failure.json", "w-f1", error_code="insufficient_funds")
+    text = alert_text(bot).replace("`", "")
+    assert "soft decline: insufficient_funds" in text
+    assert "Shopify does not say whether your subscription app retries" in text
+    attempt(
+        "subscription_billing_attempts.failure.json", "w-f2", error_code="expired_payment_method"
+    )
+    parent = bot.fake.messages(ALERTS)[0]
+    bot.fake.wait_for(lambda: len(bot.fake.thread(ALERTS, parent["ts"])) >= 2, timeout=10)
+    reply = unmark(to_text(bot.fake.thread(ALERTS, parent["ts"])[-1])).replace("`", "")
+    assert "hard decline: expired_payment_method" in reply and "reach out now" in reply
+
+    attempt("subscription_billing_attempts.success.json", "w-s1")
+    bot.fake.wait_for(
+        lambda: "Payment recovered" in to_text(bot.fake.thread(ALERTS, parent["ts"])[-1]),
+        timeout=10,
+    )
+    bot.fake.wait_for(lambda: "Closed" in to_text(bot.fake.message(ALERTS, parent["ts"])))
+    attempt("subscription_billing_attempts.success.json", "w-s2")  # next month's renewal
+    bot.services.signals.intake._queue.join()
+    types = [e.type for e in bot.repos.events.for_subscriber(str(contract["customer_id"]))]
+    assert types.count("payment_recovered") == 1 and types.count("order") == 2

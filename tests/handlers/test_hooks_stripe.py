@@ -21,7 +21,7 @@ from bot.repos.journal import IGNORED
 from bot.risk import score
 from bot.signals.cli import run_hooks_test
 from tests.handlers.conftest import DIGEST, TODAY, CareBot, add_subscriber
-from tests.hooks import STRIPE_SECRET, stripe_event, stripe_request, stripe_signature
+from tests.hooks import STRIPE_SECRET, stripe_event, stripe_made, stripe_request, stripe_signature
 
 ALERTS = "C0ALERTS"
 T0 = 1781530200  # 2026-06-15 13:30 UTC, the bots' clock
@@ -262,3 +262,78 @@ def test_hooks_test_sends_a_signed_sample_the_running_bot_accepts(bots: Callable
     wrong = bots(STRIPE_WEBHOOK_SECRET="whsec_other", data_dir=bot.data_dir.parent / "other")
     code = run_hooks_test(settings, "stripe", f"{wrong.url}/hooks/stripe", Console(file=out))
     assert code == 1 and "401" in out.getvalue()
+
+
+def test_an_alert_for_a_customer_who_has_cancelled_opens_no_churn_task(bot: CareBot):
+    deleted = stripe_event(
+        "customer.subscription.deleted",
+        "evt_del",
+        T0,
+        id="sub_cus_ada",
+        customer="cus_ada",
+        status="canceled",
+        canceled_at=T0,
+        ended_at=T0,
+    )
+    assert send(bot, deleted) == 200
+    applied(bot, "evt_del")
+    (parent,) = bot.fake.messages(ALERTS)
+    assert "Cancelled" in to_text(parent) or "cancel" in to_text(parent).lower()
+    late = failed("evt_late", T0 + 60, next_payment_attempt=None, attempt_count=2)
+    assert send(bot, late) == 200  # a last invoice failing after the end
+    applied(bot, "evt_late")
+    assert len(bot.fake.thread(ALERTS, parent["ts"])) >= 1
+    assert [t for t in bot.repos.tasks.for_subscriber("cus_ada") if t.kind == "churn_risk"] == []
+
+    add_subscriber(bot.repos, "cus_bob", "Bob", "bob@example.com", TODAY - timedelta(days=40))
+    assert send(bot, failed("evt_bob", customer="cus_bob")) == 200
+    applied(bot, "evt_bob")  # a customer still subscribed: the alert asks for a person now
+    assert [t.kind for t in bot.repos.tasks.for_subscriber("cus_bob")] == ["churn_risk"]
+
+
+def test_decline_code_comes_from_the_charge_event_stripe_sends_beside_the_invoice(bot: CareBot):
+    # As Stripe delivers it: the invoice names its charge by id only, never expanded.
+    invoice = stripe_event(
+        "invoice.payment_failed",
+        "evt_inv",
+        T0,
+        id="in_ada_1",
+        customer="cus_ada",
+        attempt_count=1,
+        amount_due=4900,
+        next_payment_attempt=T0 + 3 * 86400,
+    )
+    assert isinstance(invoice["data"]["object"]["charge"], str)
+    send(bot, invoice)
+    applied(bot, "evt_inv")
+    (parent,) = bot.fake.messages(ALERTS)
+    assert "decline code unknown" in to_text(parent)
+    assert "soft decline" not in to_text(parent) and "hard decline" not in to_text(parent)
+
+    charge = stripe_event("charge.failed", "evt_ch", T0 + 1, customer="cus_ada", invoice="in_ada_1")
+    assert charge["data"]["object"]["outcome"]["reason"] == "generic_decline"  # Stripe's own
+    send(bot, charge)
+    applied(bot, "evt_ch")
+    redrawn = to_text(bot.fake.message(ALERTS, parent["ts"]))
+    assert "soft decline: generic_decline" in redrawn.replace("`", "")
+    assert "decline code unknown" not in redrawn
+    assert [e.type for e in bot.repos.events.for_subscriber("cus_ada")] == ["payment_failed"]
+
+
+def test_a_decline_arriving_before_its_invoice_event_is_on_the_alert(bot: CareBot):
+    intent = stripe_made("payment_intent.payment_failed")
+    intent["id"], intent["created"] = "evt_pi", T0
+    error = intent["data"]["object"]["last_payment_error"]
+    intent["data"]["object"].update(customer="cus_ada")
+    error.update(decline_code="stolen_card")
+    send(bot, intent)
+    applied(bot, "evt_pi")
+    assert bot.fake.messages(ALERTS) == []  # a decline alone is not an alert
+    invoice = stripe_event(
+        "invoice.payment_failed", "evt_inv", T0 + 5, customer="cus_ada", attempt_count=1
+    )
+    send(bot, invoice)
+    applied(bot, "evt_inv")
+    (parent,) = bot.fake.messages(ALERTS)
+    text = to_text(parent).replace("`", "")
+    assert "hard decline: stolen_card" in text and "reach out now" in text

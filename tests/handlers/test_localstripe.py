@@ -3,11 +3,16 @@ localstripe delivers the events it makes, signed as Stripe signs, to the running
 
 from __future__ import annotations
 
+import dataclasses
+import io
 from collections.abc import Callable
+from datetime import date
 
 import stripe
+from rich.console import Console
 
 from bot.blocks.plain import to_text
+from bot.signals.cli import run_sync
 from tests.handlers.conftest import CareBot
 from tests.hooks import STRIPE_SECRET
 from tests.localstripe import LocalStripe
@@ -69,3 +74,39 @@ def test_localstripe_events_reach_the_bot_and_alert(
     assert [e.type for e in bot.repos.events.for_subscriber(customer.id)] == ["canceled"]
     statuses = {d.status for d in bot.repos.journal.with_status(["pending", "failed", "waiting"])}
     assert statuses == set()
+
+
+def test_sync_while_the_bot_runs_goes_through_its_receiver_quietly(
+    bots: Callable[..., CareBot], localstripe: LocalStripe
+):
+    from tests.bot.signals.test_sync import _stripe_data
+
+    customer_id, sub_id = _stripe_data(localstripe)
+    bot = bots(
+        STRIPE_WEBHOOK_SECRET=STRIPE_SECRET,
+        STRIPE_API_KEY="sk_test_local",
+        STRIPE_API_BASE=localstripe.url,
+        CARE_ALERTS_CHANNEL=ALERTS,
+    )
+    bot.fake.add_channel(ALERTS, "care-alerts")
+    settings, url = bot.runtime.settings, f"{bot.url}/hooks/stripe"
+    out = io.StringIO()
+    since = date(2020, 1, 1)
+    assert run_sync(settings, "stripe", since, Console(file=out, width=200), url) == 0
+    assert "The bot is running" in out.getvalue()
+    assert "1 customers, 1 subscriptions" in out.getvalue()
+    bot.services.signals.intake._queue.join()
+    sub = bot.fake.wait_for(lambda: bot.repos.subscribers.get(customer_id), timeout=20)
+    assert (sub.email, [(s.id, s.status, s.amount) for s in sub.subscriptions]) == (
+        "lin@example.com",
+        [(sub_id, "active", 18.0)],
+    )
+    assert bot.fake.messages(ALERTS) == []  # state, and events already known, alert nobody
+    again = io.StringIO()
+    assert run_sync(settings, "stripe", since, Console(file=again, width=200), url) == 0
+    assert "(0 new)" in again.getvalue()  # listed events are the receiver's, applied once
+
+    no_secret = dataclasses.replace(settings, hooks=dataclasses.replace(settings.hooks, stripe=""))
+    refused = io.StringIO()
+    assert run_sync(no_secret, "stripe", since, Console(file=refused, width=200), url) == 2
+    assert "STRIPE_WEBHOOK_SECRET" in refused.getvalue() and "stop the bot" in refused.getvalue()

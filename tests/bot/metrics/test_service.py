@@ -57,7 +57,9 @@ def test_response_and_resolution_in_business_hours(repos: Repos, settings: Setti
 def test_no_conversations_says_why(repos: Repos, settings: Settings) -> None:
     figures = service_figures([], Book.load(repos, NY), MARCH, settings.triage, NY)
     assert figures["tickets"].value == 0  # a count of nothing is a real zero
-    assert figures["first_response_median"].why == "no inbox conversation in the period"
+    assert figures["first_response_median"].why == (
+        "no inbox conversation or helpdesk ticket in the period"
+    )
     assert figures["first_contact_resolution"].value is None
     assert figures["csat"].why == "no CSAT answers in the period"
 

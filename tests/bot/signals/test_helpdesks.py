@@ -147,3 +147,51 @@ def test_front_inbound_is_a_support_contact_and_stale_or_wrong_is_refused(
     assert types(repos) == [("support_contact", None)]
     with pytest.raises(Refused):
         FrontReceiver(FRONT_SECRET).identify(b'{"type": "inbound"}', {})
+
+
+def test_helpdesk_first_response_and_solve_times_reach_the_service_metrics(
+    intake: Intake, repos: Repos, settings
+):
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from bot.metrics.care import Period
+    from bot.metrics.history import Book
+    from bot.metrics.service import service_figures
+
+    def zendesk(event: str, ticket: str, at: str) -> None:
+        body = helpdesk_body(event, ticket, "ann@example.com", updated_at=at)
+        assert deliver(intake, "zendesk", body, zendesk_headers(body))["status"] == 200
+
+    # Mon 15 June 2026, New York business hours 09:00-17:00 (13:00-21:00 UTC)
+    zendesk("ticket_created", "701", "2026-06-15T14:00:00Z")
+    zendesk("agent_replied", "701", "2026-06-15T16:00:00Z")  # first reply: 2 h
+    zendesk("agent_replied", "701", "2026-06-15T17:00:00Z")  # a later reply changes nothing
+    zendesk("ticket_solved", "701", "2026-06-15T20:00:00Z")  # solved: 6 h
+    zendesk("ticket_created", "702", "2026-06-15T15:00:00Z")  # not answered yet
+
+    def front(kind: str, event_id: str, at: int) -> None:
+        event = {
+            "type": kind,
+            "payload": {
+                "id": event_id,
+                "type": kind,
+                "emitted_at": at,
+                "conversation": {"id": "cnv_9", "recipient": {"handle": "ann@example.com"}},
+            },
+        }
+        body = json.dumps(event).encode()
+        assert deliver(intake, "front", body, front_headers(body))["status"] == 200
+
+    front("inbound", "evt_f1", 1781532000)  # 2026-06-15 14:00 UTC
+    front("outbound", "evt_f2", 1781533800)  # 30 minutes later
+    front("archive", "evt_f3", 1781535600)  # an hour after it came in
+
+    tz = ZoneInfo("America/New_York")
+    june = Period(date(2026, 6, 1), date(2026, 6, 30))
+    figures = service_figures([], Book.load(repos, tz), june, settings.triage, tz)
+    assert figures["tickets"].detail == {"inbox": 0, "helpdesk": 3}
+    assert figures["first_response_median"].value == 1.25  # 2 h and 0.5 h
+    assert figures["first_response_median"].detail == {"unanswered": 1}
+    assert figures["resolution_median"].value == 3.5  # 6 h and 1 h
+    assert figures["resolution_median"].detail == {"unresolved": 1}
