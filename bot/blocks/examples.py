@@ -26,7 +26,7 @@ from bot.blocks.entry import EntryView
 from bot.blocks.modal import build_log_outreach_modal
 from bot.blocks.plain import to_text
 from bot.blocks.queue import build_queue
-from bot.blocks.triage import Attachment, TriageView, build_triage_message
+from bot.blocks.triage import Attachment, CancelState, TriageView, build_triage_message
 from bot.models import Risk, RiskReason, Subscriber, Subscription, Task
 from bot.priority import Priority
 from bot.queue import WorkEntry
@@ -131,11 +131,33 @@ def sample_triage() -> TriageView:
         received_at=datetime(2026, 6, 15, 12, 51, tzinfo=UTC),
         attachments=[Attachment("statement.pdf", 48_213)],
         intent="cancel",
+        intents=[("cancel", "Please cancel my subscription"), ("billing", "I was charged twice")],
+        cancel=CancelState("counted", 0.95),
         subscriber=sample_subscriber(),
         stage="active, month 15",
         risk=sample_entry().risk,
         churn_task=sample_entry().tasks[0],
         churn_task_link="https://example.slack.com/archives/C0DIGEST/p1781528400000100",
+    )
+
+
+def sample_pending_triage() -> TriageView:
+    """A hedged email with a weaker cancel request: it waits for a person to confirm it."""
+    return replace(
+        sample_triage(),
+        item_id="p3k8w",
+        subject="Skip December?",
+        text="Please skip December and don't cancel my plan. How do I cancel the gift box?",
+        attachments=[],
+        intent="cancel",
+        intents=[
+            ("cancel", "How do I cancel the gift box?"),
+            ("pause_skip", "Please skip December"),
+        ],
+        set_aside=[("cancel", "negated", "don't cancel my plan.")],
+        cancel=CancelState("pending", 0.65),
+        churn_task=None,
+        churn_task_link="",
     )
 
 
@@ -195,6 +217,12 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
             "A triage message from the shared inbox",
             "One email conversation, with who the sender is as a subscriber.",
             build_triage_message(sample_triage(), NOW, TZ),
+        ),
+        (
+            "A cancel request waiting for a person",
+            "Below `[triage] cancel_confidence` a cancel request is not counted until someone "
+            "confirms it; a negated mention is shown as not counted, with its words.",
+            build_triage_message(sample_pending_triage(), NOW, TZ),
         ),
         (
             "`/care history k7qx2`",
