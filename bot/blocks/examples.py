@@ -96,7 +96,20 @@ def sample_entry() -> EntryView:
             RiskReason("cancel_request", 60, reasons[1]),
         ],
     )
-    return EntryView(subscriber=sample_subscriber(), tasks=tasks, risk=risk, kind="churn_risk")
+    evidence = [
+        *reasons,
+        "NPS 4 on 2026-06-02: \u201cthe last two bags were stale\u201d",
+        "2 support contacts in the last 30 days (last: \u201cticket 812: where is my box?\u201d)",
+        "Last order on 2026-05-14 (32 days ago)",
+        "Tags: gift, espresso",
+    ]
+    return EntryView(
+        subscriber=sample_subscriber(),
+        tasks=tasks,
+        risk=risk,
+        kind="churn_risk",
+        evidence=evidence,
+    )
 
 
 def claimed(entry: EntryView, user: str = "U04MAYA", at: datetime | None = None) -> EntryView:
