@@ -86,7 +86,7 @@ def _cancellation(
     lines = []
     for sub in subscriber.subscriptions:
         reason = " ".join(sub.cancellation_reason.replace("_", " ").split())
-        comment = " ".join(str(getattr(sub, "cancellation_comment", "") or "").split())
+        comment = " ".join(sub.cancellation_comment.split())
         if reason:
             lines.append(f"Cancellation reason: {reason[:NOTE_CHARS]}")
         if comment:

@@ -138,7 +138,7 @@ def build_entry_blocks(
         risk = None
     why = truncate(why_now(entry, risk, today), MAX_SECTION_TEXT)
     shown_band = risk is not None and any(t.kind == CHURN for t in entry.tasks)
-    evidence_text = _evidence_text(entry, risk, shown_band)
+    evidence_text = _evidence_text(entry, risk, shown_band, why)
     entry_id = ids.block_id(ids.BLOCK_ENTRY, key)
     if compact:
         text = "\n".join(part for part in (who, why, evidence_text) if part)
@@ -209,19 +209,31 @@ def why_now(entry: EntryLike, risk: Risk | None, today: date) -> str:
     return line
 
 
-def _evidence_text(entry: EntryLike, risk: Risk | None, band_shown: bool) -> str:
+def _evidence_text(entry: EntryLike, risk: Risk | None, band_shown: bool, why: str) -> str:
     """The evidence under "why now": risk reasons, cancellation, NPS, contacts, bounces, last
-    order, tags (each once, escaped); the risk band unless the why line shows it already."""
+    order, tags (each once, escaped); the risk band unless the why line shows it already. A
+    sentence the why line says already (a save task's reason and comment) is left out."""
     lines = getattr(entry, "evidence", None)
     if lines is None:
         lines = risk.reason_texts() if risk is not None else []
-    shown = list(dict.fromkeys(clip(one_line(t), 300) for t in lines if t and t.strip()))
+    said = why.lower()
+    shown = [
+        line
+        for line in dict.fromkeys(clip(one_line(t), 300) for t in lines if t and t.strip())
+        if line.lower() not in said and not _said_by_task(line, said)
+    ]
     head = "*Evidence*"
     if risk is not None and not band_shown:
         head += f"  ·  risk {band_label(risk.score, risk.band)}"
     if not shown:
         return head if risk is not None and not band_shown else ""
     return head + "\n" + bullet_list(shown, MAX_SECTION_TEXT - len(head) - 1)
+
+
+def _said_by_task(line: str, said: str) -> bool:
+    """Whether the why line carries this cancellation reason or comment already."""
+    label, _, words = line.partition(": ")
+    return label.startswith("Cancellation ") and f"{label.split()[-1]}: {words}".lower() in said
 
 
 def _state_blocks(

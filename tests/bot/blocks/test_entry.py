@@ -67,3 +67,25 @@ def test_evidence_from_outside_is_escaped_and_pings_nobody() -> None:
     proof = _texts(build_entry_blocks(view, TODAY, TZ, NOW))[-1]
 
     assert "&lt;!channel&gt;" in proof and "<!channel>" not in proof and "<@U1>" not in proof
+
+
+def test_a_save_task_that_carries_the_cancellation_reason_is_not_repeated_by_the_evidence() -> None:
+    reason = (
+        "Set to cancel on 2026-07-01: a save call before it ends. Reason: too expensive. "
+        "Comment: \u201cthe price went up twice\u201d"
+    )
+    save = task("s1ave", "pre_renewal", reason=reason)
+    evidence = [
+        "Scheduled to cancel on 2026-07-01",
+        "Cancellation reason: too expensive",
+        "Cancellation comment: \u201cthe price went up twice\u201d",
+        "Tags: box",
+    ]
+    view = EntryView(
+        subscriber(), [save], risk("Scheduled to cancel on 2026-07-01"), evidence=evidence
+    )
+
+    text = "\n".join(_texts(build_entry_blocks(view, TODAY, TZ, NOW)))
+
+    assert text.count("too expensive") == 1 and text.count("the price went up twice") == 1
+    assert "Scheduled to cancel on 2026-07-01" in text and "Tags: box" in text
