@@ -24,6 +24,8 @@ TRIAGE_ACTIONS = (
     "triage_reopen",
     "triage_snooze",
     "triage_reply",
+    "triage_cancel_confirm",
+    "triage_cancel_dismiss",
 )
 ACTIONS = TASK_ACTIONS + TRIAGE_ACTIONS
 

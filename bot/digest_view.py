@@ -45,6 +45,7 @@ def message_views(
     repos: Repos,
     message: DigestMessage,
     risk_of: Callable[[Subscriber], Risk] | None = None,
+    evidence_of: Callable[[Subscriber, Risk], list[str]] | None = None,
 ) -> tuple[list[EntryView], dict[str, int]]:
     """The message's entries as they stand, and how many of its tasks are in each state.
 
@@ -52,6 +53,7 @@ def message_views(
         repos: read only.
         message: a stored thread reply.
         risk_of: today's risk of a customer (full entries show it; compact ones do not).
+        evidence_of: the evidence sentences for a customer and that risk (`bot.evidence`).
 
     Returns:
         The entry views in message order (tasks gone from the store are left out; an entry
@@ -73,5 +75,7 @@ def message_views(
             view.moved_to = max(t.digest_date for t in tasks if t.digest_date)
         elif risk_of is not None:
             view.risk = risk_of(sub)
+            if evidence_of is not None:
+                view.evidence = evidence_of(sub, view.risk)
         views.append(view)
     return views, dict(tally)

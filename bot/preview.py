@@ -178,9 +178,10 @@ def _entry(entry: DigestEntry, plan: DigestPlan) -> list[str]:
     if sub.owner:
         facts.append(f"owner {escape(sub.owner)}")
     lines.append("   " + " · ".join(facts))
-    lines += ["   " + _task_line(task, plan) for task in entry.tasks]
     risk = entry.risk
-    if risk.score or risk.reasons:
+    shown = bool(risk.score or risk.reasons)
+    lines += ["   " + _task_line(task, plan, shown) for task in entry.tasks]
+    if shown:  # a customer without risk signals gets no risk line
         style = BAND_STYLES.get(risk.band, "")
         reasons = "; ".join(escape(r) for r in risk.reason_texts())
         lines.append(f"   Risk [{style}]{risk.score} {risk.band}[/]: {reasons}")
@@ -191,13 +192,14 @@ def _clean(value: str) -> str:
     return value.translate(_CONTROL)
 
 
-def _task_line(task: Task, plan: DigestPlan) -> str:
+def _task_line(task: Task, plan: DigestPlan, risk_shown: bool = False) -> str:
     line = f"[cyan]{task.id}[/] {escape(kind_label(task.kind))}, due {task.due}"
     if task.overdue(plan.date, plan.grace_days):
         line += " [red](overdue)[/]"
     if task.claimed_by:
         line += f", claimed by {escape(task.claimed_by)}"
-    if task.reason:
+    # A churn task's reason is its risk, printed on the risk line: said once.
+    if task.reason and not (risk_shown and task.kind == "churn_risk"):
         line += f": {escape(task.reason)}"
     return line
 

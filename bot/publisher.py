@@ -33,6 +33,7 @@ from bot.blocks.entry import EntryView
 from bot.clock import Clock, local_today
 from bot.digest_view import add_tallies, message_views, moved_on
 from bot.edits import EditQueue
+from bot.evidence import evidence
 from bot.models import Risk, Subscriber, Task
 from bot.repos import Repos
 from bot.repos.digests import POSTED, DigestMessage, DigestRecord
@@ -327,7 +328,7 @@ class DigestPublisher:
             total = self.repos.digests.get(message.date)
             count = (total.counts.get(CARRIED, 0) if total else 0) if message.first_of_kind else 0
             return self.renderer.carried(views, message.first_of_kind, count), tally
-        views, tally = message_views(self.repos, message, self._risk)
+        views, tally = message_views(self.repos, message, self._risk, self._evidence)
         return self.renderer.batch(message.kind, views, message.first_of_kind), tally
 
     def render_parent(self, record: DigestRecord) -> dict[str, Any]:
@@ -372,11 +373,15 @@ class DigestPublisher:
         return before != tally
 
     def entry_views(self, message: DigestMessage) -> list[EntryView]:
-        return message_views(self.repos, message, self._risk)[0]
+        return message_views(self.repos, message, self._risk, self._evidence)[0]
 
     def _risk(self, sub: Subscriber) -> Risk:
         events = self.repos.events.for_subscriber(sub.id)
         return score(sub, events, self.today(), self.settings.risk, tz=self.settings.timezone)
+
+    def _evidence(self, sub: Subscriber, risk: Risk) -> list[str]:
+        events = self.repos.events.for_subscriber(sub.id)
+        return evidence(sub, events, risk, self.today(), self.settings.timezone)
 
     def refresh(self, tasks: list[Task]) -> None:
         """Queue edits of the messages that show `tasks` now (their parents follow).

@@ -119,6 +119,7 @@ class TriageRules:
     business_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     thread_window_days: int = 14
     intents: tuple[Intent, ...] = ()
+    cancel_confidence: float = 0.8  # a cancel request at least this sure counts unconfirmed
 
 
 @dataclass(frozen=True)
@@ -468,6 +469,13 @@ def _triage(values: dict[str, Any], path: Path) -> TriageRules:
         raise ConfigError(
             f"{path}: [triage] remind_after_minutes and thread_window_days must be >= 1"
         )
+    confidence = values.get("cancel_confidence", 0.8)
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not 0 <= confidence <= 1
+    ):
+        raise ConfigError(f"{path}: [triage] cancel_confidence must be a number from 0 to 1")
     return TriageRules(
         remind_after_minutes=remind,
         business_start=start,
@@ -477,6 +485,7 @@ def _triage(values: dict[str, Any], path: Path) -> TriageRules:
         ),
         thread_window_days=window,
         intents=tuple(intents),
+        cancel_confidence=float(confidence),
     )
 
 

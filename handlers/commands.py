@@ -281,7 +281,7 @@ def _stats(services: Services, user: str, args: list[str], _: str) -> Outcome:
     if period not in ("7", "30"):
         raise CareError("Usage: `/care stats [7d|30d]`")
     stats = team_stats(services.repos, services.clock.now(), int(period))
-    return Outcome(cards.build_stats(stats_view(services, stats)))
+    return Outcome(cards.build_stats(stats_view(services, stats, with_digest=True)))
 
 
 def _digest(services: Services, user: str, args: list[str], _: str) -> Outcome:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot import queue
 from bot.blocks.cards import Stats
+from bot.blocks.digest import digest_total
+from bot.repos.digests import POSTED
 from bot.stats import TeamStats
 from handlers.context import Services
 
@@ -38,8 +40,9 @@ def task_entry_ids(services: Services, task_id: str, claimed_by: str | None = No
     return ids
 
 
-def stats_view(services: Services, stats: TeamStats) -> Stats:
-    """The builder's view of the team's numbers, with the inbox connector's health if any."""
+def stats_view(services: Services, stats: TeamStats, with_digest: bool = False) -> Stats:
+    """The builder's view of the team's numbers, with the inbox connector's health if any, and
+    (`with_digest`) today's digest counted as its parent message counts it."""
     view = Stats(
         period_days=stats.period_days,
         due=stats.due,
@@ -53,6 +56,12 @@ def stats_view(services: Services, stats: TeamStats) -> Stats:
         },
         median_claim_minutes=stats.median_claim_minutes,
     )
+    if with_digest:
+        view.digest_day = services.publisher.today()
+        record = services.repos.digests.get(view.digest_day)
+        if record is not None and record.status == POSTED:
+            progress = services.publisher.progress(record)
+            view.digest = {"listed": digest_total(record.counts), **progress}
     if services.triage is not None:
         view.inbox = services.triage.stats()
     if services.signals is not None:

@@ -2,8 +2,9 @@
 
 `SlackTriagePoster` is the `bot.inbox.ingest.TriagePoster` that posts to the triage channel.
 `TriageSlack` holds the rest: Claim / Resolve / Snooze / Release / Reopen / Show full email
-listeners, `/care triage`, inbox figures for `/care stats`, the signed `POST /inbox` webhook,
-the reminder job, and the IMAP connector's thread.
+and a cancel request's Confirm / Dismiss listeners, `/care triage`, inbox figures for
+`/care stats`, the signed `POST /inbox` webhook, the reminder job, and the IMAP connector's
+thread.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import ids, replies
 from bot.blocks.triage import (
     Attachment,
+    CancelState,
     TriageView,
     build_full_email_messages,
     build_triage_list,
@@ -130,8 +132,9 @@ class SlackTriagePoster:
             key = f"inbox:{item.id}:{email}:{index}"
             posted = found.get(key) or self.post_once(channel, reply, key, thread_ts=ts)
             first = first or posted
-        if context.reopened:
-            item.status, item.claimed_by, item.resolved_by = "open", "", ""
+        if context.reopened or context.changed:
+            if context.reopened:
+                item.status, item.claimed_by, item.resolved_by = "open", "", ""
             self.services.client.chat_update(
                 channel=channel,
                 ts=ts,
@@ -229,6 +232,9 @@ class TriageSlack:
             attachments=[Attachment(name, size) for name, size in snap.get("attachments", [])],
             notes=list(snap.get("notes", [])),
             intent=item.intent,
+            intents=[(name, item.triggers.get(name, "")) for name in item.intents],
+            set_aside=[tuple(row) for row in item.set_aside if len(row) == 3],
+            cancel=CancelState(item.cancel, item.cancel_confidence, item.cancel_by, item.cancel_at),
             subscriber=sub,
             stage=lifecycle_stage(sub, today) if sub else "",
             risk=risk,
@@ -424,6 +430,13 @@ class TriageSlack:
         )
         app.action(ids.ACTION_TRIAGE_SNOOZE)(ack=ack, lazy=[self._on(self._snooze)])
         app.action(ids.ACTION_TRIAGE_SHOW_FULL)(ack=ack, lazy=[self._on(self._show_full)])
+        cancels, permissions = self.ingestor.cancels, self.actions.permissions
+        app.action(ids.ACTION_TRIAGE_CANCEL_CONFIRM)(
+            ack=ack, lazy=[self._on(lambda b, u, i: cancels.confirm(i, u, permissions))]
+        )
+        app.action(ids.ACTION_TRIAGE_CANCEL_DISMISS)(
+            ack=ack, lazy=[self._on(lambda b, u, i: cancels.dismiss(i, u, permissions))]
+        )
 
     def _on(self, work: Any) -> Any:
         def run(body: dict[str, Any]) -> None:

@@ -30,6 +30,8 @@ VERBS = {
     "triage_reply": "replied by email to inbox item",
     "triage_reopen": "reopened inbox item",
     "triage_snooze": "snoozed inbox item",
+    "triage_cancel_confirm": "confirmed the cancel request in inbox item",
+    "triage_cancel_dismiss": "dismissed the cancel request in inbox item",
 }
 SURFACE_LABELS = {
     "button": "button",

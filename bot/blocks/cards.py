@@ -56,6 +56,10 @@ class Stats:
     median_claim_minutes: float | None = None
     inbox: dict[str, Any] = field(default_factory=dict)
     signals: dict[str, str] = field(default_factory=dict)  # source -> its freshness line
+    digest_day: date | None = None  # today's digest, when `/care stats` shows it
+    # What today's digest parent shows: "listed" (its total) and its progress ("claimed",
+    # "done", "open", "expired", "moved"); empty when it is not posted yet.
+    digest: dict[str, int] = field(default_factory=dict)
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -220,15 +224,41 @@ def build_mine(
 
 
 def stats_text(stats: Stats) -> str:
-    """The team's numbers as mrkdwn lines (shared by `/care stats` and the Home tab)."""
+    """The team's numbers as mrkdwn lines (shared by `/care stats` and the Home tab), each
+    saying what it counts."""
     median = (
         duration_minutes(stats.median_claim_minutes)
         if stats.median_claim_minutes is not None
         else "–"
     )
+    days = f"{stats.period_days} day{'s' if stats.period_days != 1 else ''}"
     return (
-        f"*{stats.due}* due  ·  *{stats.claimed}* claimed  ·  *{stats.done}* done  ·  "
-        f"*{stats.expired}* expired\nMedian time to claim: *{median}*"
+        f"*{stats.due}* came due  ·  *{stats.claimed}* claimed  ·  *{stats.done}* done  ·  "
+        f"*{stats.expired}* expired\n"
+        f"_Came due: tasks whose due date fell in the last {days}, whatever became of them; "
+        f"claimed, done, expired: what happened in those {days}._\n"
+        f"Median time to claim: *{median}*"
+    )
+
+
+def digest_stats_text(stats: Stats) -> str:
+    """Today's digest as its parent message counts it (the same numbers, the same way)."""
+    day = stats.digest_day
+    if day is None:
+        return ""
+    head = f"*Today's digest* ({day:%a %b} {day.day})"
+    figures = stats.digest
+    if not figures:
+        return f"{head}: not posted yet. `/care digest now` posts it."
+    parts = [f"*{figures.get('listed', 0)}* due today"]
+    parts += [f"*{figures.get(k, 0)}* {k}" for k in ("claimed", "done")]
+    parts.append(f"*{figures.get('open', 0)}* still open")
+    parts += [f"*{figures[k]}* {k}" for k in ("expired",) if figures.get(k)]
+    if figures.get("moved"):
+        parts.append(f"*{figures['moved']}* moved on to a later digest")
+    return (
+        f"{head}: " + "  ·  ".join(parts) + "\n_Due today: the tasks its thread lists, overdue "
+        "ones carried over from earlier days included, as its parent message counts them._"
     )
 
 
@@ -248,9 +278,12 @@ def build_stats(stats: Stats) -> dict[str, Any]:
     """`/care stats [7d|30d]`: due, claimed, done, expired; per manager; median time to claim."""
     title = f"Last {stats.period_days} day" + ("s" if stats.period_days != 1 else "")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"Proactive care · {title}"}},
-        _section(stats_text(stats)),
+        {"type": "header", "text": {"type": "plain_text", "text": "Proactive care · numbers"}},
     ]
+    today = digest_stats_text(stats)
+    if today:
+        blocks.append(_section(today))
+    blocks.append(_section(f"*{title}*\n" + stats_text(stats)))
     lines = manager_lines(stats)
     if lines:
         blocks.append(_section("*Per manager*\n" + bullet_list(lines, MAX_SECTION_TEXT - 20)))
@@ -262,7 +295,7 @@ def build_stats(stats: Stats) -> dict[str, Any]:
     if stats.signals:
         lines = [f"{escape(k.title())}: {clip(v, 300)}" for k, v in stats.signals.items()]
         blocks.append(_section("*Live signals*\n" + bullet_list(lines, MAX_SECTION_TEXT - 20)))
-    text = f"{title}: {stats.due} due, {stats.claimed} claimed, {stats.done} done"
+    text = f"{title}: {stats.due} came due, {stats.claimed} claimed, {stats.done} done"
     return {"text": text, "blocks": blocks[:MAX_BLOCKS_MESSAGE]}
 
 

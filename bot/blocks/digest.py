@@ -88,7 +88,7 @@ def build_digest_parent(
     for kind, n in counts.items():
         if n and kind not in (OVERDUE, CARRIED, *QUEUE_KEYS):
             grouped[group_of(kind)] = grouped.get(group_of(kind), 0) + int(n)
-    total = sum(grouped.values())
+    total = digest_total(counts)
     overdue = int(counts.get(OVERDUE, 0))
     title = f"Proactive care · {day:%A %b} {day.day}"
     blocks: list[dict[str, Any]] = [
@@ -137,6 +137,15 @@ def _queue_line(counts: Mapping[str, int]) -> str:
         f":inbox_tray: *{queued} more due* ({people} customer{'s' if people != 1 else ''}) "
         f"wait in the queue{sized}: `/care queue` and the Home tab list them best first; "
         "claim them there. Unhandled ones expire on schedule and are counted in `/care stats`."
+    )
+
+
+def digest_total(counts: Mapping[str, int]) -> int:
+    """The tasks a digest lists ("N proactive touches due today"): its counts per kind summed,
+    without the "overdue" and "carried" figures, which count some of the same tasks again.
+    `/care stats` says the same number for today's digest."""
+    return sum(
+        int(n) for kind, n in counts.items() if n and kind not in (OVERDUE, CARRIED, *QUEUE_KEYS)
     )
 
 

@@ -36,6 +36,7 @@ from bot.models import TASK_CLAIMED, TASK_OPEN, Risk, RiskReason, Subscriber, Ta
 from bot.money import price_label
 
 SNOOZE_DAYS = (1, 3, 7)
+CHURN = "churn_risk"
 UNCLAIMED, CLAIMED, DONE, MOVED = "unclaimed", "claimed", "done", "moved"
 
 
@@ -63,6 +64,7 @@ class EntryView:
     overdue: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     moved_to: date | None = None  # a later digest lists these tasks now (shown in an older one)
+    evidence: list[str] | None = None  # bot.evidence sentences (raw); None: the risk reasons
 
 
 def entry_kind(entry: EntryLike) -> str:
@@ -131,17 +133,20 @@ def build_entry_blocks(
     """
     key = entry_key(entry)
     who = _who(entry.subscriber, today)
-    why = _why_head(entry) + bullet_list(_why_lines(entry, today), MAX_SECTION_TEXT - 60)
     risk = entry_risk(entry)
-    risk_text = _risk_text(risk) if risk is not None and risk.score > 0 else ""
+    if risk is not None and risk.score <= 0:
+        risk = None
+    why = truncate(why_now(entry, risk, today), MAX_SECTION_TEXT)
+    shown_band = risk is not None and any(t.kind == CHURN for t in entry.tasks)
+    evidence_text = _evidence_text(entry, risk, shown_band, why)
     entry_id = ids.block_id(ids.BLOCK_ENTRY, key)
     if compact:
-        text = "\n".join(part for part in (who, why, risk_text) if part)
+        text = "\n".join(part for part in (who, why, evidence_text) if part)
         blocks = [_section(truncate(text, MAX_SECTION_TEXT), entry_id)]
     else:
         blocks = [_section(who, entry_id), _section(why)]
-        if risk_text:
-            blocks.append(_section(risk_text))
+        if evidence_text:
+            blocks.append(_section(evidence_text))
     blocks.extend(_state_blocks(entry, key, today, tz, now))
     return blocks
 
@@ -176,34 +181,59 @@ def _who(sub: Subscriber, today: date) -> str:
     return first + "\n" + "  ·  ".join(details)
 
 
-def _why_head(entry: EntryLike) -> str:
-    if getattr(entry, "overdue", False) and any(t.active for t in entry.tasks):
-        return "*Why now*  ·  :hourglass: *overdue, carried over*\n"
-    return "*Why now*\n"
-
-
-def _why_lines(entry: EntryLike, today: date) -> list[str]:
-    lines = []
+def why_now(entry: EntryLike, risk: Risk | None, today: date) -> str:
+    """Why the customer is due now, in one line: each task's kind and its own reason (a churn
+    task shows its band and score; its reasons are the evidence), when it was due, its id."""
+    parts = []
     for task in sorted(entry.tasks, key=lambda t: (kind_rank(t.kind), t.due)):
         emoji = KIND_EMOJI.get(task.kind, ":small_blue_diamond:")
-        line = f"{emoji} *{kind_label(task.kind)}*"
-        if task.reason:
-            line += f": {clip(one_line(task.reason), 400)}"
-        line += f"  ·  due {day_label(task.due, today)}"
+        part = f"{emoji} *{kind_label(task.kind)}*"
+        if task.kind == CHURN and risk is not None:
+            part += f" {band_label(risk.score, risk.band)}"
+        # The engine's churn reason ("Churn risk 65 (high): ...") is the evidence: not repeated.
+        if task.reason and not (task.kind == CHURN and task.reason.startswith("Churn risk ")):
+            part += f": {clip(one_line(task.reason), 300)}"
+        part += f", due {day_label(task.due, today)}"
         late = (today - task.due).days
         if task.active and late > 0:
-            line += f" ({late} day{'s' if late != 1 else ''} ago)"
-        line += f"  ·  `{escape(task.id)}`"
-        lines.append(line)
-    return lines
+            part += f" ({late} day{'s' if late != 1 else ''} ago)"
+        parts.append(f"{part} `{escape(task.id)}`")
+    head = "*Why now*"
+    if getattr(entry, "overdue", False) and any(t.active for t in entry.tasks):
+        head += " :hourglass: *overdue, carried over*"
+    line, room = f"{head} ", MAX_SECTION_TEXT - 40
+    for i, part in enumerate(parts):
+        if len(line) + len(part) + 5 > room:
+            return f"{line}  ·  and {len(parts) - i} more"
+        line += f"{'  ·  ' if i else ' '}{part}"
+    return line
 
 
-def _risk_text(risk: Risk) -> str:
-    head = f"*Risk* {band_label(risk.score, risk.band)}"
-    reasons = [clip(one_line(text), 300) for text in risk.reason_texts() if text]
-    if not reasons:
-        return head
-    return head + "\n" + bullet_list(reasons, MAX_SECTION_TEXT - len(head) - 1)
+def _evidence_text(entry: EntryLike, risk: Risk | None, band_shown: bool, why: str) -> str:
+    """The evidence under "why now": risk reasons, cancellation, NPS, contacts, bounces, last
+    order, tags (each once, escaped); the risk band unless the why line shows it already. A
+    sentence the why line says already (a save task's reason and comment) is left out."""
+    lines = getattr(entry, "evidence", None)
+    if lines is None:
+        lines = risk.reason_texts() if risk is not None else []
+    said = why.lower()
+    shown = [
+        line
+        for line in dict.fromkeys(clip(one_line(t), 300) for t in lines if t and t.strip())
+        if line.lower() not in said and not _said_by_task(line, said)
+    ]
+    head = "*Evidence*"
+    if risk is not None and not band_shown:
+        head += f"  ·  risk {band_label(risk.score, risk.band)}"
+    if not shown:
+        return head if risk is not None and not band_shown else ""
+    return head + "\n" + bullet_list(shown, MAX_SECTION_TEXT - len(head) - 1)
+
+
+def _said_by_task(line: str, said: str) -> bool:
+    """Whether the why line carries this cancellation reason or comment already."""
+    label, _, words = line.partition(": ")
+    return label.startswith("Cancellation ") and f"{label.split()[-1]}: {words}".lower() in said
 
 
 def _state_blocks(

@@ -27,7 +27,7 @@ from bot.blocks.modal import build_log_outreach_modal
 from bot.blocks.plain import to_text
 from bot.blocks.queue import build_queue
 from bot.blocks.reply import build_reply_modal, build_reply_note
-from bot.blocks.triage import Attachment, TriageView, build_triage_message
+from bot.blocks.triage import Attachment, CancelState, TriageView, build_triage_message
 from bot.models import Risk, RiskReason, Subscriber, Subscription, Task
 from bot.outbox.reply import ReplyDraft
 from bot.priority import Priority
@@ -98,7 +98,20 @@ def sample_entry() -> EntryView:
             RiskReason("cancel_request", 60, reasons[1]),
         ],
     )
-    return EntryView(subscriber=sample_subscriber(), tasks=tasks, risk=risk, kind="churn_risk")
+    evidence = [
+        *reasons,
+        "NPS 4 on 2026-06-02: \u201cthe last two bags were stale\u201d",
+        "2 support contacts in the last 30 days (last: \u201cticket 812: where is my box?\u201d)",
+        "Last order on 2026-05-14 (32 days ago)",
+        "Tags: gift, espresso",
+    ]
+    return EntryView(
+        subscriber=sample_subscriber(),
+        tasks=tasks,
+        risk=risk,
+        kind="churn_risk",
+        evidence=evidence,
+    )
 
 
 def claimed(entry: EntryView, user: str = "U04MAYA", at: datetime | None = None) -> EntryView:
@@ -133,6 +146,8 @@ def sample_triage() -> TriageView:
         received_at=datetime(2026, 6, 15, 12, 51, tzinfo=UTC),
         attachments=[Attachment("statement.pdf", 48_213)],
         intent="cancel",
+        intents=[("cancel", "Please cancel my subscription"), ("billing", "I was charged twice")],
+        cancel=CancelState("counted", 0.95),
         subscriber=sample_subscriber(),
         stage="active, month 15",
         risk=sample_entry().risk,
@@ -153,6 +168,26 @@ def sample_reply() -> ReplyDraft:
         body=f"Hi Ann,\n\n\n\nOn Jun 15, 2026, Ann Lee wrote:\n> {triage.text}",
         received_at=triage.received_at,
         open_task=sample_entry().tasks[0],
+    )
+
+
+def sample_pending_triage() -> TriageView:
+    """A hedged email with a weaker cancel request: it waits for a person to confirm it."""
+    return replace(
+        sample_triage(),
+        item_id="p3k8w",
+        subject="Skip December?",
+        text="Please skip December and don't cancel my plan. How do I cancel the gift box?",
+        attachments=[],
+        intent="cancel",
+        intents=[
+            ("cancel", "How do I cancel the gift box?"),
+            ("pause_skip", "Please skip December"),
+        ],
+        set_aside=[("cancel", "negated", "don't cancel my plan.")],
+        cancel=CancelState("pending", 0.65),
+        churn_task=None,
+        churn_task_link="",
     )
 
 
@@ -230,6 +265,12 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
                 "Hi Ann,\n\nSorry about the double charge: I have refunded it. Would a pause "
                 "for a month help instead of cancelling?\n\nMaya",
             ),
+        ),
+        (
+            "A cancel request waiting for a person",
+            "Below `[triage] cancel_confidence` a cancel request is not counted until someone "
+            "confirms it; a negated mention is shown as not counted, with its words.",
+            build_triage_message(sample_pending_triage(), NOW, TZ),
         ),
         (
             "`/care history k7qx2`",

@@ -53,7 +53,10 @@ ACTION_TRIAGE_RELEASE = "care_triage_release"
 ACTION_TRIAGE_REOPEN = "care_triage_reopen"
 ACTION_TRIAGE_SHOW_FULL = "care_triage_show_full"
 ACTION_TRIAGE_REPLY = "care_triage_reply"  # opens the Reply modal
+ACTION_TRIAGE_CANCEL_CONFIRM = "care_triage_cancel_confirm"  # count it as a churn signal
+ACTION_TRIAGE_CANCEL_DISMISS = "care_triage_cancel_dismiss"  # not a cancel request
 BLOCK_TRIAGE_ACTIONS = "care_triage_actions"
+BLOCK_TRIAGE_CANCEL = "care_triage_cancel"
 
 # The Reply modal (an email to the customer; only its Send button sends).
 VIEW_REPLY = "care_reply_email"
@@ -81,6 +84,8 @@ ALL_ACTIONS = (
     ACTION_TRIAGE_REOPEN,
     ACTION_TRIAGE_SHOW_FULL,
     ACTION_TRIAGE_REPLY,
+    ACTION_TRIAGE_CANCEL_CONFIRM,
+    ACTION_TRIAGE_CANCEL_DISMISS,
 )
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

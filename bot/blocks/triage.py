@@ -51,6 +51,16 @@ class Attachment:
     content_type: str = ""
 
 
+@dataclass(frozen=True)
+class CancelState:
+    """A cancel request found in the email (bot.inbox.cancel): its state and who decided."""
+
+    state: str = ""  # "" | pending | counted | confirmed | dismissed
+    confidence: float = 0.0
+    by: str = ""
+    at: datetime | None = None
+
+
 @dataclass
 class TriageView:
     """What a triage message shows. Strings are raw outside text; builders escape them.
@@ -67,6 +77,9 @@ class TriageView:
     attachments: list[Attachment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # malformed parts, charset guesses, ...
     intent: str = "other"
+    intents: list[tuple[str, str]] = field(default_factory=list)  # (intent, trigger words)
+    set_aside: list[tuple[str, ...]] = field(default_factory=list)  # (intent, why, words)
+    cancel: CancelState = CancelState()
     subscriber: Subscriber | None = None
     stage: str = ""
     risk: Risk | None = None
@@ -81,6 +94,60 @@ class TriageView:
     snoozed_until: datetime | None = None
     reopened: bool = False
     messages: int = 1  # emails in the conversation so far
+
+
+def _quote(words: str) -> str:
+    return f"\u201c{clip(one_line(words), 100)}\u201d" if words.strip() else ""
+
+
+def intents_text(view: TriageView) -> str:
+    """Each intent the email asks for with the words that triggered it, escaped and clipped:
+    ':rotating_light: *Cancel request* “please cancel my plan”  ·  :label: *Pause / skip* ...'."""
+    shown = view.intents or [(view.intent or "other", "")]
+    parts = []
+    for name, words in shown[:6]:
+        emoji = INTENT_EMOJI.get(name, ":label:")
+        parts.append(f"{emoji} *{intent_label(name)}* {_quote(words)}".rstrip())
+    return truncate("  ·  ".join(parts), 1900)
+
+
+def _set_aside(view: TriageView) -> list[dict[str, Any]]:
+    """Mentions read as negated or hedged: shown so a person can see why they do not count."""
+    rows = [r for r in view.set_aside if len(r) == 3][:4]
+    if not rows:
+        return []
+    parts = [f"{intent_label(name)} ({escape(why)}) {_quote(words)}" for name, why, words in rows]
+    return [_context(truncate("Not counted: " + "  ·  ".join(parts), 1900))]
+
+
+def cancel_blocks(view: TriageView, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """The cancel request and its one-click Confirm / Dismiss as a churn signal."""
+    cancel = view.cancel
+    if not cancel.state:
+        return []
+    item = ids.encode_ids([view.item_id])
+    sure = f"{round(cancel.confidence * 100)}% sure"
+    by = f" by {user_ref(cancel.by)}" if cancel.by else ""
+    when = f" at {slack_date(cancel.at, tz=tz)}" if cancel.at and cancel.by else ""
+    confirm = _button("Confirm churn signal", ids.ACTION_TRIAGE_CANCEL_CONFIRM, item, "danger")
+    dismiss = _button("Not a cancel request", ids.ACTION_TRIAGE_CANCEL_DISMISS, item)
+    if cancel.state == "pending":
+        text = (
+            f":warning: *Cancel request?* Read as one ({sure}), not counted in the churn "
+            "score until someone confirms it."
+        )
+        buttons = [confirm, dismiss]
+    elif cancel.state == "dismissed":
+        text = f":heavy_minus_sign: Dismissed as a cancel request{by}{when}: not in the score."
+        buttons = [_button("Count it after all", ids.ACTION_TRIAGE_CANCEL_CONFIRM, item)]
+    elif cancel.state == "confirmed":
+        text = f":rotating_light: *Cancel request* confirmed{by}{when}: counts as a churn signal."
+        buttons = [dismiss]
+    else:
+        text = f":rotating_light: *Cancel request* ({sure}): counts as a churn signal."
+        buttons = [dismiss]
+    actions = {"type": "actions", "block_id": ids.BLOCK_TRIAGE_CANCEL, "elements": buttons}
+    return [_section(text), actions]
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -196,8 +263,7 @@ def build_triage_message(view: TriageView, now: datetime, tz: ZoneInfo) -> dict[
     head = f":envelope: *{subject_text(view)}*\nFrom {sender_text(view)}"
     if view.received_at:
         head += f"  ·  {slack_date(view.received_at, tz=tz)}"
-    emoji = INTENT_EMOJI.get(view.intent, ":label:")
-    tags = [f"{emoji} {intent_label(view.intent)}"]
+    tags = [intents_text(view)]
     if view.reopened:
         tags.append(":leftwards_arrow_with_hook: reopened by a new reply")
     if view.messages > 1:
@@ -210,6 +276,8 @@ def build_triage_message(view: TriageView, now: datetime, tz: ZoneInfo) -> dict[
     blocks: list[dict[str, Any]] = [
         _section(head),
         _context("  ·  ".join(tags)),
+        *_set_aside(view),
+        *cancel_blocks(view, tz),
         _section(body),
     ]
     if view.attachments:

@@ -2,7 +2,8 @@
 
 `Ingestor.ingest` parses the email, drops duplicates by Message-ID, counts noise (recording
 bounces on the subscriber they concern), matches the sender to a subscriber, detects the
-intent (a cancel request becomes a `cancel_request` signal and refreshes the churn-risk task),
+intents (`bot.inbox.intent`; a cancel request sure enough becomes a `cancel_request` signal and
+refreshes the churn-risk task, a less sure one waits for a person: `bot.inbox.cancel`),
 threads replies onto their conversation and posts through a `TriagePoster`. The Slack side
 implements the poster; this module knows nothing of Slack.
 
@@ -21,19 +22,20 @@ the connector moves on to the next email. `/care inbox retry ID` and `drop ID` h
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.ids import stable_id
+from bot.inbox.cancel import CANCEL, DISMISSED, PENDING, CancelRequests, RefreshChurn, rescore_churn
 from bot.inbox.filters import BOUNCE, Classification, classify
-from bot.inbox.intent import detect_intent
+from bot.inbox.intent import Reading, read_intents
 from bot.inbox.models import (
     ITEM_OPEN,
     ITEM_RESOLVED,
@@ -55,7 +57,7 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 POSTED, THREADED, DUPLICATE, NOISE, PARKED = "posted", "threaded", "duplicate", "noise", "parked"
-CANCEL_INTENT = "cancel"
+CANCEL_INTENT = CANCEL
 MAX_ATTEMPTS = 3  # failures (not Slack's) before an email is parked
 
 
@@ -75,6 +77,9 @@ class TriageContext:
     churn_task: Task | None  # the churn-risk task this email opened or raised
     classification: Classification
     reopened: bool = False  # a reply brought a resolved or snoozed item back to open
+    reading: Reading = Reading()  # every intent found, with its trigger, and those set aside
+    cancel: str = ""  # this email's cancel request: "" | pending | counted (bot.inbox.cancel)
+    changed: bool = False  # a reply changed the conversation's intents: redraw its message
 
 
 class TriagePoster(Protocol):
@@ -121,17 +126,6 @@ class _Arrival:
     seen: InboxMessage | None
 
 
-RefreshChurn = Callable[[str, Repos, Settings, datetime], Task | None]
-
-
-def _refresh_churn_risk(
-    subscriber_id: str, repos: Repos, settings: Settings, now: datetime
-) -> Task | None:
-    from bot.engine import refresh_churn_risk
-
-    return refresh_churn_risk(subscriber_id, repos, settings, now)
-
-
 class Ingestor:
     """Turns raw emails into triage items. One per process; safe to share between threads.
 
@@ -150,7 +144,7 @@ class Ingestor:
         settings: Settings,
         clock: Clock,
         poster: TriagePoster,
-        refresh_churn: RefreshChurn = _refresh_churn_risk,
+        refresh_churn: RefreshChurn = rescore_churn,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.repos = repos
@@ -158,6 +152,7 @@ class Ingestor:
         self.clock = clock
         self.poster = poster
         self.refresh_churn = refresh_churn
+        self.cancels = CancelRequests(repos, settings, clock, refresh_churn)
         self.max_attempts = max_attempts
         self._lock = threading.Lock()  # one email at a time: dedupe and threading stay exact
         self._parking = Parking(repos.inbox.dead, clock, max_attempts)
@@ -232,22 +227,25 @@ class Ingestor:
     ) -> IngestResult:
         now = self.clock.now()
         subscriber = self._match(parsed)
-        intent = detect_intent(parsed.subject, parsed.text, self.settings.triage.intents)
+        reading = read_intents(parsed.subject, parsed.text, self.settings.triage.intents)
+        request = reading.hit(CANCEL)
+        cancel = self.cancels.state_for(request.confidence) if request and subscriber else ""
         churn_task = None
-        if subscriber is not None and intent == CANCEL_INTENT:
+        if subscriber is not None and cancel and cancel != PENDING:
             churn_task = self._cancel_request(subscriber, parsed, now)
+        found = _Found(reading, cancel)
         if seen is not None:  # an earlier attempt chose the item: keep to it
             item = self.repos.inbox.item(seen.item_id)
             if item is not None and item.key == parsed.message_id:  # created, not finished
                 self.repos.inbox.finish_message(
                     parsed.message_id, MESSAGE_POSTED, item.slack["channel"], item.slack["ts"]
                 )
-                context = self._context(subscriber, intent, churn_task, verdict, now, False)
+                context = self._context(subscriber, found, churn_task, verdict, now, False)
                 return self._result(POSTED, parsed, item, item.slack["ts"], context)
         else:
             item = self._thread_of(parsed, now)
         reopened = item is not None and item.status in (ITEM_RESOLVED, ITEM_SNOOZED)
-        context = self._context(subscriber, intent, churn_task, verdict, now, reopened)
+        context = self._context(subscriber, found, churn_task, verdict, now, reopened)
         arrival = _Arrival(source, uid, now, seen)
         if item is None:
             return self._post_new(parsed, context, arrival)
@@ -271,6 +269,7 @@ class Ingestor:
             churn_task_id=context.churn_task.id if context.churn_task else "",
             source=arrival.source,
         )
+        _take_intents(item, context, parsed.message_id, now, self._priority())
         if seen is None:
             self._write_ahead(parsed, item, arrival)
         channel, ts = self.poster.post_item(item, parsed, context, check_first=seen is not None)
@@ -300,7 +299,12 @@ class Ingestor:
         if arrival.seen is None:
             self._write_ahead(parsed, item, arrival)
         check_first = arrival.seen is not None
-        ts = self.poster.post_reply(item, parsed, context, check_first=check_first)
+        folded = copy.copy(item)  # what the conversation's message shows once this email counts
+        _take_intents(folded, context, parsed.message_id, now, self._priority())
+        folded.churn_task_id = context.churn_task.id if context.churn_task else item.churn_task_id
+        changed = (folded.intents, folded.cancel) != (item.intents, item.cancel)
+        context = replace(context, changed=changed)
+        ts = self.poster.post_reply(folded, parsed, context, check_first=check_first)
 
         def update(current: TriageItem) -> None:
             current.message_count += 1
@@ -313,9 +317,7 @@ class Ingestor:
                 current.subscriber_id = context.subscriber.id
             if context.churn_task:
                 current.churn_task_id = context.churn_task.id
-            # A conversation's intent only sharpens: "other" takes any intent, cancel wins.
-            if context.intent == CANCEL_INTENT or current.intent in ("other", ""):
-                current.intent = context.intent
+            _take_intents(current, context, parsed.message_id, now, self._priority())
 
         with self.repos.store.lock:
             item = self.repos.inbox.mutate_item(item.id, update)[0]
@@ -336,6 +338,9 @@ class Ingestor:
             intent=context.intent,
             subscriber_id=context.subscriber.id if context.subscriber else "",
         )
+
+    def _priority(self) -> list[str]:
+        return [intent.name for intent in self.settings.triage.intents]
 
     def _task_id_taken(self, candidate: str) -> bool:
         return self.repos.tasks.get(candidate) is not None
@@ -370,16 +375,8 @@ class Ingestor:
         self, subscriber: Subscriber, parsed: ParsedEmail, now: datetime
     ) -> Task | None:
         at = min(parsed.date, now) if parsed.date else now
-        event = Event(
-            id=stable_id(subscriber.id, "cancel_request", parsed.message_id),
-            subscriber_id=subscriber.id,
-            type="cancel_request",
-            at=at,
-            source="inbox",
-            note=f"email: {parsed.subject[:200]}",
-        )
-        self.repos.events.add(event)
-        return self.refresh_churn(subscriber.id, self.repos, self.settings, now)
+        note = f"email: {parsed.subject[:200]}"
+        return self.cancels.record(subscriber.id, parsed.message_id, note, at)
 
     def _count_noise(self, parsed: ParsedEmail, verdict: Classification) -> None:
         self.repos.inbox.count_noise(verdict.kind)
@@ -408,14 +405,17 @@ class Ingestor:
     def _context(
         self,
         subscriber: Subscriber | None,
-        intent: str,
+        found: _Found,
         churn_task: Task | None,
         verdict: Classification,
         now: datetime,
         reopened: bool,
     ) -> TriageContext:
+        intent, reading, cancel = found.reading.primary, found.reading, found.cancel
         if subscriber is None:
-            return TriageContext(None, None, None, "", intent, churn_task, verdict, reopened)
+            return TriageContext(
+                None, None, None, "", intent, churn_task, verdict, reopened, reading, cancel
+            )
         today = now.astimezone(self.settings.timezone).date()
         events = self.repos.events.for_subscriber(subscriber.id)
         risk = score(subscriber, events, today, self.settings.risk, tz=self.settings.timezone)
@@ -427,5 +427,52 @@ class Ingestor:
         open_task = active[0] if active else None
         claimant = open_task.claimed_by if open_task else ""
         return TriageContext(
-            subscriber, risk, open_task, claimant, intent, churn_task, verdict, reopened
+            subscriber,
+            risk,
+            open_task,
+            claimant,
+            intent,
+            churn_task,
+            verdict,
+            reopened,
+            reading,
+            cancel,
         )
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What the intent reader found in one email, and the state of its cancel request."""
+
+    reading: Reading
+    cancel: str
+
+
+def _take_intents(
+    item: TriageItem, context: TriageContext, message_id: str, now: datetime, priority: list[str]
+) -> None:
+    """Fold one email's intents into its conversation: intents add up, in priority order (the
+    first is `item.intent`); a new cancel request replaces a dismissed one, and a counted one
+    a pending one. A dismissed cancel request stays out unless a later email asks again."""
+    reading = context.reading
+    names = set(item.intents or ([item.intent] if item.intent not in ("", "other") else []))
+    names |= {h.name for h in reading.intents}
+    if item.cancel == DISMISSED and not context.cancel:
+        names.discard(CANCEL)
+    rank = {name: i for i, name in enumerate(priority)}
+    item.intents = sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
+    item.intent = item.intents[0] if item.intents else "other"
+    item.triggers = {**item.triggers, **{h.name: h.trigger for h in reading.intents}}
+    aside = {row[0]: row for row in item.set_aside}
+    aside.update({h.name: [h.name, h.why, h.trigger] for h in reading.set_aside})
+    item.set_aside = list(aside.values())
+    hit = reading.hit(CANCEL)
+    if (
+        hit
+        and context.cancel
+        and (
+            item.cancel in ("", DISMISSED) or (item.cancel == PENDING and context.cancel != PENDING)
+        )
+    ):
+        item.cancel, item.cancel_confidence = context.cancel, hit.confidence
+        item.cancel_message_id, item.cancel_by, item.cancel_at = message_id, "", now

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.mapping import Model, UTCDateTime
+from bot.mapping import Finite, Model, UTCDateTime
 
 ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED = "open", "claimed", "resolved", "snoozed"
 ITEM_STATUSES = (ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED)
@@ -34,7 +34,15 @@ class TriageItem(Model):
     last_message_at: UTCDateTime
     sender_name: str = ""
     subscriber_id: str = ""
-    intent: str = "other"
+    intent: str = "other"  # the highest-priority intent that counts (the list's first)
+    intents: list[str] = []  # every intent the conversation asks for, in priority order
+    triggers: dict[str, str] = {}  # intent -> the words that triggered it (raw outside text)
+    set_aside: list[list[str]] = []  # [intent, "negated"|"hedged", words]: mentioned, not counted
+    cancel: str = ""  # "" | pending | counted | confirmed | dismissed (see bot.inbox.cancel)
+    cancel_confidence: Finite = 0.0
+    cancel_message_id: str = ""  # the email whose cancel request it is
+    cancel_by: str = ""  # who confirmed or dismissed it
+    cancel_at: UTCDateTime | None = None
     status: str = ITEM_OPEN
     claimed_by: str = ""
     claimed_at: UTCDateTime | None = None

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 from tinydb.table import Table
 
 from bot.repos.loading import load, load_all
-from bot.store import Store, iter_docs
+from bot.store import Store, iter_docs, rewrite
 
 R = TypeVar("R")
 
@@ -60,6 +60,23 @@ class ShardedRecords(Generic[R]):
                     ids.add(doc["id"])
                     self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc)
             return list(fresh.values())
+
+    def remove(self, record_id: str, subscriber_id: str) -> bool:
+        """Delete one record (a signal a person dismissed). Returns whether it was there."""
+        with self._store.lock:
+            self._store.check_writable()
+            if record_id not in self._index():
+                return False
+
+            def drop(docs: dict[int, dict[str, Any]]) -> None:
+                for doc_id in [k for k, d in docs.items() if d.get("id") == record_id]:
+                    del docs[doc_id]
+
+            rewrite(self._store.shard_table(self.name, subscriber_id), drop)
+            self._index().discard(record_id)
+            kept = [d for d in self._by_subscriber.get(subscriber_id, ()) if d["id"] != record_id]
+            self._by_subscriber[subscriber_id] = kept
+            return True
 
     def add(self, record: Any) -> bool:
         return bool(self.add_many([record]))

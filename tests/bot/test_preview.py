@@ -140,6 +140,9 @@ def test_terminal_view_groups_by_kind_with_counts_and_marks_overdue(cli_env, cap
     assert "Churn risk (1)" in err and "Win-back (1)" in err
     assert "OVERDUE" in err
     assert "Risk 60 high" in err
+    assert err.count("Risk ") == 1  # only the customer with risk signals has a risk line
+    assert "no risk signals" not in err
+    assert "Churn risk: Churn risk" not in err  # the churn task's reason is its risk: said once
     assert "Ann [bold]Lee[/bold]" in err  # a name is text, never markup
     assert "$30/mo" in err
     assert "customer for 90 days" in err

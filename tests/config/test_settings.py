@@ -134,6 +134,18 @@ def test_bad_business_hours_are_refused(tmp_path: Path) -> None:
         load_settings({}, dotenv=False, config_path=path)
 
 
+@pytest.mark.parametrize("value", ["1.5", "-0.1", '"high"', "true"])
+def test_a_cancel_confidence_outside_0_to_1_is_refused(tmp_path: Path, value: str) -> None:
+    path = with_changed(tmp_path, "cancel_confidence = 0.8", f"cancel_confidence = {value}")
+    with pytest.raises(ConfigError, match=r"\[triage\] cancel_confidence must be a number"):
+        load_settings({}, dotenv=False, config_path=path)
+
+
+def test_cancel_confidence_is_read(tmp_path: Path) -> None:
+    path = with_changed(tmp_path, "cancel_confidence = 0.8", "cancel_confidence = 1")
+    assert load_settings({}, dotenv=False, config_path=path).triage.cancel_confidence == 1.0
+
+
 def test_an_unknown_risk_weight_is_refused_listing_the_known_rules(tmp_path: Path) -> None:
     path = with_changed(tmp_path, "downgrade = 10", "downgrade = 10\nupgrade = 5")
     with pytest.raises(ConfigError) as err:

@@ -112,8 +112,11 @@ def test_thread_replies_group_entries_by_kind_with_everything_a_manager_needs(ca
     assert "*Rita Risk*  ·  rita@example.com" in risky
     assert "Gold Box" in risky and "customer for 6 mo" in risky and "$89/mo" in risky
     assert "owner Dana Owner" in risky
-    assert "Scheduled to cancel at the end of the period" in risky  # why, and the risk reason
-    assert "*Risk* :red_circle: 60 (high)" in risky
+    # Why now in one line (the churn task's band), then the evidence: each reason said once.
+    assert ":rotating_light: *Churn risk* :red_circle: 60 (high), due today" in risky
+    assert "*Evidence*\n• Scheduled to cancel at the end of the period" in risky
+    assert risky.count("Scheduled to cancel at the end of the period") == 2  # Rita, Bo: once each
+    assert "Churn risk: Churn risk" not in risky and "*Risk*" not in risky
     for task_id in digest_task_ids(care_bot):
         message = care_bot.fake.message(DIGEST, care_bot.repos.tasks.require(task_id).slack["ts"])
         buttons = entry_buttons(message, task_id)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from bot.models import TASK_EXPIRED, Task
+from bot.repos.digests import DigestRecord
 from tests.handlers.conftest import (
     DAY_30,
     TODAY,
@@ -27,7 +29,7 @@ def _ask(bot: CareBot, text: str, user: str = "U1") -> tuple[dict, str]:
     return answer, message_text(answer)
 
 
-def _digest(bot: CareBot) -> None:
+def _digest(bot: CareBot) -> DigestRecord:
     add_checkins(bot.repos, 3)
     add_subscriber(
         bot.repos,
@@ -39,7 +41,7 @@ def _digest(bot: CareBot) -> None:
         owner="Dana",
         cancel_at_period_end=True,
     )
-    post_digest(bot)
+    return post_digest(bot)
 
 
 def _first(bot: CareBot, sid: str) -> str:
@@ -88,7 +90,7 @@ def test_lookup_by_part_of_a_name_finds_one_or_lists_several(care_bot):
 
 
 def test_stats_count_due_claimed_done_expired_per_manager_and_median_time_to_claim(care_bot):
-    _digest(care_bot)
+    record = _digest(care_bot)
     care_bot.clock.advance(minutes=30)
     _ask(care_bot, f"claim {_first(care_bot, 'cus_000')}", user="U1")
     care_bot.clock.advance(minutes=60)
@@ -111,11 +113,18 @@ def test_stats_count_due_claimed_done_expired_per_manager_and_median_time_to_cla
     _, month = _ask(care_bot, "stats 30d")
 
     assert "Last 7 days" in week
-    assert "*5* due  ·  *2* claimed  ·  *1* done  ·  *1* expired" in week
+    assert "*5* came due  ·  *2* claimed  ·  *1* done  ·  *1* expired" in week
+    assert "Came due: tasks whose due date fell in the last 7 days" in week
+    # Today's digest, counted as its parent message counts it: the same numbers.
+    parent = message_text(care_bot.fake.message(record.channel, record.parent_ts))
+    listed = re.search(r"\*(\d+) proactive touches due today", parent).group(1)
+    progress = "*1* claimed  ·  *1* done  ·  *3* still open"  # claimed now, not in the week
+    assert listed == "5" and progress in parent
+    assert f"*Today's digest* (Mon Jun 15): *{listed}* due today  ·  {progress}" in week
     assert "Median time to claim: *1 h*" in week  # 30 min and 90 min
     assert "<@U2>: 1 claimed  ·  1 done  ·  1 outreach  ·  1 saved" in week
     assert "<@U1>: 1 claimed  ·  0 done" in week
-    assert "Last 30 days" in month and "*6* due" in month
+    assert "Last 30 days" in month and "*6* came due" in month
     _, wrong = _ask(care_bot, "stats 90d")
     assert "Usage" in wrong
 

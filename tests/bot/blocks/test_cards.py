@@ -95,11 +95,11 @@ def test_stats_show_totals_per_manager_and_median_claim_time() -> None:
     msg = build_stats(stats)
     check_message(msg)
     text = text_of(msg)
-    assert "*40* due" in text and "*30* claimed" in text and "*25* done" in text
+    assert "*40* came due" in text and "*30* claimed" in text and "*25* done" in text
     assert "*3* expired" in text and "1 h 35 min" in text
     assert text.index(f"<@{BOB}>") < text.index(f"<@{ALICE}>")  # most done first
     assert "connection failures: 2" in text
-    assert "Last 30 days" in msg["blocks"][0]["text"]["text"]
+    assert "*Last 30 days*\n" in text  # the period the figures cover, named once
 
 
 def test_outreach_reply_is_a_short_one_liner() -> None:
@@ -129,3 +129,21 @@ def test_refused_claim_names_the_claimant_and_time() -> None:
     msg = build_already_claimed(BOB, NOW, TZ, "Ann Lee")
     assert f"Already claimed by <@{BOB}> at <!date^{int(NOW.timestamp())}^" in msg["text"]
     assert "(Ann Lee)" in msg["text"]
+
+
+def test_stats_show_todays_digest_as_its_parent_counts_it_and_say_what_each_number_counts():
+    stats = Stats(period_days=7, due=77, digest_day=TODAY)
+    stats.digest = {"listed": 100, "claimed": 4, "done": 3, "open": 93, "expired": 0, "moved": 0}
+
+    text = text_of(build_stats(stats))
+
+    assert "*Today's digest* (Mon Jun 15): *100* due today  ·  *4* claimed  ·  *3* done" in text
+    assert "overdue ones carried over from earlier days included" in text
+    assert "*77* came due" in text and "due date fell in the last 7 days" in text
+    assert "expired" not in text.split("*Last 7 days*")[0]  # no zero figures for the digest
+
+
+def test_stats_before_the_digest_is_posted_say_so():
+    text = text_of(build_stats(Stats(period_days=7, digest_day=TODAY)))
+
+    assert "*Today's digest* (Mon Jun 15): not posted yet" in text

@@ -104,7 +104,7 @@ def test_entry_shows_who_why_and_risk() -> None:
         "customer for 1 yr 3 mo",
         "$49/mo",
         "owner Maya",
-        "*Churn risk*: Asked to cancel",
+        "*Churn risk* :red_circle: 75 (high): Asked to cancel",
         "due Fri Jun 12 (3 days ago)",
         "`k7qx2`",
         "75 (high)",
@@ -156,7 +156,7 @@ def test_long_reason_lists_end_with_and_n_more_within_limits() -> None:
     msg = build_entry_message(e, TODAY, TZ, NOW)
     check_message(msg)
     why, risk_text = msg["blocks"][1]["text"]["text"], msg["blocks"][2]["text"]["text"]
-    assert re.search(r"\nand \d+ more$", why)
+    assert "\n" not in why and re.search(r"  ·  and \d+ more$", why)  # one line
     shown = risk_text.count("• reason")
     assert 0 < shown < 200 and risk_text.endswith(f"and {200 - shown} more")
 
@@ -241,7 +241,7 @@ def test_crowded_messages_switch_to_the_compact_layout() -> None:
     check_message(msg)
     assert len([b for b in msg["blocks"] if b["type"] == "actions"]) == 12
     first = msg["blocks"][2]["text"]["text"]
-    assert "*Ann Lee*" in first and "*Why now*" in first and "*Risk*" in first
+    assert "*Ann Lee*" in first and "*Why now*" in first and "*Evidence*" in first
 
 
 def test_too_many_entries_for_one_message_are_refused() -> None:

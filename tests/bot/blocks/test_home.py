@@ -51,7 +51,7 @@ def test_home_shows_my_tasks_unclaimed_tasks_and_the_week() -> None:
     assert [a["action_id"] for a in accessories[3:]] == [ids.ACTION_CLAIM] * 3
     assert accessories[3]["value"] == "u0"
     text = "\n".join(t for _, t in walk_strings(view))
-    assert "*12* due" in text and f"<@{ALICE}>: 5 done" in text
+    assert "*12* came due" in text and f"<@{ALICE}>: 5 done" in text
 
 
 def test_home_with_hundreds_of_tasks_stays_under_100_blocks() -> None:

@@ -137,7 +137,7 @@ def test_known_subscriber_context_with_risk_open_task_and_churn_link() -> None:
     assert "<https://x.slack.com/archives/C1/p1|open in the digest>" in text
     assert "photo.jpg (2.3 MB)" in text
     assert "unknown charset" in text
-    assert ":rotating_light: Cancel request" in text
+    assert ":rotating_light: *Cancel request*" in text
 
 
 def test_unknown_sender_is_said_to_be_unknown() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -100,6 +101,69 @@ def test_cancel_request_records_a_signal_and_links_the_churn_task(ingestor, post
     assert context.churn_task.id == churn[0].id and context.open_task.id == churn[0].id
     assert context.risk.band == "high"
     assert repos.inbox.require_item(result.item_id).churn_task_id == churn[0].id
+
+
+def _requests(repos):
+    return [e for e in repos.events.for_subscriber("cus_ann") if e.type == "cancel_request"]
+
+
+def test_a_weak_cancel_request_is_pending_and_adds_nothing_to_the_score(
+    ingestor, poster, repos, ann
+):
+    result = ingestor.ingest(make_email(subject="Question", body="How do I cancel?"), "webhook")
+
+    assert _requests(repos) == [] and repos.tasks.for_subscriber("cus_ann") == []
+    assert poster.posts[0].context.cancel == "pending"
+    item = repos.inbox.require_item(result.item_id)
+    assert (item.intent, item.cancel, item.cancel_confidence) == ("cancel", "pending", 0.5)
+    assert item.triggers == {"cancel": "How do I cancel?"}
+
+
+def test_a_negated_cancel_records_nothing_and_keeps_the_other_intent(ingestor, repos, ann):
+    raw = make_email(subject="December", body="Please skip December and don't cancel my plan.")
+
+    result = ingestor.ingest(raw, "webhook")
+
+    assert _requests(repos) == []
+    item = repos.inbox.require_item(result.item_id)
+    assert (item.intent, item.intents, item.cancel) == ("pause_skip", ["pause_skip"], "")
+    assert item.set_aside == [["cancel", "negated", "don't cancel my plan."]]
+
+
+def test_a_cancel_request_from_a_stranger_has_nothing_to_count(ingestor, repos):
+    raw = make_email(subject="Please cancel my subscription", sender="who@example.org")
+
+    item = repos.inbox.require_item(ingestor.ingest(raw, "webhook").item_id)
+
+    assert (item.intent, item.cancel) == ("cancel", "")
+
+
+def test_with_cancel_confidence_1_every_request_waits_for_a_person(repos, settings, clock, ann):
+    strict = replace(settings, triage=replace(settings.triage, cancel_confidence=1.0))
+    ingestor = Ingestor(repos, strict, clock, RecordingPoster())
+
+    result = ingestor.ingest(make_email(subject="Please cancel my subscription"), "webhook")
+
+    assert _requests(repos) == []
+    assert repos.inbox.require_item(result.item_id).cancel == "pending"
+
+
+def test_a_reply_adds_its_intents_and_a_counted_request_replaces_a_pending_one(
+    ingestor, poster, repos, ann
+):
+    first = make_email(subject="My box", body="How do I cancel?")
+    posted = ingestor.ingest(first, "webhook")
+    ingestor.ingest(reply_to(first, "Please refund the last box and cancel my plan."), "webhook")
+
+    item = repos.inbox.require_item(posted.item_id)
+    assert (item.intents, item.cancel, item.cancel_confidence) == (
+        ["cancel", "billing"],
+        "counted",
+        0.95,
+    )
+    assert item.triggers["cancel"] == "cancel my plan."
+    assert len(_requests(repos)) == 1 and item.churn_task_id
+    assert poster.posts[1].context.changed
 
 
 def test_second_cancel_email_keeps_one_churn_task(ingestor, repos, ann):
