@@ -6,6 +6,7 @@
     python app.py sync stripe [--since DATE]   backfill from Stripe's API
     python app.py hooks test stripe    send a signed sample to the running bot
     python app.py report|export|backtest  metrics, CSV files, risk-rule replay (bot/metrics/)
+    python app.py template preview KIND --customer EMAIL   an outreach draft (templates/)
 
 Nothing happens at import time. `build()` wires everything in start-up order: settings,
 token check, storage, clients, services, listeners, scheduler, inbox.
@@ -260,6 +261,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     from bot.metrics.cli import add_commands
 
     add_commands(sub)
+    from bot.outreach.cli import add_commands as add_template_commands
+
+    add_template_commands(sub)
     return parser.parse_args(argv)
 
 
@@ -283,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.metrics.cli import run_command
 
             return run_command(args, settings, console)
+        if args.command == "template":
+            from bot.outreach.cli import run_template
+
+            return run_template(args, settings, console)
         if args.command == "digest":
             if not args.preview:
                 console.print("Posting happens in Slack (/care digest now); use --preview here.")
