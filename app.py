@@ -137,6 +137,7 @@ def build(
     services = Services(settings, repos, clock, care, publisher, client)
     services.outbox = Outbox(repos, settings.smtp, settings.imap, clock, care)
     services.home = HomeTabs(services)
+    services.drafts = _build_drafts(settings, repos)
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)
     services.signals = build_signals(services)
@@ -176,6 +177,14 @@ def _build_http(settings: Settings, bolt, services, runtime: Runtime, port: int 
     port = settings.slack.port if port is None else port
     limits = ServerLimits(read_timeout=settings.http_read_timeout)
     return HttpServer(web, "0.0.0.0", port, limits), health
+
+
+def _build_drafts(settings: Settings, repos):  # noqa: ANN001, ANN202
+    """Outreach drafts from the templates (the team's folder over the bundled one)."""
+    from bot.outreach.drafts import DraftService
+    from bot.outreach.templates import Templates
+
+    return DraftService(repos, settings, Templates.from_settings(settings))
 
 
 def _load_and_freeze(repos) -> None:  # noqa: ANN001

@@ -3,8 +3,8 @@
 An entry is anything with `subscriber`, `tasks` and `risk` (the digest planner's `DigestEntry`
 fits, and so does `EntryView` here). Its state comes from its tasks:
 
-- unclaimed: buttons Claim / Log outreach and a Snooze select (1, 3 or 7 days);
-- claimed: "Claimed by @x at <time>", buttons Log outreach / Release;
+- unclaimed: buttons Claim / Log outreach / Email and a Snooze select (1, 3 or 7 days);
+- claimed: "Claimed by @x at <time>", buttons Log outreach / Email / Release;
 - done (no active task left): the outcome of each task, no buttons.
 
 Button values carry the entry's task ids ("k7qx2,a3b4c"): claiming the entry claims them all.
@@ -229,6 +229,8 @@ def _state_blocks(
     if open_tasks:
         elements.append(task_button("Claim", ids.ACTION_CLAIM, open_tasks, style="primary"))
     elements.append(task_button("Log outreach", ids.ACTION_LOG, active))
+    if entry.subscriber.email:
+        elements.append(task_button("Email", ids.ACTION_EMAIL, active))
     if claimed:
         elements.append(task_button("Release", ids.ACTION_RELEASE, claimed))
     if open_tasks:

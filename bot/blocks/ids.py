@@ -45,6 +45,17 @@ ACTION_LOG_NOTE = "log_note_input"
 BLOCK_LOG_FOLLOW_UP = "log_follow_up"
 ACTION_LOG_FOLLOW_UP = "log_follow_up_date"
 
+# The Email button on a digest entry and its modal (bot/blocks/compose.py).
+ACTION_EMAIL = "care_email"
+VIEW_EMAIL = "care_email_send"
+BLOCK_EMAIL_SUBJECT = "email_subject"
+ACTION_EMAIL_SUBJECT = "email_subject_input"
+BLOCK_EMAIL_BODY = "email_body"
+ACTION_EMAIL_BODY = "email_body_input"
+BLOCK_EMAIL_AFTER = "email_after"
+ACTION_EMAIL_AFTER = "email_after_choice"
+EMAIL_CLOSE, EMAIL_KEEP = "close", "keep"
+
 # Triage messages (the shared inbox).
 ACTION_TRIAGE_CLAIM = "care_triage_claim"
 ACTION_TRIAGE_RESOLVE = "care_triage_resolve"
@@ -74,6 +85,7 @@ ALL_ACTIONS = (
     ACTION_DONE,
     ACTION_HOME_REFRESH,
     ACTION_OPEN_LOOKUP,
+    ACTION_EMAIL,
     ACTION_TRIAGE_CLAIM,
     ACTION_TRIAGE_RESOLVE,
     ACTION_TRIAGE_SNOOZE,
