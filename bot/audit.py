@@ -24,6 +24,7 @@ TRIAGE_ACTIONS = (
     "triage_reopen",
     "triage_snooze",
     "triage_reply",
+    "triage_link",  # an unknown sender's address linked to a subscriber
 )
 ACTIONS = TASK_ACTIONS + TRIAGE_ACTIONS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, email, events, reply, views
+from handlers import actions, commands, email, events, link, reply, views
 from handlers.context import Services
 
 
@@ -17,3 +17,4 @@ def register(app: App, services: Services) -> None:
     if services.triage is not None:
         services.triage.register(app)
         reply.register(app, services)
+        link.register(app, services)

@@ -65,6 +65,11 @@ ACTION_TRIAGE_REOPEN = "care_triage_reopen"
 ACTION_TRIAGE_SHOW_FULL = "care_triage_show_full"
 ACTION_TRIAGE_REPLY = "care_triage_reply"  # opens the Reply modal
 BLOCK_TRIAGE_ACTIONS = "care_triage_actions"
+# Link an unknown sender to a subscriber (bot/blocks/link.py).
+ACTION_TRIAGE_LINK = "care_triage_link"
+VIEW_TRIAGE_LINK = "care_triage_link_modal"
+BLOCK_LINK_SUBSCRIBER = "link_subscriber"
+ACTION_LINK_SEARCH = "link_subscriber_search"  # external_select: options from the store
 
 # The Reply modal (an email to the customer; only its Send button sends).
 VIEW_REPLY = "care_reply_email"
@@ -93,6 +98,7 @@ ALL_ACTIONS = (
     ACTION_TRIAGE_REOPEN,
     ACTION_TRIAGE_SHOW_FULL,
     ACTION_TRIAGE_REPLY,
+    ACTION_TRIAGE_LINK,
 )
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

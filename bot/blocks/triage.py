@@ -228,7 +228,11 @@ def build_triage_message(view: TriageView, now: datetime, tz: ZoneInfo) -> dict[
     if view.notes:
         notes = [clip(one_line(n), 300) for n in view.notes]
         blocks.append(_context(":warning: " + truncate(" · ".join(notes), 2900)))
-    blocks.append(_section(_subscriber_text(view, today, tz)))
+    who = _section(_subscriber_text(view, today, tz))
+    if view.subscriber is None and "@" in view.sender_email:
+        item = ids.encode_ids([view.item_id])
+        who["accessory"] = _button("Link to a subscriber", ids.ACTION_TRIAGE_LINK, item)
+    blocks.append(who)
     blocks.extend(_state(view, tz, now, trimmed))
     fallback = f"Email from {clip(one_line(view.sender_name or view.sender_email), 100)}: {subject_text(view, 150)}"
     return {"text": fallback, "blocks": blocks}
