@@ -21,10 +21,10 @@ from bot.blocks import ids, replies
 from bot.blocks.compose import Recipient, build_email_modal, build_email_sending, parse_email_modal
 from bot.blocks.labels import kind_label
 from bot.blocks.text import escape
-from bot.care import CareError, NotAllowed
 from bot.outreach.templates import TemplateProblem
-from handlers.actions import _channel, _tell
+from handlers.actions import _channel, _tell, clicked_tasks
 from handlers.context import Services
+from handlers.email_send import recipient, send_and_show
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +40,11 @@ def register(app: App, services: Services) -> None:
 def open_email_modal(services: Services, ack: Ack, body: dict[str, Any]) -> None:
     """views.open with the draft for the clicked entry (within the trigger's 3 seconds)."""
     ack()
-    user = body["user"]["id"]
-    task_ids = ids.decode_ids(body["actions"][0].get("value", ""))
+    tasks = clicked_tasks(services, body)
+    if not tasks:
+        return
     try:
-        services.care.permissions.require(user)
-        tasks = [t for t in services.care.tasks(task_ids) if t.active]
-        if not tasks:
-            raise CareError("These tasks are already closed.")
         drafted = services.drafts.for_tasks(tasks, services.care.today())
-    except NotAllowed:
-        _tell(services, body, replies.build_not_a_manager())
-        return
-    except CareError as exc:
-        _tell(services, body, replies.build_error(str(exc), mrkdwn=True))
-        return
     except TemplateProblem as exc:
         _tell(services, body, replies.build_error(f"The email template does not work: {exc}"))
         return
@@ -85,15 +76,6 @@ def open_email_modal(services: Services, ack: Ack, body: dict[str, Any]) -> None
     services.client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def recipient(services: Services, meta: dict[str, Any]) -> Recipient:
-    """Whom the modal's email goes to (from its metadata) and the support address it is from."""
-    outbox = getattr(services, "outbox", None)
-    sender = ""
-    if outbox is not None and outbox.enabled:
-        sender = str(outbox.smtp.from_address())
-    return Recipient(str(meta.get("to", "")), str(meta.get("name", "")), sender)
-
-
 def _check_submission(ack: Ack, view: dict[str, Any]) -> None:
     values, errors = parse_email_modal(view["state"]["values"])
     if values is None:
@@ -106,8 +88,6 @@ def _check_submission(ack: Ack, view: dict[str, Any]) -> None:
 
 def send_from_modal(services: Services, body: dict[str, Any], view: dict[str, Any]) -> None:
     """After the ack: send, then show the outcome in the modal and update Slack."""
-    from handlers.email_send import send_and_show
-
     values, _ = parse_email_modal(view["state"]["values"])
     if values is None:
         return
