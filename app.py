@@ -6,6 +6,7 @@
     python app.py sync stripe [--since DATE]   backfill from Stripe's API
     python app.py hooks test stripe    send a signed sample to the running bot
     python app.py report|export|backtest  metrics, CSV files, risk-rule replay (bot/metrics/)
+    python app.py template preview KIND --customer EMAIL   an outreach draft (templates/)
 
 Nothing happens at import time. `build()` wires everything in start-up order: settings,
 token check, storage, clients, services, listeners, scheduler, inbox.
@@ -136,6 +137,7 @@ def build(
     services = Services(settings, repos, clock, care, publisher, client)
     services.outbox = Outbox(repos, settings.smtp, settings.imap, clock, care)
     services.home = HomeTabs(services)
+    services.drafts = _build_drafts(settings, repos)
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)
     services.signals = build_signals(services)
@@ -175,6 +177,14 @@ def _build_http(settings: Settings, bolt, services, runtime: Runtime, port: int 
     port = settings.slack.port if port is None else port
     limits = ServerLimits(read_timeout=settings.http_read_timeout)
     return HttpServer(web, "0.0.0.0", port, limits), health
+
+
+def _build_drafts(settings: Settings, repos):  # noqa: ANN001, ANN202
+    """Outreach drafts from the templates (the team's folder over the bundled one)."""
+    from bot.outreach.drafts import DraftService
+    from bot.outreach.templates import Templates
+
+    return DraftService(repos, settings, Templates.from_settings(settings))
 
 
 def _load_and_freeze(repos) -> None:  # noqa: ANN001
@@ -263,6 +273,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     from bot.metrics.cli import add_commands
 
     add_commands(sub)
+    from bot.outreach.cli import add_commands as add_template_commands
+
+    add_template_commands(sub)
     return parser.parse_args(argv)
 
 
@@ -286,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.metrics.cli import run_command
 
             return run_command(args, settings, console)
+        if args.command == "template":
+            from bot.outreach.cli import run_template
+
+            return run_template(args, settings, console)
         if args.command == "digest":
             if not args.preview:
                 console.print("Posting happens in Slack (/care digest now); use --preview here.")

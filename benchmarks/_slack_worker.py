@@ -42,15 +42,26 @@ def _watched_slack() -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.updated: dict[str, list[float]] = defaultdict(list)  # ts -> perf_counter
+            self.opened: list[float] = []  # views.open answers (perf_counter)
             self._seen = threading.Condition()
 
         def dispatch(self, method: str, args: dict[str, Any], token: str | None) -> Any:
             answer = super().dispatch(method, args, token)
-            if method == "chat.update":
+            if method in ("chat.update", "views.open"):
                 with self._seen:
-                    self.updated[str(args.get("ts"))].append(time.perf_counter())
+                    if method == "views.open":
+                        self.opened.append(time.perf_counter())
+                    else:
+                        self.updated[str(args.get("ts"))].append(time.perf_counter())
                     self._seen.notify_all()
             return answer
+
+        def wait_opened(self, count: int, timeout: float = 10.0) -> float:
+            """When the `count`-th views.open was answered (perf_counter)."""
+            with self._seen:
+                if not self._seen.wait_for(lambda: len(self.opened) >= count, timeout):
+                    raise RuntimeError(f"no views.open #{count} after {timeout}s")
+                return self.opened[count - 1]
 
         def wait_update(self, ts: str, count: int, timeout: float = 10.0) -> float:
             """When the `count`-th chat.update of message `ts` was answered (perf_counter)."""
@@ -319,6 +330,42 @@ def _claim(
     return (answered - start) * 1000, (updated - start) * 1000, (parent - start) * 1000
 
 
+def measure_email_modal(runtime: Any, fake: Any, clicks: int = 100) -> dict[str, Any]:
+    """Click Email on digest entries: ms from the signed click to views.open with the draft."""
+    from bot.blocks import ids
+    from tests.handlers.conftest import entry_buttons
+    from tests.slackreq import SlackSender, block_actions_body
+
+    url = f"http://127.0.0.1:{runtime.server.port}/slack/events"
+    sender = SlackSender(url, SIGNING_SECRET, timeout=30)
+    tasks = runtime.services.repos.tasks
+    timings = []
+    for n, task_id in enumerate(_task_ids(runtime)[:clicks]):
+        user = MANAGERS[n % len(MANAGERS)]
+        message = fake.message(DIGEST, tasks.require(task_id).slack["ts"])
+        button = entry_buttons(message, task_id)[ids.ACTION_EMAIL]
+        body = block_actions_body(
+            ids.ACTION_EMAIL,
+            button["value"],
+            user_id=user,
+            channel_id=DIGEST,
+            message=message,
+            block_id=button["block_id"],
+            trigger_id=fake.issue_trigger_id(user),
+        )
+        seen = len(fake.opened)
+        start = time.perf_counter()
+        status, _, text = sender.post(body)
+        if status != 200:
+            raise RuntimeError(f"Email on {task_id} was answered {status}: {text[:300]}")
+        timings.append((fake.wait_opened(seen + 1) - start) * 1000)
+    return {
+        "email_clicks": len(timings),
+        "email_open_p50_ms": statistics.median(timings),
+        "email_open_p95_ms": percentile(timings, 95),
+    }
+
+
 def worker(workdir: Path, size: int, due: int) -> dict[str, Any]:
     """Measure one size on a fresh JSON store in `workdir`; returns the figures."""
     data_dir = workdir / "data"
@@ -337,6 +384,7 @@ def worker(workdir: Path, size: int, due: int) -> dict[str, Any]:
             out.update(posting)
             out.update(measure_render(runtime))
             out.update(measure_claims(runtime, fake, record))
+            out.update(measure_email_modal(runtime, fake))
         finally:
             runtime.stop()
         if fake.violations:

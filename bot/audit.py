@@ -26,6 +26,7 @@ TRIAGE_ACTIONS = (
     "triage_reply",
     "triage_cancel_confirm",
     "triage_cancel_dismiss",
+    "triage_link",  # an unknown sender's address linked to a subscriber
 )
 ACTIONS = TASK_ACTIONS + TRIAGE_ACTIONS
 

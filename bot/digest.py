@@ -24,6 +24,7 @@ from bot.bulk import paused_gc
 from bot.engine import plan_changes
 from bot.holdout import held_out
 from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
+from bot.outreach.contact import deferrable, last_contact, reached_within
 from bot.priority import Priority
 from bot.repos import Repos
 from config.settings import Settings
@@ -123,12 +124,15 @@ class DigestPlan:
         counts: due tasks per kind (kinds in digest order), plus `"overdue"`: how many of them
             are overdue.
         grace_days: tasks due more than this many days ago are overdue.
+        deferred: customers whose lifecycle touch waits: reached in the last
+            `[outreach] quiet_days` (bot.outreach.contact).
     """
 
     date: date
     entries: list[DigestEntry] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     grace_days: int = 7
+    deferred: int = 0
 
     @property
     def tasks(self) -> list[Task]:
@@ -268,7 +272,11 @@ def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> Diges
         if task.id not in expiring and task.due <= today and not task.held_out:
             by_subscriber.setdefault(task.subscriber_id, []).append(task)
     entries = []
+    deferred = 0
     for sid, tasks in by_subscriber.items():
+        if _deferred(sid, tasks, today, repos, settings):
+            deferred += 1
+            continue
         tasks.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
         entry = DigestEntry(
             subscriber=changes.subscribers.get(sid) or Subscriber(id=sid),
@@ -287,7 +295,15 @@ def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> Diges
         )
         entries.append(entry)
     entries.sort(key=lambda e: (kind_rank(e.kind), *e.rank_key(today)))
-    return DigestPlan(today, entries, count_tasks(entries, today, grace), grace)
+    return DigestPlan(today, entries, count_tasks(entries, today, grace), grace, deferred=deferred)
+
+
+def _deferred(sid: str, tasks: list[Task], today: date, repos: Repos, settings: Settings) -> bool:
+    """An unclaimed lifecycle touch for a customer reached in the last quiet days waits."""
+    if not deferrable(t.kind for t in tasks) or any(t.status != TASK_OPEN for t in tasks):
+        return False
+    contact = last_contact(repos.outreach.for_subscriber(sid))
+    return reached_within(contact, today, settings.outreach.quiet_days, settings.timezone)
 
 
 def _shown(doc: dict[str, Any], day: str) -> bool:

@@ -14,6 +14,7 @@ from datetime import date
 
 from bot.blocks.entry import EntryView
 from bot.models import TASK_CLAIMED, TASK_DONE, TASK_EXPIRED, Risk, Subscriber, Task
+from bot.outreach.contact import last_contact
 from bot.repos import Repos
 from bot.repos.digests import TALLY_KEYS, DigestMessage
 
@@ -71,6 +72,7 @@ def message_views(
         sid = tasks[0].subscriber_id
         sub = repos.subscribers.get(sid) or Subscriber(id=sid)
         view = EntryView(subscriber=sub, tasks=here or tasks, kind=message.kind)
+        view.contact = last_contact(repos.outreach.for_subscriber(sid))
         if not here:
             view.moved_to = max(t.digest_date for t in tasks if t.digest_date)
         elif risk_of is not None:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
+from bot.blocks.digest import DEFERRED
 from bot.blocks.entry import EntryView
 from bot.clock import Clock, local_today
 from bot.digest_view import add_tallies, message_views, moved_on
@@ -214,6 +215,8 @@ class DigestPublisher:
         counts[CARRIED] = sum(len(e.tasks) for e in carried)
         counts[QUEUED], counts[QUEUED_ENTRIES] = choice.queued_tasks, len(choice.queued)
         counts[LIMIT] = choice.limit
+        if getattr(plan, "deferred", 0):
+            counts[DEFERRED] = plan.deferred
         record = DigestRecord(
             date=day,
             channel=self.channel,

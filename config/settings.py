@@ -137,6 +137,24 @@ class AlertRules:
 
 
 @dataclass(frozen=True)
+class OutreachRules:
+    """Outreach email from a digest entry (`[outreach]` in care.toml).
+
+    Attributes:
+        templates_dir: a folder of the team's own templates (one file per kind, as in the
+            bundled `templates/`); a kind it lacks falls back to the bundled one. Relative paths
+            are read from the config file's folder.
+        quiet_days: a lifecycle touch for a customer reached in the last this many days is
+            deferred (churn risk never is); 0 turns deferral off.
+        signature: how emails are signed.
+    """
+
+    templates_dir: str = ""
+    quiet_days: int = 7
+    signature: str = "The customer care team"
+
+
+@dataclass(frozen=True)
 class WebhookSecrets:
     """Receivers' secrets, from the environment only; an empty one turns its receiver off."""
 
@@ -207,6 +225,7 @@ class Settings:
     report: ReportRules = field(default_factory=ReportRules)
     smtp: SmtpSettings = SmtpSettings()
     holdout_percent: int = 0  # [care]: share of churn-risk tasks kept out of the digest
+    outreach: OutreachRules = field(default_factory=OutreachRules)
 
     def require_slack(self) -> None:
         """Stop with a clear message when the bot cannot run in Slack.
@@ -313,6 +332,7 @@ def load_settings(
         report=_report(_table(raw, "report", path), path),
         smtp=_smtp(env),
         holdout_percent=_holdout(_table(raw, "care", path), path),
+        outreach=_build(OutreachRules, _table(raw, "outreach", path), path, "outreach"),
     )
 
 
@@ -391,6 +411,8 @@ def _build(cls: Any, values: Mapping[str, Any], path: Path, section: str) -> Any
             not isinstance(value, int | float) or isinstance(value, bool) or value < 0
         ):
             raise ConfigError(f"{path}: [{section}] {key} must be a number >= 0, got {value!r}")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{path}: [{section}] {key} must be text in quotes, got {value!r}")
         kwargs[key] = value
     return cls(**kwargs)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, events, reply, views
+from handlers import actions, commands, email, events, link, reply, views
 from handlers.context import Services
 
 
@@ -12,7 +12,9 @@ def register(app: App, services: Services) -> None:
     events.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
+    email.register(app, services)
     views.register(app, services)
     if services.triage is not None:
         services.triage.register(app)
         reply.register(app, services)
+        link.register(app, services)

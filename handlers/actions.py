@@ -66,21 +66,8 @@ def register(app: App, services: Services) -> None:
     def open_log_modal(ack: Ack, body: dict[str, Any]) -> None:
         # views.open needs the trigger_id within 3 seconds: done in the ack listener itself.
         ack()
-        user = body["user"]["id"]
-        task_ids = ids.decode_ids(body["actions"][0].get("value", ""))
-        try:
-            services.care.permissions.require(user)
-            tasks = [t for t in services.care.tasks(task_ids) if t.active]
-            if not tasks:
-                raise CareError("These tasks are already closed.")
-        except NotAllowed:
-            _tell(services, body, replies.build_not_a_manager())
-            return
-        except CareError as exc:
-            _tell(services, body, replies.build_error(str(exc), mrkdwn=True))
-            return
-        except LookupError as exc:  # a task id from an old message, say
-            _tell(services, body, replies.build_error(str(exc)))
+        tasks = clicked_tasks(services, body)
+        if not tasks:
             return
         subscriber = services.repos.subscribers.get(tasks[0].subscriber_id)
         meta = json.dumps({"task_ids": [t.id for t in tasks], "channel": _channel(body)})
@@ -88,6 +75,25 @@ def register(app: App, services: Services) -> None:
         services.client.views_open(trigger_id=body["trigger_id"], view=view)
 
     app.action(ids.ACTION_LOG)(open_log_modal)
+
+
+def clicked_tasks(services: Services, body: dict[str, Any]) -> list[Task]:
+    """The clicked entry's active tasks, for a manager; else [] after telling the clicker why."""
+    user = body["user"]["id"]
+    task_ids = ids.decode_ids(body["actions"][0].get("value", ""))
+    try:
+        services.care.permissions.require(user)
+        tasks = [t for t in services.care.tasks(task_ids) if t.active]
+        if not tasks:
+            raise CareError("These tasks are already closed.")
+        return tasks
+    except NotAllowed:
+        _tell(services, body, replies.build_not_a_manager())
+    except CareError as exc:
+        _tell(services, body, replies.build_error(str(exc), mrkdwn=True))
+    except LookupError as exc:  # a task id from an old message, say
+        _tell(services, body, replies.build_error(str(exc)))
+    return []
 
 
 def surface(body: dict[str, Any]) -> str:

@@ -26,4 +26,5 @@ class Services:
     triage: Any = None  # the inbox's Slack side, when the inbox is configured
     signals: Any = None  # live signals: webhook intake and alerts (handlers.signals)
     outbox: Any = None  # bot.outbox.service.Outbox: email to customers (off without SMTP_HOST)
+    drafts: Any = None  # bot.outreach.drafts.DraftService: outreach emails from templates
     extras: dict[str, Any] = field(default_factory=dict)

@@ -37,6 +37,7 @@ from bot.inbox.models import TriageItem
 from bot.inbox.parse import ParsedEmail
 from bot.inbox.triage import TriageActions, business_minutes
 from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER
+from bot.outreach.contact import last_contact
 from bot.priority import Priority
 from bot.publisher import UncertainPost
 from bot.risk import score
@@ -237,6 +238,7 @@ class TriageSlack:
             cancel=CancelState(item.cancel, item.cancel_confidence, item.cancel_by, item.cancel_at),
             subscriber=sub,
             stage=lifecycle_stage(sub, today) if sub else "",
+            contact=last_contact(repos.outreach.for_subscriber(sub.id)) if sub else None,
             risk=risk,
             open_task=open_task,
             churn_task=churn,

@@ -237,6 +237,25 @@ def view_submission_body(
     return interactive_body(payload)
 
 
+def block_suggestion_body(
+    action_id: str, block_id: str, value: str, view: dict[str, Any], user_id: str = "U1"
+) -> str:
+    """What Slack sends as someone types into an external_select of a modal (options load)."""
+    payload = {
+        "type": "block_suggestion",
+        "user": _user(user_id),
+        "team": _team(),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "container": {"type": "view", "view_id": view.get("id")},
+        "view": view,
+    }
+    return interactive_body(payload)
+
+
 def interactive_body(payload: dict[str, Any]) -> str:
     """Any interactivity payload, form-encoded as ``payload=...``."""
     return "payload=" + quote(json.dumps(payload, separators=(",", ":")))

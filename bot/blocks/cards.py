@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import ids
+from bot.blocks.entry import reached_text
 from bot.blocks.labels import (
     CHANNEL_VERBS,
     band_label,
@@ -34,6 +35,7 @@ from bot.blocks.text import (
 )
 from bot.models import TASK_CLAIMED, Outreach, Risk, Subscriber, Task
 from bot.money import price_label
+from bot.outreach.contact import last_contact
 
 MAX_MINE_ROWS = 20
 
@@ -159,6 +161,9 @@ def build_subscriber_card(
     text = bullet_list(shown, MAX_SECTION_TEXT - 40) if shown else "none logged yet"
     if len(latest) > len(shown) and shown:
         text += f"\n_{len(latest) - len(shown)} earlier not shown_"
+    contact = last_contact(outreach)
+    if contact is not None:
+        text = reached_text(contact, today, tz) + "\n" + text
     blocks.append(_section(f"*Recent outreach*\n{text}"))
     blocks.append(_context(f"Subscriber `{clip(sub.id, 100)}` · source {clip(sub.source, 40)}"))
     return {

@@ -44,6 +44,7 @@ PARENT_GROUPS = ("churn_risk", "pre_renewal", "win_back", "onboarding", "checkin
 OVERDUE = "overdue"  # the key of the overdue count in `counts`
 CARRIED = "carried"  # the key of the count carried over from earlier digests
 QUEUE_KEYS = ("queued", "queued_entries", "limit")  # the queue beyond the day's bound
+DEFERRED = "deferred"  # customers whose lifecycle touch waits: reached in the last quiet days
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def build_digest_parent(
         progress = DigestProgress(**{k: int(v) for k, v in progress.items()})
     grouped: dict[str, int] = {}
     for kind, n in counts.items():
-        if n and kind not in (OVERDUE, CARRIED, *QUEUE_KEYS):
+        if n and kind not in (OVERDUE, CARRIED, DEFERRED, *QUEUE_KEYS):
             grouped[group_of(kind)] = grouped.get(group_of(kind), 0) + int(n)
     total = digest_total(counts)
     overdue = int(counts.get(OVERDUE, 0))
@@ -95,8 +96,10 @@ def build_digest_parent(
         {"type": "header", "text": {"type": "plain_text", "text": title}},
     ]
     queued = int(counts.get("queued", 0))
+    deferred = _deferred_text(int(counts.get(DEFERRED, 0)))
     if total == 0 and not queued:
-        blocks.append(_section("Nothing due today. :sunny:", ids.BLOCK_DIGEST_COUNTS))
+        text = "Nothing due today. :sunny:" + (f"\n{deferred}" if deferred else "")
+        blocks.append(_section(text, ids.BLOCK_DIGEST_COUNTS))
         return {"text": f"{title}: nothing due today", "blocks": blocks}
     lines = [f"*{total} proactive touch{'es' if total != 1 else ''} due today*"]
     order = [g for g in PARENT_GROUPS if g in grouped] + sorted(
@@ -115,6 +118,8 @@ def build_digest_parent(
         lines.append(f"{KIND_EMOJI[OVERDUE]} Of these, overdue: *{overdue}*")
     if queued:
         lines.append(_queue_line(counts))
+    if deferred:
+        lines.append(deferred)
     blocks.append(_section("\n".join(lines), ids.BLOCK_DIGEST_COUNTS))
     blocks.append(_section(_progress_text(progress), ids.BLOCK_DIGEST_PROGRESS))
     howto = (
@@ -145,7 +150,20 @@ def digest_total(counts: Mapping[str, int]) -> int:
     without the "overdue" and "carried" figures, which count some of the same tasks again.
     `/care stats` says the same number for today's digest."""
     return sum(
-        int(n) for kind, n in counts.items() if n and kind not in (OVERDUE, CARRIED, *QUEUE_KEYS)
+        int(n)
+        for kind, n in counts.items()
+        if n and kind not in (OVERDUE, CARRIED, DEFERRED, *QUEUE_KEYS)
+    )
+
+
+def _deferred_text(n: int) -> str:
+    """The line for lifecycle touches held back because the customer was reached recently."""
+    if n <= 0:
+        return ""
+    who = "customer" if n == 1 else "customers"
+    return (
+        f":speech_balloon: Deferred: *{n}* {who} reached in the last few days "
+        "(their lifecycle touch waits, so nobody writes to them twice)"
     )
 
 

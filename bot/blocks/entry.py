@@ -3,8 +3,8 @@
 An entry is anything with `subscriber`, `tasks` and `risk` (the digest planner's `DigestEntry`
 fits, and so does `EntryView` here). Its state comes from its tasks:
 
-- unclaimed: buttons Claim / Log outreach and a Snooze select (1, 3 or 7 days);
-- claimed: "Claimed by @x at <time>", buttons Log outreach / Release;
+- unclaimed: buttons Claim / Log outreach / Email and a Snooze select (1, 3 or 7 days);
+- claimed: "Claimed by @x at <time>", buttons Log outreach / Email / Release;
 - done (no active task left): the outcome of each task, no buttons.
 
 Button values carry the entry's task ids ("k7qx2,a3b4c"): claiming the entry claims them all.
@@ -19,7 +19,14 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.blocks import ids
-from bot.blocks.labels import KIND_EMOJI, band_label, kind_label, kind_rank, outcome_label
+from bot.blocks.labels import (
+    KIND_EMOJI,
+    band_label,
+    channel_label,
+    kind_label,
+    kind_rank,
+    outcome_label,
+)
 from bot.blocks.limits import MAX_SECTION_TEXT
 from bot.blocks.text import (
     bullet_list,
@@ -32,11 +39,19 @@ from bot.blocks.text import (
     truncate,
     user_ref,
 )
-from bot.models import TASK_CLAIMED, TASK_OPEN, Risk, RiskReason, Subscriber, Task
+from bot.models import TASK_CLAIMED, TASK_OPEN, Outreach, Risk, RiskReason, Subscriber, Task
 from bot.money import price_label
+from bot.outreach.contact import days_ago
 
 SNOOZE_DAYS = (1, 3, 7)
 CHURN = "churn_risk"
+REACHED_BY = {
+    "email": "by email",
+    "call": "by phone",
+    "sms": "by SMS",
+    "slack": "on Slack",
+    "other": "another way",
+}
 UNCLAIMED, CLAIMED, DONE, MOVED = "unclaimed", "claimed", "done", "moved"
 
 
@@ -65,6 +80,7 @@ class EntryView:
     extra: dict[str, Any] = field(default_factory=dict)
     moved_to: date | None = None  # a later digest lists these tasks now (shown in an older one)
     evidence: list[str] | None = None  # bot.evidence sentences (raw); None: the risk reasons
+    contact: Outreach | None = None  # the customer's last contact, by any route
 
 
 def entry_kind(entry: EntryLike) -> str:
@@ -255,10 +271,15 @@ def _state_blocks(
         notes.append(f":zzz: Snoozed until {day_label(max(snoozed), today)}")
     if not notes:
         notes.append("Unclaimed: claim it before you reach out, so nobody doubles up.")
+    contact = getattr(entry, "contact", None)
+    if contact is not None:
+        notes.append(reached_text(contact, today, tz))
     elements: list[dict[str, Any]] = []
     if open_tasks:
         elements.append(task_button("Claim", ids.ACTION_CLAIM, open_tasks, style="primary"))
     elements.append(task_button("Log outreach", ids.ACTION_LOG, active))
+    if entry.subscriber.email:
+        elements.append(task_button("Email", ids.ACTION_EMAIL, active))
     if claimed:
         elements.append(task_button("Release", ids.ACTION_RELEASE, claimed))
     if open_tasks:
@@ -269,6 +290,15 @@ def _state_blocks(
         "elements": elements,
     }
     return [_context("\n".join(notes)), actions]
+
+
+def reached_text(contact: Outreach, today: date, tz: ZoneInfo) -> str:
+    """ "Reached by @dana by email 3 days ago": the customer's last contact, by any route."""
+    how = REACHED_BY.get(contact.channel) or channel_label(contact.channel)
+    return (
+        f":speech_balloon: Reached by {user_ref(contact.by)} {how} "
+        f"{days_ago(contact.at, today, tz)}"
+    )
 
 
 def moved_text(day: date, today: date) -> str:

@@ -45,6 +45,17 @@ ACTION_LOG_NOTE = "log_note_input"
 BLOCK_LOG_FOLLOW_UP = "log_follow_up"
 ACTION_LOG_FOLLOW_UP = "log_follow_up_date"
 
+# The Email button on a digest entry and its modal (bot/blocks/compose.py).
+ACTION_EMAIL = "care_email"
+VIEW_EMAIL = "care_email_send"
+BLOCK_EMAIL_SUBJECT = "email_subject"
+ACTION_EMAIL_SUBJECT = "email_subject_input"
+BLOCK_EMAIL_BODY = "email_body"
+ACTION_EMAIL_BODY = "email_body_input"
+BLOCK_EMAIL_AFTER = "email_after"
+ACTION_EMAIL_AFTER = "email_after_choice"
+EMAIL_CLOSE, EMAIL_KEEP = "close", "keep"
+
 # Triage messages (the shared inbox).
 ACTION_TRIAGE_CLAIM = "care_triage_claim"
 ACTION_TRIAGE_RESOLVE = "care_triage_resolve"
@@ -57,6 +68,11 @@ ACTION_TRIAGE_CANCEL_CONFIRM = "care_triage_cancel_confirm"  # count it as a chu
 ACTION_TRIAGE_CANCEL_DISMISS = "care_triage_cancel_dismiss"  # not a cancel request
 BLOCK_TRIAGE_ACTIONS = "care_triage_actions"
 BLOCK_TRIAGE_CANCEL = "care_triage_cancel"
+# Link an unknown sender to a subscriber (bot/blocks/link.py).
+ACTION_TRIAGE_LINK = "care_triage_link"
+VIEW_TRIAGE_LINK = "care_triage_link_modal"
+BLOCK_LINK_SUBSCRIBER = "link_subscriber"
+ACTION_LINK_SEARCH = "link_subscriber_search"  # external_select: options from the store
 
 # The Reply modal (an email to the customer; only its Send button sends).
 VIEW_REPLY = "care_reply_email"
@@ -77,6 +93,7 @@ ALL_ACTIONS = (
     ACTION_DONE,
     ACTION_HOME_REFRESH,
     ACTION_OPEN_LOOKUP,
+    ACTION_EMAIL,
     ACTION_TRIAGE_CLAIM,
     ACTION_TRIAGE_RESOLVE,
     ACTION_TRIAGE_SNOOZE,
@@ -86,6 +103,7 @@ ALL_ACTIONS = (
     ACTION_TRIAGE_REPLY,
     ACTION_TRIAGE_CANCEL_CONFIRM,
     ACTION_TRIAGE_CANCEL_DISMISS,
+    ACTION_TRIAGE_LINK,
 )
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

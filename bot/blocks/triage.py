@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import ids
 from bot.blocks.context import subscriber_context
+from bot.blocks.entry import reached_text
 from bot.blocks.labels import INTENT_EMOJI, intent_label
 from bot.blocks.limits import MAX_BLOCKS_MESSAGE, MAX_SECTION_TEXT
 from bot.blocks.text import (
@@ -33,7 +34,7 @@ from bot.blocks.text import (
     user_ref,
 )
 from bot.inbox.models import DeadLetter
-from bot.models import Risk, Subscriber, Task
+from bot.models import Outreach, Risk, Subscriber, Task
 
 TRIAGE_OPEN, TRIAGE_CLAIMED, TRIAGE_RESOLVED = "open", "claimed", "resolved"
 SNOOZE_MINUTES = ((60, "1 hour"), (240, "4 hours"), (1440, "1 day"), (4320, "3 days"))
@@ -94,6 +95,7 @@ class TriageView:
     snoozed_until: datetime | None = None
     reopened: bool = False
     messages: int = 1  # emails in the conversation so far
+    contact: Outreach | None = None  # the customer's last contact, by any route
 
 
 def _quote(words: str) -> str:
@@ -191,11 +193,11 @@ def preview(text: str, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
     return cut, cut != escaped
 
 
-def _subscriber_text(view: TriageView, today: date) -> str:
+def _subscriber_text(view: TriageView, today: date, tz: ZoneInfo) -> str:
     sub = view.subscriber
     if sub is None:
         return ":grey_question: *Not a known subscriber*: no subscription matches this address."
-    return subscriber_context(
+    text = subscriber_context(
         sub,
         today,
         stage=view.stage,
@@ -204,6 +206,9 @@ def _subscriber_text(view: TriageView, today: date) -> str:
         churn_task=view.churn_task,
         churn_link=view.churn_task_link,
     )
+    if view.contact is not None:
+        text = truncate(text + "\n" + reached_text(view.contact, today, tz), MAX_SECTION_TEXT)
+    return text
 
 
 def _state(view: TriageView, tz: ZoneInfo, now: datetime, trimmed: bool) -> list[dict[str, Any]]:
@@ -291,7 +296,11 @@ def build_triage_message(view: TriageView, now: datetime, tz: ZoneInfo) -> dict[
     if view.notes:
         notes = [clip(one_line(n), 300) for n in view.notes]
         blocks.append(_context(":warning: " + truncate(" · ".join(notes), 2900)))
-    blocks.append(_section(_subscriber_text(view, today)))
+    who = _section(_subscriber_text(view, today, tz))
+    if view.subscriber is None and "@" in view.sender_email:
+        item = ids.encode_ids([view.item_id])
+        who["accessory"] = _button("Link to a subscriber", ids.ACTION_TRIAGE_LINK, item)
+    blocks.append(who)
     blocks.extend(_state(view, tz, now, trimmed))
     fallback = f"Email from {clip(one_line(view.sender_name or view.sender_email), 100)}: {subject_text(view, 150)}"
     return {"text": fallback, "blocks": blocks}

@@ -352,11 +352,16 @@ class Ingestor:
         if "@" in reply_to:
             candidates.append(parseaddr(reply_to)[1].lower())
         candidates.append(parsed.forwarded_from)
-        for address in candidates:
-            if address and "@" in address:
-                subscriber = self.repos.subscribers.by_email(address)
-                if subscriber is not None:
-                    return subscriber
+        addresses = [a for a in candidates if a and "@" in a]
+        for address in addresses:
+            subscriber = self.repos.subscribers.by_email(address)
+            if subscriber is not None:
+                return subscriber
+        for address in addresses:  # an address someone linked by hand to a subscriber
+            sid = self.repos.links.subscriber_id(address)
+            subscriber = self.repos.subscribers.get(sid) if sid else None
+            if subscriber is not None:
+                return subscriber
         return None
 
     def _thread_of(self, parsed: ParsedEmail, now: datetime) -> TriageItem | None:

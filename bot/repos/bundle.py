@@ -10,6 +10,7 @@ from bot.repos.digests import DigestRepo
 from bot.repos.events import EventRepo
 from bot.repos.inbox import InboxRepo
 from bot.repos.journal import JournalRepo
+from bot.repos.links import AddressLinkRepo
 from bot.repos.outreach import OutreachRepo
 from bot.repos.sent import SentMailRepo
 from bot.repos.subscribers import SubscriberRepo
@@ -30,6 +31,7 @@ class Repos:
     alerts: AlertRepo
     audit: AuditRepo
     sent: SentMailRepo
+    links: AddressLinkRepo
 
     @classmethod
     def open(cls, store: Store) -> Repos:
@@ -45,4 +47,5 @@ class Repos:
             alerts=AlertRepo(store),
             audit=AuditRepo(store),
             sent=SentMailRepo(store),
+            links=AddressLinkRepo(store),
         )

@@ -39,6 +39,9 @@ def figures(**overrides: float) -> dict[str, float]:
         "update_max_ms": 20.0,
         "gc_full_pauses": 0.0,
         "gc_longest_pause_ms": 0.0,
+        "email_clicks": 100.0,
+        "email_open_p50_ms": 12.0,
+        "email_open_p95_ms": 40.0,
         "peak_rss_mb": 300.0,
     }
     return {**base, **overrides}
@@ -54,7 +57,7 @@ def test_all_targets_met_passes_and_shows_one_column_per_size() -> None:
     assert rep.passed is True
     assert rep.columns == ["100k"]
     judged = [row.figure for row in rep.rows if row.passed is not None]
-    assert len(judged) == 5  # pace, CPU share, render, answer p95, whole-claim p95
+    assert len(judged) == 6  # pace, CPU share, render, answer p95, whole-claim p95, email modal
 
 
 @pytest.mark.parametrize(
@@ -66,6 +69,7 @@ def test_all_targets_met_passes_and_shows_one_column_per_size() -> None:
         ({"posting_rate": 0.8}, "Posting pace, messages per second"),
         ({"posting_cpu_pct": 12.0}, "Bot CPU while posting, % of wall time"),
         ({"render_cpu_ms": 1000.0}, "Render the digest (CPU, median of 5), 200 tasks"),
+        ({"email_open_p95_ms": 300.0}, "Email modal opened (views.open), p95"),
     ],
 )
 def test_a_figure_past_its_target_fails_that_row_and_the_report(override, figure) -> None:
@@ -119,7 +123,7 @@ def test_a_tiny_slack_run_claims_every_task_and_writes_its_json(tmp_path: Path) 
     doc = json.loads((tmp_path / "issue4.json").read_text())
     numbers = doc["data"]["sizes"]["150"]
     assert numbers["subscribers"] == 150
-    assert numbers["digest_tasks"] == numbers["claims"] == 20
+    assert numbers["digest_tasks"] == numbers["claims"] == numbers["email_clicks"] == 20
     assert numbers["posted"] == 5  # the parent and 4 replies of 5 tasks
     assert 0.9 <= numbers["posting_rate"] <= 1.1  # the real Pacer(1.0)
     for key in ("answer_p95_ms", "update_p95_ms", "render_cpu_ms", "posting_cpu_s"):

@@ -289,6 +289,8 @@ def test_leads_and_managers_that_are_not_user_ids_are_refused_clearly(
         load_settings({"CARE_CONFIG": str(path), **env}, dotenv=False)
     for name in names:
         assert name in str(err.value)
+
+
 def test_weekly_report_day_time_and_period_come_from_care_toml(tmp_path):
     from datetime import time
 
@@ -337,3 +339,22 @@ def test_bad_digest_bounds_are_refused_by_name(tmp_path, old, new, message):
     path = with_changed(tmp_path, old, new)
     with pytest.raises(ConfigError, match=message):
         load_settings({}, dotenv=False, config_path=path)
+
+
+def test_outreach_settings_default_and_override(tmp_path: Path) -> None:
+    from config.settings import OutreachRules
+
+    assert load_settings({}, dotenv=False).outreach == OutreachRules()
+    path = with_changed(tmp_path, 'templates_dir = ""', 'templates_dir = "ours"')
+    path.write_text(path.read_text().replace("quiet_days = 7", "quiet_days = 3"))
+    rules = load_settings({"CARE_CONFIG": str(path)}, dotenv=False).outreach
+    assert (rules.templates_dir, rules.quiet_days) == ("ours", 3)
+
+
+def test_outreach_settings_of_the_wrong_type_say_what_to_write(tmp_path: Path) -> None:
+    path = with_changed(tmp_path, 'templates_dir = ""', "templates_dir = 3")
+    with pytest.raises(ConfigError, match=r"\[outreach\] templates_dir must be text in quotes"):
+        load_settings({"CARE_CONFIG": str(path)}, dotenv=False)
+    path = with_changed(tmp_path, "quiet_days = 7", "quiet_days = -1")
+    with pytest.raises(ConfigError, match=r"\[outreach\] quiet_days must be a number >= 0"):
+        load_settings({"CARE_CONFIG": str(path)}, dotenv=False)

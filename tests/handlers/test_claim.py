@@ -75,7 +75,7 @@ def test_claim_button_shows_claimant_and_time_and_swaps_the_buttons(care_bot):
     )
     assert f"<!date^{int(care_bot.clock.now().timestamp())}^" in message_text(message)
     buttons = entry_buttons(message, lone)
-    assert [b["text"]["text"] for b in buttons.values()] == ["Log outreach", "Release"]
+    assert [b["text"]["text"] for b in buttons.values()] == ["Log outreach", "Email", "Release"]
     assert care_bot.fake.edits(DIGEST, task.slack["ts"])  # edited in place, not reposted
 
 

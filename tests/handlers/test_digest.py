@@ -120,10 +120,16 @@ def test_thread_replies_group_entries_by_kind_with_everything_a_manager_needs(ca
     for task_id in digest_task_ids(care_bot):
         message = care_bot.fake.message(DIGEST, care_bot.repos.tasks.require(task_id).slack["ts"])
         buttons = entry_buttons(message, task_id)
-        assert set(buttons) == {ids.ACTION_CLAIM, ids.ACTION_LOG, ids.ACTION_SNOOZE}
+        assert set(buttons) == {
+            ids.ACTION_CLAIM,
+            ids.ACTION_LOG,
+            ids.ACTION_EMAIL,
+            ids.ACTION_SNOOZE,
+        }
         assert [b["text"]["text"] for b in buttons.values() if b["type"] == "button"] == [
             "Claim",
             "Log outreach",
+            "Email",
         ]
         assert f"`{task_id}`" in message_text(message)
 

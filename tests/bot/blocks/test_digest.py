@@ -82,8 +82,9 @@ def test_parent_with_nothing_due_says_so() -> None:
 def test_unclaimed_entry_offers_claim_log_and_snooze_for_all_its_tasks() -> None:
     e = entry(task("k7qx2"), task("a3b4c", "checkin_90"))
     blocks = build_entry_blocks(e, TODAY, TZ, NOW)
-    assert labels(blocks) == ["Claim", "Log outreach", "static_select"]
-    claim, log, snooze = actions(blocks)
+    assert labels(blocks) == ["Claim", "Log outreach", "Email", "static_select"]
+    claim, log, email, snooze = actions(blocks)
+    assert email["action_id"] == ids.ACTION_EMAIL and email["value"] == claim["value"]
     assert claim["action_id"] == ids.ACTION_CLAIM and claim["style"] == "primary"
     assert ids.decode_ids(claim["value"]) == ["k7qx2", "a3b4c"]
     assert log["action_id"] == ids.ACTION_LOG
@@ -115,9 +116,9 @@ def test_entry_shows_who_why_and_risk() -> None:
 
 def test_claimed_entry_names_the_claimant_and_offers_log_and_release() -> None:
     blocks = build_entry_blocks(claimed(entry()), TODAY, TZ, NOW)
-    assert labels(blocks) == ["Log outreach", "Release"]
+    assert labels(blocks) == ["Log outreach", "Email", "Release"]
     assert f"Claimed by <@{ALICE}> at <!date^" in all_text(blocks)
-    release = actions(blocks)[1]
+    release = actions(blocks)[2]
     assert release["action_id"] == ids.ACTION_RELEASE and release["value"] == "k7qx2"
 
 
@@ -254,3 +255,12 @@ def test_a_message_whose_tasks_are_gone_still_renders() -> None:
     msg = build_entry_message([], TODAY, TZ, NOW, header_kind="win_back")
     check_message(msg)
     assert "gone" in all_text(msg["blocks"])
+
+
+def test_an_entry_without_an_email_address_has_no_email_button() -> None:
+    e = entry(task("k7qx2"), sub=subscriber(email=""))
+    assert labels(build_entry_blocks(e, TODAY, TZ, NOW)) == [
+        "Claim",
+        "Log outreach",
+        "static_select",
+    ]

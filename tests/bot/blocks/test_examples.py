@@ -29,6 +29,6 @@ def test_plain_text_rendering_reads_like_slack() -> None:
     _, _, claimed = surfaces()[2]
     text = to_text(claimed)
     assert "Claimed by @U04MAYA at Jun 15 09:42 EDT" in text
-    assert "[Log outreach]  [Release]" in text
+    assert "[Log outreach]  [Email]  [Release]" in text
     _, _, modal = surfaces()[3]
     assert to_text(modal).splitlines()[0] == "=== Log outreach ==="

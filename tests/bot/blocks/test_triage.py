@@ -197,3 +197,26 @@ def test_parked_emails_are_listed_escaped_with_the_commands_even_under_a_long_li
     assert "<!channel>" not in text and "<@U999>" not in text
     only_parked = text_of(build_triage_list([], NOW, TZ, parked=letters[:1]))
     assert "No open inbox items" in only_parked and "1 email could not be handled" in only_parked
+
+
+def test_a_reached_customer_shows_who_reached_them_and_an_unknown_sender_can_be_linked() -> None:
+    from msgspec.structs import replace
+
+    from tests.bot.blocks.factories import TODAY
+    from tests.bot.builders import outreach_on
+
+    def accessories(msg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {
+            b["accessory"]["action_id"]: b["accessory"] for b in msg["blocks"] if "accessory" in b
+        }
+
+    contact = replace(
+        outreach_on("cus_1", ["x"], TODAY - timedelta(days=1)), by="U0DANA", channel="call"
+    )
+    known = build_triage_message(view(subscriber=subscriber(), contact=contact), NOW, TZ)
+    unknown = build_triage_message(view(), NOW, TZ)
+
+    assert "Reached by <@U0DANA> by phone yesterday" in text_of(known)
+    assert ids.ACTION_TRIAGE_LINK not in accessories(known)
+    assert accessories(unknown)[ids.ACTION_TRIAGE_LINK]["value"] == "m9r2t"
+    check_message(unknown)
