@@ -27,6 +27,7 @@ from bot.care import CareError, NotAllowed, Permissions
 from bot.outbox.reply import ReplyResult, ReplyService
 from bot.outbox.smtp import SendError
 from handlers.context import Services
+from handlers.triage import tell
 from handlers.views import after_log
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,10 @@ def register(app: App, services: Services) -> None:
         try:
             draft = service.draft(item_id, user)
         except NotAllowed:
-            _tell(services, body, replies.build_not_a_manager())
+            tell(services, body, replies.build_not_a_manager())
             return
         except CareError as exc:
-            _tell(services, body, replies.build_error(str(exc), mrkdwn=True))
+            tell(services, body, replies.build_error(str(exc), mrkdwn=True))
             return
         meta = json.dumps({"item": draft.item_id})
         services.client.views_open(
@@ -114,11 +115,3 @@ def _update(services: Services, view_id: str, view: dict[str, Any]) -> None:
         services.client.views_update(view_id=view_id, view=view)
     except Exception:
         log.warning("Could not update the Reply modal %s (closed?)", view_id, exc_info=True)
-
-
-def _tell(services: Services, body: dict[str, Any], message: dict[str, Any]) -> None:
-    channel = (body.get("channel") or {}).get("id") or services.settings.slack.triage_channel
-    try:
-        services.client.chat_postEphemeral(channel=channel, user=body["user"]["id"], **message)
-    except Exception:
-        log.exception("Could not tell %s: %s", body["user"]["id"], message.get("text"))

@@ -483,13 +483,16 @@ class TriageSlack:
             )
 
     def _tell(self, body: dict[str, Any], message: dict[str, Any]) -> None:
-        channel = (body.get("channel") or {}).get("id") or self.settings.slack.triage_channel
-        try:
-            self.services.client.chat_postEphemeral(
-                channel=channel, user=body["user"]["id"], **message
-            )
-        except Exception:
-            log.exception("Could not tell %s: %s", body["user"]["id"], message.get("text"))
+        tell(self.services, body, message)
+
+
+def tell(services: Services, body: dict[str, Any], message: dict[str, Any]) -> None:
+    """A private note to whoever clicked on a triage message (in its channel); never raises."""
+    channel = (body.get("channel") or {}).get("id") or services.settings.slack.triage_channel
+    try:
+        services.client.chat_postEphemeral(channel=channel, user=body["user"]["id"], **message)
+    except Exception:
+        log.exception("Could not tell %s: %s", body["user"]["id"], message.get("text"))
 
 
 def build_triage(

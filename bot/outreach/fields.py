@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.lifecycle import ended_on, started_on
 from bot.models import Event, Risk, Subscriber, Subscription
+from bot.money import amount_text
 
 FIELD_LIMIT = 200
 NOTE_LIMIT = 300
@@ -37,7 +38,6 @@ CUSTOMER_REASONS = {
 }
 PAYMENT_RULES = frozenset({"payment_failed", "past_due"})
 INTERVAL_WORDS = {"day": "day", "week": "week", "month": "month", "year": "year"}
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
 
 FIELD_NAMES = (
     "first_name",
@@ -80,14 +80,14 @@ def long_date(day: date | None, today: date) -> str:
 
 
 def price_as_billed(sub: Subscription | None) -> str:
-    """ "$29.00 a month", "€90.00 every 3 months"; "" for a free or unknown price."""
+    """ "$29 a month", "€90 every 3 months", "£19.50 a month" (the amount as `bot.money` writes
+    it, the period in words for a customer); "" for a free or unknown price."""
     if sub is None or not sub.amount or sub.amount < 0:
         return ""
-    amount = sub.amount * max(sub.quantity, 1)
-    code = clean(sub.currency, 3).upper()
-    number = f"{amount:,.2f}"
-    money = f"{SYMBOLS[code]}{number}" if code in SYMBOLS else f"{number} {code}".strip()
-    unit = INTERVAL_WORDS.get(sub.interval, "month")
+    money = amount_text(sub.amount * max(sub.quantity, 1), sub.currency)
+    unit = INTERVAL_WORDS.get(sub.interval)
+    if unit is None:
+        return money
     count = max(sub.interval_count, 1)
     return f"{money} a {unit}" if count == 1 else f"{money} every {count} {unit}s"
 

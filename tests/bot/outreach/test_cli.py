@@ -44,7 +44,7 @@ def test_preview_prints_the_draft_for_the_customer(cli_env, capsys) -> None:
     assert "To:       ann@example.com" in out
     assert "Subject:  Three months of Monthly box: a quick check-in" in out
     assert "Hi Ann," in out
-    assert "Your next charge of $30.00 a month is on June 19." in out
+    assert "Your next charge of $30 a month is on June 19." in out
 
 
 def test_preview_of_churn_risk_for_a_failed_payment_uses_that_template_with_html(

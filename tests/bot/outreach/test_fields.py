@@ -46,7 +46,7 @@ def test_a_known_customer_fills_every_field_as_billed_and_in_words() -> None:
     fields = customer_fields(sub, events, risk, TODAY, signature="Dana at Beans")
 
     assert fields["first_name"] == "Ann"
-    assert fields["price"] == "$90.00 every 3 months"
+    assert fields["price"] == "$90 every 3 months"
     assert fields["tenure"] == "1 year and 2 months"
     assert fields["customer_since"] == "April 10, 2025"
     assert fields["next_charge"] == "June 27"
@@ -83,3 +83,20 @@ def test_a_payment_churn_risk_uses_the_failed_payment_template_unless_they_asked
     assert template_kind("churn_risk", Risk(75, "high", [payment, cancel])) == "churn_risk"
     assert template_kind("churn_risk", None) == "churn_risk"
     assert template_kind("checkin_30", Risk(15, "low", [payment])) == "checkin_30"
+
+
+def test_price_as_billed_writes_the_amount_as_every_other_surface_does() -> None:
+    """One money formatter (bot.money): zero-decimal currencies, codes without a symbol and no
+    currency at all read the same in an email as on the digest entry."""
+    from bot.models import Subscription
+    from bot.money import amount_text
+    from bot.outreach.fields import price_as_billed
+
+    def sub(amount: float, currency: str, interval: str = "month") -> Subscription:
+        return Subscription(id="s", amount=amount, currency=currency, interval=interval)
+
+    assert price_as_billed(sub(5000, "jpy")) == "¥5,000 a month"
+    assert price_as_billed(sub(19.5, "GBP")) == "£19.50 a month"
+    assert price_as_billed(sub(990, "", "year")) == "990 a year"  # never "$"
+    assert price_as_billed(sub(49, "CAD")) == amount_text(49, "CAD") + " a month"
+    assert price_as_billed(sub(49, "EUR", "fortnight")) == "€49"  # unknown period: no guess
