@@ -24,6 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _LOCAL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}@[^<>\s\x00-\x1f\x7f]{1,250}>")
+_ENCODED_WORD = re.compile(r"=\?")
 _SPECIALS = re.compile(r'["(),:;<>@\[\]\\]+')
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
@@ -56,8 +57,14 @@ class Draft:
 
 
 def one_line(value: str, limit: int = MAX_SUBJECT) -> str:
-    """`value` as one header-safe line: control characters and line breaks become spaces."""
-    return " ".join(_CONTROL.sub(" ", value).split())[:limit]
+    """`value` as one header-safe line: control characters and line breaks become spaces.
+
+    An RFC 2047 encoded word ("=?utf-8?q?=0D=0ABcc...?=") is broken up too: the standard
+    library decodes one when a header is set, even inside a quoted name, and wrote the line
+    break it decoded to into the message, so a name or subject could add a Bcc.
+    """
+    line = " ".join(_CONTROL.sub(" ", value).split())[:limit]
+    return _ENCODED_WORD.sub("= ?", line)
 
 
 def display_name(value: str) -> str:

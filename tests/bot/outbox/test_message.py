@@ -28,6 +28,8 @@ HOSTILE = st.one_of(
                 ":",
                 " ",
                 "=?utf-8?q?x?=",
+                "=?utf-8?q?=0D=0ABcc=3A_e=40x.example?=",
+                "=?utf-8?b?DQpCY2M6IGVAeC5leGFtcGxl?=",
                 "\x00",
                 "\u2028",
                 "<",
@@ -61,6 +63,18 @@ def test_no_text_can_add_a_header_or_a_recipient(subject, name, text, reply_to):
     assert [a.addr_spec for a in parsed["To"].addresses] == ["ann@customer.example"]
     assert b"\nBcc" not in head and b"\rBcc" not in head
     assert "\n" not in str(parsed["Subject"]) and "\r" not in str(parsed["Subject"])
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["=?utf-8?q?Ann=0D=0ABcc=3A_evil=40x.example?=", "=?utf-8?b?DQpCY2M6IGV2aWxAeC5leGFtcGxl?="],
+)
+def test_an_encoded_word_in_a_name_or_subject_cannot_add_a_bcc(word):
+    draft = Draft("ann@customer.example", word, "x", to_name=word)
+    raw = compose(draft, SENDER, "<id-1@example.com>", WHEN).as_bytes(policy=policy.SMTP)
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["Bcc"] is None and b"\r\nBcc" not in raw.split(b"\r\n\r\n", 1)[0]
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["ann@customer.example"]
 
 
 @pytest.mark.parametrize(
