@@ -106,6 +106,7 @@ def build(
     from bot.publisher import DigestPublisher
     from bot.repos import Repos
     from bot.store import Store
+    from bot.techtouch import TechTouch
     from handlers import register
     from handlers.context import Services
     from handlers.home import HomeTabs
@@ -138,6 +139,7 @@ def build(
     services.outbox = Outbox(repos, settings.smtp, settings.imap, clock, care)
     services.home = HomeTabs(services)
     services.drafts = _build_drafts(settings, repos)
+    publisher.tech_touch = TechTouch(repos, settings, services.drafts, services.outbox)
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)
     services.signals = build_signals(services)

@@ -14,7 +14,8 @@ from bot.mapping import Model, UTCDateTime
 
 # Where an action came from.
 SURFACE_BUTTON, SURFACE_COMMAND, SURFACE_MODAL, SURFACE_HOME = "button", "command", "modal", "home"
-SURFACES = (SURFACE_BUTTON, SURFACE_COMMAND, SURFACE_MODAL, SURFACE_HOME)
+SURFACE_AUTO = "auto"  # the bot itself: tech touch (bot/techtouch.py)
+SURFACES = (SURFACE_BUTTON, SURFACE_COMMAND, SURFACE_MODAL, SURFACE_HOME, SURFACE_AUTO)
 
 TASK_ACTIONS = ("claim", "release", "assign", "snooze", "done", "log")
 TRIAGE_ACTIONS = (

@@ -33,6 +33,7 @@ from bot.models import Task
 from bot.money import price_label
 from bot.repos import Repos
 from bot.store import Store
+from bot.techtouch import TechTouch, without
 from config.settings import Settings
 
 BAND_STYLES = {"high": "bold red", "medium": "yellow", "low": "green"}
@@ -71,22 +72,37 @@ def run_preview(
                 highlight=False,
             )
             return 1
-        plan = plan_digest(day, repos, settings, clock.now())
+        whole = plan_digest(day, repos, settings, clock.now())
+        auto = TechTouch(repos, settings).choose(whole)  # emailed by the bot, not posted
     finally:
         store.close()
+    plan = without(whole, auto)
     choice = plan.choose(daily_limit(settings), settings.digest.must_show_value)
     out = out or sys.stdout
     if as_json:
-        doc = plan.to_json()
-        queued = {t.id for e in choice.queued for t in e.tasks}
+        doc = whole.to_json()
+        queued = {t.id for e in [*choice.queued, *auto] for t in e.tasks}
+        emailed = {t.id for e in auto for t in e.tasks}
         for item in doc["tasks"]:
             item["posted"] = item["id"] not in queued
+            item["automatic"] = item["id"] in emailed
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     elif every:
-        out.write(compact_lines(plan, choice))
+        out.write(compact_lines(plan, choice, auto))
     else:
         render(plan, console, choice)
+        if settings.tech_touch.enabled:
+            console.print(tech_touch_line(auto), highlight=False)
     return 0
+
+
+def tech_touch_line(auto: list[DigestEntry]) -> str:
+    """What the bot would email itself today ([tech_touch]), as counts per kind."""
+    kinds = " · ".join(f"{kind_label(k)} {n}" for k, n in _kinds(auto).items())
+    return (
+        f"[bold]Tech touch[/]: {len(auto)} customer{_s(len(auto))} would be emailed "
+        f"automatically, not posted{': ' + kinds if kinds else ''} (--all lists them)"
+    )
 
 
 def render(plan: DigestPlan, console: Console, choice: DigestChoice | None = None) -> None:
@@ -139,15 +155,21 @@ def _kinds(entries: list[DigestEntry]) -> dict[str, int]:
 _CONTROL = dict.fromkeys([*range(32), 127], None)
 
 
-def compact_lines(plan: DigestPlan, choice: DigestChoice) -> str:
+def compact_lines(
+    plan: DigestPlan, choice: DigestChoice, auto: list[DigestEntry] | None = None
+) -> str:
     """Every due task, one tab-separated line each: posted ones in digest order, then the
-    queue in priority order. Columns: where, id, kind, due, overdue, risk, band, monthly
+    queue in priority order, then those the bot would email itself ("email"). Columns: where, id, kind, due, overdue, risk, band, monthly
     value, currency, claimed by, customer id, name, email."""
     lines = [
         "where\tid\tkind\tdue\toverdue\trisk\tband\tvalue\tcurrency\tclaimed_by\t"
         "customer\tname\temail"
     ]
-    for where, entries in (("posted", choice.posted), ("queued", choice.queued)):
+    for where, entries in (
+        ("posted", choice.posted),
+        ("queued", choice.queued),
+        ("email", auto or []),
+    ):
         for entry in entries:
             sub = entry.subscriber
             money = f"{entry.value:.2f}\t{_clean(sub.currency)}"

@@ -125,6 +125,7 @@ class DigestPublisher:
         self.renderer = renderer
         self.pacer = pacer or Pacer()
         self.edits = EditQueue(self._edit)
+        self.tech_touch: Any = None  # bot.techtouch.TechTouch, set by app.build when wired
         self._posting = threading.Lock()
         # What each message shows (tasks per state), as last posted or edited in this process;
         # a message not rendered since the start is taken to show its tasks as they are.
@@ -164,10 +165,12 @@ class DigestPublisher:
                 expired = run_engine(day, self.repos, self.settings, self.clock).expired
                 self.refresh(expired)  # earlier days' messages that showed them
                 plan = plan_digest(day, self.repos, self.settings, self.clock.now())
+                automated = self._tech_touch(plan)
+                plan = automated.remaining(plan) if automated else plan
                 choice = plan.choose(
                     daily_limit(self.settings), self.settings.digest.must_show_value
                 )
-                record = self._new_record(day, plan, choice)
+                record = self._new_record(day, plan, choice, automated)
             messages = self.repos.digests.messages(day)
             self._post_parent(record)
             self._post_messages(record, messages)
@@ -183,7 +186,15 @@ class DigestPublisher:
 
     # -- the day's record ------------------------------------------------------------------
 
-    def _new_record(self, day: date, plan: Any, choice: Any) -> DigestRecord:
+    def _tech_touch(self, plan: Any) -> Any:
+        """Email the long tail the bot handles itself (bot/techtouch.py) before sizing the day."""
+        if self.tech_touch is None or not self.tech_touch.enabled:
+            return None
+        run = self.tech_touch.run(plan)
+        self.refresh([t for e in run.sent for t in e.tasks])  # earlier days' messages
+        return run
+
+    def _new_record(self, day: date, plan: Any, choice: Any, automated: Any = None) -> DigestRecord:
         from bot.digest import LIMIT, QUEUED, QUEUED_ENTRIES, count_tasks
 
         carried: list[Any] = []
@@ -217,6 +228,8 @@ class DigestPublisher:
         counts[LIMIT] = choice.limit
         if getattr(plan, "deferred", 0):
             counts[DEFERRED] = plan.deferred
+        if automated is not None:
+            counts.update(automated.counts())
         record = DigestRecord(
             date=day,
             channel=self.channel,

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.smtp import SmtpConfigError, SmtpSettings, smtp_settings
+from config.techtouch import TechTouchConfigError, TechTouchRules, tech_touch_rules
 
 DEFAULT_CONFIG = Path(__file__).with_name("care.toml")
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
@@ -226,6 +227,7 @@ class Settings:
     smtp: SmtpSettings = SmtpSettings()
     holdout_percent: int = 0  # [care]: share of churn-risk tasks kept out of the digest
     outreach: OutreachRules = field(default_factory=OutreachRules)
+    tech_touch: TechTouchRules = field(default_factory=TechTouchRules)  # off unless set
 
     def require_slack(self) -> None:
         """Stop with a clear message when the bot cannot run in Slack.
@@ -304,13 +306,14 @@ def load_settings(
         managers=frozenset(managers),
         leads=frozenset(leads),
     )
+    lifecycle = _build(LifecycleRules, _table(raw, "lifecycle", path), path, "lifecycle")
     return Settings(
         data_dir=Path(env.get("CARE_DATA_DIR") or "./data"),
         config_path=path,
         timezone=tz,
         slack=slack,
         digest=_digest(_table(raw, "digest", path), path),
-        lifecycle=_build(LifecycleRules, _table(raw, "lifecycle", path), path, "lifecycle"),
+        lifecycle=lifecycle,
         risk=_risk(_table(raw, "risk", path), path),
         triage=_triage(_table(raw, "triage", path), path),
         imap=_imap(env),
@@ -333,6 +336,7 @@ def load_settings(
         smtp=_smtp(env),
         holdout_percent=_holdout(_table(raw, "care", path), path),
         outreach=_build(OutreachRules, _table(raw, "outreach", path), path, "outreach"),
+        tech_touch=_tech_touch(_table(raw, "tech_touch", path), path, lifecycle),
     )
 
 
@@ -553,6 +557,13 @@ def _imap(env: Mapping[str, str]) -> ImapSettings:
         ssl=ssl,
         poll_seconds=_int(env.get("IMAP_POLL_SECONDS", "60"), "IMAP_POLL_SECONDS"),
     )
+
+
+def _tech_touch(values: dict[str, Any], path: Path, lifecycle: LifecycleRules) -> TechTouchRules:
+    try:
+        return tech_touch_rules(values, str(path), tuple(lifecycle.checkin_days))
+    except TechTouchConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _smtp(env: Mapping[str, str]) -> SmtpSettings:

@@ -49,6 +49,7 @@ def stats_view(services: Services, stats: TeamStats, with_digest: bool = False) 
         claimed=stats.claimed,
         done=stats.done,
         expired=stats.expired,
+        automated=stats.automated,
         per_manager={
             user: {"claimed": m.claimed, "done": m.done, "outreach": m.outreach, "saved": m.saved}
             for user, m in stats.per_manager.items()

@@ -38,6 +38,7 @@ SURFACE_LABELS = {
     "command": "slash command",
     "modal": "log form",
     "home": "Home tab",
+    "auto": "tech touch",
 }
 LOOKUP_LINES = 10  # the card shows this many entries, newest first
 HISTORY_LINES = 200  # `/care history` shows at most this many, oldest first

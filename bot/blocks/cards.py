@@ -54,6 +54,7 @@ class Stats:
     claimed: int = 0
     done: int = 0
     expired: int = 0
+    automated: int = 0  # closed by the bot's own email (tech touch)
     per_manager: dict[str, dict[str, int]] = field(default_factory=dict)
     median_claim_minutes: float | None = None
     inbox: dict[str, Any] = field(default_factory=dict)
@@ -239,9 +240,13 @@ def stats_text(stats: Stats) -> str:
     days = f"{stats.period_days} day{'s' if stats.period_days != 1 else ''}"
     return (
         f"*{stats.due}* came due  ·  *{stats.claimed}* claimed  ·  *{stats.done}* done  ·  "
-        f"*{stats.expired}* expired\n"
+        f"*{stats.expired}* expired"
+        + (f"  ·  *{stats.automated}* emailed by the bot" if stats.automated else "")
+        + "\n"
         f"_Came due: tasks whose due date fell in the last {days}, whatever became of them; "
-        f"claimed, done, expired: what happened in those {days}._\n"
+        f"claimed, done, expired: what happened in those {days}"
+        + ("; emailed by the bot: closed by tech touch, not in done" if stats.automated else "")
+        + "._\n"
         f"Median time to claim: *{median}*"
     )
 

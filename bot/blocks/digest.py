@@ -45,6 +45,8 @@ OVERDUE = "overdue"  # the key of the overdue count in `counts`
 CARRIED = "carried"  # the key of the count carried over from earlier digests
 QUEUE_KEYS = ("queued", "queued_entries", "limit")  # the queue beyond the day's bound
 DEFERRED = "deferred"  # customers whose lifecycle touch waits: reached in the last quiet days
+TECH_SENT, TECH_FAILED = "tech_sent", "tech_failed"  # emailed by the bot (bot/techtouch.py)
+NOT_KINDS = (OVERDUE, CARRIED, DEFERRED, *QUEUE_KEYS, TECH_SENT, TECH_FAILED)  # counts, no kind
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def build_digest_parent(
         progress = DigestProgress(**{k: int(v) for k, v in progress.items()})
     grouped: dict[str, int] = {}
     for kind, n in counts.items():
-        if n and kind not in (OVERDUE, CARRIED, DEFERRED, *QUEUE_KEYS):
+        if n and kind not in NOT_KINDS:
             grouped[group_of(kind)] = grouped.get(group_of(kind), 0) + int(n)
     total = digest_total(counts)
     overdue = int(counts.get(OVERDUE, 0))
@@ -97,8 +99,10 @@ def build_digest_parent(
     ]
     queued = int(counts.get("queued", 0))
     deferred = _deferred_text(int(counts.get(DEFERRED, 0)))
+    automated = tech_touch_line(counts)
     if total == 0 and not queued:
-        text = "Nothing due today. :sunny:" + (f"\n{deferred}" if deferred else "")
+        text = "Nothing due today. :sunny:"
+        text += "".join(f"\n{line}" for line in (automated, deferred) if line)
         blocks.append(_section(text, ids.BLOCK_DIGEST_COUNTS))
         return {"text": f"{title}: nothing due today", "blocks": blocks}
     lines = [f"*{total} proactive touch{'es' if total != 1 else ''} due today*"]
@@ -118,6 +122,8 @@ def build_digest_parent(
         lines.append(f"{KIND_EMOJI[OVERDUE]} Of these, overdue: *{overdue}*")
     if queued:
         lines.append(_queue_line(counts))
+    if automated:
+        lines.append(automated)
     if deferred:
         lines.append(deferred)
     blocks.append(_section("\n".join(lines), ids.BLOCK_DIGEST_COUNTS))
@@ -145,15 +151,22 @@ def _queue_line(counts: Mapping[str, int]) -> str:
     )
 
 
+def tech_touch_line(counts: Mapping[str, int]) -> str:
+    """The day's line for the emails the bot sent itself (tech touch), and its failures."""
+    sent, failed = int(counts.get(TECH_SENT, 0)), int(counts.get(TECH_FAILED, 0))
+    if TECH_SENT not in counts and not failed:
+        return ""  # tech touch is off
+    line = f":robot_face: Tech touch: *{sent}* sent by email automatically"
+    if failed:
+        line += f"; *{failed}* not sent, listed here for a person instead (the bot's log says why)"
+    return line + " (the customer's reply comes to the inbox)"
+
+
 def digest_total(counts: Mapping[str, int]) -> int:
     """The tasks a digest lists ("N proactive touches due today"): its counts per kind summed,
     without the "overdue" and "carried" figures, which count some of the same tasks again.
     `/care stats` says the same number for today's digest."""
-    return sum(
-        int(n)
-        for kind, n in counts.items()
-        if n and kind not in (OVERDUE, CARRIED, DEFERRED, *QUEUE_KEYS)
-    )
+    return sum(int(n) for kind, n in counts.items() if n and kind not in NOT_KINDS)
 
 
 def _deferred_text(n: int) -> str:

@@ -61,6 +61,16 @@ class SentMailRepo:
             docs = [d for d in raw_docs(self._table).values() if d.get("item_id") == item_id]
         return sorted(load_all(SentMail, docs, [self._table]), key=lambda m: m.created_at)
 
+    def with_key_prefix(self, prefix: str) -> list[SentMail]:
+        """The records whose key starts with `prefix` (one scan), oldest first."""
+        with self._store.lock:
+            docs = [
+                d
+                for d in raw_docs(self._table).values()
+                if str(d.get("key", "")).startswith(prefix)
+            ]
+        return sorted(load_all(SentMail, docs, [self._table]), key=lambda m: m.created_at)
+
     def all(self) -> list[SentMail]:
         with self._store.lock:
             docs = list(raw_docs(self._table).values())
