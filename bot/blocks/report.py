@@ -57,6 +57,7 @@ def build_report_message(report: MetricsReport, title: str = "Care report") -> d
         _section(
             f"*Team*: {team.due} due, {team.claimed} claimed, {team.done} done, "
             f"{team.expired} expired, {team.open_now} open now"
+            + (f", {team.automated} emailed by the bot (tech touch)" if team.automated else "")
         ),
     ]
     if report.patterns:

@@ -114,6 +114,7 @@ def _team_json(team: TeamStats) -> dict[str, Any]:
         "claimed": team.claimed,
         "done": team.done,
         "expired": team.expired,
+        "automated": team.automated,  # closed by the bot's own email (tech touch)
         "open_now": team.open_now,
         "median_claim_minutes": team.median_claim_minutes,
         "outcomes": dict(team.outcomes),

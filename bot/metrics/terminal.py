@@ -59,7 +59,8 @@ def retention_table(report: MetricsReport) -> Table:
 def team_table(report: MetricsReport) -> Table:
     team = report.team
     table = Table(title="Team", title_justify="left")
-    for column in ("Due", "Claimed", "Done", "Expired", "Open now", "Median time to claim"):
+    columns = ("Due", "Claimed", "Done", "Expired", "Open now", "Median time to claim")
+    for column in (*columns, "Emailed by the bot"):
         table.add_column(column, justify="right")
     wait = (
         f"{team.median_claim_minutes:.0f} min" if team.median_claim_minutes is not None else "n/a"
@@ -68,6 +69,7 @@ def team_table(report: MetricsReport) -> Table:
         *(str(v) for v in (team.due, team.claimed, team.done, team.expired)),
         str(team.open_now),
         wait,
+        str(team.automated),
     )
     return table
 
