@@ -164,7 +164,11 @@ class TechTouch:
         if not self.enabled:
             return run
         for entry, stuck in self._candidates(plan):
-            error = UNSURE if stuck else self._send(entry, plan.date)
+            try:
+                error = UNSURE if stuck else self._send(entry, plan.date)
+            except Exception as exc:  # noqa: BLE001 - one customer's data never stops the digest
+                log.exception("Tech touch to %s failed", entry.subscriber.id)
+                error = f"{type(exc).__name__}: {exc}"[:300]
             if error:
                 run.failed.append(Failure(entry, error))
                 log.warning("Tech touch to %s not sent: %s", entry.subscriber.id, error)

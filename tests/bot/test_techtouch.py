@@ -331,3 +331,28 @@ def test_preview_caps_the_emails_at_max_per_day_best_first(tail):  # noqa: ANN00
     rows = [line.split("\t") for line in out.getvalue().splitlines()[1:]]
     emailed = [float(r[7]) for r in rows if r[0] == "email"]
     assert emailed == [29.0, 28.0, 27.0]  # the most valuable first; the rest are posted
+
+
+def test_a_template_that_does_not_render_fails_that_email_only_and_the_digest_posts(
+    mail_bot,  # noqa: F811
+    smtp_server,
+    tmp_path,
+):
+    ours = tmp_path / "templates"
+    ours.mkdir()
+    (ours / "anniversary.txt").write_text("Subject: {{ broken\n\nHi")
+    rules = RULES + "anniversary = { auto_email_below_value = 30 }\n"
+    bot = mail_bot(CARE_CONFIG=config(tmp_path, f'[outreach]\ntemplates_dir = "{ours}"\n{rules}'))
+    seed(bot)
+    add_subscriber(
+        bot.repos, "cus_cy", "Cy Doe", "cy@example.com", TODAY.replace(year=2025), amount=10.0
+    )
+    before = smtp_server.count()
+
+    post_digest(bot)
+
+    [(msg, envelope)] = smtp_server.wait_for(before)
+    assert envelope["rcpt_tos"] == ["ann@example.com"]  # the check-in went; the anniversary not
+    [cy_task] = tasks_of(bot.repos, "cus_cy")
+    assert cy_task.kind == "anniversary" and cy_task.id in digest_task_ids(bot)
+    assert "*1* sent by email automatically; *1* not sent" in parent_text(bot)
