@@ -17,8 +17,9 @@ would expire. `apply_changes` writes them; `run_engine` does both. Rules:
   another churn_risk task of the subscriber is active, and none within `risk.cooldown_days`
   after the team handled one (an outreach logged on it, or it was closed as done).
 
-Planning reads every subscriber in one pass over the stored documents and parses only those
-that can have a milestone in window or a high score, so it stays fast at 100k subscribers.
+Planning asks the subscriber index (bot/repos/subscriber_index.py) for the subscribers that
+hold a date a milestone needs today, or whose document and events can score high, and parses
+only those: the rest of a million subscribers are never decoded.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from bot.models import (
 from bot.repos import Repos
 from bot.repos.loading import load_all
 from bot.repos.tasks import SkipTask
-from bot.risk import MAX_SCORE, UpperBound, band_of, score
+from bot.risk import MAX_SCORE, UpperBound, band_of, doc_flags, score
 from bot.store import copy_doc
 from config.settings import LifecycleRules, RiskRules, Settings
 
@@ -132,20 +133,27 @@ def _plan(
     reserved: set[str] = set()
     holdout = settings.holdout_percent
     writers = inbox_writers(repos) if holdout else set()
-    for doc in repos.subscribers.raw():
+    also = repos.subscribers.ids() if risk_rules.high <= 0 else [*events, *context_for]
+    order, dated, flags = repos.subscribers.plan_candidates(windows, also)
+    for sid in order:
+        # Only subscribers holding one of the dates a milestone needs are decoded to test
+        # it; the risk bound of the others comes from the index (bot/repos/subscriber_index).
+        doc = repos.subscribers.raw_doc(sid) if sid in dated else None
         try:
-            sid = doc["id"]
-            maybe_milestone = windows.may_have_milestone(doc)
-            most = bound.points(doc, events.get(sid, ()))
+            maybe_milestone = doc is not None and windows.may_have_milestone(doc)
+            bits = flags.get(sid, 0) if doc is None else doc_flags(doc)
+            most = bound.points_of(bits, events.get(sid, ()))
         except (KeyError, TypeError, AttributeError, ValueError):
-            if repos.subscribers.load(doc) is None:
+            if doc is None or repos.subscribers.load(doc) is None:
                 continue  # a document that cannot be read: skipped, and logged by load
             raise
         wanted = sid in context_for
         maybe_risky = most >= risk_rules.high
         if not (maybe_milestone or maybe_risky or wanted):
             continue
-        sub: Subscriber | None = repos.subscribers.load(doc)
+        sub: Subscriber | None = (
+            repos.subscribers.get(sid) if doc is None else repos.subscribers.load(doc)
+        )
         if sub is None:
             continue
         milestones = due_milestones(sub, today, lifecycle) if maybe_milestone else []

@@ -127,6 +127,35 @@ def score_grouped(
     return Risk(total, band_of(total, rules), reasons)
 
 
+# What `UpperBound` reads of a subscriber document, as bits (`doc_flags`).
+HAS_SUBS, LIVE, SCHEDULED, LATE, PAUSED, LAST_ORDER = 1, 2, 4, 8, 16, 32
+
+
+def doc_flags(doc: Mapping[str, Any]) -> int:
+    """The facts of a stored subscriber document that bound its risk score, as bits."""
+    subs = doc.get("subscriptions") or ()
+    return subscription_flags(
+        ((s.get("status"), s.get("cancel_at_period_end")) for s in subs),
+        bool(doc.get("last_order")),
+    )
+
+
+def subscription_flags(subs: Iterable[tuple[Any, Any]], last_order: bool) -> int:
+    """`doc_flags` from each subscription's (status, cancel_at_period_end)."""
+    flags = LAST_ORDER if last_order else 0
+    for status, cancels in subs:
+        flags |= HAS_SUBS
+        if status not in ENDED_STATUSES:
+            flags |= LIVE
+        if status in ("past_due", "unpaid"):
+            flags |= LATE
+        if status == "paused":
+            flags |= PAUSED
+        if status == "non_renewing" or cancels:
+            flags |= SCHEDULED
+    return flags
+
+
 class UpperBound:
     """The most a stored subscriber document and its stored events can score on `today`.
 
@@ -147,20 +176,15 @@ class UpperBound:
         self.starts = {k: (today - timedelta(days=v + 2)).isoformat() for k, v in windows.items()}
 
     def points(self, doc: dict[str, Any], event_docs: Iterable[dict[str, Any]]) -> int:
-        subs = doc.get("subscriptions") or ()
-        live = scheduled = late = paused = False
-        for sub in subs:
-            status = sub.get("status")
-            live = live or status not in ENDED_STATUSES
-            late = late or status in ("past_due", "unpaid")
-            paused = paused or status == "paused"
-            scheduled = (
-                scheduled or status == "non_renewing" or bool(sub.get("cancel_at_period_end"))
-            )
-        if subs and not live:
+        return self.points_of(doc_flags(doc), event_docs)
+
+    def points_of(self, flags: int, event_docs: Iterable[dict[str, Any]]) -> int:
+        """`points` from the document's `doc_flags` (what the subscriber index keeps)."""
+        if flags & HAS_SUBS and not flags & LIVE:
             return 0
-        if not (event_docs or scheduled or late or paused or doc.get("last_order")):
+        if not (event_docs or flags & (SCHEDULED | LATE | PAUSED | LAST_ORDER)):
             return 0
+        scheduled, late, paused = flags & SCHEDULED, flags & LATE, flags & PAUSED
         weights, rules = self.rules.weights, self.rules
         points = 0
         if scheduled:
@@ -175,7 +199,7 @@ class UpperBound:
                 counts[kind] = counts.get(kind, 0) + 1
         if paused or counts.get("pause"):
             points += weights["paused"]
-        if doc.get("last_order") or counts.get("order"):
+        if flags & LAST_ORDER or counts.get("order"):
             points += weights["no_order"]
         if counts.get("cancel_request"):
             points += weights["cancel_request"]

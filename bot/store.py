@@ -47,6 +47,8 @@ JOURNAL = "journal.json"
 # a task write costs what it costs at 1k (measured: 64 shards 2-3x, 512 about 2x, 1024 1.0x;
 # 2048 also 1.0x but slows bulk imports and the engine by a second and adds memory).
 DEFAULT_SHARDS = 1024
+# Files whose documents are held as JSON bytes and decoded when read (bot.compact).
+COMPACT = frozenset({"subscribers"})
 
 
 class StoreError(Exception):
@@ -178,10 +180,15 @@ def write_tables(data: dict[str, Any], fh: IO[str]) -> None:
     fh.write("{")
     for t, (table, docs) in enumerate(data.items()):
         fh.write(f"{',' if t else ''}{_dumps(table)}:{{")
-        if not isinstance(docs, dict):
+        encoded = getattr(docs, "encoded_items", None)  # bot.compact: written as held
+        if encoded is not None:
+            for d, (doc_id, raw) in enumerate(encoded()):
+                fh.write(f"{',' if d else ''}{_dumps(doc_id)}:{bytes(raw).decode()}")
+        elif not isinstance(docs, dict):
             raise TypeError(f"table {table!r} is not a mapping of documents")
-        for d, (doc_id, doc) in enumerate(docs.items()):
-            fh.write(f"{',' if d else ''}{_dumps(str(doc_id))}:{dump_doc(doc)}")
+        else:
+            for d, (doc_id, doc) in enumerate(docs.items()):
+                fh.write(f"{',' if d else ''}{_dumps(str(doc_id))}:{dump_doc(doc)}")
         fh.write("}")
     fh.write("}")
 
@@ -324,15 +331,16 @@ class Store:
         with self.lock:
             db = self._dbs.get(name)
             if db is None:
+                compact = name in COMPACT
                 if self.data_dir is None:
-                    db = TinyDB(storage=MemoryStorage)
+                    db = TinyDB(storage=_compact_storage("memory") if compact else MemoryStorage)
                 else:
                     path = self.data_dir / f"{name}.json"
                     if not self.read_only:
                         path.parent.mkdir(parents=True, exist_ok=True)
                     db = TinyDB(
                         path,
-                        storage=AtomicJSONStorage,
+                        storage=_compact_storage("file") if compact else AtomicJSONStorage,
                         read_only=self.read_only,
                         journal=self.journal,
                     )
@@ -404,6 +412,12 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _compact_storage(kind: str) -> type[Storage]:
+    from bot.compact import CompactJSONStorage, CompactMemoryStorage
+
+    return CompactJSONStorage if kind == "file" else CompactMemoryStorage
 
 
 def raw_docs(table: Table) -> dict[str, dict[str, Any]]:

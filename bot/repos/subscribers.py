@@ -1,13 +1,19 @@
-"""Subscribers: one TinyDB file, indexed in memory by id and by email."""
+"""Subscribers: one TinyDB file held compact, indexed in memory by id, email and plan dates."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import msgspec
+
+from bot.compact import CompactDocs, decode_doc, encode_doc
+from bot.lifecycle import MilestoneWindows
 from bot.models import Subscriber
 from bot.repos.loading import load
-from bot.store import Store, copy_doc, raw_docs, rewrite
+from bot.repos.subscriber_index import PlanIndex, read_head, read_id
+from bot.store import Store, raw_docs
 
 
 def normalize_email(email: str) -> str:
@@ -61,7 +67,11 @@ def _first(index: AddressIndex, address: str) -> str | None:
 
 
 class SubscriberRepo:
-    """Subscribers keyed by their id (source customer id, else email)."""
+    """Subscribers keyed by their id (source customer id, else email).
+
+    Documents are held encoded (`bot.compact`) and decoded when read; the indexes (id, email,
+    and `PlanIndex` for planning) are built in one pass over a slim decode of each document.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -70,20 +80,45 @@ class SubscriberRepo:
         self._by_email: AddressIndex = {}
         self._by_base_email: AddressIndex = {}
         self._email_of: dict[str, str] = {}
+        self._plan: PlanIndex | None = None  # built by the first plan, then kept up to date
+        self._last_doc_id = 0
+        store.on_undo(self._drop_index)
+
+    def _drop_index(self) -> None:
+        """Rebuild the indexes from the file on next use (a write undone, or a failed one)."""
+        self._by_id, self._plan = None, None
+
+    def _docs(self) -> CompactDocs:
+        return CompactDocs.of(raw_docs(self._table))
 
     def _index(self) -> dict[str, int]:
         if self._by_id is None:
             by_id: dict[str, int] = {}
             self._by_email, self._by_base_email, self._email_of = {}, {}, {}
-            for doc_id, doc in raw_docs(self._table).items():
-                sid = doc.get("id")
+            self._plan, self._last_doc_id = None, 0
+            docs = self._docs()
+            for key, raw in docs.encoded_items():
+                doc_id = int(key)
+                self._last_doc_id = max(self._last_doc_id, doc_id)
+                sid, email = read_id(raw)
                 if type(sid) is not str:  # unreadable: left in the file, out of every view
-                    load(Subscriber, doc, self._table, doc_id)
+                    load(Subscriber, docs[key], self._table, doc_id)
                     continue
-                by_id[sid] = int(doc_id)
-                self._index_email(sid, doc.get("email") or "")
+                by_id[sid] = doc_id
+                self._index_email(sid, email if type(email) is str else "")
             self._by_id = by_id
         return self._by_id
+
+    def _plan_index(self) -> PlanIndex:
+        self._index()
+        if self._plan is None:
+            plan = PlanIndex()
+            for raw in self._docs().encoded.values():
+                head, sid = read_head(raw)
+                if type(sid) is str:
+                    plan.add(sid, head)
+            self._plan = plan
+        return self._plan
 
     def _index_email(self, sid: str, email: str) -> None:
         """Index `sid` under `email`, dropping the address it was indexed under before."""
@@ -110,15 +145,19 @@ class SubscriberRepo:
             doc_id = self._index().get(sid)
             if doc_id is None:
                 return None
-            doc = raw_docs(self._table)[str(doc_id)]
-            sub: Subscriber | None = load(Subscriber, copy_doc(doc), self._table, doc_id)
+            docs = self._docs()
+            raw = docs.encoded[str(doc_id)]
+        try:  # straight from JSON to the struct: no dict in between
+            return _read_subscriber(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            sub: Subscriber | None = load(Subscriber, decode_doc(raw), self._table, doc_id)
             return sub
 
     def raw_doc(self, sid: str) -> dict[str, Any] | None:
-        """The stored document of one subscriber, for read paths. Do not modify."""
+        """The stored document of one subscriber (a fresh copy), for read paths."""
         with self._store.lock:
             doc_id = self._index().get(sid)
-            return None if doc_id is None else raw_docs(self._table)[str(doc_id)]
+            return None if doc_id is None else self._docs()[str(doc_id)]
 
     def id_by_email(self, email: str) -> str | None:
         """The id holding exactly this address (case-insensitive), first stored first."""
@@ -145,9 +184,16 @@ class SubscriberRepo:
         exact = self.resolve(needle)
         if exact:
             return [exact]
+        # A document whose JSON (ASCII, lower-cased) lacks a plain ASCII needle cannot hold it
+        # in its name or email: only the others are decoded.
+        plain = needle.encode() if _PLAIN.fullmatch(needle) else None
         found = []
         with self._store.lock:
-            for doc in raw_docs(self._table).values():
+            for raw in self._docs().encoded.values():
+                data = bytes(raw)
+                if plain is not None and data.isascii() and plain not in data.lower():
+                    continue
+                doc = decode_doc(data)
                 if needle in doc.get("name", "").lower() or needle in doc.get("email", "").lower():
                     found.append(doc["id"])
                     if len(found) >= limit:
@@ -170,37 +216,78 @@ class SubscriberRepo:
         return sub
 
     def raw(self) -> Iterable[dict[str, Any]]:
-        """Stored documents, for bulk read paths (benchmarks, exports). Do not modify."""
+        """Stored documents (fresh copies), for bulk read paths (exports, metrics)."""
         with self._store.lock:
-            return list(raw_docs(self._table).values())
+            encoded = list(self._docs().encoded.values())
+        return [decode_doc(raw) for raw in encoded]
+
+    def plan_candidates(
+        self, windows: MilestoneWindows, also: Iterable[str]
+    ) -> tuple[list[str], set[str], dict[str, int]]:
+        """The subscribers planning must look at, in stored order (see `PlanIndex`).
+
+        Returns:
+            (ids in stored order, those of them that may have a milestone in `windows`, the
+            `bot.risk.doc_flags` of every subscriber by id).
+        """
+        with self._store.lock:
+            plan = self._plan_index()
+            by_id = self._index()
+            dated, scoring = plan.candidates(windows, also)
+            wanted = {sid for sid in dated | scoring if sid in by_id}
+            if len(wanted) * 16 < len(by_id):
+                order = sorted(wanted, key=by_id.__getitem__)
+            else:
+                order = [sid for sid in by_id if sid in wanted]
+            return order, dated, plan.flags
 
     def put(self, subscriber: Subscriber) -> None:
         self.put_many([subscriber])
 
     def put_many(self, subscribers: Iterable[Subscriber]) -> int:
-        """Insert or replace subscribers in a single write. Returns how many were written."""
+        """Insert or replace subscribers in a single write. Returns how many were written.
+
+        Only the written documents are encoded; the file is written from the held bytes.
+        """
         items = list(subscribers)
         if not items:
             return 0
         with self._store.lock:
             self._store.check_writable()
             index = self._index()
-            docs = {s.id: s.to_doc() for s in items}
-
-            def change(table: dict[int, dict[str, Any]]) -> None:
-                next_id = max(table, default=0) + 1
-                for sid, doc in docs.items():
-                    doc_id = index.get(sid)
-                    if doc_id is None:
-                        doc_id = next_id
-                        next_id += 1
-                    table[doc_id] = doc
-
-            rewrite(self._table, change)
-            # Re-read ids after the write succeeded (a failed write leaves the index as it was).
-            for doc_id, doc in raw_docs(self._table).items():
-                if doc["id"] in docs:
-                    index[doc["id"]] = int(doc_id)
+            encoded = {s.id: encode_doc(s.to_doc()) for s in items}
+            placed: dict[str, int] = {}
+            last = self._last_doc_id
+            for sid in encoded:
+                doc_id = index.get(sid)
+                if doc_id is None:
+                    last += 1
+                    doc_id = last
+                placed[sid] = doc_id
+            storage = self._table.storage
+            tables: dict[str, Any] = storage.read() or {}
+            docs = CompactDocs.of(tables.get(self._table.name, {}))
+            tables[self._table.name] = docs
+            docs.encoded.update({str(placed[sid]): raw for sid, raw in encoded.items()})
+            try:
+                storage.write(tables)
+            except BaseException:
+                self._drop_index()  # the storage reloads the file; so do the indexes
+                raise
+            finally:
+                self._table.clear_cache()
+                self._table._next_id = None  # noqa: SLF001 - TinyDB's own id counter
+            self._last_doc_id = last
+            index.update(placed)
             for sub in items:
                 self._index_email(sub.id, sub.email)
+                if self._plan is not None:
+                    self._plan.add(sub.id, read_head(encoded[sub.id])[0])
+            if self._plan is not None and self._plan.stale(len(index)):
+                self._plan = None
             return len(items)
+
+
+_read_subscriber = msgspec.json.Decoder(Subscriber).decode
+# Needles a document's JSON holds as typed (no character JSON escapes).
+_PLAIN = re.compile(r"[ -!#-\[\]-~]+")

@@ -111,3 +111,17 @@ def test_a_tiny_core_run_writes_every_figure_as_json(tmp_path: Path) -> None:
             assert numbers[key] > 0, key
         assert numbers["peak_rss_mb"] > 10
     assert "Import the Stripe CSV" in proc.stdout
+
+
+def test_a_million_subscribers_is_judged_against_issue_13s_targets() -> None:
+    big = figures(peak_rss_mb=1400.0, plan_s=9.0, startup_s=20.0, task_update_ms=2.5)
+    rep = report({1_000: figures(startup_s=0.5), 1_000_000: big})
+    rows = {row.figure: row for row in rep.rows}
+    assert rows["1M: peak memory"].passed is True
+    assert rows["1M: plan the digest"].passed is False
+    assert rows["1M: bot start-up"].passed is True
+    assert rows["1M: task update / 1k"].values == {"1M": 1.25}
+    assert rows["1M: task update / 1k"].passed is True
+    assert rows["Bot start-up: read and index every file"].values == {"1k": 0.5, "1M": 20.0}
+    assert rep.passed is False
+    assert "1M: peak memory" not in {r.figure for r in report({1_000: figures()}).rows}

@@ -1,0 +1,189 @@
+"""What planning needs to find among a million subscribers without reading them all.
+
+Subscribers are held encoded (`bot.compact`); decoding all of them for each plan would cost
+seconds at a million. `PlanIndex` is built in one pass over a slim decode of each document
+(only the fields below; msgspec skips the rest) and kept up to date by every write:
+
+- `on_days`: the subscribers holding one of the given ISO dates as a start, a period end, an
+  end or cancellation, or a history entry's day. A milestone can be in window today only for
+  a subscriber holding one of the dates `bot.lifecycle.MilestoneWindows` looks for, so the
+  engine tests (and decodes) only those. Entries of a changed subscriber are not removed,
+  only added (a superset is still right); the index is rebuilt once stale entries outnumber
+  the subscribers.
+- `on_month_days`: subscribers by the month and day they started (anniversaries).
+- `flags`: for every subscriber, the bits of `bot.risk.doc_flags`, from which
+  `UpperBound.points_of` bounds the risk score exactly as it would from the document.
+- `unsure`: subscribers whose document does not have the expected shape; the engine reads
+  them in full (and logs them if they cannot be read at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from bot.compact import Encoded, decode_doc
+from bot.lifecycle import MilestoneWindows
+from bot.models import ENDED_STATUSES, Subscription
+from bot.risk import LAST_ORDER, LATE, PAUSED, SCHEDULED, subscription_flags
+
+RISK_FLAGS = SCHEDULED | LATE | PAUSED | LAST_ORDER
+
+
+class _Sub(msgspec.Struct):
+    started: str | None = None
+    current_period_end: str | None = None
+    ended_at: str | None = None
+    canceled_at: str | None = None
+    status: Any = None
+    cancel_at_period_end: Any = None
+    interval: Any = None
+    interval_count: Any = None
+
+
+class _Entry(msgspec.Struct):
+    at: Any = None
+
+
+class Head(msgspec.Struct):
+    """The fields of a subscriber document the indexes read."""
+
+    id: Any = None
+    first_started: str | None = None
+    last_order: Any = None
+    subscriptions: list[_Sub] | None = None
+    history: list[_Entry] | None = None
+
+
+_heads = msgspec.json.Decoder(Head)
+
+
+class _Id(msgspec.Struct):
+    id: Any = None
+    email: Any = ""
+
+
+_ids = msgspec.json.Decoder(_Id)
+
+
+def read_head(raw: Encoded) -> tuple[Head | None, Any]:
+    """(head, id) of a stored document; head None when its shape is unexpected."""
+    try:
+        head = _heads.decode(raw)
+        return head, head.id
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None, read_id(raw)[0]
+
+
+def read_id(raw: Encoded) -> tuple[Any, Any]:
+    """(id, email) of a stored document, (None, None) if it is not a JSON object."""
+    try:
+        ident = _ids.decode(raw)
+        return ident.id, ident.email
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        pass
+    doc = decode_doc(raw)  # what msgspec refuses (lone surrogates, NaN), as json reads it
+    return (doc.get("id"), doc.get("email")) if isinstance(doc, dict) else (None, None)
+
+
+def _start(head: Head) -> str | None:
+    subs = head.subscriptions or ()
+    return head.first_started or min((s.started for s in subs if s.started), default=None)
+
+
+def _renewal_months(sub: _Sub) -> float | None:
+    """Months between charges of a subscription that renews; None if it does not."""
+    if sub.cancel_at_period_end or sub.status in ENDED_STATUSES:
+        return None
+    interval = Subscription(
+        id="", interval=sub.interval or "month", interval_count=sub.interval_count or 1
+    )
+    return interval.interval_months
+
+
+class PlanIndex:
+    """Subscribers by the dates they hold and by the facts that bound their risk."""
+
+    def __init__(self) -> None:
+        self.flags: dict[str, int] = {}
+        self.unsure: set[str] = set()
+        self._by_day: dict[str, list[str]] = {}
+        self._by_charge: dict[str, dict[float, list[str]]] = {}  # day -> months -> ids
+        self._by_month_day: dict[str, list[str]] = {}
+        self._entries = 0
+
+    def add(self, sid: str, head: Head | None) -> None:
+        """Index `sid` as `head` describes it (None: its document has an unexpected shape)."""
+        self.unsure.discard(sid)
+        try:
+            if head is None or type(head.last_order) not in (str, type(None)):
+                raise TypeError("not the expected shape")
+            self._add(sid, head)
+        except (TypeError, ValueError):
+            self.unsure.add(sid)  # the full reader decides (and logs it if unreadable)
+
+    def _add(self, sid: str, head: Head) -> None:
+        subs = head.subscriptions or ()
+        days: set[str] = set()
+        for s in subs:
+            days.update(d for d in (s.ended_at, s.canceled_at) if d)
+            if not s.current_period_end:
+                continue
+            if s.cancel_at_period_end or s.status == "non_renewing":
+                days.add(s.current_period_end)  # a save before the end
+            months = _renewal_months(s)
+            if months is not None:  # a pre-renewal touch, if it renews rarely enough
+                by_months = self._by_charge.setdefault(s.current_period_end, {})
+                by_months.setdefault(months, []).append(sid)
+                self._entries += 1
+        days.update(str(h.at or "")[:10] for h in head.history or ())
+        start = _start(head)
+        if start:
+            days.add(start)
+            self._by_month_day.setdefault(start[5:], []).append(sid)
+        days.discard("")
+        for day in days:
+            self._by_day.setdefault(day, []).append(sid)
+        self._entries += len(days) + 1
+        self.flags[sid] = subscription_flags(
+            ((s.status, s.cancel_at_period_end) for s in subs), bool(head.last_order)
+        )
+
+    def stale(self, subscribers: int) -> bool:
+        """Whether entries left by changed subscribers outnumber live ones: time to rebuild."""
+        return self._entries > 8 * subscribers + 10_000
+
+    def on_days(self, days: Iterable[str]) -> set[str]:
+        return {sid for day in days for sid in self._by_day.get(day, ())}
+
+    def on_month_days(self, month_days: Iterable[str]) -> set[str]:
+        return {sid for md in month_days for sid in self._by_month_day.get(md, ())}
+
+    def flagged(self) -> set[str]:
+        """Subscribers whose document alone can give risk points."""
+        return {sid for sid, flags in self.flags.items() if flags & RISK_FLAGS}
+
+    def on_charges(self, days: Iterable[str], min_months: float) -> set[str]:
+        """Subscribers with a renewal on one of `days`, billed every `min_months` or more."""
+        found: set[str] = set()
+        for day in days:
+            for months, sids in self._by_charge.get(day, {}).items():
+                if months >= min_months:
+                    found.update(sids)
+        return found
+
+    def candidates(
+        self, windows: MilestoneWindows, also: Iterable[str]
+    ) -> tuple[set[str], set[str]]:
+        """(subscribers that may have a milestone in `windows`, those that may score or are
+        asked for in `also`), both including every `unsure` one."""
+        days = windows.starts | windows.ends | windows.save_ends
+        dated = (
+            self.on_days(days)
+            | self.on_charges(windows.charges, windows.min_months)
+            | self.on_month_days(windows.month_days)
+            | self.unsure
+        )
+        return dated, self.flagged() | set(also) | self.unsure

@@ -1,0 +1,99 @@
+"""The plan index finds every subscriber planning would test, and bounds risk as the document."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.lifecycle import MilestoneWindows
+from bot.repos import Repos
+from bot.risk import UpperBound, doc_flags
+from bot.store import Store
+from config.settings import LifecycleRules, RiskRules
+
+TODAY = date(2026, 6, 15)
+days = st.integers(-800, 60).map(lambda n: (TODAY + timedelta(days=n)).isoformat())
+maybe_day = st.none() | days
+subscription = st.fixed_dictionaries(
+    {"id": st.just("sub")},
+    optional={
+        "status": st.sampled_from(
+            ["active", "trialing", "past_due", "unpaid", "paused", "canceled", "non_renewing"]
+        ),
+        "started": days,
+        "current_period_end": days,
+        "ended_at": days,
+        "canceled_at": days,
+        "cancel_at_period_end": st.booleans(),
+        "interval": st.sampled_from(["day", "week", "month", "year", ""]),
+        "interval_count": st.integers(0, 12),
+    },
+)
+document = st.fixed_dictionaries(
+    {"subscriptions": st.lists(subscription, max_size=3)},
+    optional={
+        "first_started": days,
+        "last_order": days,
+        "history": st.lists(st.fixed_dictionaries({"at": days.map(lambda d: d + "T10:00:00Z")})),
+    },
+)
+event = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["order", "skip", "cancel_request", "payment_failed", "nps"]),
+        "at": days.map(lambda d: d + "T10:00:00Z"),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    docs=st.lists(document, min_size=1, max_size=8),
+    events=st.lists(st.lists(event, max_size=3), min_size=8, max_size=8),
+    shift=st.integers(0, 400),
+    changed=document,
+)
+def test_every_subscriber_planning_would_test_is_a_candidate_and_flags_bound_risk_alike(
+    docs: list[dict[str, Any]],
+    events: list[list[dict[str, Any]]],
+    shift: int,
+    changed: dict[str, Any],
+) -> None:
+    store = Store.memory()
+    repos = Repos.open(store)
+    table = store.table("subscribers")
+    for n, doc in enumerate(docs):
+        table.insert({"id": f"cus_{n}", **doc})
+    today = TODAY - timedelta(days=shift)
+    windows = MilestoneWindows(today, LifecycleRules())
+    bound = UpperBound(today, RiskRules())
+    repos.subscribers.plan_candidates(windows, [])  # built now: the change below updates it
+    stored = {f"cus_{n}": doc for n, doc in enumerate(docs)}
+    changed_sub = repos.subscribers.load({"id": "cus_0", **changed})
+    if changed_sub is not None:
+        repos.subscribers.put(changed_sub)
+        stored["cus_0"] = repos.subscribers.raw_doc("cus_0")
+    order, dated, flags = repos.subscribers.plan_candidates(windows, [])
+    for n, (sid, doc) in enumerate(stored.items()):
+        if windows.may_have_milestone(doc):
+            assert sid in dated and sid in order
+        assert flags[sid] == doc_flags(doc)
+        assert bound.points_of(flags[sid], events[n]) == bound.points(doc, events[n])
+        if bound.points(doc, []) > 0:
+            assert sid in order
+
+
+def test_a_yearly_renewal_in_the_pre_renewal_window_is_a_candidate_and_a_monthly_is_not(
+    repos: Repos,
+) -> None:
+    windows = MilestoneWindows(TODAY, LifecycleRules())
+    renews = min(windows.charges)
+    table = repos.store.table("subscribers")
+    for sid, interval in (("cus_year", "year"), ("cus_month", "month")):
+        sub = {"id": f"sub_{sid}", "status": "active", "interval": interval}
+        table.insert({"id": sid, "subscriptions": [{**sub, "current_period_end": renews}]})
+    order, dated, _ = repos.subscribers.plan_candidates(windows, [])
+    assert windows.may_have_milestone(repos.subscribers.raw_doc("cus_year"))
+    assert "cus_year" in dated and "cus_month" not in dated
