@@ -107,6 +107,7 @@ def build(
     from bot.repos import Repos
     from bot.store import Store
     from bot.techtouch import TechTouch
+    from bot.worklist import WorkList
     from handlers import register
     from handlers.context import Services
     from handlers.home import HomeTabs
@@ -137,6 +138,7 @@ def build(
     publisher = DigestPublisher(repos, settings, clock, SlackSink(client), renderer, pacer)
     services = Services(settings, repos, clock, care, publisher, client)
     services.outbox = Outbox(repos, settings.smtp, settings.imap, clock, care)
+    services.worklist = WorkList(repos, settings.lifecycle.grace_days)
     services.home = HomeTabs(services)
     services.drafts = _build_drafts(settings, repos)
     publisher.tech_touch = TechTouch(repos, settings, services.drafts, services.outbox)

@@ -13,7 +13,7 @@ index; subscribers are loaded for the rows actually shown (`with_subscribers`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -75,13 +75,13 @@ def rank(repos: Repos, tasks: Iterable[Task], today: date, grace_days: int) -> l
 
 
 def with_subscribers(repos: Repos, entries: Sequence[WorkEntry]) -> list[WorkEntry]:
-    """The entries with their customers loaded (for the rows shown); unknown ones left out."""
+    """Copies of the entries with their customers loaded (for the rows shown); unknown ones
+    left out. The entries themselves are left as they are (`bot.worklist` keeps them)."""
     shown = []
     for entry in entries:
         sub = repos.subscribers.get(entry.subscriber.id)
         if sub is not None:
-            entry.subscriber = sub
-            shown.append(entry)
+            shown.append(replace(entry, subscriber=sub))
     return shown
 
 
@@ -120,11 +120,19 @@ def queue(repos: Repos, today: date, grace_days: int, kind: str = "") -> list[Wo
         CareError: `kind` names no kind of task.
     """
     tasks = [t for t in due_unclaimed(repos, today) if not listed_today(t, today)]
-    if kind:
-        wanted = match_kind(kind, {t.kind for t in tasks})
-        keep = {t.subscriber_id for t in tasks if t.kind in wanted}
-        tasks = [t for t in tasks if t.subscriber_id in keep]
-    return rank(repos, tasks, today, grace_days)
+    return of_kind(rank(repos, tasks, today, grace_days), kind)
+
+
+def of_kind(entries: list[WorkEntry], kind: str = "") -> list[WorkEntry]:
+    """The ranked entries with a task of `kind` (all of them without one), order kept.
+
+    Raises:
+        CareError: `kind` names no kind of task.
+    """
+    if not kind:
+        return entries
+    wanted = match_kind(kind, {t.kind for e in entries for t in e.tasks})
+    return [e for e in entries if any(t.kind in wanted for t in e.tasks)]
 
 
 def entry_tasks(repos: Repos, task: Task, today: date) -> list[Task]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 
-from bot.models import TASK_DONE, TASK_EXPIRED
+from bot.holdout import held_out
+from bot.models import ACTIVE_TASK_STATUSES, TASK_DONE, TASK_EXPIRED
 from bot.repos import Repos
 from bot.techtouch import BOT_USER
 
@@ -42,16 +43,27 @@ def team_stats(repos: Repos, now: datetime, period_days: int) -> TeamStats:
     held out of the digest (bot/holdout.py) are not counted: the team never saw them.
     """
     since = now - timedelta(days=period_days)
-    since_day = since.date()
+    since_day, today = since.date(), now.date()
+    first, last = since_day.isoformat(), today.isoformat()
+    # Stored times are ISO text: only tasks claimed or closed within a day of the period are
+    # loaded to be checked exactly; every other figure reads the stored fields as they are.
+    near = (since_day - timedelta(days=1)).isoformat()
     stats = TeamStats(period_days=period_days)
     waits: list[float] = []
-    for task in repos.tasks.all():
-        if task.held_out:
+    recent = []
+    for doc in repos.tasks.raw():
+        if held_out(doc):
             continue  # never before the team (bot/holdout.py): not theirs to count
-        if task.active:
+        if doc.get("status") in ACTIVE_TASK_STATUSES:
             stats.open_now += 1
-        if since_day <= task.due <= now.date():
+        if first <= str(doc.get("due")) <= last:
             stats.due += 1
+        if (
+            str(doc.get("claimed_at") or "")[:10] >= near
+            or str(doc.get("closed_at") or "")[:10] >= near
+        ):
+            recent.append(doc)
+    for task in repos.tasks.load(recent):
         if task.claimed_at and since <= task.claimed_at <= now and task.claimed_by != BOT_USER:
             stats.claimed += 1
             stats.per_manager.setdefault(task.claimed_by, ManagerStats()).claimed += 1

@@ -224,9 +224,9 @@ def _mine(services: Services, user: str, args: list[str], _: str) -> Outcome:
 
 
 def _queue(services: Services, user: str, args: list[str], rest: str) -> Outcome:
-    today, grace = services.care.today(), services.settings.lifecycle.grace_days
+    today = services.care.today()
     kind = rest.strip()[:40]
-    ranked = queue.queue(services.repos, today, grace, kind)
+    ranked = queue.of_kind(services.worklist.queued(today), kind)
     shown = queue.with_subscribers(services.repos, ranked[:MAX_QUEUE_ROWS])
     tasks = sum(len(e.tasks) for e in ranked)
     return Outcome(build_queue(shown, len(ranked), tasks, today, kind))

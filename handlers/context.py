@@ -27,4 +27,5 @@ class Services:
     signals: Any = None  # live signals: webhook intake and alerts (handlers.signals)
     outbox: Any = None  # bot.outbox.service.Outbox: email to customers (off without SMTP_HOST)
     drafts: Any = None  # bot.outreach.drafts.DraftService: outreach emails from templates
+    worklist: Any = None  # bot.worklist.WorkList: today's unclaimed work for the Home and queue
     extras: dict[str, Any] = field(default_factory=dict)

@@ -57,7 +57,7 @@ class HomeTabs:
             if d.get("claimed_by") == user and d.get("status") in ACTIVE_TASK_STATUSES
         )
         mine_ranked = queue.rank(s.repos, mine, today, grace)
-        in_digest, queued = queue.unclaimed(s.repos, today, grace)
+        in_digest, queued = s.worklist.lists(today)
         week = stats_view(s, team_stats(s.repos, s.clock.now(), 7))
         return build_home(
             user,

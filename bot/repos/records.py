@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from tinydb.table import Table
 
+from bot.repos.changes import ChangeListeners
 from bot.repos.loading import load, load_all
 from bot.store import Store, iter_docs, rewrite
 
@@ -24,11 +25,13 @@ class ShardedRecords(Generic[R]):
         self._tables = store.shard_tables(self.name)
         self._ids: set[str] | None = None
         self._by_subscriber: dict[str, list[dict[str, Any]]] = {}
+        self.changes = ChangeListeners()  # who else must know (bot.worklist)
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the index from the files on next use (a transaction was undone)."""
         self._ids, self._by_subscriber = None, {}
+        self.changes(None)
 
     def _index(self) -> set[str]:
         if self._ids is None:
@@ -59,6 +62,8 @@ class ShardedRecords(Generic[R]):
                 for doc in docs:
                     ids.add(doc["id"])
                     self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc)
+            if fresh:
+                self.changes({r.subscriber_id for r in fresh.values()})
             return list(fresh.values())
 
     def remove(self, record_id: str, subscriber_id: str) -> bool:
@@ -76,6 +81,7 @@ class ShardedRecords(Generic[R]):
             self._index().discard(record_id)
             kept = [d for d in self._by_subscriber.get(subscriber_id, ()) if d["id"] != record_id]
             self._by_subscriber[subscriber_id] = kept
+            self.changes([subscriber_id])
             return True
 
     def add(self, record: Any) -> bool:

@@ -13,6 +13,7 @@ from tinydb.table import Table
 
 from bot.ids import short_id
 from bot.models import ACTIVE_TASK_STATUSES, Task
+from bot.repos.changes import ChangeListeners
 from bot.repos.loading import load, load_all
 from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
 
@@ -39,12 +40,14 @@ class TaskRepo:
         self._by_key: dict[str, str] = {}
         self._by_subscriber: dict[str, list[str]] = {}
         self._unreadable: set[tuple[int, int]] = set()  # (id(shard), doc id) of unreadable docs
+        self.changes = ChangeListeners()  # who else must know (bot.worklist)
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the files on next use (a transaction was undone)."""
         self._where, self._by_key, self._by_subscriber = None, {}, {}
         self._unreadable = set()
+        self.changes(None)
 
     def _index(self) -> dict[str, tuple[Table, int]]:
         if self._where is None:
@@ -156,6 +159,7 @@ class TaskRepo:
             index[task.id] = (table, doc_id)
             self._by_key[task.key] = task.id
             self._by_subscriber.setdefault(task.subscriber_id, []).append(task.id)
+            self.changes([task.subscriber_id])
             return True
 
     def create_many(self, tasks: list[Task]) -> list[Task]:
@@ -177,6 +181,7 @@ class TaskRepo:
                     index[task.id] = (table, doc_id)
                     self._by_key[task.key] = task.id
                     self._by_subscriber.setdefault(task.subscriber_id, []).append(task.id)
+            self.changes({t.subscriber_id for t in fresh.values()})
             return list(fresh.values())
 
     def mutate(self, task_id: str, change: Callable[[Task], T]) -> tuple[Task, T]:
@@ -202,6 +207,7 @@ class TaskRepo:
                 docs[doc_id] = new_doc
 
             rewrite(table, replace)
+            self.changes([task.subscriber_id])
             return task, result
 
     def mutate_many(self, task_ids: list[str], change: Callable[[Task], object]) -> list[Task]:
@@ -245,4 +251,5 @@ class TaskRepo:
 
                 rewrite(table, replace)
                 written.extend(tasks)
+            self.changes({t.subscriber_id for t in written})
             return written

@@ -172,3 +172,21 @@ def test_stats_count_claims_done_and_median_time_to_claim(care, repos, clock):
     assert stats.claimed == 2 and stats.done == 2 and stats.expired == 0
     assert stats.per_manager["U1"].saved == 1
     assert stats.median_claim_minutes == pytest.approx(60.0)
+
+
+def test_stats_count_only_what_happened_in_the_period_to_the_minute(care, repos, clock):
+    """Claims and closes just inside and just outside a 7-day window, tasks due either side."""
+    start = clock.now()
+    old = make_task(repos, "cus_1", "checkin_30", clock, due=start.date() - timedelta(days=9))
+    edge = make_task(repos, "cus_1", "checkin_90", clock, due=start.date() - timedelta(days=7))
+    care.claim([old.id], "U1")  # at `start`
+    clock.advance(minutes=2)
+    care.done([edge.id], "U2")  # at start + 2 min
+    week_later = start + timedelta(days=7)
+    inside = team_stats(repos, week_later + timedelta(minutes=1), 7)  # window from start + 1 min
+    # U1's claim at `start` is out; U2's done (which claims it too) is in
+    assert (inside.claimed, inside.done, inside.due) == (1, 1, 0)
+    assert inside.open_now == 1 and "U1" not in inside.per_manager
+    assert inside.per_manager["U2"].claimed == inside.per_manager["U2"].done == 1
+    assert team_stats(repos, week_later, 7).per_manager["U1"].claimed == 1  # its first instant
+    assert team_stats(repos, start + timedelta(minutes=5), 7).due == 1  # edge due, old not
