@@ -202,36 +202,70 @@ def claim_all(runtime: Any, fake: Any, record: Any, sender: Any) -> dict[str, An
     }
 
 
+# Runs `app.py ARGS` noting every file under ROOT it opens (Python's audit hook "open").
+OPENED = """\
+import os, runpy, sys
+root, out = sys.argv[1], sys.argv[2]
+seen = set()
+def hook(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = os.fsdecode(os.fspath(args[0]))
+        if path.startswith(root):
+            seen.add(path)
+sys.addaudithook(hook)
+sys.argv = ["app.py", *sys.argv[3:]]
+try:
+    runpy.run_path("app.py", run_name="__main__")
+finally:
+    with open(out, "w") as f:
+        f.write("\\n".join(sorted(seen)))
+"""
+
+
+def files_read(command: list[str], env: dict[str, str], data_dir: Path) -> list[str]:
+    """The data files `app.py COMMAND` opens and that exist (one untimed run)."""
+    out = data_dir.parent / "opened.txt"
+    root = str(data_dir) + os.sep
+    proc = subprocess.run(
+        [sys.executable, "-c", OPENED, root, str(out), *command],
+        env=env, capture_output=True, timeout=600,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command} failed: {proc.stderr[-2000:]!r}")
+    return [p for p in out.read_text().splitlines() if Path(p).is_file()]
+
+
 def preview(workdir: Path, size: int) -> dict[str, Any]:
-    """`digest --preview` as a whole process, and a bare `json.load` of its files, alternately."""
-    data_dir = workdir / "data"
-    if not data_dir.exists():
-        import_data(workdir)
-    files = sorted(str(p) for p in data_dir.rglob("*.json"))
+    """`digest --preview` as a whole process, and a bare `json.load` of the files it reads
+    (found by one untimed run that notes them), alternately."""
+    data_dir = import_data(workdir)
     env = {**os.environ, "CARE_DATA_DIR": str(data_dir), "CARE_MANAGERS": TEAM, "COLUMNS": "120"}
     env.pop("CARE_CONFIG", None)
+    command = ["digest", "--preview", "--date", str(TODAY)]
+    files = files_read(command, env, data_dir)
     loader = "import json,sys\nfor p in sys.argv[1:]:\n    with open(p) as f: json.load(f)\n"
     preview_s, load_s, all_s = [], [], []
     for _ in range(PREVIEW_RUNS):
-        for command, times in (
-            ([sys.executable, "app.py", "digest", "--preview", "--date", str(TODAY)], preview_s),
+        for argv, times in (
+            ([sys.executable, "app.py", *command], preview_s),
             ([sys.executable, "-c", loader, *files], load_s),
-            (
-                [sys.executable, "app.py", "digest", "--preview", "--all", "--date", str(TODAY)],
-                all_s,
-            ),
+            ([sys.executable, "app.py", *command, "--all"], all_s),
         ):
             start = time.perf_counter()
-            proc = subprocess.run(command, env=env, capture_output=True, timeout=600)
+            proc = subprocess.run(argv, env=env, capture_output=True, timeout=600)
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:
-                raise RuntimeError(f"{command[:4]} failed: {proc.stderr[-2000:]!r}")
+                raise RuntimeError(f"{argv[:4]} failed: {proc.stderr[-2000:]!r}")
+    every = list(data_dir.rglob("*.json"))
     return {
         "preview_process_s": statistics.median(preview_s),
         "json_load_process_s": statistics.median(load_s),
         "preview_all_process_s": statistics.median(all_s),
         "preview_over_load": statistics.median(preview_s) / statistics.median(load_s),
+        "files_read": len(files),
+        "files_in_data_dir": len(every),
         "files_mb": sum(Path(f).stat().st_size for f in files) / 2**20,
+        "data_dir_mb": sum(p.stat().st_size for p in every) / 2**20,
     }
 
 
