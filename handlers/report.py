@@ -72,9 +72,15 @@ def headline(services: Services) -> list[str] | None:
     return headline_lines(report) if report is not None else None
 
 
+def _charts(report: Any) -> list[Any]:
+    """The weekly report's charts. matplotlib (55 MB, seconds to import) loads on the first."""
+    from bot.metrics.charts import charts
+
+    return charts(report)
+
+
 def build_reports(services: Services, scheduler: Any) -> None:
     """The report cache, the weekly reporter and its 5-minute check (called by app.build)."""
-    from bot.metrics.charts import charts
     from bot.metrics.weekly import WeeklyReporter, register_weekly_report
     from handlers.slack_sink import SlackSink
 
@@ -87,7 +93,7 @@ def build_reports(services: Services, scheduler: Any) -> None:
         SlackSink(services.client),
         SlackUploader(services.client),
         cache,
-        charts,
+        _charts,
     )
     services.extras["weekly_report"] = reporter
     services.extras["weekly_report_job"] = register_weekly_report(scheduler, reporter)

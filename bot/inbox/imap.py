@@ -26,13 +26,15 @@ import ssl
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock
-from bot.inbox.ingest import IngestResult
 from bot.inbox.models import ConnectorStatus, SyncState
 from bot.repos.inbox import InboxRepo
 from config.settings import ImapSettings
+
+if TYPE_CHECKING:  # the parse stack (inscriptis, lxml) is for a bot that reads a mailbox
+    from bot.inbox.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import stripe
-
 from bot.models import Subscription
 from bot.repos.journal import Delivery
 from bot.signals.model import Envelope, Happening, Refused, Signal, from_unix, json_body
@@ -175,6 +173,11 @@ class StripeReceiver:
     source = SOURCE
 
     def __init__(self, secret: str, tolerance: int | None = TOLERANCE) -> None:
+        # The SDK (about 30 MB and a second to import, with aiohttp and requests) is loaded
+        # only by a bot that has a Stripe secret, not by every start.
+        import stripe
+
+        self._stripe = stripe
         self._secret = secret
         self._tolerance = tolerance
 
@@ -183,8 +186,8 @@ class StripeReceiver:
         if not header:
             raise Refused(401, "missing Stripe-Signature header")
         try:
-            stripe.WebhookSignature.verify_header(body, header, self._secret, self._tolerance)
-        except stripe.SignatureVerificationError as exc:
+            self._stripe.WebhookSignature.verify_header(body, header, self._secret, self._tolerance)
+        except self._stripe.SignatureVerificationError as exc:
             raise Refused(401, f"Stripe signature refused: {exc.user_message or exc}") from None
         except UnicodeDecodeError:
             raise Refused(400, "the body is not UTF-8 JSON") from None
