@@ -2,7 +2,8 @@
 
 The outbox (bot.outbox) records the Message-ID before anything leaves, sends by SMTP, files a
 copy in Sent and logs the outreach (channel email), closing the entry's tasks or keeping them
-open as the manager chose. A failure brings the form back with the reason and the text as the
+open as the manager chose. With a triage channel, the sent email gets its triage thread
+(bot.outreach.thread), where the customer's answer will land. A failure brings the form back with the reason and the text as the
 manager left it; Send again retries with the same Message-ID (the modal's view id is the key),
 so the customer never gets it twice.
 """
@@ -61,6 +62,10 @@ def send_and_show(services: Services, user: str, view: dict[str, Any], values: E
         return
     tasks = [t for t in (services.repos.tasks.get(i) for i in task_ids) if t is not None]
     notes = list(result.warnings)
+    threads = services.triage.threads if services.triage is not None else None
+    if threads is not None:  # where the customer's answer will land
+        thread = threads.record(result.record, values.body, str(meta.get("name", "")), task_ids)
+        notes += [thread.warning] if thread.warning else []
     if result.record.outreach_id:
         notes.append(
             "Logged as outreach; the task is " + ("closed." if values.close else "still open.")

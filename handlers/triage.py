@@ -21,6 +21,7 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, replies
+from bot.blocks.outreach_post import build_answer_note, build_outreach_post
 from bot.blocks.triage import (
     Attachment,
     CancelState,
@@ -33,11 +34,12 @@ from bot.blocks.triage import (
 )
 from bot.care import CareError, NotAllowed, Permissions
 from bot.inbox.ingest import PARKED, Ingestor, PostFailed, TriageContext
-from bot.inbox.models import TriageItem
+from bot.inbox.models import SOURCE_OUTREACH, TriageItem
 from bot.inbox.parse import ParsedEmail
 from bot.inbox.triage import TriageActions, business_minutes
 from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER
 from bot.outreach.contact import last_contact
+from bot.outreach.thread import OutreachThreads
 from bot.priority import Priority
 from bot.publisher import UncertainPost
 from bot.risk import score
@@ -101,29 +103,17 @@ class SlackTriagePoster:
         self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
     ) -> tuple[str, str]:
         # The ingestor stores `item` after this returns: the snapshot travels with it.
-        item.snapshot = {
-            "sender_name": parsed.from_name,
-            "subject": parsed.subject,
-            "text": parsed.text[:SNAPSHOT_TEXT],
-            "received_at": parsed.date.isoformat() if parsed.date else "",
-            "attachments": [[a.filename, a.size] for a in parsed.attachments],
-            "notes": list(parsed.notes),
-        }
-        key = f"inbox:{item.id}"
-        if check_first:
-            found = self._find(self.channel, "")
-            if key in found:
-                log.warning("inbox: %s was already in Slack; not posting it again", key)
-                return self.channel, found[key]
+        item.snapshot = _snapshot(parsed)
         view = self.services.triage.view(item, context=context)
         # A trimmed text gets a "Show full email" button: the whole text is one click away.
-        message = build_triage_message(view, *self._now())
-        return self.channel, self.post_once(self.channel, message, key)
+        return self._post_parent(item, build_triage_message(view, *self._now()), check_first)
 
     def post_reply(
         self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
     ) -> str:
         channel, ts = item.slack.get("channel", self.channel), item.slack["ts"]
+        if context.answered:  # the ingestor stores it: the card now shows the customer's email
+            item.snapshot = _snapshot(parsed)
         view = self.services.triage.view(item, context=context)
         view.sender_name, view.sender_email = parsed.from_name, parsed.from_address
         email = hashlib.sha256(parsed.message_id.encode()).hexdigest()[:16]
@@ -133,7 +123,7 @@ class SlackTriagePoster:
             key = f"inbox:{item.id}:{email}:{index}"
             posted = found.get(key) or self.post_once(channel, reply, key, thread_ts=ts)
             first = first or posted
-        if context.reopened or context.changed:
+        if context.reopened or context.changed or context.answered:
             if context.reopened:
                 item.status, item.claimed_by, item.resolved_by = "open", "", ""
             self.services.client.chat_update(
@@ -141,7 +131,41 @@ class SlackTriagePoster:
                 ts=ts,
                 **build_triage_message(self.services.triage.view(item), *self._now()),
             )
+        if context.answered:
+            self._tell_tasks(item, channel)
         return first
+
+    def post_outreach(self, item: TriageItem, check_first: bool) -> tuple[str, str]:
+        """`bot.outreach.thread.OutreachPoster`: "@dana emailed Ann Lee: subject"."""
+        message = build_outreach_post(self.services.triage.view(item), *self._now())
+        return self._post_parent(item, message, check_first)
+
+    def _post_parent(
+        self, item: TriageItem, message: dict[str, Any], check_first: bool
+    ) -> tuple[str, str]:
+        """Post an item's channel message, unless an earlier attempt did (`check_first`)."""
+        key = f"inbox:{item.id}"
+        if check_first:
+            found = self._find(self.channel, "")
+            if key in found:
+                log.warning("inbox: %s was already in Slack; not posting it again", key)
+                return self.channel, found[key]
+        return self.channel, self.post_once(self.channel, message, key)
+
+    def _tell_tasks(self, item: TriageItem, channel: str) -> None:
+        """The digest entry an outreach was sent from says that the customer answered."""
+        tasks = self.services.repos.tasks
+        for task in (t for t in map(tasks.get, item.outreach_tasks) if t is not None):
+            link = task.slack or {}
+            thread = link.get("thread_ts") or link.get("ts")
+            if link.get("channel") and thread:
+                note = build_answer_note(self.services.triage.view(item), channel)
+                key = f"inbox:{item.id}:answered:{task.id}"
+                try:
+                    self.post_once(link["channel"], note, key, thread_ts=thread)
+                except Exception:  # the answer is in the triage thread; this is a pointer
+                    log.exception("inbox: could not tell task %s of the answer", task.id)
+                return
 
     def post_once(
         self, channel: str, message: dict[str, Any], key: str, thread_ts: str = ""
@@ -188,7 +212,11 @@ class TriageSlack:
             Permissions(settings.slack.managers, settings.slack.leads),
         )
         self.poster = SlackTriagePoster(services, settings.slack.triage_channel)
-        self.ingestor = Ingestor(services.repos, settings, services.clock, self.poster)
+        # Sent emails' triage threads (bot.outreach.thread): the Email modal records each.
+        self.threads = OutreachThreads(services.repos, services.clock, self.poster)
+        self.ingestor = Ingestor(
+            services.repos, settings, services.clock, self.poster, threads=self.threads
+        )
         self.connector: Any = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -250,6 +278,9 @@ class TriageSlack:
             snoozed_until=item.snoozed_until,
             reopened=bool(context and context.reopened),
             messages=item.message_count,
+            outreach_at=item.created_at if item.source == SOURCE_OUTREACH else None,
+            outreach_by=item.outreach_by,
+            outreach_text=str(snap.get("outreach_text", "")),
         )
 
     def _open_task(self, sid: str) -> Any:
@@ -377,7 +408,9 @@ class TriageSlack:
     # ----- jobs ------------------------------------------------------------------------
 
     def remind(self) -> int:
-        """Wake snoozed items, then post one reminder in each long-unclaimed item's thread."""
+        """Post outreach messages Slack refused at send time, wake snoozed items, then post
+        one reminder in each long-unclaimed item's thread."""
+        self.threads.post_pending()
         for item in self.actions.wake_snoozed():
             self.redraw(item)
         sent = 0
@@ -518,3 +551,15 @@ def _guarded(job: Any) -> Any:
             log.exception("triage reminders failed; retrying next minute")
 
     return run
+
+
+def _snapshot(parsed: ParsedEmail) -> dict[str, Any]:
+    """What a triage message shows of an email, kept with the item to redraw it later."""
+    return {
+        "sender_name": parsed.from_name,
+        "subject": parsed.subject,
+        "text": parsed.text[:SNAPSHOT_TEXT],
+        "received_at": parsed.date.isoformat() if parsed.date else "",
+        "attachments": [[a.filename, a.size] for a in parsed.attachments],
+        "notes": list(parsed.notes),
+    }

@@ -24,6 +24,7 @@ from bot.blocks.carried import build_carried_message
 from bot.blocks.digest import DigestProgress, build_digest_parent, build_entry_message
 from bot.blocks.entry import EntryView
 from bot.blocks.modal import build_log_outreach_modal
+from bot.blocks.outreach_post import build_outreach_post
 from bot.blocks.plain import to_text
 from bot.blocks.queue import build_queue
 from bot.blocks.reply import build_reply_modal, build_reply_note
@@ -156,6 +157,22 @@ def sample_triage() -> TriageView:
     )
 
 
+def sample_outreach() -> TriageView:
+    """The email Maya sent that customer from her digest entry, awaiting the answer."""
+    return TriageView(
+        item_id="p3w8k",
+        sender_email="ann.lee@example.com",
+        sender_name="Ann Lee",
+        subject="How is your second year with us going?",
+        subscriber=sample_subscriber(),
+        stage="active, month 15",
+        outreach_by="U04MAYA",
+        outreach_at=datetime(2026, 6, 15, 13, 10, tzinfo=UTC),
+        outreach_text="Hi Ann,\n\nYou have been with us for over a year now: thank you! "
+        "Is there anything we could do better?\n\nMaya",
+    )
+
+
 def sample_reply() -> ReplyDraft:
     """The Reply modal's content for that conversation."""
     triage = sample_triage()
@@ -265,6 +282,13 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
                 "Hi Ann,\n\nSorry about the double charge: I have refunded it. Would a pause "
                 "for a month help instead of cancelling?\n\nMaya",
             ),
+        ),
+        (
+            "An outreach email in the triage channel",
+            "Posted when an email is sent from a digest entry; no buttons until the customer "
+            "answers. The answer lands in this thread and the message becomes a triage message "
+            "for it.",
+            build_outreach_post(sample_outreach(), NOW, TZ),
         ),
         (
             "A cancel request waiting for a person",

@@ -96,6 +96,9 @@ class TriageView:
     reopened: bool = False
     messages: int = 1  # emails in the conversation so far
     contact: Outreach | None = None  # the customer's last contact, by any route
+    outreach_at: datetime | None = None  # the conversation began with our email, sent then
+    outreach_by: str = ""  # by this manager ("" for the bot itself)
+    outreach_text: str = ""  # the start of what we sent
 
 
 def _quote(words: str) -> str:
@@ -193,7 +196,8 @@ def preview(text: str, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
     return cut, cut != escaped
 
 
-def _subscriber_text(view: TriageView, today: date, tz: ZoneInfo) -> str:
+def subscriber_text(view: TriageView, today: date, tz: ZoneInfo) -> str:
+    """Who the customer is (or that they are unknown) and when the team last reached them."""
     sub = view.subscriber
     if sub is None:
         return ":grey_question: *Not a known subscriber*: no subscription matches this address."
@@ -273,6 +277,9 @@ def build_triage_message(view: TriageView, now: datetime, tz: ZoneInfo) -> dict[
         tags.append(":leftwards_arrow_with_hook: reopened by a new reply")
     if view.messages > 1:
         tags.append(f"{view.messages} emails in this conversation")
+    if view.outreach_at:
+        by = f"{user_ref(view.outreach_by)}'s" if view.outreach_by else "our automatic"
+        tags.append(f":outbox_tray: answers {by} email of {slack_date(view.outreach_at, tz=tz)}")
     body, trimmed = preview(view.text)
     if trimmed:
         body += (
@@ -296,7 +303,7 @@ def build_triage_message(view: TriageView, now: datetime, tz: ZoneInfo) -> dict[
     if view.notes:
         notes = [clip(one_line(n), 300) for n in view.notes]
         blocks.append(_context(":warning: " + truncate(" · ".join(notes), 2900)))
-    who = _section(_subscriber_text(view, today, tz))
+    who = _section(subscriber_text(view, today, tz))
     if view.subscriber is None and "@" in view.sender_email:
         item = ids.encode_ids([view.item_id])
         who["accessory"] = _button("Link to a subscriber", ids.ACTION_TRIAGE_LINK, item)

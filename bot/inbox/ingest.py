@@ -37,6 +37,7 @@ from bot.inbox.cancel import CANCEL, DISMISSED, PENDING, CancelRequests, Refresh
 from bot.inbox.filters import BOUNCE, Classification, classify
 from bot.inbox.intent import Reading, read_intents
 from bot.inbox.models import (
+    ITEM_AWAITING,
     ITEM_OPEN,
     ITEM_RESOLVED,
     ITEM_SNOOZED,
@@ -80,6 +81,7 @@ class TriageContext:
     reading: Reading = Reading()  # every intent found, with its trigger, and those set aside
     cancel: str = ""  # this email's cancel request: "" | pending | counted (bot.inbox.cancel)
     changed: bool = False  # a reply changed the conversation's intents: redraw its message
+    answered: bool = False  # the customer's first answer to our outreach (bot.outreach.thread)
 
 
 class TriagePoster(Protocol):
@@ -98,7 +100,19 @@ class TriagePoster(Protocol):
     def post_reply(
         self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
     ) -> str:
-        """Post a follow-up email into the item's thread (item.slack). Returns its ts."""
+        """Post a follow-up email into the item's thread (item.slack). Returns its ts.
+
+        With `context.answered` (the first answer to our outreach) the poster sets
+        `item.snapshot` as `post_item` does: the ingestor stores it with the item.
+        """
+        ...
+
+
+class PendingThreads(Protocol):
+    """Posts an outreach's triage message that Slack did not take at send time."""
+
+    def ensure_posted(self, item: TriageItem) -> TriageItem:
+        """`item` with its Slack message. Raises `PostFailed` when Slack does not take it."""
         ...
 
 
@@ -136,6 +150,8 @@ class Ingestor:
         poster: where items are posted.
         refresh_churn: re-scores a subscriber after a cancel request (bot.engine's by default).
         max_attempts: failures other than Slack's before an email is parked.
+        threads: posts an outreach's message late (`bot.outreach.thread`), before an answer
+            to it is threaded there.
     """
 
     def __init__(
@@ -146,6 +162,7 @@ class Ingestor:
         poster: TriagePoster,
         refresh_churn: RefreshChurn = rescore_churn,
         max_attempts: int = MAX_ATTEMPTS,
+        threads: PendingThreads | None = None,
     ) -> None:
         self.repos = repos
         self.settings = settings
@@ -154,6 +171,7 @@ class Ingestor:
         self.refresh_churn = refresh_churn
         self.cancels = CancelRequests(repos, settings, clock, refresh_churn)
         self.max_attempts = max_attempts
+        self.threads = threads
         self._lock = threading.Lock()  # one email at a time: dedupe and threading stay exact
         self._parking = Parking(repos.inbox.dead, clock, max_attempts)
 
@@ -243,9 +261,11 @@ class Ingestor:
                 context = self._context(subscriber, found, churn_task, verdict, now, False)
                 return self._result(POSTED, parsed, item, item.slack["ts"], context)
         else:
-            item = self._thread_of(parsed, now)
+            item = self._posted(self._thread_of(parsed, now))
         reopened = item is not None and item.status in (ITEM_RESOLVED, ITEM_SNOOZED)
         context = self._context(subscriber, found, churn_task, verdict, now, reopened)
+        if item is not None and item.status == ITEM_AWAITING:
+            context = replace(context, answered=True)
         arrival = _Arrival(source, uid, now, seen)
         if item is None:
             return self._post_new(parsed, context, arrival)
@@ -300,6 +320,8 @@ class Ingestor:
             self._write_ahead(parsed, item, arrival)
         check_first = arrival.seen is not None
         folded = copy.copy(item)  # what the conversation's message shows once this email counts
+        if context.answered:  # our outreach's first answer: from now on an open conversation
+            folded.status, folded.answered_at, folded.message_count = ITEM_OPEN, now, 1
         _take_intents(folded, context, parsed.message_id, now, self._priority())
         folded.churn_task_id = context.churn_task.id if context.churn_task else item.churn_task_id
         changed = (folded.intents, folded.cancel) != (item.intents, item.cancel)
@@ -307,6 +329,9 @@ class Ingestor:
         ts = self.poster.post_reply(folded, parsed, context, check_first=check_first)
 
         def update(current: TriageItem) -> None:
+            if current.status == ITEM_AWAITING:
+                current.status, current.answered_at = ITEM_OPEN, now
+                current.snapshot = folded.snapshot
             current.message_count += 1
             current.last_message_at = max(current.last_message_at, now)
             current.last_message_id = parsed.message_id
@@ -363,6 +388,15 @@ class Ingestor:
             if subscriber is not None:
                 return subscriber
         return None
+
+    def _posted(self, item: TriageItem | None) -> TriageItem | None:
+        """The conversation to thread into, in Slack: an outreach whose message Slack did not
+        take at send time is posted first (`PostFailed` propagates: the email waits)."""
+        if item is None or item.slack.get("ts"):
+            return item
+        if self.threads is None:
+            return None  # cannot be posted here: the email starts its own item
+        return self.threads.ensure_posted(item)
 
     def _thread_of(self, parsed: ParsedEmail, now: datetime) -> TriageItem | None:
         inbox = self.repos.inbox

@@ -7,19 +7,26 @@ into an item's thread), which is what makes re-fetching a message harmless. Date
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.mapping import Finite, Model, UTCDateTime
 
 ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED = "open", "claimed", "resolved", "snoozed"
-ITEM_STATUSES = (ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED)
+# An outreach email we sent, waiting for the customer's answer (bot.outreach.thread): not work
+# for anyone until the customer writes back, when it becomes open like any new email.
+ITEM_AWAITING = "awaiting"
+ITEM_STATUSES = (ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED, ITEM_AWAITING)
 ACTIVE_ITEM_STATUSES = frozenset({ITEM_OPEN, ITEM_CLAIMED, ITEM_SNOOZED})
+SOURCE_OUTREACH = "outreach"  # an item that began with an email the team sent
 
 # A message record is written "posting" (with its item id) BEFORE the Slack post, then
 # "posted"/"threaded" with the ts: a failure between the two never posts it twice, because a
 # retry that finds "posting" looks for the message in Slack (by its metadata) first.
 MESSAGE_POSTING, MESSAGE_POSTED, MESSAGE_THREADED = "posting", "posted", "threaded"
+# An email the team SENT in the conversation: a customer's answer to it (In-Reply-To) threads
+# there, and the email itself, should it come back into the inbox (Bcc, a list), is a duplicate.
+MESSAGE_SENT = "sent"
 
 
 class TriageItem(Model):
@@ -52,18 +59,31 @@ class TriageItem(Model):
     reminded_at: UTCDateTime | None = None
     slack: dict[str, str] = {}  # {"channel", "ts"}
     churn_task_id: str = ""
-    message_count: int = 1
-    source: str = ""  # "imap:<host>/<folder>" or "webhook"
+    message_count: int = 1  # the customer's emails (0 for an outreach not answered yet)
+    source: str = ""  # "imap:<host>/<folder>", "webhook" or "outreach"
     # What the Slack message shows of the first email (sender, subject, trimmed text,
     # attachments, notes), so the message can be redrawn after a claim without the email.
     snapshot: dict[str, Any] = {}
     last_message_id: str = ""  # the customer's latest email in the conversation (threading)
     responded_at: UTCDateTime | None = None  # first reply sent by email from Slack
     responded_by: str = ""
+    # An item that began with our outreach email (source "outreach"): who sent it ("" for the
+    # bot itself), the digest tasks it was about, and when the customer first answered.
+    outreach_by: str = ""
+    outreach_tasks: list[str] = []
+    answered_at: UTCDateTime | None = None
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_ITEM_STATUSES
+
+    @property
+    def opened_at(self) -> datetime | None:
+        """When the customer's side of the conversation began: their first email (None for an
+        outreach not answered yet). Response and resolution times count from here."""
+        if self.source == SOURCE_OUTREACH:
+            return self.answered_at
+        return self.created_at
 
 
 class InboxMessage(Model):

@@ -30,12 +30,18 @@ def first_response_at(item: TriageItem) -> datetime | None:
     return min(times) if times else None
 
 
+def _opened(item: TriageItem) -> datetime:
+    return item.opened_at or item.created_at
+
+
 def service_figures(
     items: Iterable[TriageItem], book: Book, period: Period, rules: TriageRules, tz: ZoneInfo
 ) -> dict[str, Figure]:
     """Every service number of the period, by name."""
-    created = [
-        i for i in items if period.first <= i.created_at.astimezone(tz).date() <= period.last
+    created = [  # an outreach counts once the customer answers it, from their answer
+        i
+        for i in items
+        if (at := i.opened_at) and period.first <= at.astimezone(tz).date() <= period.last
     ]
     helpdesk = [
         s
@@ -57,9 +63,9 @@ def service_figures(
         if at is None:
             waiting += 1
         else:
-            first.append(hours(item.created_at, at))
+            first.append(hours(_opened(item), at))
     resolved = [i for i in created if i.status == ITEM_RESOLVED and i.resolved_at is not None]
-    solved = [hours(i.created_at, i.resolved_at) for i in resolved if i.resolved_at]
+    solved = [hours(_opened(i), i.resolved_at) for i in resolved if i.resolved_at]
     tickets = helpdesk_times(helpdesk, book, hours)
     first += tickets.first_response
     solved += tickets.resolution

@@ -5,7 +5,9 @@ customer's message, and a first draft (greeting, room to write, the message quot
 `ReplyService.send` sends what the manager wrote through the `Outbox`, threaded for the
 customer's mail client (`In-Reply-To` the customer's latest email, `References` the thread,
 `Re:` subject), logs it as outreach on the customer's open task, and records on the item the
-first response (and the resolution, when the manager asked for it), with an audit entry.
+first response (and the resolution, when the manager asked for it), with an audit entry. The
+reply's Message-ID is recorded on the item, so the customer's answer threads there even when
+their mail client keeps only `In-Reply-To`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.inbox.models import ITEM_CLAIMED, ITEM_OPEN, ITEM_RESOLVED, ITEM_SNOOZE
 from bot.models import Subscriber, Task
 from bot.outbox.message import Draft, reply_subject
 from bot.outbox.service import Outbox, OutreachLog, SendRequest, SendResult
+from bot.outreach.thread import remember_sent
 from bot.repos import Repos
 from bot.roles import CareError, Permissions
 
@@ -145,6 +148,7 @@ class ReplyService:
             log=OutreachLog(target=target, close=close_task) if target else None,
         )
         sent = self.outbox.send(request)
+        remember_sent(self.repos, sent.record, item)  # an answer to it threads here too
         return ReplyResult(self._responded(item.id, user, resolve), sent)
 
     def _responded(self, item_id: str, user: str, resolve: bool) -> TriageItem:

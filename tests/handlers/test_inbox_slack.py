@@ -189,8 +189,13 @@ def start_imap_bot(fake_slack, tmp_path, clock, dovecot) -> CareBot:  # noqa: AN
         IMAP_SSL="false",
         IMAP_POLL_SECONDS="3600",
     )
+    return by_hand(bot)
+
+
+def by_hand(bot: CareBot) -> CareBot:
+    """Stop `bot`'s IMAP connector thread: the test drives its polls (`poll_once`)."""
     triage = bot.services.triage
-    triage.stop()  # drive the polls by hand instead of the connector's thread
+    triage.stop()
     triage.connector.stop_event.clear()
     triage.poster.backoff = 0.01  # fail fast: the poster's own tries 10 ms apart
     return bot

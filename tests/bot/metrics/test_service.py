@@ -71,3 +71,21 @@ def test_a_conversation_opened_late_at_night_belongs_to_its_local_day(
     items = [item("late", utc(2026, 4, 1, 3, 30)), item("next", utc(2026, 4, 1, 4, 30))]
     figures = service_figures(items, Book.load(repos, NY), MARCH, settings.triage, NY)
     assert figures["tickets"].detail["inbox"] == 1
+
+
+def test_an_outreach_counts_from_the_customers_answer_and_not_before(
+    repos: Repos, settings: Settings
+) -> None:
+    from dataclasses import replace
+
+    sent = item("o1", ny(2026, 2, 20, 10))  # our email in February ...
+    unanswered = replace(item("o2", ny(2026, 3, 2, 10)), source="outreach", message_count=0)
+    answered = replace(  # ... answered on Mon Mar 2 at 10:00, claimed at 11:00
+        sent, source="outreach", answered_at=ny(2026, 3, 2, 10), claimed_at=ny(2026, 3, 2, 11)
+    )
+    answered = replace(answered, status="claimed", claimed_by="U1")
+    figures = service_figures(
+        [answered, unanswered], Book.load(repos, NY), MARCH, settings.triage, NY
+    )
+    assert figures["tickets"].detail["inbox"] == 1  # the unanswered email is no ticket
+    assert figures["first_response_median"].value == 1.0  # from the answer, not the email
