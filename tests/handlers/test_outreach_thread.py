@@ -38,7 +38,7 @@ def send_outreach(
     seen = smtp_server.count()
     submit(bot, modal, SUBJECT, body, after=ids.EMAIL_KEEP)
     wait_modal(bot, "Sent")
-    [(msg, _)] = smtp_server.wait_for(seen)
+    [(msg, _)] = smtp_server.wait_for(seen, timeout=30)
     return msg, task_id
 
 
@@ -119,16 +119,17 @@ def test_an_answer_by_imap_lands_in_the_outreach_thread_linked_and_answerable(
         lambda: [t for t in thread_texts(bot) if "Ann Lee answered the email" in t]
     )
 
-    modal = test_reply._open_reply(bot, card)
+    modal = test_reply._open_reply(bot, card, user="U2")  # U1 still has the Email modal
     before = smtp_server.count()
-    test_reply._send(bot, modal, test_reply._values("Yes, July is skipped.", ids.REPLY_RESOLVE))
-    [(reply, _)] = smtp_server.wait_for(before)
+    values = test_reply._values("Yes, July is skipped.", ids.REPLY_RESOLVE)
+    test_reply._send(bot, modal, values, user="U2")
+    [(reply, _)] = smtp_server.wait_for(before, timeout=30)
     theirs = message_from_bytes(answer, policy=default)
     assert reply["In-Reply-To"] == theirs["Message-ID"]
     assert sent["Message-ID"] in reply["References"]
     assert reply["Subject"] == f"Re: {SUBJECT}"
     item = bot.fake.wait_for(lambda: (i := bot.repos.inbox.item(item.id)).responded_by and i)
-    assert item.responded_at == MONDAY_MORNING and item.resolved_by == "U1"
+    assert item.responded_at == MONDAY_MORNING and item.resolved_by == "U2"
     assert bot.repos.tasks.require(task_id).active  # "Keep the task open" was chosen
 
 
@@ -157,7 +158,7 @@ def test_an_answer_to_a_triage_reply_that_keeps_only_in_reply_to_threads_there(
     modal = test_reply._open_reply(bot, message)
     before = smtp_server.count()
     test_reply._send(bot, modal, test_reply._values("It ships today."))
-    [(ours, _)] = smtp_server.wait_for(before)
+    [(ours, _)] = smtp_server.wait_for(before, timeout=30)
     bot.fake.wait_for(  # the reply is recorded once its note is in the thread
         lambda: [m for m in bot.fake.thread(TRIAGE, message["ts"]) if "replied by" in str(m)]
     )
