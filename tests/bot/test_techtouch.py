@@ -31,6 +31,7 @@ from tests.handlers.conftest import (
     TODAY,
     CareBot,
     add_subscriber,
+    bots,  # noqa: F401 - the fixture
     digest_task_ids,
     dovecot_server,  # noqa: F401 - the fixture
     message_text,
@@ -356,3 +357,18 @@ def test_a_template_that_does_not_render_fails_that_email_only_and_the_digest_po
     [cy_task] = tasks_of(bot.repos, "cus_cy")
     assert cy_task.kind == "anniversary" and cy_task.id in digest_task_ids(bot)
     assert "*1* sent by email automatically; *1* not sent" in parent_text(bot)
+
+
+def test_without_smtp_set_up_nothing_is_sent_and_everyone_is_posted_with_the_reason(
+    bots,  # noqa: F811
+    tmp_path,
+):
+    bot = bots(CARE_CONFIG=config(tmp_path))
+    seed(bot)
+
+    post_digest(bot)
+
+    [ann], [bob] = tasks_of(bot.repos, "cus_ann"), tasks_of(bot.repos, "cus_bob")
+    assert {ann.id, bob.id} <= set(digest_task_ids(bot))
+    assert ann.status == TASK_OPEN and bot.repos.sent.all() == []
+    assert "*0* sent by email automatically; *1* not sent" in parent_text(bot)
