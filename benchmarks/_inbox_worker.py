@@ -163,16 +163,9 @@ class CountingPoster:
     def post_item(
         self, item: Any, parsed: Any, context: Any, check_first: bool = False
     ) -> tuple[str, str]:
-        from handlers.triage import SNAPSHOT_TEXT
+        from handlers.triage import email_snapshot
 
-        item.snapshot = {  # as handlers.triage.SlackTriagePoster does: the item keeps it
-            "sender_name": parsed.from_name,
-            "subject": parsed.subject,
-            "text": parsed.text[:SNAPSHOT_TEXT],
-            "received_at": parsed.date.isoformat() if parsed.date else "",
-            "attachments": [[a.filename, a.size] for a in parsed.attachments],
-            "notes": list(parsed.notes),
-        }
+        item.snapshot = email_snapshot(parsed)  # as SlackTriagePoster does: the item keeps it
         self.items += 1
         return TRIAGE, f"1781000000.{self.items:06d}"
 

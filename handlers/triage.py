@@ -103,7 +103,7 @@ class SlackTriagePoster:
         self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
     ) -> tuple[str, str]:
         # The ingestor stores `item` after this returns: the snapshot travels with it.
-        item.snapshot = _snapshot(parsed)
+        item.snapshot = email_snapshot(parsed)
         view = self.services.triage.view(item, context=context)
         # A trimmed text gets a "Show full email" button: the whole text is one click away.
         return self._post_parent(item, build_triage_message(view, *self._now()), check_first)
@@ -113,7 +113,7 @@ class SlackTriagePoster:
     ) -> str:
         channel, ts = item.slack.get("channel", self.channel), item.slack["ts"]
         if context.answered:  # the ingestor stores it: the card now shows the customer's email
-            item.snapshot = _snapshot(parsed)
+            item.snapshot = email_snapshot(parsed)
         view = self.services.triage.view(item, context=context)
         view.sender_name, view.sender_email = parsed.from_name, parsed.from_address
         email = hashlib.sha256(parsed.message_id.encode()).hexdigest()[:16]
@@ -553,7 +553,7 @@ def _guarded(job: Any) -> Any:
     return run
 
 
-def _snapshot(parsed: ParsedEmail) -> dict[str, Any]:
+def email_snapshot(parsed: ParsedEmail) -> dict[str, Any]:
     """What a triage message shows of an email, kept with the item to redraw it later."""
     return {
         "sender_name": parsed.from_name,

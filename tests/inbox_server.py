@@ -45,6 +45,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def greets(host: str, port: int, greeting: bytes) -> bool:
+    """Whether a server listens on `port` and its first line starts with `greeting`."""
+    with (
+        contextlib.suppress(OSError),
+        socket.create_connection((host, port), 0.5) as sock,
+    ):
+        sock.settimeout(2)
+        return sock.recv(64).startswith(greeting)
+    return False
+
+
 def _descendants(pid: int) -> list[int]:
     """Every process below `pid` (Linux /proc), deepest last."""
     children: dict[int, list[int]] = {}
@@ -217,13 +228,8 @@ service anvil {{
                 raise RuntimeError(
                     f"dovecot exited ({self.process.returncode}): {err}{self.log_text()}"
                 )
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.5) as sock,
-            ):
-                sock.settimeout(2)
-                if sock.recv(64).startswith(b"* OK"):
-                    return
+            if greets(self.host, self.port, b"* OK"):
+                return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"dovecot did not answer on port {self.port}: {self.log_text()}")

@@ -16,14 +16,12 @@ test session owns, with the same wire protocol (EHLO, STARTTLS, AUTH, MAIL/RCPT/
 from __future__ import annotations
 
 import argparse
-import contextlib
 import email
 import email.policy
 import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -34,14 +32,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from tests.inbox_server import free_port, greets
+
 USERS = {"care@example.com": "smtp-test-password"}
 REFUSED_DOMAIN = "refused.example"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ----- the server process ---------------------------------------------------------------
@@ -159,13 +153,8 @@ class SmtpServer:
                     else ""
                 )
                 raise RuntimeError(f"the test SMTP server exited: {err[-3000:]}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.5) as s,
-            ):
-                s.settimeout(2)
-                if s.recv(64).startswith(b"220"):
-                    return
+            if greets(self.host, self.port, b"220"):
+                return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("the test SMTP server did not answer")
