@@ -2,9 +2,11 @@
 atomic-log test.
 
 Run from the checkout as `python -m tests.bot.log_writer DATA_DIR TASK_ID USER WHEN`, where
-WHEN is `never`, `at:N` (killed as the N-th file write starts, nothing of it written) or
-`in:N` (killed inside the N-th file write, its temporary file written but not renamed into
-place). It announces every file write on stdout (`write tasks/03.json`) before it starts.
+WHEN is `never`, `at:N` (killed as the N-th file write starts, nothing of it written),
+`in:N` (killed inside the N-th file write: a data file's temporary file written but not
+renamed into place, or half of the journal's record appended) or `ck:N` (the log, then a
+checkpoint, killed as its N-th fsync starts). It announces every file write on stdout
+(`write tasks/03.json`, `write data/journal.log` for the journal's record) before it starts.
 
 The log is `CareService.log_outreach`, exactly as the bot runs it, on the clock time given in
 the CLOCK environment variable (ISO, UTC).
@@ -39,28 +41,58 @@ def die() -> None:
 
 
 def kill_during_writes(when: str) -> None:
-    """Wrap the store's `atomic_write` so that the process dies as `when` says."""
+    """Wrap the store's `atomic_write` and `append_log` so that the process dies as `when` says."""
     mode, _, number = when.partition(":")
     target, seen = int(number or 0), 0
-    real_write = store_module.atomic_write
+    real_write, real_append = store_module.atomic_write, store_module.append_log
 
-    def write(path: Path, payload: bytes | Callable[[IO[str]], object]) -> None:
+    def starting(path: Path) -> bool:
+        """Announce a write; True when the process is to die inside it."""
         nonlocal seen
         seen += 1
         announce(f"write {path.parent.name}/{path.name}")
         if seen == target and mode == "at":
             die()
-        if seen == target and mode == "in":
+        return seen == target and mode == "in"
+
+    def write(path: Path, payload: bytes | Callable[[IO[str]], object], **kw: Any) -> None:
+        if starting(path):
 
             def then_die(fh: IO[str]) -> Any:
                 payload(fh) if callable(payload) else fh.write(payload.decode())
                 fh.flush()
                 die()
 
-            real_write(path, then_die)
-        real_write(path, payload)
+            real_write(path, then_die, **kw)
+        real_write(path, payload, **kw)
 
-    store_module.atomic_write = write
+    def append(fd: int, path: Path, record: bytes) -> None:
+        if starting(path):
+            os.write(fd, record[: len(record) // 2])
+            die()
+        real_append(fd, path, record)
+
+    store_module.atomic_write = write  # type: ignore[assignment]
+    store_module.append_log = append
+
+
+def kill_during_checkpoint(target: int) -> None:
+    """Wrap the store's fsyncs so that the process dies as the `target`-th starts."""
+    synced = 0
+
+    def fsync(real: Callable[[Path], None]) -> Callable[[Path], None]:
+        def checked(path: Path) -> None:
+            nonlocal synced
+            synced += 1
+            announce(f"fsync {path.parent.name}/{path.name}")
+            if synced == target:
+                die()
+            real(path)
+
+        return checked
+
+    store_module.fsync_file = fsync(store_module.fsync_file)
+    store_module.fsync_dir = fsync(store_module.fsync_dir)
 
 
 def main(data_dir: str, task_id: str, user: str, when: str) -> None:
@@ -72,6 +104,10 @@ def main(data_dir: str, task_id: str, user: str, when: str) -> None:
         [task_id], user, "call", "reached", "spoke about the box", surface=SURFACE_COMMAND
     )
     announce(f"logged {result.outreach.id}")
+    if when.startswith("ck:"):
+        kill_during_checkpoint(int(when[3:]))
+        repos.store.checkpoint()
+        announce("checkpointed")
 
 
 if __name__ == "__main__":

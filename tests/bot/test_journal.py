@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from bot import journal as journal_module
+from bot import store as store_module
 from bot.repos import Repos
 from bot.store import CorruptDataError, Store
 from tests.bot.repos.factories import outreach, subscriber, task
@@ -27,12 +30,30 @@ def test_a_transaction_writes_every_file_and_leaves_no_journal(store: Store) -> 
     _log_like(repos)
     assert repos.tasks.require("t1").status == "done" and repos.outreach.count() == 1
     if store.data_dir is not None:
-        assert not (store.data_dir / "journal.json").exists()
         store.close()
+        assert not (store.data_dir / "journal.log").exists()  # checkpointed and removed
         reopened = Repos.open(Store(store.data_dir, shards=8))
+        assert reopened.store.recovered is None
         assert reopened.tasks.require("t1").status == "done"
         assert reopened.outreach.count() == 1
         reopened.store.close()
+
+
+def test_a_transaction_costs_one_fsync_of_the_log(
+    file_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repos = Repos.open(file_store)
+    repos.tasks.create(task("t1"))
+    _log_like(repos)  # the log exists from here on
+    synced: list[int] = []
+    for name in ("fsync", "fdatasync"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda fd, real=real: synced.append(fd) or real(fd))
+    with repos.store.transaction({"action": "log", "tasks": ["t1"]}):
+        repos.outreach.add(outreach("cus_1", "t1", 2))
+        repos.tasks.mutate("t1", lambda t: setattr(t, "reason", "again"))
+    assert len(synced) == 1
+    assert (file_store.data_dir / "journal.log").stat().st_size > 0  # type: ignore[operator]
 
 
 def test_a_transaction_that_raises_leaves_files_and_indexes_as_they_were(
@@ -48,37 +69,132 @@ def test_a_transaction_that_raises_leaves_files_and_indexes_as_they_were(
     assert repos.outreach.count() == 1
 
 
-def _pending_journal(data: Path) -> None:
-    """What a process killed after writing the journal leaves: the journal, old files."""
-    with Store(data, shards=8) as store:
-        repos = Repos.open(store)
-        repos.subscribers.put(subscriber("cus_1"))
-        repos.tasks.create(task("t1"))
-        journal = store.journal
-        assert journal is not None
-        real_flush = journal.flush
-        journal.flush = lambda: None  # type: ignore[method-assign]  # "killed" before applying
-        _log_like(repos)
-        journal.flush = real_flush  # type: ignore[method-assign]
-        journal._unapplied = None  # noqa: SLF001  # the process is gone: nothing to apply later
-    assert (data / "journal.json").exists()
+def _killed(store: Store) -> None:
+    """End `store` as a SIGKILL would: no checkpoint, no close; only the locks go."""
+    journal = store.journal
+    assert journal is not None
+    if journal._fd is not None:  # noqa: SLF001
+        os.close(journal._fd)  # noqa: SLF001
+    assert store._file_lock is not None  # noqa: SLF001
+    store._file_lock.release()  # noqa: SLF001
 
 
-def test_a_pending_journal_is_read_by_read_only_opens_and_applied_by_the_next_writer(
+def _committed(data: Path, *, written: bool) -> None:
+    """A process killed after a log's commit: before its files were written, or after."""
+    store = Store(data, shards=8)
+    repos = Repos.open(store)
+    repos.subscribers.put(subscriber("cus_1"))
+    repos.tasks.create(task("t1"))
+    journal = store.journal
+    assert journal is not None
+    if not written:
+        journal.flush = lambda: None  # type: ignore[method-assign]  # killed before the files
+    _log_like(repos)
+    _killed(store)
+    assert (data / "journal.log").stat().st_size > 0
+
+
+def test_a_commit_killed_before_its_files_is_read_by_readers_and_replayed_by_the_next_writer(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    _pending_journal(data)
+    _committed(data, written=False)
+    shard = next((data / "tasks").glob("*.json")).read_text()
+    assert '"status":"done"' not in shard  # the file itself is as before the log
     with Store(data, read_only=True, shards=8) as store:
         repos = Repos.open(store)
         assert repos.tasks.require("t1").status == "done" and repos.outreach.count() == 1
-    assert (data / "journal.json").exists()  # a reader changes nothing
+    assert (data / "journal.log").stat().st_size > 0  # a reader changes nothing
+    with Store(data, shards=8) as store:
+        assert store.recovered == {"action": "log", "tasks": ["t1"]}  # Slack must catch up
+        assert not (data / "journal.log").exists()
+    with Store(data, read_only=True, shards=8) as store:
+        repos = Repos.open(store)
+        assert repos.tasks.require("t1").status == "done" and repos.outreach.count() == 1
+
+
+def test_a_commit_killed_after_its_files_is_replayed_without_reporting_it_interrupted(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    _committed(data, written=True)
+    with Store(data, shards=8) as store:
+        assert store.recovered is None  # it finished: its Slack edits were made
+        repos = Repos.open(store)
+        assert repos.tasks.require("t1").status == "done" and repos.outreach.count() == 1
+
+
+def test_a_torn_last_record_is_dropped_and_the_records_before_it_are_kept(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _committed(data, written=False)
+    whole = (data / "journal.log").read_bytes()
+    with (data / "journal.log").open("ab") as fh:  # a second commit, killed half-way
+        fh.write(whole[: len(whole) // 2])
     with Store(data, shards=8) as store:
         assert store.recovered == {"action": "log", "tasks": ["t1"]}
-        assert not (data / "journal.json").exists()
-    with Store(data, read_only=True, shards=8) as store:
-        repos = Repos.open(store)
-        assert repos.tasks.require("t1").status == "done" and repos.outreach.count() == 1
+        assert Repos.open(store).outreach.count() == 1
+
+
+def test_a_record_unreadable_before_the_last_stops_the_open_and_is_kept(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _committed(data, written=False)
+    whole = (data / "journal.log").read_bytes()
+    broken = whole[:40] + b"X" + whole[41:]  # a flipped byte: the CRC says so
+    (data / "journal.log").write_bytes(broken + whole)
+    with pytest.raises(CorruptDataError, match="journal.log"):
+        Store(data, shards=8)
+    assert (data / "journal.log").read_bytes() == broken + whole
+
+
+def test_a_file_the_log_covers_is_written_through_it_outside_a_transaction_too(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    store = Store(data, shards=8)
+    repos = Repos.open(store)
+    repos.tasks.create(task("t1"))
+    _log_like(repos)  # tasks/NN.json is in the log now
+    repos.tasks.mutate("t1", lambda t: setattr(t, "reason", "newer"))  # no transaction
+    shard = next(data.glob("tasks/*.json"))
+    store_module.atomic_write(shard, b'{"_default":{}}')  # the file lost its newest write
+    _killed(store)
+    with Store(data, shards=8) as store:
+        assert Repos.open(store).tasks.require("t1").reason == "newer"
+
+
+def test_the_log_is_checkpointed_when_it_grows_past_its_bound(
+    file_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repos = Repos.open(file_store)
+    repos.tasks.create(task("t1"))
+    log_file = file_store.data_dir / "journal.log"  # type: ignore[operator]
+    _log_like(repos)
+    one = log_file.stat().st_size
+    monkeypatch.setattr(journal_module, "CHECKPOINT_BYTES", one * 2 + 1)
+    for n in range(2):
+        with repos.store.transaction({"action": "log", "tasks": ["t1"]}):
+            repos.outreach.add(outreach("cus_1", "t1", n + 2))
+    assert log_file.stat().st_size == 0  # the third record passed the bound
+    assert repos.store.journal is not None and repos.store.journal.size == 0
+    _log_like(repos)
+    assert log_file.stat().st_size > 0
+
+
+def test_a_journal_json_of_an_older_version_is_completed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data, shards=8) as store:
+        Repos.open(store).tasks.create(task("t1"))
+    shard = next(data.glob("tasks/*.json")).relative_to(data).with_suffix("").as_posix()
+    done = task("t1")
+    done.status = "done"
+    files = {shard: {"_default": {"1": done.to_doc()}}}
+    (data / "journal.json").write_text(
+        json.dumps({"format": 1, "intent": {"a": 1}, "files": files})
+    )
+    with Store(data, shards=8) as store:
+        assert store.recovered == {"a": 1}
+        assert Repos.open(store).tasks.require("t1").status == "done"
+    assert not (data / "journal.json").exists()
 
 
 def test_an_unreadable_journal_stops_the_open_and_is_kept(tmp_path: Path) -> None:

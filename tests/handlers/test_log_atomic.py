@@ -29,9 +29,13 @@ from tests.handlers.conftest import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-# File writes of one log: the journal, then the outreach, task and audit shards.
-NEITHER = ["at:1", "in:1"]  # killed before the journal is in place
+# File writes of one log: the journal's record, then the outreach, task and audit shards.
+NEITHER = ["at:1", "in:1"]  # killed before the record is whole in the journal's log
 BOTH = ["at:2", "in:2", "at:3", "at:4", "never"]  # killed after: the next start completes it
+# The log, then a checkpoint killed at its 1st, 3rd, 4th or 6th fsync (3 files, 3 directories),
+# or run to the end: the files are durable and the log empty, or the next start replays it.
+CHECKPOINT = ["ck:1", "ck:3", "ck:4", "ck:6", "ck:99"]
+INTERRUPTED = ["at:2", "in:2", "at:3", "at:4"]  # the Slack edits never happened
 
 
 def run_writer(data: Path, task_id: str, when: str) -> subprocess.CompletedProcess[str]:
@@ -45,7 +49,7 @@ def run_writer(data: Path, task_id: str, when: str) -> subprocess.CompletedProce
     )
 
 
-@pytest.mark.parametrize("when", NEITHER + BOTH)
+@pytest.mark.parametrize("when", NEITHER + BOTH + CHECKPOINT)
 def test_a_log_killed_at_any_write_is_stored_whole_or_not_at_all(bots, tmp_path, when):
     data = tmp_path / "data"
     bot = bots(data_dir=data)
@@ -58,21 +62,27 @@ def test_a_log_killed_at_any_write_is_stored_whole_or_not_at_all(bots, tmp_path,
     bot.stop()
 
     proc = run_writer(data, task.id, when)
-    if when == "never":
+    if when in ("never", "ck:99"):
         assert proc.returncode == 0, proc.stderr
     else:
         assert proc.returncode == -9, f"not killed ({when}): {proc.stdout} {proc.stderr}"
     writes = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("write ")]
-    assert writes[0] == "data/journal.json", writes  # the intent goes first
-    if when == "never":
+    assert writes[0] == "data/journal.log", writes  # the intent goes first
+    if when == "never" or when in CHECKPOINT:
         assert sorted(w.split("/")[0] for w in writes[1:]) == ["audit", "outreach", "tasks"]
+    if when == "ck:99":
+        assert (data / "journal.log").stat().st_size == 0  # checkpointed: nothing to replay
+    elif when in BOTH + CHECKPOINT:
+        assert (data / "journal.log").stat().st_size > 0
 
     again = bots(data_dir=data)
     stored = again.repos.tasks.require(task.id)
     outreach = again.repos.outreach.for_subscriber("cus_000")
     trail = [e.action for e in again.repos.audit.for_task(task.id, "cus_000")]
-    assert not (data / "journal.json").exists()
     assert not list(data.rglob("*.tmp"))
+    assert again.repos.store.recovered == (
+        {"action": "log", "tasks": [task.id]} if when in INTERRUPTED else None
+    )
     shown = message_text(entry_message(again, task.id))
     if when in NEITHER:
         assert (stored.status, stored.claimed_by, outreach, trail) == (
@@ -87,7 +97,7 @@ def test_a_log_killed_at_any_write_is_stored_whole_or_not_at_all(bots, tmp_path,
         assert (stored.status, stored.outcome) == (TASK_DONE, "reached")
         assert [(o.task_id, o.outcome, o.by) for o in outreach] == [(task.id, "reached", "U1")]
         assert trail == ["log", "claim"]
-        if when != "never":  # the killed process never edited Slack: the restarted bot does
+        if when in INTERRUPTED:  # the killed process never edited Slack: the restarted bot does
             shown = message_text(
                 again.fake.wait_for(
                     lambda: (
