@@ -102,7 +102,10 @@ def subscriber_price(subscriber: Subscriber) -> str:
     listed, the largest monthly value first. "" when no price is known (a Shopify customer
     list carries none).
     """
-    return prices_text(paid_subscriptions(subscriber))
+    paid = paid_subscriptions(subscriber)
+    if len(paid) == 1:  # most customers: nothing to group or rank
+        return subscription_price(paid[0])
+    return prices_text(paid)
 
 
 def prices_text(subs: Iterable[Subscription]) -> str:

@@ -44,6 +44,7 @@ from bot.money import price_label
 from bot.outreach.contact import days_ago
 
 SNOOZE_DAYS = (1, 3, 7)
+_DAYS = {d: f"{d} day" + ("" if d == 1 else "s") for d in SNOOZE_DAYS}
 CHURN = "churn_risk"
 REACHED_BY = {
     "email": "by email",
@@ -274,14 +275,20 @@ def _state_blocks(
     contact = getattr(entry, "contact", None)
     if contact is not None:
         notes.append(reached_text(contact, today, tz))
+    # Most entries hold one task: its ids are encoded (and checked) once for every button.
+    active_value = ids.encode_ids(t.id for t in active)
+    open_value = active_value if len(open_tasks) == len(active) else None
     elements: list[dict[str, Any]] = []
     if open_tasks:
-        elements.append(task_button("Claim", ids.ACTION_CLAIM, open_tasks, style="primary"))
-    elements.append(task_button("Log outreach", ids.ACTION_LOG, active))
+        elements.append(
+            task_button("Claim", ids.ACTION_CLAIM, open_tasks, style="primary", value=open_value)
+        )
+    elements.append(task_button("Log outreach", ids.ACTION_LOG, active, value=active_value))
     if entry.subscriber.email:
-        elements.append(task_button("Email", ids.ACTION_EMAIL, active))
+        elements.append(task_button("Email", ids.ACTION_EMAIL, active, value=active_value))
     if claimed:
-        elements.append(task_button("Release", ids.ACTION_RELEASE, claimed))
+        claimed_value = active_value if len(claimed) == len(active) else None
+        elements.append(task_button("Release", ids.ACTION_RELEASE, claimed, value=claimed_value))
     if open_tasks:
         elements.append(_snooze_select(open_tasks))
     actions = {
@@ -332,14 +339,18 @@ def _done_text(tasks: Sequence[Task], tz: ZoneInfo) -> str:
 
 
 def task_button(
-    label: str, action_id: str, tasks: Sequence[Task], style: str | None = None
+    label: str,
+    action_id: str,
+    tasks: Sequence[Task],
+    style: str | None = None,
+    value: str | None = None,
 ) -> dict[str, Any]:
-    """A button acting on `tasks` (their ids in its value)."""
+    """A button acting on `tasks` (their ids in its value; `value`: encoded already)."""
     button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
         "action_id": action_id,
-        "value": ids.encode_ids(t.id for t in tasks),
+        "value": value if value is not None else ids.encode_ids(t.id for t in tasks),
     }
     if style:
         button["style"] = style
@@ -347,13 +358,10 @@ def task_button(
 
 
 def _snooze_select(tasks: Sequence[Task]) -> dict[str, Any]:
-    task_ids = [t.id for t in tasks]
+    values = ids.encode_choices(SNOOZE_DAYS, [t.id for t in tasks])
     options = [
-        {
-            "text": {"type": "plain_text", "text": f"{d} day" + ("" if d == 1 else "s")},
-            "value": ids.encode_choice(d, task_ids),
-        }
-        for d in SNOOZE_DAYS
+        {"text": {"type": "plain_text", "text": _DAYS[d]}, "value": value}
+        for d, value in zip(SNOOZE_DAYS, values, strict=True)
     ]
     return {
         "type": "static_select",

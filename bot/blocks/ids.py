@@ -12,7 +12,7 @@ decoded here too, so both sides agree:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.blocks.limits import MAX_BUTTON_VALUE, MAX_OPTION_VALUE
 
@@ -136,6 +136,14 @@ def decode_ids(value: str) -> list[str]:
 def encode_choice(number: int, ids: Iterable[str]) -> str:
     """A select option value: "3|k7qx2,a3b4c" (3 days, for these tasks)."""
     return f"{int(number)}|{encode_ids(ids, MAX_OPTION_VALUE - len(str(int(number))) - 1)}"
+
+
+def encode_choices(numbers: Sequence[int], ids: Iterable[str]) -> list[str]:
+    """`encode_choice(n, ids)` for each of `numbers`, the ids encoded and checked once."""
+    numbers = [int(n) for n in numbers]
+    widest = max((len(str(n)) for n in numbers), default=1)
+    value = encode_ids(ids, MAX_OPTION_VALUE - widest - 1)
+    return [f"{n}|{value}" for n in numbers]
 
 
 def decode_choice(value: str) -> tuple[int, list[str]]:

@@ -19,6 +19,18 @@ def test_a_choice_carries_a_number_and_ids() -> None:
     assert ids.decode_choice(value) == (3, ["k7qx2"])
 
 
+@pytest.mark.parametrize("count", [1, 2, 14, 15, 16, 25])
+def test_choices_encoded_together_are_each_what_encode_choice_gives(count: int) -> None:
+    task_ids = [f"t{i:05d}" for i in range(count)]  # 15 ids: 104 chars, 25: 174 (too long)
+    try:
+        expected = [ids.encode_choice(n, task_ids) for n in (1, 3, 7, 30)]
+    except ValueError:
+        with pytest.raises(ValueError, match="over"):
+            ids.encode_choices((1, 3, 7, 30), task_ids)
+        return
+    assert ids.encode_choices((1, 3, 7, 30), task_ids) == expected
+
+
 def test_a_malformed_choice_is_refused_with_the_expected_shape() -> None:
     with pytest.raises(ValueError, match="<number>\\|<ids>"):
         ids.decode_choice("soon")
