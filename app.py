@@ -141,9 +141,10 @@ def build(
     services.worklist = WorkList(repos, settings.lifecycle.grace_days)
     services.home = HomeTabs(services)
     services.drafts = _build_drafts(settings, repos)
-    publisher.tech_touch = TechTouch(repos, settings, services.drafts, services.outbox)
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)
+    threads = services.triage.threads if services.triage is not None else None
+    publisher.tech_touch = TechTouch(repos, settings, services.drafts, services.outbox, threads)
     services.signals = build_signals(services)
     services.signals.schedule(scheduler)
     register(bolt, services)

@@ -5,8 +5,11 @@ every entry it covers before sizing the day: customers below the rule's monthly 
 touches are all open (nobody has claimed them) and all covered by a rule. Each gets the
 entry's template (as the Email button drafts it) through the same `Outbox` as a person's
 email: the Message-ID is recorded before sending, so a retry never sends twice. A sent email
-is logged as outreach on channel email by `BOT_USER` and closes the tasks; the customer's
-reply comes back through the inbox like any email from a known sender.
+is logged as outreach on channel email by `BOT_USER` and closes the tasks. Its Message-ID is
+recorded as an outreach triage item (`OutreachThreads.record(..., post=False)`), so the
+customer's answer lands in triage threaded under "Sent automatically to ..." and linked to the
+customer and the closed tasks, like an answer to a person's email; nothing is posted in the
+triage channel until the customer answers.
 
 Not sent automatically, and posted for a person as before:
 - a customer without a usable email address, or reached in the last `[outreach] quiet_days`;
@@ -24,14 +27,15 @@ from datetime import date
 from bot.audit import SURFACE_AUTO
 from bot.care import CareService
 from bot.digest import DigestEntry, DigestPlan, count_tasks
-from bot.models import TASK_OPEN
+from bot.models import TASK_OPEN, Subscriber
 from bot.outbox.message import Draft
-from bot.outbox.models import MAIL_SENDING, MAIL_SENT, MAIL_UNCERTAIN
+from bot.outbox.models import MAIL_SENDING, MAIL_SENT, MAIL_UNCERTAIN, SentMail
 from bot.outbox.service import Outbox, OutreachLog, SendRequest
 from bot.outbox.smtp import SendError
 from bot.outreach.contact import last_contact, reached_within
 from bot.outreach.drafts import DraftService
 from bot.outreach.templates import TemplateProblem
+from bot.outreach.thread import OutreachThreads
 from bot.repos import Repos
 from bot.roles import Permissions
 from config.settings import Settings
@@ -103,8 +107,11 @@ class TechTouch:
         settings: `[tech_touch]`, `[outreach] quiet_days`, the timezone.
         drafts: renders the kind's template for a customer (as the Email button does);
             None to choose only (the preview).
-        outbox: the shared outbox (None: nothing is sent); its SMTP server, mailbox and transport are used, with
-            the outreach logged by `BOT_USER` (who is not one of the configured managers).
+        outbox: the shared outbox (None: nothing is sent); its SMTP server, mailbox and
+            transport are used, with the outreach logged by `BOT_USER` (who is not one of the
+            configured managers).
+        threads: records each sent email's Message-ID for triage (None: no triage channel,
+            and an answer becomes an ordinary triage item).
     """
 
     def __init__(
@@ -113,8 +120,10 @@ class TechTouch:
         settings: Settings,
         drafts: DraftService | None = None,
         outbox: Outbox | None = None,
+        threads: OutreachThreads | None = None,
     ) -> None:
         self.repos = repos
+        self.threads = threads
         self.settings = settings
         self.rules = settings.tech_touch
         self.drafts = drafts
@@ -239,4 +248,14 @@ class TechTouch:
             return str(exc)
         for warning in result.warnings:
             log.warning("Tech touch to %s: %s", sub.id, warning)
+        self._thread(result.record, drafted.body, sub, entry.task_ids)
         return ""
+
+    def _thread(self, sent: SentMail, text: str, sub: Subscriber, task_ids: list[str]) -> None:
+        """Where the customer's answer will land; the email is sent whatever happens here."""
+        if self.threads is None:
+            return
+        try:
+            self.threads.record(sent, text, sub.name, task_ids, post=False)
+        except Exception:  # noqa: BLE001 - the answer still reaches triage, unthreaded
+            log.exception("Tech touch to %s: recording its triage thread failed", sub.id)

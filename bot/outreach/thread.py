@@ -8,6 +8,11 @@ customer answers, by `In-Reply-To`/`References`, or by the `Re:` subject and sen
 new email. A reply sent from a triage item (`bot.outbox.reply`) is already in a thread: its
 Message-ID is recorded on that item, nothing is posted.
 
+An email the bot sends by itself (tech touch, `bot.techtouch`) is recorded with `post=False`:
+its item and Message-ID are written, but nothing is posted until the customer answers (a
+hundred automatic emails a day would bury the channel); the answer then posts the item, "Sent
+automatically to Ann Lee: subject", and threads under it like an answer to a person's email.
+
 Order of effects: the item and the Message-ID record are written first, then the post. When
 Slack does not take the post the email stays sent (nothing is sent again) and the item waits
 without a Slack message: `OutreachThreads.post_pending` (the triage minute job) posts it later,
@@ -38,6 +43,7 @@ from bot.repos import Repos
 log = logging.getLogger(__name__)
 
 OUTREACH_TEXT = 3000  # of the sent text, kept to draw the post (the whole email is in Sent)
+ON_ANSWER = "post_on_answer"  # snapshot flag: an automatic email's item, posted when answered
 
 
 class OutreachPoster(Protocol):
@@ -96,7 +102,12 @@ class OutreachThreads:
         self.poster = poster
 
     def record(
-        self, sent: SentMail, text: str = "", name: str = "", task_ids: list[str] | None = None
+        self,
+        sent: SentMail,
+        text: str = "",
+        name: str = "",
+        task_ids: list[str] | None = None,
+        post: bool = True,
     ) -> OutreachThread:
         """Give a sent email its triage thread (safe to call again for the same email).
 
@@ -105,6 +116,8 @@ class OutreachThreads:
             text: what was sent (the post shows the start of it).
             name: the customer's name as addressed.
             task_ids: the digest tasks the email was about.
+            post: False for an email the bot sent by itself: the item has no sender
+                ("Sent automatically") and is posted only when the customer answers.
 
         Returns:
             The item, whether it is posted, and a warning when the post must wait.
@@ -116,9 +129,9 @@ class OutreachThreads:
             if item is not None:
                 remember_sent(self.repos, sent, item)
             return OutreachThread(item, posted=bool(item and item.slack.get("ts")))
-        item = self._item(sent, text, name, task_ids or [])
-        if item is None:
-            return OutreachThread(None)
+        item = self._item(sent, text, name, task_ids or [], post)
+        if item is None or not post:
+            return OutreachThread(item)
         try:
             item = self.ensure_posted(item)
         except PostFailed as exc:
@@ -151,11 +164,14 @@ class OutreachThreads:
         return item
 
     def post_pending(self, limit: int = 20) -> int:
-        """Post outreach items whose post failed earlier (the triage minute job)."""
+        """Post outreach items whose post failed earlier (the triage minute job); automatic
+        emails' items wait for the customer's answer."""
         pending = [
             i
             for i in self.repos.inbox.items()
-            if i.source == SOURCE_OUTREACH and not i.slack.get("ts")
+            if i.source == SOURCE_OUTREACH
+            and not i.slack.get("ts")
+            and not i.snapshot.get(ON_ANSWER)
         ]
         done = 0
         for item in sorted(pending, key=lambda i: i.created_at)[:limit]:
@@ -167,7 +183,9 @@ class OutreachThreads:
             done += 1
         return done
 
-    def _item(self, sent: SentMail, text: str, name: str, task_ids: list[str]) -> TriageItem | None:
+    def _item(
+        self, sent: SentMail, text: str, name: str, task_ids: list[str], post: bool
+    ) -> TriageItem | None:
         key, sender = normalize_id(sent.message_id), normalize_address(sent.to)
         if not key or not sender:
             return None
@@ -190,8 +208,11 @@ class OutreachThreads:
                 status=ITEM_AWAITING,
                 message_count=0,
                 source=SOURCE_OUTREACH,
-                snapshot={"outreach_text": text[:OUTREACH_TEXT]},
-                outreach_by=sent.by,
+                snapshot={
+                    "outreach_text": text[:OUTREACH_TEXT],
+                    **({} if post else {ON_ANSWER: True}),
+                },
+                outreach_by=sent.by if post else "",
                 outreach_tasks=list(task_ids),
             )
             inbox.create_item(item)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from bot.inbox.models import ITEM_AWAITING, ITEM_OPEN, SOURCE_OUTREACH
 from bot.models import TASK_DONE, TASK_OPEN
 from bot.outbox.models import MAIL_SENDING, SentMail
 from bot.preview import run_preview
@@ -23,7 +24,7 @@ from bot.store import Store
 from bot.techtouch import BOT_USER, KEY_PREFIX
 from config.techtouch import TechTouchRules
 from tests.bot.builders import days_ago, event, member
-from tests.bot.inbox.mail import make_email
+from tests.bot.inbox.mail import make_email, reply_to
 from tests.handlers.conftest import (
     DAY_30,
     DIGEST,
@@ -39,7 +40,7 @@ from tests.handlers.conftest import (
     tasks_of,
     wait_posted,
 )
-from tests.handlers.test_inbox_slack import post_inbox
+from tests.handlers.test_inbox_slack import by_hand, post_inbox
 from tests.handlers.test_reply import TRIAGE, mail_bot  # noqa: F401 - the fixture
 from tests.inbox_server import USERS
 
@@ -138,16 +139,83 @@ def test_below_value_customer_gets_one_email_logged_by_the_bot_and_is_not_posted
     stats = team_stats(bot.repos, bot.clock.now() + timedelta(minutes=1), 7)
     assert (stats.automated, stats.done) == (1, 0)
     assert BOT_USER not in stats.per_manager
-    # Ann's answer comes back to triage, matched to her, like any customer email
+    # Ann's answer comes back to triage, threaded under the email, like any outreach's answer
     reply = make_email(
         subject="Re: " + msg["Subject"],
         body="All good, thanks!",
         headers={"In-Reply-To": msg["Message-ID"], "References": msg["Message-ID"]},
     )
     status, answer = post_inbox(bot, reply)
-    assert status == 200 and answer["status"] in ("posted", "threaded")
+    assert status == 200 and answer["status"] == "threaded"
     [item] = [i for i in bot.repos.inbox.items() if i.subscriber_id == "cus_ann"]
-    assert item.subject.startswith("Re: A month in")
+    assert item.key == msg["Message-ID"] and item.message_count == 1  # under the email sent
+
+
+def test_an_answer_to_an_automatic_email_lands_in_triage_threaded_and_linked_days_later(
+    mail_bot,  # noqa: F811
+    smtp_server,
+    dovecot_server,  # noqa: F811
+    tmp_path,
+):
+    imap = {
+        "CARE_CONFIG": config(tmp_path),
+        "IMAP_HOST": dovecot_server.host,
+        "IMAP_PORT": str(dovecot_server.port),
+        "IMAP_USER": "care",
+        "IMAP_PASSWORD": USERS["care"],
+        "IMAP_SSL": "false",
+        "IMAP_POLL_SECONDS": "3600",
+    }
+    bot = by_hand(mail_bot(**imap))
+    seed(bot, ann_name="Ann <!channel> Lee")
+    before = smtp_server.count()
+
+    post_digest(bot)
+
+    [(msg, _)] = smtp_server.wait_for(before)
+    [ann_task] = tasks_of(bot.repos, "cus_ann")
+    item = bot.repos.inbox.item_by_key(msg["Message-ID"])  # recorded, not posted
+    assert (item.source, item.status, item.subscriber_id) == (
+        SOURCE_OUTREACH,
+        ITEM_AWAITING,
+        "cus_ann",
+    )
+    assert (item.outreach_by, item.outreach_tasks, item.slack) == ("", [ann_task.id], {})
+    assert bot.repos.inbox.message(msg["Message-ID"]).item_id == item.id
+    assert bot.services.triage.remind() == 0  # the minute job leaves it for the answer
+    assert bot.fake.messages(TRIAGE) == []  # a hundred automatic emails bury no channel
+
+    # two days later, after a restart, Ann answers from her mail client
+    bot.stop()
+    bot = by_hand(mail_bot(**imap))
+    bot.clock.set(MONDAY_MORNING + timedelta(days=2))
+    answer = reply_to(msg.as_bytes(), "Going well! Can I skip the July box?")
+    dovecot_server.append(answer)
+    assert bot.services.triage.connector.poll_once().handled == 1
+
+    [post] = bot.fake.wait_for(lambda: bot.fake.messages(TRIAGE))  # one item, not two
+    [first] = [  # posted first as the email, then turned into the answer's card
+        c.args
+        for c in bot.fake.calls("chat.postMessage")
+        if c.args.get("channel") == TRIAGE and not c.args.get("thread_ts") and not c.error
+    ]
+    shown = json.dumps(first)
+    assert "Sent automatically to Ann &lt;!channel&gt; Lee" in shown and "<!channel>" not in shown
+    assert msg["Subject"] in shown
+    [threaded] = bot.fake.wait_for(
+        lambda: [
+            c.args
+            for c in bot.fake.calls("chat.postMessage")
+            if c.args.get("thread_ts") == post["ts"] and not c.error
+        ]
+    )
+    assert threaded["channel"] == TRIAGE and "Can I skip the July box?" in json.dumps(threaded)
+    item = bot.repos.inbox.item(item.id)
+    assert (item.status, item.message_count, item.subscriber_id) == (ITEM_OPEN, 1, "cus_ann")
+    assert item.slack == {"channel": TRIAGE, "ts": post["ts"]}
+    assert [i.id for i in bot.repos.inbox.items()] == [item.id]
+    card = bot.fake.message(TRIAGE, post["ts"])  # a triage card for Ann's answer now
+    assert "Can I skip the July box?" in message_text(card)
 
 
 def test_a_failed_send_is_posted_for_a_person_and_sent_once_the_next_day_after_a_restart(

@@ -25,14 +25,14 @@ class Poster:
         return "C0TRIAGE", f"100.{len(self.posts)}"
 
 
-def sent_mail(clock, status: str = MAIL_SENT, **fields) -> SentMail:  # noqa: ANN001
+def sent_mail(clock, status: str = MAIL_SENT, by: str = "U1", **fields) -> SentMail:  # noqa: ANN001
     return SentMail(
         key="email:V1",
         message_id="<abc.123@example.com>",
         status=status,
         to="Ann@Example.com",
         subject="How is it going?",
-        by="U1",
+        by=by,
         created_at=clock.now(),
         sent_at=clock.now() if status == MAIL_SENT else None,
         subscriber_id="cus_ann",
@@ -89,3 +89,21 @@ def test_only_a_sent_email_gets_a_thread(repos, clock, status):
 def test_without_a_triage_channel_nothing_is_recorded(repos, clock):
     assert OutreachThreads(repos, clock, None).record(sent_mail(clock)).item is None
     assert list(repos.inbox.items()) == []
+
+
+def test_an_automatic_email_is_recorded_unposted_until_the_customer_answers(repos, clock):
+    poster = Poster()
+    threads = OutreachThreads(repos, clock, poster)
+
+    result = threads.record(
+        sent_mail(clock, by="care-bot"), "Hi Ann", "Ann Lee", ["t1"], post=False
+    )
+
+    item = repos.inbox.item_by_key("<abc.123@example.com>")
+    assert result.item.id == item.id and not result.posted and not result.warning
+    assert (item.outreach_by, item.outreach_tasks, item.slack) == ("", ["t1"], {})
+    assert repos.inbox.message("<abc.123@example.com>").item_id == item.id
+    clock.advance(minutes=5)
+    assert threads.post_pending() == 0 and poster.posts == []  # waits for the answer
+    assert threads.ensure_posted(item).slack == {"channel": "C0TRIAGE", "ts": "100.1"}
+    assert poster.posts == [(item.id, False)]
