@@ -15,7 +15,6 @@ token check, storage, clients, services, listeners, scheduler, inbox.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import secrets
 import sys
@@ -30,6 +29,7 @@ import schedule
 from rich.console import Console
 from rich.markup import escape
 
+from bot.bulk import settle_heap
 from bot.store import StoreError
 from config import ConfigError, Settings, load_settings
 
@@ -202,8 +202,7 @@ def _load_and_freeze(repos) -> None:  # noqa: ANN001
     repos.events.count()
     repos.outreach.count()
     repos.audit.count()
-    gc.collect()
-    gc.freeze()
+    settle_heap()
 
 
 def _build_inbox(settings: Settings, services, scheduler: schedule.Scheduler):  # noqa: ANN001, ANN202

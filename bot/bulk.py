@@ -1,4 +1,4 @@
-"""Helpers for bulk passes over 100k records (imports, engine planning)."""
+"""Helpers for bulk passes over 100k records (imports, engine planning) and what they leave."""
 
 from __future__ import annotations
 
@@ -23,3 +23,16 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def settle_heap() -> None:
+    """Collect once, then move every object still alive out of the collector's sight.
+
+    Called when the store is loaded (app start) and when the day's digest is planned (the
+    engine's new tasks stay; the plan's 100k objects are garbage). Otherwise each full
+    collection walks the store's millions of documents: at 100k subscribers 1 to 3 s with
+    every thread stopped, in whichever thread allocated last (a claim's ack, a post).
+    The store's documents form no cycles, so nothing frozen is kept that would be collected.
+    """
+    gc.collect()
+    gc.freeze()

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from bot.blocks.digest import DEFERRED
 from bot.blocks.entry import EntryView
+from bot.bulk import settle_heap
 from bot.clock import Clock, local_today
 from bot.digest_view import add_tallies, message_views, moved_on
 from bot.edits import EditQueue
@@ -38,6 +39,7 @@ from bot.evidence import evidence
 from bot.models import Risk, Subscriber, Task
 from bot.repos import Repos
 from bot.repos.digests import POSTED, DigestMessage, DigestRecord
+from bot.repos.tasks import SkipTask
 from bot.risk import score
 from config import Settings
 
@@ -153,24 +155,14 @@ class DigestPublisher:
 
     def publish(self, day: date | None = None) -> DigestRecord:
         """Post the digest for `day` (default today) unless it was posted; resume a partial one."""
-        from bot.digest import daily_limit, plan_digest
-        from bot.engine import run_engine
-
         day = day or self.today()
         with self._posting:
             record = self.repos.digests.get(day)
             if record is not None and record.status == POSTED:
                 return record
             if record is None:
-                expired = run_engine(day, self.repos, self.settings, self.clock).expired
-                self.refresh(expired)  # earlier days' messages that showed them
-                plan = plan_digest(day, self.repos, self.settings, self.clock.now())
-                automated = self._tech_touch(plan)
-                plan = automated.remaining(plan) if automated else plan
-                choice = plan.choose(
-                    daily_limit(self.settings), self.settings.digest.must_show_value
-                )
-                record = self._new_record(day, plan, choice, automated)
+                record = self._prepare(day)
+                settle_heap()  # the plan is garbage now: full collections stall claims
             messages = self.repos.digests.messages(day)
             self._post_parent(record)
             self._post_messages(record, messages)
@@ -185,6 +177,19 @@ class DigestPublisher:
         self.edits.close()
 
     # -- the day's record ------------------------------------------------------------------
+
+    def _prepare(self, day: date) -> DigestRecord:
+        """Run the engine, plan and size the day, and store its record and messages."""
+        from bot.digest import daily_limit, plan_digest
+        from bot.engine import run_engine
+
+        expired = run_engine(day, self.repos, self.settings, self.clock).expired
+        self.refresh(expired)  # earlier days' messages that showed them
+        plan = plan_digest(day, self.repos, self.settings, self.clock.now())
+        automated = self._tech_touch(plan)
+        plan = automated.remaining(plan) if automated else plan
+        choice = plan.choose(daily_limit(self.settings), self.settings.digest.must_show_value)
+        return self._new_record(day, plan, choice, automated)
 
     def _tech_touch(self, plan: Any) -> Any:
         """Email the long tail the bot handles itself (bot/techtouch.py) before sizing the day."""
@@ -314,16 +319,21 @@ class DigestPublisher:
         raise failure
 
     def _link_tasks(self, record: DigestRecord, message: DigestMessage) -> None:
-        """The message's tasks belong to it now (a carried task leaves its earlier message)."""
+        """The message's tasks belong to it now (a carried task leaves its earlier message).
+
+        One write per shard touched (an entry's tasks share their customer's shard), under
+        one hold of the store lock: a message's work, whatever the store holds.
+        """
         link = {"channel": record.channel, "ts": message.ts, "thread_ts": record.parent_ts}
 
         def attach(task: Task) -> None:
             if moved_on(task, record.date):
-                return  # a later digest lists it already (posting an old day late)
+                raise SkipTask  # a later digest lists it already (posting an old day late)
+            if task.slack == link and task.digest_date == record.date:
+                raise SkipTask  # linked by an earlier run
             task.slack, task.digest_date = dict(link), record.date
 
-        for task_id in message.task_ids:
-            self.repos.tasks.mutate(task_id, attach)
+        self.repos.tasks.mutate_many(message.task_ids, attach)
 
     def _show_moved(self, record: DigestRecord) -> None:
         """Edit the earlier messages whose tasks this digest lists now (and their parents)."""
