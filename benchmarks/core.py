@@ -18,9 +18,11 @@ fourth opens them as the bot starts (read every file, build every index: `app.bu
 `_load_and_freeze`).
 
 A million subscribers (issue 13 item 4) is not in the default sizes (it takes some 20
-minutes): `python -m benchmarks core --sizes 1000000` runs it on its own, against its targets
-(peak memory < 1.5 GB, plan < 8 s, start-up < 30 s, a task write within 1.5x the smallest size
-measured in the same run).
+minutes): `python -m benchmarks core --sizes 1000000` runs it (with 1k beside it, for the write
+ratio) against its targets: the bot's peak memory (read every file, or read them and plan, as
+`digest --preview` does) < 1.5 GB, plan < 8 s, start-up < 30 s, a task write within 1.5x the
+smallest size measured in the same run. The import worker's own peak (the whole import, engine
+and plans in one process) is shown beside it, not judged.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def label(size: int) -> str:
 def run(options: Options) -> Report:
     """Measure every size in its own process and compare with issue 3's targets."""
     sizes = options.sizes or (QUICK_SIZES if options.quick else SIZES)
+    if min(sizes) >= LARGE_SIZE:  # a million on its own: its write ratio needs 1k beside it
+        sizes = (QUICK_SIZES[-1], *sizes)
     console = Console(stderr=True)
     results: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="care-bench-") as tmp:
@@ -216,14 +220,16 @@ def large_rows(results: dict[int, dict[str, Any]]) -> list[Row]:
     big, small = results[LARGE_SIZE], results[min(results)]
     col = label(LARGE_SIZE)
     ratio = big["task_update_ms"] / small["task_update_ms"]
+    bot_peak = max(big["preview_rss_mb"], big["startup_rss_mb"])
     return [
         Row(
-            f"{col}: peak memory",
-            {col: big["peak_rss_mb"]},
+            f"{col}: peak memory of the bot (files read, a plan)",
+            {col: bot_peak},
             "MB",
             f"< {LARGE_RSS_MB} MB",
-            big["peak_rss_mb"] < LARGE_RSS_MB,
+            bot_peak < LARGE_RSS_MB,
         ),
+        Row(f"{col}: peak memory importing it all (one process)", {col: big["peak_rss_mb"]}, "MB"),
         Row(
             f"{col}: plan the digest",
             {col: big["plan_s"]},

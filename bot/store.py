@@ -48,8 +48,9 @@ JOURNAL = "journal.json"
 # a task write costs what it costs at 1k (measured: 64 shards 2-3x, 512 about 2x, 1024 1.0x;
 # 2048 also 1.0x but slows bulk imports and the engine by a second and adds memory).
 DEFAULT_SHARDS = 1024
-# Files whose documents are held as JSON bytes and decoded when read (bot.compact).
-COMPACT = frozenset({"subscribers"})
+# Files (and sharded aggregates) whose documents are held as JSON bytes and decoded when read
+# (bot.compact).
+COMPACT = frozenset({"subscribers", "tasks", "events", "outreach"})
 
 
 class StoreError(Exception):
@@ -357,7 +358,7 @@ class Store:
         with self.lock:
             db = self._dbs.get(name)
             if db is None:
-                compact = name in COMPACT
+                compact = name.partition("/")[0] in COMPACT
                 if self.data_dir is None:
                     db = TinyDB(storage=_compact_storage("memory") if compact else MemoryStorage)
                 else:

@@ -293,10 +293,13 @@ def _import_events(
 ) -> None:
     fresh: dict[str, Event] = {}
     for row in _read_rows(table, reader.read, report, progress):
-        if row.event.id in fresh or repos.events.exists(row.event.id):
+        if row.event.id in fresh:
             report.duplicates += 1
         else:
             fresh[row.event.id] = row.event
+    stored = repos.events.stored_ids(fresh.values())  # one pass over each shard
+    report.duplicates += len(stored)
+    fresh = {eid: event for eid, event in fresh.items() if eid not in stored}
     report.added = len(fresh)
     moved = _last_orders(fresh.values(), repos, now)
     if not report.dry_run:

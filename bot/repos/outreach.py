@@ -27,10 +27,7 @@ class OutreachRepo(ShardedRecords[Outreach]):
 
     def last_reached(self, subscriber_id: str) -> date | None:
         """The day the team last reached the customer (see `bot.priority`), None if never."""
-        with self._store.lock:
-            self._index()
-            docs = list(self._by_subscriber.get(subscriber_id, ()))
-        return last_reached_on(docs)
+        return last_reached_on(self.docs_for_subscriber(subscriber_id))
 
     def latest(self, subscriber_id: str, limit: int = 5) -> list[Outreach]:
         return sorted(self.for_subscriber(subscriber_id), key=lambda o: o.at, reverse=True)[:limit]

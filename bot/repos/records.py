@@ -1,17 +1,90 @@
-"""Append-mostly records (events, outreach) sharded by subscriber, indexed by id."""
+"""Append-mostly records (events, outreach) sharded by subscriber, held as JSON bytes.
+
+Records are kept as their JSON (`bot.compact`) and no index is held beside them: a subscriber's
+records all live in the one shard file its id hashes to (about 1,300 events a shard at a
+million subscribers), and are found there by looking for the id in their bytes, then decoding
+those that hold it. Start-up reads the files and builds nothing; an add decodes the ids of one
+shard to refuse a record stored already and encodes only the new records.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from tinydb.table import Table
 
+from bot.compact import Encoded, decode_doc, encode_doc, table_docs, write_docs
 from bot.repos.changes import ChangeListeners
-from bot.repos.loading import load, load_all
-from bot.store import Store, iter_docs, rewrite
+from bot.repos.loading import load
+from bot.store import Store
 
 R = TypeVar("R")
+
+
+class _Head(msgspec.Struct):
+    id: str
+    subscriber_id: str
+
+
+_read_head = msgspec.json.Decoder(_Head).decode
+
+
+def read_head(raw: Encoded) -> _Head | None:
+    """A record's id and subscriber id, None if it has no such strings (unreadable)."""
+    try:
+        return _read_head(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        pass
+    try:  # NaN, lone surrogates: what json reads
+        doc = decode_doc(raw)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    rid, sid = doc.get("id"), doc.get("subscriber_id")
+    return _Head(rid, sid) if type(rid) is str and type(sid) is str else None
+
+
+def needle(value: str) -> bytes | None:
+    """`value` as it appears in a document's JSON (None: look in every document)."""
+    try:
+        return msgspec.json.encode(value)
+    except (UnicodeEncodeError, TypeError):
+        return None
+
+
+def holding(pairs: Iterable[tuple[int, Encoded]], key: str) -> Iterator[tuple[int, bytes]]:
+    """The (doc id, bytes) among `pairs` whose JSON may hold the string `key` (a superset).
+
+    A document writing `key` with escapes (hand-edited, or ASCII-escaped for lone surrogates)
+    holds a backslash, and is kept for the caller to decode.
+    """
+    wanted = needle(key)
+    for doc_id, raw in pairs:
+        data = bytes(raw)
+        if wanted is None or wanted in data or b"\\" in data:
+            yield doc_id, data
+
+
+class GroupedDocs(Mapping[str, list[dict[str, Any]]]):
+    """Stored documents grouped by subscriber id, decoded when a group is read."""
+
+    def __init__(self, groups: dict[str, list[Encoded]]) -> None:
+        self._groups = groups
+
+    def __getitem__(self, sid: str) -> list[dict[str, Any]]:
+        return [decode_doc(raw) for raw in self._groups[sid]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __contains__(self, sid: object) -> bool:
+        return sid in self._groups
 
 
 class ShardedRecords(Generic[R]):
@@ -22,102 +95,159 @@ class ShardedRecords(Generic[R]):
     def __init__(self, store: Store, cls: Any) -> None:
         self._store = store
         self._cls = cls
+        self._decode = msgspec.json.Decoder(cls).decode
         self._tables = store.shard_tables(self.name)
-        self._ids: set[str] | None = None
-        self._by_subscriber: dict[str, list[dict[str, Any]]] = {}
         self.changes = ChangeListeners()  # who else must know (bot.worklist)
-        store.on_undo(self._drop_index)
+        store.on_undo(self._undone)
 
-    def _drop_index(self) -> None:
-        """Rebuild the index from the files on next use (a transaction was undone)."""
-        self._ids, self._by_subscriber = None, {}
+    def _undone(self) -> None:
+        """A transaction was undone: the files are read again, listeners start afresh."""
         self.changes(None)
 
-    def _index(self) -> set[str]:
-        if self._ids is None:
-            ids: set[str] = set()
-            for table, doc_id, doc in iter_docs(self._tables):
-                if load(self._cls, doc, table, doc_id) is None:  # left in its file, unseen
-                    continue
-                ids.add(doc["id"])
-                self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc)
-            self._ids = ids
-        return self._ids
+    def _shard(self, subscriber_id: str) -> Table:
+        return self._store.shard_table(self.name, subscriber_id)
+
+    def _read(self, raw: Encoded, table: Table, doc_id: int) -> R | None:
+        """The record a document holds, None if it cannot be read (logged)."""
+        try:  # straight from JSON to the struct: no dict in between
+            record: R = self._decode(raw)
+            return record
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            return load(self._cls, decode_doc(raw), table, doc_id)  # type: ignore[no-any-return]
+
+    def _of(self, subscriber_id: str) -> list[tuple[bytes, R]]:
+        """(bytes, record) of the subscriber's readable records, in stored order."""
+        table = self._shard(subscriber_id)
+        found = []
+        for doc_id, data in holding(table_docs(table).pairs(), subscriber_id):
+            record = self._read(data, table, doc_id)
+            if record is not None and record.subscriber_id == subscriber_id:  # type: ignore[attr-defined]
+                found.append((data, record))
+        return found
+
+    def _ids_in(self, table: Table) -> set[str]:
+        heads = (read_head(raw) for raw in table_docs(table).raws())
+        return {head.id for head in heads if head is not None}
+
+    def _groups(self) -> Iterator[tuple[Table, dict[str, list[Encoded]]]]:
+        for table in self._tables:
+            groups: dict[str, list[Encoded]] = {}
+            for doc_id, raw in table_docs(table).pairs():
+                record = self._read(raw, table, doc_id)
+                if record is not None:  # else left in its file, unseen; logged
+                    groups.setdefault(record.subscriber_id, []).append(raw)  # type: ignore[attr-defined]
+            yield table, groups
+
+    def stored_ids(self, records: Iterable[Any]) -> set[str]:
+        """The ids among `records` (with `id` and `subscriber_id`) that are stored already."""
+        by_shard: dict[int, tuple[Table, list[str]]] = {}
+        for record in records:
+            table = self._shard(record.subscriber_id)
+            by_shard.setdefault(id(table), (table, []))[1].append(record.id)
+        with self._store.lock:
+            found: set[str] = set()
+            for table, ids in by_shard.values():
+                found.update(self._ids_in(table).intersection(ids))
+            return found
 
     def add_many(self, records: Iterable[Any]) -> list[Any]:
         """Store records whose id is new, one write per shard. Returns those stored."""
         with self._store.lock:
             self._store.check_writable()
-            ids = self._index()
             fresh: dict[str, Any] = {}
             for record in records:
-                if record.id not in ids and record.id not in fresh:
-                    fresh[record.id] = record
-            groups: dict[int, tuple[Table, list[dict[str, Any]]]] = {}
+                fresh.setdefault(record.id, record)
+            groups: dict[int, tuple[Table, list[Any]]] = {}
             for record in fresh.values():
-                table = self._store.shard_table(self.name, record.subscriber_id)
-                groups.setdefault(id(table), (table, []))[1].append(record.to_doc())
-            for table, docs in groups.values():
-                table.insert_multiple(docs)
-                for doc in docs:
-                    ids.add(doc["id"])
-                    self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc)
-            if fresh:
-                self.changes({r.subscriber_id for r in fresh.values()})
-            return list(fresh.values())
+                table = self._shard(record.subscriber_id)
+                groups.setdefault(id(table), (table, []))[1].append(record)
+            stored: set[str] = set()
+            for table, group in groups.values():
+                taken = self._ids_in(table)
+                new = [r for r in group if r.id not in taken]
+                if not new:
+                    continue
+                last = table_docs(table).last_id()
+                write_docs(table, {last + n: encode_doc(r.to_doc()) for n, r in enumerate(new, 1)})
+                stored.update(r.id for r in new)
+            added = [r for r in fresh.values() if r.id in stored]
+            if added:
+                self.changes({r.subscriber_id for r in added})
+            return added
 
     def remove(self, record_id: str, subscriber_id: str) -> bool:
         """Delete one record (a signal a person dismissed). Returns whether it was there."""
         with self._store.lock:
             self._store.check_writable()
-            if record_id not in self._index():
+            table = self._shard(subscriber_id)
+            gone: dict[int, Encoded | None] = {}
+            for doc_id, data in holding(table_docs(table).pairs(), record_id):
+                head = read_head(data)
+                if head is not None and head.id == record_id:
+                    gone[doc_id] = None
+            if not gone:
                 return False
-
-            def drop(docs: dict[int, dict[str, Any]]) -> None:
-                for doc_id in [k for k, d in docs.items() if d.get("id") == record_id]:
-                    del docs[doc_id]
-
-            rewrite(self._store.shard_table(self.name, subscriber_id), drop)
-            self._index().discard(record_id)
-            kept = [d for d in self._by_subscriber.get(subscriber_id, ()) if d["id"] != record_id]
-            self._by_subscriber[subscriber_id] = kept
+            write_docs(table, gone)
             self.changes([subscriber_id])
             return True
 
     def add(self, record: Any) -> bool:
         return bool(self.add_many([record]))
 
-    def exists(self, record_id: str) -> bool:
+    def exists(self, record_id: str, subscriber_id: str | None = None) -> bool:
+        """Whether a record with this id is stored (looking in every shard without the
+        subscriber: `stored_ids` checks many at once)."""
         with self._store.lock:
-            return record_id in self._index()
+            tables = [self._shard(subscriber_id)] if subscriber_id is not None else self._tables
+            return any(record_id in self._ids_in(table) for table in tables)
+
+    def docs_for_subscriber(self, subscriber_id: str) -> list[dict[str, Any]]:
+        """The subscriber's readable stored documents (fresh copies), in stored order."""
+        with self._store.lock:
+            found = self._of(subscriber_id)
+        return [decode_doc(raw) for raw, _ in found]
 
     def for_subscriber(self, subscriber_id: str) -> list[R]:
         with self._store.lock:
-            self._index()
-            docs = list(self._by_subscriber.get(subscriber_id, ()))
-        return load_all(self._cls, docs, self._tables)
+            return [record for _, record in self._of(subscriber_id)]
 
     def by_subscriber(self) -> dict[str, list[R]]:
         with self._store.lock:
-            self._index()
-            groups = {sid: list(docs) for sid, docs in self._by_subscriber.items()}
-        return {sid: load_all(self._cls, docs, self._tables) for sid, docs in groups.items()}
+            return {
+                sid: [self._decode(raw) for raw in raws] for sid, raws in self._grouped().items()
+            }
 
-    def raw_by_subscriber(self) -> dict[str, list[dict[str, Any]]]:
+    def raw_by_subscriber(self) -> Mapping[str, list[dict[str, Any]]]:
         """Stored documents grouped by subscriber, for bulk read paths (the engine).
 
-        The lists are copies; the documents are the store's own: do not modify them.
+        A group is decoded when it is read (fresh copies each time); the grouping holds only
+        the documents' bytes.
         """
         with self._store.lock:
-            self._index()
-            return {sid: list(docs) for sid, docs in self._by_subscriber.items()}
+            return GroupedDocs(self._grouped())
+
+    def _grouped(self) -> dict[str, list[Encoded]]:
+        """The bytes of every readable record, by subscriber id (unreadable ones logged)."""
+        merged: dict[str, list[Encoded]] = {}
+        for _, groups in self._groups():
+            for sid, raws in groups.items():
+                held = merged.get(sid)
+                if held is None:
+                    merged[sid] = raws
+                else:
+                    held.extend(raws)
+        return merged
 
     def all(self) -> Iterator[R]:
         with self._store.lock:
-            self._index()
-            docs = [d for docs in self._by_subscriber.values() for d in docs]
-        yield from load_all(self._cls, docs, self._tables)
+            shards = [(table, list(table_docs(table).pairs())) for table in self._tables]
+        for table, pairs in shards:
+            for doc_id, raw in pairs:
+                record = self._read(raw, table, doc_id)
+                if record is not None:
+                    yield record
 
     def count(self) -> int:
+        """Stored documents (reading every shard file the first time)."""
         with self._store.lock:
-            return len(self._index())
+            return sum(len(table_docs(table)) for table in self._tables)

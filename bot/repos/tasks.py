@@ -2,6 +2,9 @@
 
 Every change goes through `create` (refuses a second task with the same key) or `mutate`
 (read-modify-write under the store's lock), so two threads can never both claim a task.
+Tasks are held as their JSON bytes (`bot.compact`), decoded when read; the indexes hold ids:
+task id -> shard and doc id (one int), key -> task id. A subscriber's tasks are found in the
+one shard its id hashes to. A write encodes only the tasks it changes.
 """
 
 from __future__ import annotations
@@ -9,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, TypeVar
 
+import msgspec
 from tinydb.table import Table
 
+from bot.compact import Encoded, decode_doc, encode_doc, table_docs, write_docs
 from bot.ids import short_id
 from bot.models import ACTIVE_TASK_STATUSES, Task
 from bot.repos.changes import ChangeListeners
 from bot.repos.loading import load, load_all
-from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
+from bot.repos.records import holding
+from bot.store import Store
 
 T = TypeVar("T")
 
@@ -32,53 +38,127 @@ class SkipTask(Exception):
     """Raised by a `mutate_many` change to leave that task unchanged."""
 
 
+class _Head(msgspec.Struct):
+    id: str
+    key: str
+    subscriber_id: str
+
+
+_read_head = msgspec.json.Decoder(_Head).decode
+_read_task = msgspec.json.Decoder(Task).decode
+_SHIFT = 40  # a location is shard << _SHIFT | doc id
+
+
+def _head(raw: Encoded) -> _Head | None:
+    try:
+        return _read_head(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        pass
+    try:
+        doc = decode_doc(raw)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    rid, key, sid = doc.get("id"), doc.get("key"), doc.get("subscriber_id")
+    if type(rid) is str and type(key) is str and type(sid) is str:
+        return _Head(rid, key, sid)
+    return None
+
+
+def _read(raw: Encoded, table: Table, doc_id: int) -> Task | None:
+    """The task a document holds, None if it cannot be read (logged)."""
+    try:  # straight from JSON to the struct: no dict in between
+        return _read_task(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        task: Task | None = load(Task, decode_doc(raw), table, doc_id)
+        return task
+
+
+class StoredTasks:
+    """Task documents decoded one at a time as they are iterated (fresh copies)."""
+
+    def __init__(self, raws: list[Encoded]) -> None:
+        self._raws = raws
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (decode_doc(raw) for raw in self._raws)
+
+    def __len__(self) -> int:
+        return len(self._raws)
+
+
 class TaskRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._tables = store.shard_tables("tasks")
-        self._where: dict[str, tuple[Table, int]] | None = None  # task id -> (shard, doc id)
+        self._shard_no = {id(table): n for n, table in enumerate(self._tables)}
+        self._where: dict[str, int] | None = None  # task id -> shard << _SHIFT | doc id
         self._by_key: dict[str, str] = {}
-        self._by_subscriber: dict[str, list[str]] = {}
-        self._unreadable: set[tuple[int, int]] = set()  # (id(shard), doc id) of unreadable docs
+        self._unreadable: set[int] = set()  # locations of documents without id/key/subscriber
         self.changes = ChangeListeners()  # who else must know (bot.worklist)
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the files on next use (a transaction was undone)."""
-        self._where, self._by_key, self._by_subscriber = None, {}, {}
+        self._where, self._by_key = None, {}
         self._unreadable = set()
         self.changes(None)
 
-    def _index(self) -> dict[str, tuple[Table, int]]:
+    def _index(self) -> dict[str, int]:
         if self._where is None:
-            where: dict[str, tuple[Table, int]] = {}
-            for table, doc_id, doc in iter_docs(self._tables):
-                if load(Task, doc, table, doc_id) is None:  # left in its file, out of every view
-                    self._unreadable.add((id(table), doc_id))
-                    continue
-                where[doc["id"]] = (table, doc_id)
-                self._by_key[doc["key"]] = doc["id"]
-                self._by_subscriber.setdefault(doc["subscriber_id"], []).append(doc["id"])
-            self._where = where
+            where: dict[str, int] = {}
+            by_key: dict[str, str] = {}
+            for n, table in enumerate(self._tables):
+                for doc_id, raw in table_docs(table).pairs():
+                    task = _read(raw, table, doc_id)
+                    if task is None:  # left in its file, out of every view
+                        self._unreadable.add(n << _SHIFT | doc_id)
+                        continue
+                    where[task.id] = n << _SHIFT | doc_id
+                    by_key[task.key] = task.id
+            self._where, self._by_key = where, by_key
         return self._where
 
-    def _doc(self, task_id: str) -> dict[str, Any] | None:
+    def _locate(self, task_id: str) -> tuple[Table, int] | None:
         loc = self._index().get(task_id)
         if loc is None:
             return None
-        table, doc_id = loc
-        return raw_docs(table).get(str(doc_id))
+        return self._tables[loc >> _SHIFT], loc & ((1 << _SHIFT) - 1)
+
+    def _raw(self, task_id: str) -> tuple[Table, int, Encoded] | None:
+        found = self._locate(task_id)
+        if found is None:
+            return None
+        table, doc_id = found
+        raw = table_docs(table).get(str(doc_id))
+        return None if raw is None else (table, doc_id, raw)
+
+    def _doc(self, task_id: str) -> dict[str, Any] | None:
+        found = self._raw(task_id)
+        return None if found is None else decode_doc(found[2])
+
+    def _place(self, table: Table, doc_id: int, task: Task) -> None:
+        assert self._where is not None
+        self._where[task.id] = self._shard_no[id(table)] << _SHIFT | doc_id
+        self._by_key[task.key] = task.id
+
+    def _write(self, table: Table, changes: dict[int, Encoded | None]) -> None:
+        try:
+            write_docs(table, changes)
+        except BaseException:
+            self._drop_index()  # the storage reloads the file; so do the indexes
+            raise
 
     def get(self, task_id: str) -> Task | None:
         """The task, or None if there is none (or its document cannot be read: logged)."""
         task_id = task_id.strip().lower()
         with self._store.lock:
-            doc = self._doc(task_id)
-            if not doc:
-                return None
-            table, doc_id = self._index()[task_id]
-            task: Task | None = load(Task, copy_doc(doc), table, doc_id)
-            return task
+            found = self._raw(task_id)
+        if found is None:
+            return None
+        table, doc_id, raw = found
+        return _read(raw, table, doc_id)
 
     def require(self, task_id: str) -> Task:
         task = self.get(task_id)
@@ -99,44 +179,61 @@ class TaskRepo:
 
     def for_subscriber(self, subscriber_id: str) -> list[Task]:
         with self._store.lock:
-            self._index()
-            ids = list(self._by_subscriber.get(subscriber_id, ()))
-        return [t for t in (self.get(i) for i in ids) if t]
+            index = self._index()
+            table = self._store.shard_table("tasks", subscriber_id)
+            shard = self._shard_no[id(table)]
+            found = []
+            for doc_id, data in holding(table_docs(table).pairs(), subscriber_id):
+                head = _head(data)
+                if head is None or head.subscriber_id != subscriber_id:
+                    continue
+                if index.get(head.id) == shard << _SHIFT | doc_id:  # the stored one, readable
+                    found.append(head.id)
+        return [t for t in (self.get(i) for i in found) if t]
+
+    def _stored(self) -> list[tuple[Table, int, Encoded]]:
+        self._index()
+        skip = self._unreadable
+        return [
+            (table, doc_id, raw)
+            for n, table in enumerate(self._tables)
+            for doc_id, raw in table_docs(table).pairs()
+            if not skip or n << _SHIFT | doc_id not in skip
+        ]
 
     def all(self) -> Iterator[Task]:
         with self._store.lock:
-            docs = [(t, i, doc) for t, i, doc in iter_docs(self._tables)]
-        for table, doc_id, doc in docs:
-            task = load(Task, copy_doc(doc), table, doc_id)
+            stored = self._stored()
+        for table, doc_id, raw in stored:
+            task = _read(raw, table, doc_id)
             if task is not None:
                 yield task
 
     def active(self) -> Iterator[Task]:
         with self._store.lock:
-            docs = [
-                (t, i, d)
-                for t, i, d in iter_docs(self._tables)
-                if d.get("status") in ACTIVE_TASK_STATUSES
-            ]
-        for table, doc_id, doc in docs:
-            task = load(Task, copy_doc(doc), table, doc_id)
-            if task is not None:
-                yield task
+            stored = self._stored()
+        for table, doc_id, raw in stored:
+            doc = decode_doc(raw)
+            if doc.get("status") in ACTIVE_TASK_STATUSES:
+                task = load(Task, doc, table, doc_id)
+                if task is not None:
+                    yield task
 
     def count(self) -> int:
         with self._store.lock:
             return len(self._index())
 
     def load(self, docs: Iterable[dict[str, Any]]) -> list[Task]:
-        """Tasks from documents `raw` gave, copied; unreadable ones are skipped and logged."""
-        return load_all(Task, (copy_doc(d) for d in docs), self._tables)
+        """Tasks from documents `raw` gave; unreadable ones are skipped and logged."""
+        return load_all(Task, docs, self._tables)
 
-    def raw(self) -> list[dict[str, Any]]:
-        """Every readable stored task document, for bulk read paths (the engine). Do not modify."""
+    def raw(self) -> StoredTasks:
+        """Every stored task document with an id, for bulk read paths (the engine).
+
+        Each is decoded as it is iterated: a fresh copy the caller may keep or change.
+        """
         with self._store.lock:
-            self._index()
-            skip = self._unreadable
-            return [d for t, i, d in iter_docs(self._tables) if not skip or (id(t), i) not in skip]
+            return StoredTasks([raw for _, _, raw in self._stored()])
 
     def new_id(self, key: str, reserved: Collection[str] = ()) -> str:
         """A short id for `key`, not used by a stored task nor in `reserved` (ids planned but
@@ -147,41 +244,35 @@ class TaskRepo:
 
     def create(self, task: Task) -> bool:
         """Store a new task. Returns False (and stores nothing) if its key already exists."""
-        with self._store.lock:
-            self._store.check_writable()
-            index = self._index()
-            if task.key in self._by_key:
-                return False
-            if task.id in index:
-                raise ValueError(f"task id {task.id} already used")
-            table = self._store.shard_table("tasks", task.subscriber_id)
-            doc_id = table.insert(task.to_doc())
-            index[task.id] = (table, doc_id)
-            self._by_key[task.key] = task.id
-            self._by_subscriber.setdefault(task.subscriber_id, []).append(task.id)
-            self.changes([task.subscriber_id])
-            return True
+        return bool(self._create([task], single=True))
 
     def create_many(self, tasks: list[Task]) -> list[Task]:
         """Store new tasks with one write per shard touched; returns those actually created."""
+        return self._create(tasks, single=False)
+
+    def _create(self, tasks: list[Task], *, single: bool) -> list[Task]:
         with self._store.lock:
             self._store.check_writable()
             index = self._index()
             fresh: dict[str, Task] = {}
             for task in tasks:
                 if task.key not in self._by_key and task.key not in fresh:
+                    if single and task.id in index:
+                        raise ValueError(f"task id {task.id} already used")
                     fresh[task.key] = task
             by_table: dict[int, tuple[Table, list[Task]]] = {}
             for task in fresh.values():
                 table = self._store.shard_table("tasks", task.subscriber_id)
                 by_table.setdefault(id(table), (table, []))[1].append(task)
             for table, group in by_table.values():
-                doc_ids = table.insert_multiple([t.to_doc() for t in group])
-                for task, doc_id in zip(group, doc_ids, strict=True):
-                    index[task.id] = (table, doc_id)
-                    self._by_key[task.key] = task.id
-                    self._by_subscriber.setdefault(task.subscriber_id, []).append(task.id)
-            self.changes({t.subscriber_id for t in fresh.values()})
+                last = table_docs(table).last_id()
+                self._write(
+                    table, {last + n: encode_doc(t.to_doc()) for n, t in enumerate(group, 1)}
+                )
+                for n, task in enumerate(group, 1):
+                    self._place(table, last + n, task)
+            if fresh:
+                self.changes({t.subscriber_id for t in fresh.values()})
             return list(fresh.values())
 
     def mutate(self, task_id: str, change: Callable[[Task], T]) -> tuple[Task, T]:
@@ -193,20 +284,16 @@ class TaskRepo:
         task_id = task_id.strip().lower()
         with self._store.lock:
             self._store.check_writable()
-            doc = self._doc(task_id)
-            if doc is None:
+            found = self._raw(task_id)
+            if found is None:
                 raise TaskNotFound(task_id)
-            task = Task.from_doc(copy_doc(doc))  # a change that raises must leave no trace
+            table, doc_id, raw = found
+            doc = decode_doc(raw)
+            task = Task.from_doc(doc)  # a change that raises must leave no trace
             result = change(task)
             if task.id != task_id or task.key != doc["key"]:
                 raise ValueError("a task's id and key never change")
-            table, doc_id = self._index()[task_id]
-            new_doc = task.to_doc()
-
-            def replace(docs: dict[int, dict[str, Any]]) -> None:
-                docs[doc_id] = new_doc
-
-            rewrite(table, replace)
+            self._write(table, {doc_id: encode_doc(task.to_doc())})
             self.changes([task.subscriber_id])
             return task, result
 
@@ -220,36 +307,29 @@ class TaskRepo:
         """
         with self._store.lock:
             self._store.check_writable()
-            index = self._index()
-            groups: dict[int, tuple[Table, dict[int, dict[str, Any]], list[Task]]] = {}
+            groups: dict[int, tuple[Table, dict[int, Encoded | None], list[Task]]] = {}
             for task_id in task_ids:
-                doc = self._doc(task_id.strip().lower())
-                if doc is None:
+                found = self._raw(task_id.strip().lower())
+                if found is None:
                     continue
-                table, doc_id = index[task_id.strip().lower()]
-                loaded: Task | None = load(Task, copy_doc(doc), table, doc_id)
-                if loaded is None:
+                table, doc_id, raw = found
+                doc = decode_doc(raw)
+                task: Task | None = load(Task, doc, table, doc_id)
+                if task is None:
                     continue
-                task = loaded
+                key = doc["key"]
                 try:
                     change(task)
                 except SkipTask:
                     continue
-                if task.id != doc["id"] or task.key != doc["key"]:
+                if task.id != doc["id"] or task.key != key:
                     raise ValueError("a task's id and key never change")
-                table, doc_id = index[task.id]
                 group = groups.setdefault(id(table), (table, {}, []))
-                group[1][doc_id] = task.to_doc()
+                group[1][doc_id] = encode_doc(task.to_doc())
                 group[2].append(task)
             written: list[Task] = []
             for table, new_docs, tasks in groups.values():
-
-                def replace(
-                    docs: dict[int, dict[str, Any]], new: dict[int, dict[str, Any]] = new_docs
-                ) -> None:
-                    docs.update(new)
-
-                rewrite(table, replace)
+                self._write(table, new_docs)
                 written.extend(tasks)
             self.changes({t.subscriber_id for t in written})
             return written

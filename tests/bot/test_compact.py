@@ -1,4 +1,4 @@
-"""Subscribers held compact (bot/compact.py): the same data, as bytes, on memory and on disk."""
+"""Documents held compact (bot/compact.py): the same data, as bytes, on memory and on disk."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from bot.compact import CompactDocs
 from bot.repos import Repos
-from bot.store import Store, raw_docs
-from tests.bot.repos.factories import subscriber
+from bot.store import Store, raw_docs, shard_of
+from tests.bot.repos.factories import event, outreach, subscriber, task
 
 
 def test_subscribers_are_held_as_json_bytes_and_read_as_fresh_copies(repos: Repos) -> None:
@@ -75,3 +75,58 @@ def test_an_undone_transaction_leaves_neither_the_subscriber_nor_its_index(
     assert repos.subscribers.ids() == ["cus_ann"]
     repos.subscribers.put(subscriber("cus_cid"))
     assert repos.subscribers.ids() == ["cus_ann", "cus_cid"]
+
+
+def test_tasks_events_and_outreach_are_held_as_json_bytes(file_store: Store) -> None:
+    repos = Repos.open(file_store)
+    repos.tasks.create(task("t1", "cus_ann"))
+    repos.events.add_many([event("cus_ann", 1), event("cus_bob", 2)])
+    repos.outreach.add(outreach("cus_ann", "t1", 1))
+    for name, key in (("tasks", "cus_ann"), ("events", "cus_bob"), ("outreach", "cus_ann")):
+        held = raw_docs(file_store.shard_table(name, key))
+        assert isinstance(held, CompactDocs) and len(held) >= 1, name
+        assert all(isinstance(raw, bytes | msgspec.Raw) for raw in held.encoded.values())
+    reopened = Repos.open(Store(file_store.data_dir, read_only=True, shards=file_store.shards))
+    assert reopened.tasks.get("t1") == repos.tasks.get("t1")
+    assert [e.id for e in reopened.events.for_subscriber("cus_bob")] == [event("cus_bob", 2).id]
+
+
+def test_a_task_write_encodes_only_the_task_it_changes(file_store: Store) -> None:
+    repos = Repos.open(file_store)
+    repos.tasks.create_many([task(f"t{n}", "cus_ann", key=f"k{n}") for n in range(30)])
+    held = raw_docs(file_store.shard_table("tasks", "cus_ann")).encoded
+    before = {doc_id: held[doc_id] for doc_id in held}
+
+    def claim(t: object) -> None:
+        t.claimed_by = "U1"  # type: ignore[attr-defined]
+
+    repos.tasks.mutate("t7", claim)
+    after = raw_docs(file_store.shard_table("tasks", "cus_ann")).encoded
+    changed = [doc_id for doc_id in after if after[doc_id] is not before[doc_id]]
+    assert len(changed) == 1 and b'"claimed_by":"U1"' in bytes(after[changed[0]])
+    stored = json.loads((file_store.data_dir / "tasks" / f"{_shard(file_store)}.json").read_text())
+    assert stored["_default"][changed[0]]["claimed_by"] == "U1" and len(stored["_default"]) == 30
+
+
+def _shard(store: Store) -> str:
+    return f"{shard_of('cus_ann', store.shards):02d}"
+
+
+def test_records_of_a_subscriber_are_found_whatever_their_id_holds(store: Store) -> None:
+    repos = Repos.open(store)
+    odd = ['cus_"quoted"', "cus_back\\slash", "cus_zoë", "cus_\udcff", "cus_1", "cus_10"]
+    for n, sid in enumerate(odd):
+        repos.events.add_many([event(sid, n), event(sid, n + 100)])
+        repos.tasks.create(task(f"t{n}", sid, key=f"{sid}:k"))
+    for n, sid in enumerate(odd):
+        assert {e.id for e in repos.events.for_subscriber(sid)} == {
+            event(sid, n).id,
+            event(sid, n + 100).id,
+        }
+        assert [t.id for t in repos.tasks.for_subscriber(sid)] == [f"t{n}"]
+    grouped = repos.events.raw_by_subscriber()
+    assert set(grouped) == set(odd) and all(len(grouped[sid]) == 2 for sid in odd)
+    removed = event("cus_1", 4).id
+    assert repos.events.remove(removed, "cus_1")
+    assert removed not in {e.id for e in repos.events.for_subscriber("cus_1")}
+    assert len(repos.events.for_subscriber("cus_10")) == 2

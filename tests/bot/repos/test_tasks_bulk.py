@@ -34,11 +34,11 @@ def test_mutate_many_writes_each_shard_file_once(tmp_path, monkeypatch):
         repos = Repos.open(store)
         repos.tasks.create_many([task(f"t{n}", sid=f"cus_{n}", key=f"k{n}") for n in range(20)])
         writes = []
-        real = tasks_module.rewrite
+        real = tasks_module.write_docs
         monkeypatch.setattr(
             tasks_module,
-            "rewrite",
-            lambda table, change: (writes.append(id(table)), real(table, change)),
+            "write_docs",
+            lambda table, changes: (writes.append(id(table)), real(table, changes)),
         )
 
         def done(t):
