@@ -78,8 +78,7 @@ class SubscriberRepo:
         self._table = store.table("subscribers")
         self._by_id: dict[str, int] | None = None
         self._by_email: AddressIndex = {}
-        self._by_base_email: AddressIndex = {}
-        self._email_of: dict[str, str] = {}
+        self._by_base_email: AddressIndex = {}  # only addresses with a +tag: base -> ids
         self._plan: PlanIndex | None = None  # built by the first plan, then kept up to date
         self._last_doc_id = 0
         store.on_undo(self._drop_index)
@@ -94,7 +93,7 @@ class SubscriberRepo:
     def _index(self) -> dict[str, int]:
         if self._by_id is None:
             by_id: dict[str, int] = {}
-            self._by_email, self._by_base_email, self._email_of = {}, {}, {}
+            self._by_email, self._by_base_email = {}, {}
             self._plan, self._last_doc_id = None, 0
             docs = self._docs()
             for key, raw in docs.encoded_items():
@@ -120,21 +119,31 @@ class SubscriberRepo:
             self._plan = plan
         return self._plan
 
-    def _index_email(self, sid: str, email: str) -> None:
-        """Index `sid` under `email`, dropping the address it was indexed under before."""
-        email = normalize_email(email)
-        old = self._email_of.get(sid)
+    def _index_email(self, sid: str, email: str, old: str = "") -> None:
+        """Index `sid` under `email`, dropping the address `old` it was indexed under before.
+
+        An address without a +tag is its own base: it is found in `_by_email` alone (most
+        addresses; a second index of a million would cost some 40 MB).
+        """
+        email, old = normalize_email(email), normalize_email(old)
         if old == email:
             return
         if old:
             _discard(self._by_email, old, sid)
-            _discard(self._by_base_email, _base_of(old), sid)
+            if _base_of(old) != old:
+                _discard(self._by_base_email, _base_of(old), sid)
         if email:
             _add(self._by_email, email, sid)
-            _add(self._by_base_email, _base_of(email), sid)
-            self._email_of[sid] = email
-        else:
-            self._email_of.pop(sid, None)
+            if _base_of(email) != email:
+                _add(self._by_base_email, _base_of(email), sid)
+
+    def _first_by_base(self, base: str) -> str | None:
+        """The first stored subscriber whose address, without its +tag, is `base`."""
+        tagged, plain = _first(self._by_base_email, base), _first(self._by_email, base)
+        if tagged is None or plain is None:
+            return tagged or plain
+        by_id = self._index()
+        return min((tagged, plain), key=lambda sid: by_id.get(sid, 0))
 
     def count(self) -> int:
         with self._store.lock:
@@ -170,7 +179,7 @@ class SubscriberRepo:
         with self._store.lock:
             self._index()
             email = normalize_email(email)
-            sid = _first(self._by_email, email) or _first(self._by_base_email, _base_of(email))
+            sid = _first(self._by_email, email) or self._first_by_base(_base_of(email))
             return self.get(sid) if sid else None
 
     def resolve(self, id_or_email: str) -> Subscriber | None:
@@ -258,16 +267,21 @@ class SubscriberRepo:
             encoded = {s.id: encode_doc(s.to_doc()) for s in items}
             placed: dict[str, int] = {}
             last = self._last_doc_id
+            storage = self._table.storage
+            tables: dict[str, Any] = storage.read() or {}
+            docs = CompactDocs.of(tables.get(self._table.name, {}))
+            tables[self._table.name] = docs
+            old_email: dict[str, str] = {}  # the address each was indexed under
             for sid in encoded:
                 doc_id = index.get(sid)
                 if doc_id is None:
                     last += 1
                     doc_id = last
+                else:
+                    held = docs.encoded.get(str(doc_id))
+                    email = read_id(held)[1] if held is not None else ""
+                    old_email[sid] = email if type(email) is str else ""
                 placed[sid] = doc_id
-            storage = self._table.storage
-            tables: dict[str, Any] = storage.read() or {}
-            docs = CompactDocs.of(tables.get(self._table.name, {}))
-            tables[self._table.name] = docs
             docs.encoded.update({str(placed[sid]): raw for sid, raw in encoded.items()})
             try:
                 storage.write(tables)
@@ -279,8 +293,8 @@ class SubscriberRepo:
                 self._table._next_id = None  # noqa: SLF001 - TinyDB's own id counter
             self._last_doc_id = last
             index.update(placed)
-            for sub in items:
-                self._index_email(sub.id, sub.email)
+            for sub in {s.id: s for s in items}.values():  # the last of each id is stored
+                self._index_email(sub.id, sub.email, old_email.get(sub.id, ""))
                 if self._plan is not None:
                     self._plan.add(sub.id, read_head(encoded[sub.id])[0])
             if self._plan is not None and self._plan.stale(len(index)):

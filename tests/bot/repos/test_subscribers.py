@@ -37,6 +37,25 @@ def test_exact_tagged_address_wins_over_the_base_address(repos: Repos) -> None:
     assert repos.subscribers.by_email("ann@example.com").id == "cus_ann"
 
 
+def test_a_base_address_finds_the_first_stored_of_tagged_and_plain_holders(repos: Repos) -> None:
+    repos.subscribers.put_many(
+        [
+            subscriber("cus_tag", "bo+a@example.com"),
+            subscriber("cus_plain", "bo@example.com"),
+            subscriber("cus_tag2", "bo+b@example.com"),
+        ]
+    )
+    assert repos.subscribers.by_email("bo+zzz@example.com").id == "cus_tag"
+    repos.subscribers.put(subscriber("cus_tag", "tag-gone@example.com"))
+    assert repos.subscribers.by_email("bo+zzz@example.com").id == "cus_plain"
+    repos.subscribers.put(subscriber("cus_plain", "bo+c@example.com"))
+    assert repos.subscribers.by_email("bo@example.com").id == "cus_tag2"  # now by its base
+    assert repos.subscribers.by_email("tag-gone+x@example.com").id == "cus_tag"
+    repos.subscribers.put_many([subscriber("cus_tag2", "x@example.com")] * 2)
+    assert repos.subscribers.by_email("bo+b@example.com").id == "cus_plain"
+    assert repos.subscribers.by_email("x@example.com").id == "cus_tag2"
+
+
 def test_stored_mixed_case_email_is_found_by_any_case(repos: Repos) -> None:
     repos.subscribers.put_many(
         [subscriber("cus_ann", "ann@example.com"), subscriber("cus_vip", "Ann+VIP@Example.com")]
