@@ -22,6 +22,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import ItemsView, Iterator, Mapping, MutableMapping, ValuesView
+from itertools import compress, islice
+from operator import lt
 from typing import Any
 
 import msgspec
@@ -71,7 +73,7 @@ class EncodedDocs(MutableMapping[str, Encoded]):
             except (ValueError, OverflowError) as exc:
                 raise CorruptDataError(f"a document id is not a number ({exc})") from exc
             raws: list[Encoded | None] = list(encoded.values())
-            if any(a >= b for a, b in zip(ids, ids[1:], strict=False)):  # not in id order
+            if not all(map(lt, ids, islice(ids, 1, None))):  # not in id order (hand-edited)
                 order = sorted(range(len(ids)), key=ids.__getitem__)
                 ids, raws = array("q", (ids[i] for i in order)), [raws[i] for i in order]
             self._ids, self._raws = ids, raws
@@ -145,7 +147,10 @@ class EncodedDocs(MutableMapping[str, Encoded]):
 
     def pairs(self) -> Iterator[tuple[int, Encoded]]:
         """(doc id, bytes) of every document, in doc id order."""
-        return ((i, raw) for i, raw in zip(self._ids, self._raws, strict=True) if raw is not None)
+        pairs = zip(self._ids, self._raws, strict=True)
+        if not self._holes:
+            return pairs  # type: ignore[return-value]
+        return compress(pairs, (raw is not None for raw in self._raws))  # type: ignore[arg-type]
 
     def last_id(self) -> int:
         """The highest doc id held (0 if none): TinyDB numbers a new document one more."""

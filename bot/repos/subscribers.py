@@ -96,15 +96,15 @@ class SubscriberRepo:
             self._by_email, self._by_base_email = {}, {}
             self._plan, self._last_doc_id = None, 0
             docs = self._docs()
-            for key, raw in docs.encoded_items():
-                doc_id = int(key)
-                self._last_doc_id = max(self._last_doc_id, doc_id)
+            self._last_doc_id = docs.encoded.last_id()
+            for doc_id, raw in docs.encoded.pairs():
                 sid, email = read_id(raw)
                 if type(sid) is not str:  # unreadable: left in the file, out of every view
-                    load(Subscriber, docs[key], self._table, doc_id)
+                    load(Subscriber, decode_doc(raw), self._table, doc_id)
                     continue
                 by_id[sid] = doc_id
-                self._index_email(sid, email if type(email) is str else "")
+                if type(email) is str and email:
+                    self._index_email(sid, email)
             self._by_id = by_id
         return self._by_id
 
@@ -125,7 +125,7 @@ class SubscriberRepo:
         An address without a +tag is its own base: it is found in `_by_email` alone (most
         addresses; a second index of a million would cost some 40 MB).
         """
-        email, old = normalize_email(email), normalize_email(old)
+        email, old = normalize_email(email), normalize_email(old) if old else ""
         if old == email:
             return
         if old:
