@@ -9,7 +9,7 @@ shard to refuse a record stored already and encodes only the new records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -45,6 +45,16 @@ def read_head(raw: Encoded) -> _Head | None:
         return None
     rid, sid = doc.get("id"), doc.get("subscriber_id")
     return _Head(rid, sid) if type(rid) is str and type(sid) is str else None
+
+
+def read_record(
+    decode: Callable[[Encoded], Any], cls: Any, raw: Encoded, table: Table, doc_id: int
+) -> Any:
+    """The `cls` record a document holds, None if it cannot be read (logged)."""
+    try:  # straight from JSON to the struct (`decode`): no dict in between
+        return decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        return load(cls, decode_doc(raw), table, doc_id)
 
 
 def needle(value: str) -> bytes | None:
@@ -108,12 +118,8 @@ class ShardedRecords(Generic[R]):
         return self._store.shard_table(self.name, subscriber_id)
 
     def _read(self, raw: Encoded, table: Table, doc_id: int) -> R | None:
-        """The record a document holds, None if it cannot be read (logged)."""
-        try:  # straight from JSON to the struct: no dict in between
-            record: R = self._decode(raw)
-            return record
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
-            return load(self._cls, decode_doc(raw), table, doc_id)  # type: ignore[no-any-return]
+        record: R | None = read_record(self._decode, self._cls, raw, table, doc_id)
+        return record
 
     def _of(self, subscriber_id: str) -> list[tuple[bytes, R]]:
         """(bytes, record) of the subscriber's readable records, in stored order."""

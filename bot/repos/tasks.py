@@ -20,7 +20,7 @@ from bot.ids import short_id
 from bot.models import ACTIVE_TASK_STATUSES, Task
 from bot.repos.changes import ChangeListeners
 from bot.repos.loading import load, load_all
-from bot.repos.records import holding
+from bot.repos.records import holding, read_head, read_record
 from bot.store import Store
 
 T = TypeVar("T")
@@ -38,41 +38,14 @@ class SkipTask(Exception):
     """Raised by a `mutate_many` change to leave that task unchanged."""
 
 
-class _Head(msgspec.Struct):
-    id: str
-    key: str
-    subscriber_id: str
-
-
-_read_head = msgspec.json.Decoder(_Head).decode
 _read_task = msgspec.json.Decoder(Task).decode
 _SHIFT = 40  # a location is shard << _SHIFT | doc id
 
 
-def _head(raw: Encoded) -> _Head | None:
-    try:
-        return _read_head(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        pass
-    try:
-        doc = decode_doc(raw)
-    except ValueError:
-        return None
-    if not isinstance(doc, dict):
-        return None
-    rid, key, sid = doc.get("id"), doc.get("key"), doc.get("subscriber_id")
-    if type(rid) is str and type(key) is str and type(sid) is str:
-        return _Head(rid, key, sid)
-    return None
-
-
 def _read(raw: Encoded, table: Table, doc_id: int) -> Task | None:
     """The task a document holds, None if it cannot be read (logged)."""
-    try:  # straight from JSON to the struct: no dict in between
-        return _read_task(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
-        task: Task | None = load(Task, decode_doc(raw), table, doc_id)
-        return task
+    task: Task | None = read_record(_read_task, Task, raw, table, doc_id)
+    return task
 
 
 class StoredTasks:
@@ -184,7 +157,7 @@ class TaskRepo:
             shard = self._shard_no[id(table)]
             found = []
             for doc_id, data in holding(table_docs(table).pairs(), subscriber_id):
-                head = _head(data)
+                head = read_head(data)
                 if head is None or head.subscriber_id != subscriber_id:
                     continue
                 if index.get(head.id) == shard << _SHIFT | doc_id:  # the stored one, readable
