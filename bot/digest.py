@@ -15,18 +15,20 @@ onboarding, checkin_30, checkin_90, checkin_180, anniversary), then by `bot.prio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot import priority
 from bot.bulk import paused_gc
-from bot.engine import plan_changes
+from bot.engine import EngineChanges, plan_changes, scored
 from bot.holdout import held_out
 from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
 from bot.outreach.contact import deferrable, last_contact, reached_within
 from bot.priority import Priority
 from bot.repos import Repos
+from bot.risk import MAX_SCORE, UpperBound, doc_flags
 from config.settings import Settings
 
 KIND_ORDER = (
@@ -147,7 +149,7 @@ class DigestPlan:
         """Every entry in priority order (`bot.priority`), kinds mixed."""
         return priority.rank(self.entries, lambda e: e.rank_key(self.date))
 
-    def choose(self, limit: int | None, must_show_value: float) -> DigestChoice:
+    def choose(self, limit: int | None, must_show_value: float) -> DigestChoice[DigestEntry]:
         """What is posted today and what waits in the queue.
 
         The bound counts entries someone can still claim: entries whose tasks are all
@@ -207,18 +209,29 @@ class DigestPlan:
         return {"date": self.date.isoformat(), "tasks": items}
 
 
+class HasTasks(Protocol):
+    """A customer's due tasks: a full `DigestEntry` or a cheap `Due`."""
+
+    @property
+    def tasks(self) -> list[Task]: ...
+
+
+Q = TypeVar("Q", bound=HasTasks)
+
+
 @dataclass
-class DigestChoice:
+class DigestChoice(Generic[Q]):
     """The day sized to the team.
 
     Attributes:
         posted: the entries posted, in digest order (kinds grouped).
-        queued: the rest, in priority order: they wait in the queue.
+        queued: the rest: full entries in priority order (`DigestPlan.choose`), or cheap
+            `Due` records in no order (`bot.sizing.plan_day`); they wait in the queue.
         limit: the bound that was applied (0: none).
     """
 
     posted: list[DigestEntry]
-    queued: list[DigestEntry]
+    queued: list[Q]
     limit: int = 0
 
     @property
@@ -231,7 +244,7 @@ def daily_limit(settings: Settings) -> int | None:
     return settings.digest.limit(settings.slack.team_size)
 
 
-def count_tasks(entries: list[DigestEntry], today: date, grace_days: int) -> dict[str, int]:
+def count_tasks(entries: Sequence[HasTasks], today: date, grace_days: int) -> dict[str, int]:
     """Due tasks per kind (kinds in digest order), plus how many of them are overdue."""
     counts: dict[str, int] = {}
     for entry in entries:
@@ -245,6 +258,9 @@ def count_tasks(entries: list[DigestEntry], today: date, grace_days: int) -> dic
 def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
     """What the digest would hold on `today`, without changing any data.
 
+    Every customer due gets a full entry; `bot.sizing.plan_day` builds them only for what
+    is posted.
+
     Args:
         today: the digest date, in the team's timezone.
         repos: the repositories (only read).
@@ -256,46 +272,126 @@ def plan_digest(today: date, repos: Repos, settings: Settings, now: datetime) ->
         status); tasks due after `today` or snoozed past it are not.
     """
     with paused_gc():
-        return _plan(today, repos, settings, now)
+        dues, entries, deferred = gather(today, repos, settings, now)
+        built = [entries.entry(due) for due in dues]
+    built.sort(key=lambda e: (kind_rank(e.kind), *e.rank_key(today)))
+    grace = settings.lifecycle.grace_days
+    return DigestPlan(today, built, count_tasks(built, today, grace), grace, deferred=deferred)
 
 
-def _plan(today: date, repos: Repos, settings: Settings, now: datetime) -> DigestPlan:
+@dataclass(slots=True)
+class Due:
+    """One customer due on the day, before their entry is built: what ranks them cheaply.
+
+    Attributes:
+        subscriber_id: the customer.
+        tasks: their due tasks, most urgent kind first.
+        overdue: any task is overdue.
+        last_reached: the day they were last reached (`bot.priority`).
+    """
+
+    subscriber_id: str
+    tasks: list[Task]
+    overdue: bool
+    last_reached: date | None
+
+    @property
+    def claimable(self) -> bool:
+        """Someone can still claim one of the tasks (else the entry is work in hand)."""
+        return any(t.status == TASK_OPEN for t in self.tasks)
+
+    @property
+    def first_due(self) -> date:
+        return min(t.due for t in self.tasks)
+
+
+class Entries:
+    """Builds a due customer's entry, and the facts that rank them, as the digest shows them.
+
+    Today's risk is scored as the engine scores it (`bot.engine.scored`), only when asked for;
+    its upper bound (`bound`) costs no parsing.
+    """
+
+    def __init__(self, today: date, repos: Repos, settings: Settings, changes: EngineChanges):
+        self.today, self.repos, self.settings, self.changes = today, repos, settings, changes
+        self._bound = UpperBound(today, settings.risk)
+
+    def bound(self, sid: str) -> int:
+        """The most risk points the customer can score today (0: their risk is exactly none)."""
+        if sid in self.changes.risks:
+            return self.changes.risks[sid].score
+        events = self.changes.events.get(sid, ())
+        flags = self.changes.flags.get(sid)
+        if flags is None:  # not indexed (an unexpected shape): read the document
+            doc = self.repos.subscribers.raw_doc(sid)
+            try:
+                flags = doc_flags(doc) if doc is not None else 0
+            except (KeyError, TypeError, AttributeError, ValueError):
+                return MAX_SCORE  # let the scoring decide
+        return self._bound.points_of(flags, events)
+
+    def subscriber(self, sid: str) -> Subscriber:
+        """The customer as stored (a bare `Subscriber(id=...)` if no longer stored)."""
+        return (
+            self.changes.subscribers.get(sid)
+            or self.repos.subscribers.get(sid)
+            or Subscriber(id=sid)
+        )
+
+    def value(self, due: Due, sub: Subscriber | None = None) -> float:
+        """Monthly value now, else as noted on the tasks (`DigestEntry.value`)."""
+        sub = sub or self.subscriber(due.subscriber_id)
+        return sub.monthly_value or max((t.value for t in due.tasks), default=0.0)
+
+    def entry(self, due: Due) -> DigestEntry:
+        """The customer's full entry: subscriber, today's risk, priority."""
+        sid, tasks = due.subscriber_id, due.tasks
+        sub, risk = self.changes.subscribers.get(sid), self.changes.risks.get(sid)
+        if sub is None or risk is None:
+            stored = self.repos.subscribers.get(sid)
+            sub = stored or Subscriber(id=sid)
+            risk = Risk(0, "low", [])
+            if stored is not None:
+                events = self.changes.events.get(sid, ())
+                risk = scored(stored, events, self.bound(sid), self.today, self.settings)
+        entry = DigestEntry(sub, tasks, risk, tasks[0].kind, due.overdue)
+        entry.priority = priority.of_tasks(
+            tasks,
+            self.today,
+            self.settings.lifecycle.grace_days,
+            risk=risk,
+            value=entry.value,
+            last_reached=due.last_reached,
+        )
+        return entry
+
+
+def gather(
+    today: date, repos: Repos, settings: Settings, now: datetime
+) -> tuple[list[Due], Entries, int]:
+    """Every customer due on `today` (cheap facts only), what builds their entries, and how
+    many customers' touches are deferred."""
     grace = settings.lifecycle.grace_days
     day = today.isoformat()
     shown = repos.tasks.load(d for d in repos.tasks.raw() if _shown(d, day))
-    changes = plan_changes(
-        today, repos, settings, now, context_for={t.subscriber_id for t in shown}
-    )
+    changes = plan_changes(today, repos, settings, now)
     expiring = {t.id for t in changes.expire}
     by_subscriber: dict[str, list[Task]] = {}
     for task in [*shown, *changes.create]:
         if task.id not in expiring and task.due <= today and not task.held_out:
             by_subscriber.setdefault(task.subscriber_id, []).append(task)
-    entries = []
+    outreach = repos.outreach.raw_by_subscriber()
+    dues = []
     deferred = 0
     for sid, tasks in by_subscriber.items():
-        if _deferred(sid, tasks, today, repos, settings):
+        logged = outreach.get(sid, ())
+        if logged and _deferred(sid, tasks, today, repos, settings):
             deferred += 1
             continue
         tasks.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
-        entry = DigestEntry(
-            subscriber=changes.subscribers.get(sid) or Subscriber(id=sid),
-            tasks=tasks,
-            risk=changes.risks.get(sid) or Risk(0, "low", []),
-            kind=tasks[0].kind,
-            overdue=any(t.overdue(today, grace) for t in tasks),
-        )
-        entry.priority = priority.of_tasks(
-            tasks,
-            today,
-            grace,
-            risk=entry.risk,
-            value=entry.value,
-            last_reached=repos.outreach.last_reached(sid),
-        )
-        entries.append(entry)
-    entries.sort(key=lambda e: (kind_rank(e.kind), *e.rank_key(today)))
-    return DigestPlan(today, entries, count_tasks(entries, today, grace), grace, deferred=deferred)
+        overdue = any(t.overdue(today, grace) for t in tasks)
+        dues.append(Due(sid, tasks, overdue, priority.last_reached_on(logged)))
+    return dues, Entries(today, repos, settings, changes), deferred
 
 
 def _deferred(sid: str, tasks: list[Task], today: date, repos: Repos, settings: Settings) -> bool:

@@ -67,6 +67,10 @@ class EngineChanges:
     # What planning saw of the subscribers it planned for (and of `context_for`).
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     risks: dict[str, Risk] = field(default_factory=dict)
+    # What planning read, for scoring others later (`risk_of`): stored events by subscriber,
+    # and the `bot.risk.doc_flags` of every indexed subscriber. The store's own: read only.
+    events: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    flags: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,7 +127,7 @@ def plan_changes(
 def _plan(
     today: date, repos: Repos, settings: Settings, now: datetime, context_for: Collection[str]
 ) -> EngineChanges:
-    lifecycle, risk_rules, tz = settings.lifecycle, settings.risk, settings.timezone
+    lifecycle, risk_rules = settings.lifecycle, settings.risk
     changes = EngineChanges(today, now, lifecycle)
     tasks = _TaskIndex(repos.tasks.raw(), repos.outreach.raw_by_subscriber(), today, settings)
     changes.expire = tasks.expiring
@@ -135,6 +139,7 @@ def _plan(
     writers = inbox_writers(repos) if holdout else set()
     also = repos.subscribers.ids() if risk_rules.high <= 0 else [*events, *context_for]
     order, dated, flags = repos.subscribers.plan_candidates(windows, also)
+    changes.events, changes.flags = events, flags
     for sid in order:
         # Only subscribers holding one of the dates a milestone needs are decoded to test
         # it; the risk bound of the others comes from the index (bot/repos/subscriber_index).
@@ -148,8 +153,10 @@ def _plan(
                 continue  # a document that cannot be read: skipped, and logged by load
             raise
         wanted = sid in context_for
-        maybe_risky = most >= risk_rules.high
-        if not (maybe_milestone or maybe_risky or wanted):
+        # A churn_risk task can open only if the bound reaches the high band and none is
+        # active or in cooldown: otherwise today's score changes nothing here.
+        can_open = most >= risk_rules.high and tasks.next_churn_key(sid, today) is not None
+        if not (maybe_milestone or can_open or wanted):
             continue
         sub: Subscriber | None = (
             repos.subscribers.get(sid) if doc is None else repos.subscribers.load(doc)
@@ -158,13 +165,14 @@ def _plan(
             continue
         milestones = due_milestones(sub, today, lifecycle) if maybe_milestone else []
         new = [(m.key, m.kind, m.due, m.reason) for m in milestones if not tasks.has_key(m.key)]
-        if not (new or maybe_risky or wanted):
+        if not (new or can_open or wanted):
             continue
-        if most > 0:
-            risk = score(sub, _events(events.get(sid, ())), today, risk_rules, tz=tz)
-        else:
-            risk = Risk(0, "low", [])  # nothing that could score: skip the scoring
-        churn_key = tasks.next_churn_key(sid, today) if opens_churn(sub, risk, risk_rules) else None
+        risk = scored(sub, events.get(sid, ()), most, today, settings)
+        churn_key = (
+            tasks.next_churn_key(sid, today)
+            if can_open and opens_churn(sub, risk, risk_rules)
+            else None
+        )
         if churn_key:
             new.append((churn_key, CHURN, today, _churn_reason(risk)))
         if new or wanted:
@@ -179,6 +187,20 @@ def _plan(
             tasks.add(task)
             changes.create.append(task)
     return changes
+
+
+def scored(
+    sub: Subscriber,
+    event_docs: Iterable[dict[str, Any]],
+    most: int,
+    today: date,
+    settings: Settings,
+) -> Risk:
+    """Today's risk of `sub` from their stored events, `most` being its upper bound
+    (`bot.risk.UpperBound`): with nothing that could score, the scoring is skipped."""
+    if most <= 0:
+        return Risk(0, "low", [])
+    return score(sub, _events(event_docs), today, settings.risk, tz=settings.timezone)
 
 
 def apply_changes(changes: EngineChanges, repos: Repos) -> EngineResult:

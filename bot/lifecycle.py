@@ -17,8 +17,10 @@ subscription that never paid (`Subscription.never_paid`) is no customer lost: no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -43,14 +45,20 @@ class Milestone:
         key: unique per subscriber and milestone, forever.
         due: the first day it is due.
         expires: the last day it is in window; from the next day it has expired.
-        reason: why it is due, in words.
+        why: why it is due, in words, or what says it when asked (`reason`): planning
+            words only the milestones that become tasks.
     """
 
     kind: str
     key: str
     due: date
     expires: date
-    reason: str
+    why: str | Callable[[], str]
+
+    @property
+    def reason(self) -> str:
+        """Why it is due, in words."""
+        return self.why if isinstance(self.why, str) else self.why()
 
     def in_window(self, today: date) -> bool:
         return self.due <= today <= self.expires
@@ -104,7 +112,8 @@ def _save(subscriber: Subscriber, today: date, rules: LifecycleRules) -> list[Mi
     milestone = Milestone(SAVE_KIND, f"{subscriber.id}{SAVE_MARK}{end}", due, end, "")
     if not milestone.in_window(today):
         return []
-    return [Milestone(milestone.kind, milestone.key, due, end, save_reason(subscriber, end))]
+    words = partial(save_reason, subscriber, end)
+    return [Milestone(milestone.kind, milestone.key, due, end, words)]
 
 
 def save_reason(subscriber: Subscriber, end: date) -> str:
@@ -254,10 +263,14 @@ def _pre_renewals(subscriber: Subscriber, today: date, rules: LifecycleRules) ->
                 key,
                 due,
                 due + timedelta(days=span),
-                f"{sub.plan or 'Subscription'} renews on {charge} "
-                f"({subscription_price(sub) or f'billed every {round(sub.interval_months)} months'})",
+                partial(_renewal_reason, sub, charge),
             )
     return list(found.values())
+
+
+def _renewal_reason(sub: Subscription, charge: date) -> str:
+    price = subscription_price(sub) or f"billed every {round(sub.interval_months)} months"
+    return f"{sub.plan or 'Subscription'} renews on {charge} ({price})"
 
 
 class MilestoneWindows:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -24,6 +25,7 @@ from bot.digest import (
     DigestChoice,
     DigestEntry,
     DigestPlan,
+    HasTasks,
     daily_limit,
     kind_label,
     plan_digest,
@@ -32,6 +34,7 @@ from bot.lifecycle import started_on
 from bot.models import Task
 from bot.money import price_label
 from bot.repos import Repos
+from bot.sizing import plan_day
 from bot.store import Store
 from bot.techtouch import TechTouch, without
 from config.settings import Settings
@@ -72,12 +75,17 @@ def run_preview(
                 highlight=False,
             )
             return 1
+        limit, must_show = daily_limit(settings), settings.digest.must_show_value
+        if not (as_json or every or settings.tech_touch.enabled):
+            # What is posted, and the queue as counts: full entries for the posted only.
+            render(*plan_day(day, repos, settings, clock.now(), limit, must_show), console)
+            return 0
         whole = plan_digest(day, repos, settings, clock.now())
         auto = TechTouch(repos, settings).choose(whole)  # emailed by the bot, not posted
     finally:
         store.close()
     plan = without(whole, auto)
-    choice = plan.choose(daily_limit(settings), settings.digest.must_show_value)
+    choice = plan.choose(limit, must_show)
     out = out or sys.stdout
     if as_json:
         doc = whole.to_json()
@@ -90,9 +98,8 @@ def run_preview(
     elif every:
         out.write(compact_lines(plan, choice, auto))
     else:
-        render(plan, console, choice)
-        if settings.tech_touch.enabled:
-            console.print(tech_touch_line(auto), highlight=False)
+        render(plan, choice, console)
+        console.print(tech_touch_line(auto), highlight=False)
     return 0
 
 
@@ -105,9 +112,8 @@ def tech_touch_line(auto: list[DigestEntry]) -> str:
     )
 
 
-def render(plan: DigestPlan, console: Console, choice: DigestChoice | None = None) -> None:
+def render(plan: DigestPlan, choice: DigestChoice[Any], console: Console) -> None:
     """The terminal view: what will be posted in full, the queue beyond it as counts."""
-    choice = choice or DigestChoice(posted=plan.entries, queued=[])
     posted = DigestPlan(plan.date, choice.posted, {}, plan.grace_days)
     tasks = len(posted.tasks)
     overdue = sum(t.overdue(plan.date, plan.grace_days) for t in posted.tasks)
@@ -117,7 +123,7 @@ def render(plan: DigestPlan, console: Console, choice: DigestChoice | None = Non
         f"[red]{overdue} overdue[/]",
         highlight=False,
     )
-    if not plan.entries:
+    if not (choice.posted or choice.queued):
         console.print("Nothing is due: no proactive touches today.")
         return
     lines = [" · ".join(f"{kind_label(kind)} {n}" for kind, n in _kinds(posted.entries).items())]
@@ -142,7 +148,7 @@ def render(plan: DigestPlan, console: Console, choice: DigestChoice | None = Non
         )
 
 
-def _kinds(entries: list[DigestEntry]) -> dict[str, int]:
+def _kinds(entries: Sequence[HasTasks]) -> dict[str, int]:
     """Tasks per kind, in digest order."""
     from bot.digest import count_tasks
 
@@ -156,7 +162,7 @@ _CONTROL = dict.fromkeys([*range(32), 127], None)
 
 
 def compact_lines(
-    plan: DigestPlan, choice: DigestChoice, auto: list[DigestEntry] | None = None
+    plan: DigestPlan, choice: DigestChoice[DigestEntry], auto: list[DigestEntry] | None = None
 ) -> str:
     """Every due task, one tab-separated line each: posted ones in digest order, then the
     queue in priority order, then those the bot would email itself ("email"). Columns: where, id, kind, due, overdue, risk, band, monthly

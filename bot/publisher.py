@@ -182,14 +182,21 @@ class DigestPublisher:
         """Run the engine, plan and size the day, and store its record and messages."""
         from bot.digest import daily_limit, plan_digest
         from bot.engine import run_engine
+        from bot.sizing import plan_day
 
         expired = run_engine(day, self.repos, self.settings, self.clock).expired
         self.refresh(expired)  # earlier days' messages that showed them
+        limit, must_show = daily_limit(self.settings), self.settings.digest.must_show_value
+        if self.tech_touch is None or not self.tech_touch.enabled:
+            # Full entries for the posted only, the queue as counts (bot/sizing.py).
+            plan, choice = plan_day(
+                day, self.repos, self.settings, self.clock.now(), limit, must_show
+            )
+            return self._new_record(day, plan, choice)
         plan = plan_digest(day, self.repos, self.settings, self.clock.now())
         automated = self._tech_touch(plan)
         plan = automated.remaining(plan) if automated else plan
-        choice = plan.choose(daily_limit(self.settings), self.settings.digest.must_show_value)
-        return self._new_record(day, plan, choice, automated)
+        return self._new_record(day, plan, plan.choose(limit, must_show), automated)
 
     def _tech_touch(self, plan: Any) -> Any:
         """Email the long tail the bot handles itself (bot/techtouch.py) before sizing the day."""

@@ -1,0 +1,149 @@
+"""`plan_day`: the day sized from cheap facts posts exactly what the full plan's `choose` does.
+
+The full plan builds an entry (today's risk score, priority) for every customer due; the
+cheap one scores only the customers whose risk bound could change where they rank. Over any
+mix of customers (milestones, overdue work, risk signals, failed payments, values with ties,
+customers reached lately, claimed work, a customer no longer stored) and any bound and
+must-show value, both must post the same entries, in the same order, with the same risk and
+priority, and queue the same customers and tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from msgspec.structs import replace
+
+from bot.clock import FixedClock
+from bot.digest import plan_digest
+from bot.engine import run_engine
+from bot.models import Outreach
+from bot.repos import Repos
+from bot.sizing import plan_day
+from bot.store import Store
+from config import load_settings
+from tests.bot.builders import TODAY, at_noon, days_ago, event, member
+
+# Tenures that open a task today, on time or overdue (grace 7 days), or none (120).
+TENURES = [7, 10, 30, 33, 38, 45, 90, 99, 120]
+EVENTS = ["cancel_request", "payment_failed", "payment_failed", "nps", "support_contact", "skip"]
+
+customer = st.fixed_dictionaries(
+    {
+        "tenure": st.sampled_from(TENURES),
+        "amount": st.sampled_from([0.0, 10.0, 30.0, 300.0, 450.0]),
+        "status": st.sampled_from(["active", "active", "past_due", "paused", "canceled"]),
+        "cancels": st.booleans(),
+        "events": st.lists(st.tuples(st.sampled_from(EVENTS), st.integers(0, 40)), max_size=3),
+        "reached": st.none() | st.integers(0, 60),
+        "claimed": st.booleans(),
+    }
+)
+
+
+def _stored(customers: list[dict]) -> Repos:
+    repos = Repos.open(Store.memory())
+    for n, c in enumerate(customers):
+        sid = f"cus_{n:02d}"
+        ended = days_ago(20) if c["status"] == "canceled" else None
+        repos.subscribers.put(
+            member(
+                sid,
+                tenure=c["tenure"],
+                amount=c["amount"],
+                status=c["status"],
+                cancel_at_period_end=c["cancels"],
+                next_charge=TODAY + timedelta(days=10),
+                ended=ended,
+            )
+        )
+        for i, (kind, ago) in enumerate(c["events"]):
+            value = 3.0 if kind == "nps" else None
+            repos.events.add(event(sid, kind, days_ago(ago), value=value, n=i))
+        if c["reached"] is not None:
+            at = datetime.combine(days_ago(c["reached"]), datetime.min.time(), UTC)
+            repos.outreach.add(
+                Outreach(
+                    id=f"o_{sid}",
+                    subscriber_id=sid,
+                    task_id="",
+                    by="U1",
+                    channel="call",
+                    outcome="reached",
+                    at=at,
+                )
+            )
+    return repos
+
+
+def _shape(entries, today) -> list[tuple]:
+    return [
+        (e.subscriber.id, e.task_ids, e.risk, e.priority, e.rank_key(today), e.kind)
+        for e in entries
+    ]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    customers=st.lists(customer, min_size=3, max_size=24),
+    limit=st.integers(0, 5).map(lambda n: n or None),
+    must_show=st.sampled_from([0.0, 30.0, 300.0]),
+    gone=st.booleans(),
+)
+def test_the_cheap_day_posts_what_the_full_plan_chooses(customers, limit, must_show, gone):
+    repos = _stored(customers)
+    config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
+    # A day-old engine run: yesterday's tasks are stored (some claimed), today's are planned.
+    yesterday = TODAY - timedelta(days=1)
+    created = run_engine(yesterday, repos, config, FixedClock(at_noon(yesterday))).created
+    for task, c in zip(created, customers, strict=False):
+        if c["claimed"]:
+            repos.tasks.mutate(task.id, lambda t: setattr(t, "status", "claimed"))
+    if gone and created:  # a task of a customer no longer stored
+        repos.tasks.create(
+            replace(created[0], id="zzgone", key="cus_gone:x", subscriber_id="cus_gone")
+        )
+    now = at_noon(TODAY)
+
+    full = plan_digest(TODAY, repos, config, now)
+    chosen = full.choose(limit, must_show)
+    plan, choice = plan_day(TODAY, repos, config, now, limit, must_show)
+
+    assert _shape(plan.entries, TODAY) == _shape(chosen.posted, TODAY)
+    assert _shape(choice.posted, TODAY) == _shape(chosen.posted, TODAY)
+    queued = sorted((d.subscriber_id, [t.id for t in d.tasks]) for d in choice.queued)
+    assert queued == sorted((e.subscriber.id, e.task_ids) for e in chosen.queued)
+    assert (plan.counts, plan.deferred, choice.limit) == (full.counts, full.deferred, chosen.limit)
+    assert choice.queued_tasks == chosen.queued_tasks
+
+
+def test_only_the_customers_who_can_rank_differently_are_scored(monkeypatch):
+    # 30 customers due, none at risk, a bound of 3: three entries are built, not thirty.
+    repos = _stored(
+        [
+            {
+                "tenure": 30,
+                "amount": 10.0 + n,
+                "status": "active",
+                "cancels": False,
+                "events": [],
+                "reached": None,
+                "claimed": False,
+            }
+            for n in range(30)
+        ]
+    )
+    config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
+    from bot import digest
+
+    built = []
+    real = digest.Entries.entry
+    monkeypatch.setattr(
+        digest.Entries, "entry", lambda self, due: built.append(due) or real(self, due)
+    )
+    plan, choice = plan_day(TODAY, repos, config, at_noon(TODAY), 3, 300.0)
+    assert [e.subscriber.id for e in plan.entries] == ["cus_29", "cus_28", "cus_27"]
+    assert len(built) == 3
+    assert len(choice.queued) == 27 and choice.queued_tasks == 27
