@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from bot.models import ENDED_STATUSES, Subscriber, Subscription
+from bot.models import ENDED_STATUSES, Subscriber, Subscription, interval_days
 from bot.money import subscription_price
 from config.settings import LifecycleRules
 
@@ -302,12 +302,8 @@ class MilestoneWindows:
         """A stored subscription that renews and is billed every few months or more."""
         if sub.get("cancel_at_period_end") or sub.get("status") in ENDED_STATUSES:
             return False
-        billing = Subscription(
-            id="",
-            interval=sub.get("interval") or "month",
-            interval_count=sub.get("interval_count") or 1,
-        )
-        return billing.interval_months >= self.min_months
+        days = interval_days(sub.get("interval") or "month", sub.get("interval_count") or 1)
+        return days / 30.44 >= self.min_months
 
     def may_have_milestone(self, doc: dict[str, Any]) -> bool:
         subs = doc.get("subscriptions") or []

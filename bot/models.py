@@ -112,6 +112,14 @@ def parse_datetime(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 30.44, "year": 365.25}
+
+
+def interval_days(interval: str, count: int) -> float:
+    """Days between charges of a subscription billed every `count` `interval`s."""
+    return PERIOD_DAYS.get(interval, 30.44) * max(count, 1)
+
+
 class Subscription(Model):
     """One subscription of a customer, as the export describes it."""
 
@@ -140,8 +148,7 @@ class Subscription(Model):
 
     @property
     def interval_days(self) -> float:
-        per = {"day": 1, "week": 7, "month": 30.44, "year": 365.25}.get(self.interval, 30.44)
-        return per * max(self.interval_count, 1)
+        return interval_days(self.interval, self.interval_count)
 
     @property
     def interval_months(self) -> float:

@@ -26,7 +26,7 @@ import msgspec
 
 from bot.compact import Encoded, decode_doc
 from bot.lifecycle import MilestoneWindows
-from bot.models import ENDED_STATUSES, Subscription
+from bot.models import ENDED_STATUSES, interval_days
 from bot.risk import LAST_ORDER, LATE, PAUSED, SCHEDULED, subscription_flags
 
 RISK_FLAGS = SCHEDULED | LATE | PAUSED | LAST_ORDER
@@ -97,10 +97,7 @@ def _renewal_months(sub: _Sub) -> float | None:
     """Months between charges of a subscription that renews; None if it does not."""
     if sub.cancel_at_period_end or sub.status in ENDED_STATUSES:
         return None
-    interval = Subscription(
-        id="", interval=sub.interval or "month", interval_count=sub.interval_count or 1
-    )
-    return interval.interval_months
+    return interval_days(sub.interval or "month", sub.interval_count or 1) / 30.44
 
 
 class PlanIndex:
