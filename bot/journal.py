@@ -5,8 +5,11 @@ updated, so reads in the transaction see it). When the transaction ends, the new
 every held file is appended to `journal.log` as one record and the log is fsynced: that is the
 commit. Then each file is replaced (a temporary file renamed over it) without waiting for the
 disk. Those files are made durable later, by a checkpoint: fsync every file written since the
-last one and their directories, then empty the log. A checkpoint runs when the log passes
-`CHECKPOINT_BYTES`, when the store closes, and at the open that replays a log.
+last one and their directories, then empty the log. When the log passes `CHECKPOINT_BYTES` or
+covers `CHECKPOINT_FILES` files, it is renamed `journal.old.log` and a new log takes the next
+commits while a background thread makes the old log's files durable and then deletes it, so no
+commit waits for those fsyncs. The store's close checkpoints everything, in the foreground, and
+so does the open that replays the logs (the old one first).
 
 - a kill before the record is whole in the log leaves every file as it was (neither): the next
   open drops a torn last record (its length and CRC say it is not whole);
@@ -45,10 +48,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FORMAT = 2
-LOG = "journal.log"
-# A checkpoint when the log passes this: at 100k subscribers a claim adds about 20 KB (a task
-# and an audit shard), so about 400 claims share one checkpoint's fsyncs.
-CHECKPOINT_BYTES = 8 << 20
+LOG, OLD_LOG = "journal.log", "journal.old.log"
+# A background checkpoint when the log passes this, or covers this many files: a claim adds a
+# task and an audit shard (1-20 KB at 100k subscribers), so a few hundred claims share one
+# checkpoint's fsyncs, and a close or a start has at most this many files to fsync.
+CHECKPOINT_BYTES, CHECKPOINT_FILES = 8 << 20, 512
 _HEADER = 18  # b"R" + 8 hex digits of length + 8 of CRC-32 + b"\n"
 
 Files = dict[str, dict[str, Any]]  # file name (e.g. "tasks/07") -> its TinyDB tables
@@ -60,6 +64,7 @@ class Journal:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.path = data_dir / LOG
+        self.old = data_dir / OLD_LOG
         self.legacy = data_dir / store_module.JOURNAL
         self._held: dict[Path, tuple[AtomicJSONStorage, dict[str, Any]]] | None = None
         self._owner: int | None = None
@@ -69,6 +74,8 @@ class Journal:
         self._fd: int | None = None
         self._size = 0
         self._dirty: set[str] = set()  # files written through the log since the last checkpoint
+        self._old: set[str] = set()  # the files of `journal.old.log`, until they are durable
+        self._worker: threading.Thread | None = None  # the background checkpoint
         self._unapplied: Files = {}  # committed files not written yet (a full disk at commit)
 
     @property
@@ -100,7 +107,8 @@ class Journal:
             return True
         with self._lock:
             self.flush()
-            if self._name(storage.path) not in self._dirty:
+            name = self._name(storage.path)
+            if name not in self._dirty and name not in self._old:
                 return False
             self._commit({storage.path: (storage, data)}, {})
             return True
@@ -124,29 +132,59 @@ class Journal:
                 del self._unapplied[name]
 
     def checkpoint(self) -> None:
-        """Make every file the log covers durable, then empty the log."""
+        """Make every file the logs cover durable, then empty the log and delete the old one."""
+        self._join()
         with self._lock:
-            if self._fd is None:
+            if self._fd is None and not self._old:
                 return
             self.flush()
-            directories = set()
-            for name in sorted(self._dirty):
-                path = self._file(name)
-                store_module.fsync_file(path)
-                directories.add(path.parent)
-            for directory in sorted(directories):
-                store_module.fsync_dir(directory)
-            os.ftruncate(self._fd, 0)
-            os.fsync(self._fd)
+            _make_durable(self._file(name) for name in sorted(self._dirty | self._old))
+            if self._fd is not None:
+                os.ftruncate(self._fd, 0)
+                os.fsync(self._fd)
             self._size = 0
             self._dirty.clear()
+            self._drop_old()
+
+    def _start_checkpoint(self) -> None:
+        """Rotate the log and make the old one's files durable in the background."""
+        if self._old or self._unapplied or self._fd is None:
+            return  # one at a time; a failed write is for the foreground checkpoint
+        os.close(self._fd)
+        self._fd = None
+        os.replace(self.path, self.old)  # the next commit creates the log (and syncs the rename)
+        self._old, self._dirty, self._size = self._dirty, set(), 0
+        paths = [self._file(name) for name in sorted(self._old)]
+        self._worker = threading.Thread(
+            target=self._background, args=(paths,), name="care-checkpoint", daemon=True
+        )
+        self._worker.start()
+
+    def _background(self, paths: list[Path]) -> None:
+        try:
+            _make_durable(paths)
+            with self._lock:
+                self._drop_old()
+        except Exception:
+            log.exception("Checkpointing %s failed; the next checkpoint or start does it", self.old)
+
+    def _drop_old(self) -> None:
+        if self.old.exists():
+            os.unlink(self.old)
+            store_module.fsync_dir(self.data_dir)
+        self._old = set()
+
+    def _join(self) -> None:
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join()
 
     def close(self) -> None:
         """Checkpoint and remove the log (the store is closing)."""
+        self.checkpoint()
         with self._lock:
             if self._fd is None:
                 return
-            self.checkpoint()
             os.close(self._fd)
             self._fd = None
             os.unlink(self.path)
@@ -168,16 +206,17 @@ class Journal:
             os.unlink(self.legacy)
             store_module.fsync_dir(self.data_dir)
             interrupted = legacy[1]
-        records = self.read_log()
+        records = self.read_log(self.old) + self.read_log()
         if records:
             files, intent = records[-1]
             if not self._on_disk(files):
                 interrupted = intent
             log.warning("Replaying %d committed writes from %s", len(records), self.path)
             self._write_durably(merge(records))
-        if self.path.exists():
-            os.unlink(self.path)
-            store_module.fsync_dir(self.data_dir)
+        for path in (self.old, self.path):
+            if path.exists():
+                os.unlink(path)
+                store_module.fsync_dir(self.data_dir)
         return interrupted
 
     def pending(self) -> Files:
@@ -186,13 +225,14 @@ class Journal:
         legacy = self.read_legacy()
         if legacy is not None:
             files.update(legacy[0])
-        files.update(merge(self.read_log()))
+        files.update(merge(self.read_log(self.old) + self.read_log()))
         return files
 
-    def read_log(self) -> list[tuple[Files, dict[str, Any]]]:
-        """The log's whole records, oldest first; a torn last one is left out."""
+    def read_log(self, path: Path | None = None) -> list[tuple[Files, dict[str, Any]]]:
+        """The log's (or `path`'s) whole records, oldest first; a torn last one is left out."""
+        path = path or self.path
         try:
-            raw = self.path.read_bytes()
+            raw = path.read_bytes()
         except FileNotFoundError:
             return []
         records, at = [], 0
@@ -201,15 +241,13 @@ class Journal:
             if record is None:
                 if end < len(raw) and raw[end:].strip(b"\0"):
                     raise store_module.CorruptDataError(
-                        f"{self.path} holds committed writes but its record at byte {at} is not "
+                        f"{path} holds committed writes but its record at byte {at} is not "
                         "readable. It has not been touched: restore the data directory from a "
                         "backup."
                     )
-                log.warning(
-                    "Dropping a torn last record (%d bytes) of %s", len(raw) - at, self.path
-                )
+                log.warning("Dropping a torn last record (%d bytes) of %s", len(raw) - at, path)
                 break
-            records.append(_parse(record, self.path))
+            records.append(_parse(record, path))
             at = end
         return records
 
@@ -238,8 +276,8 @@ class Journal:
             self._unapplied.update(files)
             try:
                 self.flush()
-                if self._size >= CHECKPOINT_BYTES:
-                    self.checkpoint()
+                if self._size >= CHECKPOINT_BYTES or len(self._dirty) >= CHECKPOINT_FILES:
+                    self._start_checkpoint()
             except OSError:
                 # Stored in the log; the next write, checkpoint or start writes it.
                 log.exception(
@@ -293,6 +331,16 @@ class Journal:
             storage.forget()
         for callback in self._undo:
             callback()
+
+
+def _make_durable(paths: Iterable[Path]) -> None:
+    """fsync each file written without it, then each of their directories."""
+    directories = set()
+    for path in paths:
+        store_module.fsync_file(path)
+        directories.add(path.parent)
+    for directory in sorted(directories):
+        store_module.fsync_dir(directory)
 
 
 def merge(records: list[tuple[Files, dict[str, Any]]]) -> Files:

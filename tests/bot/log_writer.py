@@ -4,8 +4,10 @@ atomic-log test.
 Run from the checkout as `python -m tests.bot.log_writer DATA_DIR TASK_ID USER WHEN`, where
 WHEN is `never`, `at:N` (killed as the N-th file write starts, nothing of it written),
 `in:N` (killed inside the N-th file write: a data file's temporary file written but not
-renamed into place, or half of the journal's record appended) or `ck:N` (the log, then a
-checkpoint, killed as its N-th fsync starts). It announces every file write on stdout
+renamed into place, or half of the journal's record appended), `ck:N` (the log, then a
+checkpoint, killed as its N-th fsync starts) or `bg:N` (the log passes its bound at once: the
+process dies at the N-th fsync from the log's creation on, the 2nd and later being the
+background checkpoint's). It announces every file write on stdout
 (`write tasks/03.json`, `write data/journal.log` for the journal's record) before it starts.
 
 The log is `CareService.log_outreach`, exactly as the bot runs it, on the clock time given in
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from bot import journal as journal_module
 from bot import store as store_module
 from bot.audit import SURFACE_COMMAND
 from bot.care import CareService, Permissions
@@ -100,6 +103,9 @@ def main(data_dir: str, task_id: str, user: str, when: str) -> None:
     repos = Repos.open(Store(data_dir))
     care = CareService(repos, clock, ZoneInfo("America/New_York"), Permissions())
     kill_during_writes(when)
+    if when.startswith("bg:"):
+        journal_module.CHECKPOINT_BYTES = 1
+        kill_during_checkpoint(int(when[3:]))
     result = care.log_outreach(
         [task_id], user, "call", "reached", "spoke about the box", surface=SURFACE_COMMAND
     )
@@ -108,6 +114,9 @@ def main(data_dir: str, task_id: str, user: str, when: str) -> None:
         kill_during_checkpoint(int(when[3:]))
         repos.store.checkpoint()
         announce("checkpointed")
+    if when.startswith("bg:"):
+        repos.store.journal._join()  # type: ignore[union-attr]  # noqa: SLF001
+        announce("checkpointed in the background")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -162,22 +163,65 @@ def test_a_file_the_log_covers_is_written_through_it_outside_a_transaction_too(
         assert Repos.open(store).tasks.require("t1").reason == "newer"
 
 
-def test_the_log_is_checkpointed_when_it_grows_past_its_bound(
-    file_store: Store, monkeypatch: pytest.MonkeyPatch
+def test_a_log_past_its_bound_is_checkpointed_in_the_background_while_commits_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repos = Repos.open(file_store)
+    data = tmp_path / "data"
+    store = Store(data, shards=8)
+    repos = Repos.open(store)
     repos.tasks.create(task("t1"))
-    log_file = file_store.data_dir / "journal.log"  # type: ignore[operator]
+    journal = store.journal
+    assert journal is not None
     _log_like(repos)
-    one = log_file.stat().st_size
-    monkeypatch.setattr(journal_module, "CHECKPOINT_BYTES", one * 2 + 1)
+    monkeypatch.setattr(journal_module, "CHECKPOINT_BYTES", journal.size * 2 + 1)
+    started = threading.Event()
+    synced: list[str] = []
+    real_fsync_file = store_module.fsync_file
+
+    def slow_fsync(path: Path) -> None:  # the background thread waits for the next commit
+        started.wait(10)
+        synced.append(path.parent.name)
+        real_fsync_file(path)
+
+    monkeypatch.setattr(store_module, "fsync_file", slow_fsync)
     for n in range(2):
         with repos.store.transaction({"action": "log", "tasks": ["t1"]}):
             repos.outreach.add(outreach("cus_1", "t1", n + 2))
-    assert log_file.stat().st_size == 0  # the third record passed the bound
-    assert repos.store.journal is not None and repos.store.journal.size == 0
-    _log_like(repos)
-    assert log_file.stat().st_size > 0
+    assert (data / "journal.old.log").exists()  # rotated, its files not durable yet
+    with repos.store.transaction({"action": "log", "tasks": ["t1"]}):  # not waiting for them
+        repos.outreach.add(outreach("cus_1", "t1", 9))
+    assert (data / "journal.log").stat().st_size == journal.size > 0
+    started.set()
+    journal._join()  # noqa: SLF001
+    assert not (data / "journal.old.log").exists()
+    assert sorted(synced) == ["outreach", "tasks"]
+    repos.tasks.mutate("t1", lambda t: setattr(t, "reason", "outside"))  # still in the new log
+    _killed(store)
+    with Store(data, shards=8) as store:
+        reopened = Repos.open(store)
+        assert reopened.outreach.count() == 4
+        assert reopened.tasks.require("t1").reason == "outside"
+    assert not (data / "journal.log").exists() and not (data / "journal.old.log").exists()
+
+
+def test_a_start_replays_the_old_log_then_the_new_one(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _committed(data, written=False)  # t1 done, one outreach: in the log only
+    (data / "journal.log").rename(data / "journal.old.log")  # rotated, then killed
+    store = Store(data, shards=8)  # replays the old log
+    repos = Repos.open(store)
+    with repos.store.transaction({"action": "log", "tasks": ["t1"]}):
+        repos.tasks.mutate("t1", lambda t: setattr(t, "reason", "newer"))
+    _killed(store)
+    (data / "journal.log").rename(data / "journal.keep")
+    _committed(data2 := tmp_path / "data2", written=False)
+    (data2 / "journal.log").rename(data2 / "journal.old.log")
+    (data / "journal.keep").rename(data2 / "journal.log")  # an old log and a newer log
+    with Store(data2, shards=8) as store:
+        assert store.recovered == {"action": "log", "tasks": ["t1"]}  # the newer record
+        reopened = Repos.open(store)
+        assert reopened.tasks.require("t1").reason == "newer"  # the newer log wins
+        assert reopened.tasks.require("t1").status == "done" and reopened.outreach.count() == 1
 
 
 def test_a_journal_json_of_an_older_version_is_completed(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ BOTH = ["at:2", "in:2", "at:3", "at:4", "never"]  # killed after: the next start
 # The log, then a checkpoint killed at its 1st, 3rd, 4th or 6th fsync (3 files, 3 directories),
 # or run to the end: the files are durable and the log empty, or the next start replays it.
 CHECKPOINT = ["ck:1", "ck:3", "ck:4", "ck:6", "ck:99"]
+# The log past its bound at once: killed at the log's creation (its directory's fsync: neither),
+# or in the background checkpoint: at its first fsync, its directories, the old log's removal.
+BACKGROUND = ["bg:2", "bg:5", "bg:8", "bg:99"]
 INTERRUPTED = ["at:2", "in:2", "at:3", "at:4"]  # the Slack edits never happened
 
 
@@ -49,7 +52,7 @@ def run_writer(data: Path, task_id: str, when: str) -> subprocess.CompletedProce
     )
 
 
-@pytest.mark.parametrize("when", NEITHER + BOTH + CHECKPOINT)
+@pytest.mark.parametrize("when", NEITHER + BOTH + CHECKPOINT + BACKGROUND)
 def test_a_log_killed_at_any_write_is_stored_whole_or_not_at_all(bots, tmp_path, when):
     data = tmp_path / "data"
     bot = bots(data_dir=data)
@@ -62,16 +65,20 @@ def test_a_log_killed_at_any_write_is_stored_whole_or_not_at_all(bots, tmp_path,
     bot.stop()
 
     proc = run_writer(data, task.id, when)
-    if when in ("never", "ck:99"):
+    if when in ("never", "ck:99", "bg:99"):
         assert proc.returncode == 0, proc.stderr
     else:
         assert proc.returncode == -9, f"not killed ({when}): {proc.stdout} {proc.stderr}"
     writes = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("write ")]
     assert writes[0] == "data/journal.log", writes  # the intent goes first
-    if when == "never" or when in CHECKPOINT:
+    if when == "never" or when in CHECKPOINT + BACKGROUND:
         assert sorted(w.split("/")[0] for w in writes[1:]) == ["audit", "outreach", "tasks"]
     if when == "ck:99":
         assert (data / "journal.log").stat().st_size == 0  # checkpointed: nothing to replay
+    elif when in ("bg:8", "bg:99"):  # the log became the old log, its files durable: removed
+        assert not (data / "journal.log").exists() and not (data / "journal.old.log").exists()
+    elif when in BACKGROUND:
+        assert (data / "journal.old.log").stat().st_size > 0  # replayed by the next start
     elif when in BOTH + CHECKPOINT:
         assert (data / "journal.log").stat().st_size > 0
 
