@@ -18,11 +18,12 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
+from email import message_from_bytes
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any, NamedTuple
 
+from bot.inbox.headers import POLICY
 from bot.inbox.htmltext import html_to_text
 from bot.inbox.ids import clean_text, message_ids, normalize_address
 from bot.inbox.shrink import SIZE_HEADER, shrink
@@ -172,7 +173,7 @@ class _Reader:
         self.counter = 0
 
     def read(self) -> ParsedEmail:
-        msg = message_from_bytes(self.raw, policy=policy.default)
+        msg = message_from_bytes(self.raw, policy=POLICY)
         headers = _raw_headers(msg)
         self._walk(msg, 0)
         self._note_defects(msg)
