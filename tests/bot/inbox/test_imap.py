@@ -16,7 +16,7 @@ from bot.inbox.imap import HANDLED_FLAG, ImapConnector
 from bot.inbox.ingest import Ingestor
 from bot.repos import Repos
 from config.settings import ImapSettings
-from tests.bot.inbox.mail import make_email
+from tests.bot.inbox.mail import SlackDown, make_email
 from tests.inbox_server import USERS, free_port
 
 pytestmark = pytest.mark.imap
@@ -206,6 +206,35 @@ def test_slack_outage_stops_the_poll_at_that_message_and_posts_it_later(
 
     assert [r.status for r in retried.results] == ["posted", "posted"]
     assert poster.subjects == ["Question 0", "Question 1"]
+
+
+def test_progress_is_written_once_per_poll_and_up_to_a_failure(
+    dovecot, make_connector, poster, repos, monkeypatch
+):
+    uids = [dovecot.append(raw) for raw in emails(5)]
+    connector = make_connector()
+    saved: list[int] = []
+    save = repos.inbox.save_sync
+    monkeypatch.setattr(repos.inbox, "save_sync", lambda s: (saved.append(s.last_uid), save(s)))
+    fail_third = poster.post_item
+
+    def post_item(item, parsed, context, check_first):  # noqa: ANN001, ANN202
+        if parsed.subject == "Question 2" and not check_first:
+            raise SlackDown("Slack answered 500")
+        return fail_third(item, parsed, context, check_first)
+
+    monkeypatch.setattr(poster, "post_item", post_item)
+    failed = connector.poll_once()
+
+    assert failed.status == "error" and poster.subjects == ["Question 0", "Question 1"]
+    assert repos.inbox.sync_state(dovecot.host, "care", "INBOX").last_uid == uids[1]
+    monkeypatch.setattr(poster, "post_item", fail_third)
+    retried = connector.poll_once()
+
+    assert [r.status for r in retried.results] == ["posted"] * 3
+    assert repos.inbox.sync_state(dovecot.host, "care", "INBOX").last_uid == uids[-1]
+    # the first sync's start, then one write per poll (not one per email: each is a file write)
+    assert saved[-2:] == [uids[1], uids[-1]] and len(saved) <= 3
 
 
 def test_wrong_credentials_stop_the_connector_with_a_clear_message(
