@@ -202,8 +202,9 @@ def memory_worker(count: int, traced: bool = False) -> dict[str, Any]:
     from bot.repos import Repos
     from bot.store import Store
     from config import load_settings
+    from handlers import triage  # noqa: F401  # the poster's snapshot: loaded at start, as in the bot
 
-    store = Store(None)  # the bot's 64 shards, in memory: the disk is not what is measured
+    store = Store(None)  # the bot's shards, in memory: the disk is not what is measured
     repos = Repos.open(store)
     repos.subscribers.put_many(subscribers())
     clock = FixedClock(START)
