@@ -9,10 +9,12 @@ implements the poster; this module knows nothing of Slack.
 
 Order of effects: the cancel signal and churn task are written before posting (both are
 idempotent: a retry finds them). Then the message record is written in state "posting" with
-the item id it will have, THEN the poster is called, and the item and the record's final state
-are written last. A failure anywhere after the first write leaves "posting" behind: the retry
-asks the poster to look for the message in Slack (by its metadata) before posting, so a failed
-write can never cause a second post.
+the item id it will have, THEN the poster is called, and the item is written last: for a new
+conversation that one write also finishes the record (the item's key is the email and it holds
+the Slack ts: `InboxRepo.message` reads such a record as posted); a reply's record is marked
+threaded after its item. A failure anywhere after the first write leaves "posting" behind: the
+retry asks the poster to look for the message in Slack (by its metadata) before posting, so a
+failed write can never cause a second post.
 
 A Slack outage (`PostFailed`) propagates: the connector or the webhook's sender retries later.
 Any other failure is counted per email (by a digest of its bytes); after `max_attempts` the
@@ -294,9 +296,7 @@ class Ingestor:
             self._write_ahead(parsed, item, arrival)
         channel, ts = self.poster.post_item(item, parsed, context, check_first=seen is not None)
         item.slack = {"channel": channel, "ts": ts}
-        with self.repos.store.lock:
-            inbox.create_item(item)
-            inbox.finish_message(parsed.message_id, MESSAGE_POSTED, channel, ts)
+        inbox.create_item(item)  # also finishes the record: its key is this email (repos.inbox)
         log.info("inbox: posted %s from %s as item %s", parsed.message_id, item.sender, item.id)
         return self._result(POSTED, parsed, item, ts, context)
 

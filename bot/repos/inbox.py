@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
+import msgspec
 from tinydb.table import Table
 
 from bot.ids import short_id
@@ -18,6 +19,8 @@ from bot.inbox.models import (
     ACTIVE_ITEM_STATUSES,
     ITEM_CLAIMED,
     ITEM_RESOLVED,
+    MESSAGE_POSTED,
+    MESSAGE_POSTING,
     ConnectorStatus,
     InboxMessage,
     SyncState,
@@ -220,12 +223,28 @@ class InboxRepo:
         return None
 
     def message(self, message_id: str) -> InboxMessage | None:
+        """The record of a handled email. One written "posting" whose new conversation is
+        stored with its Slack message reads as posted (see `_completed`)."""
         with self._store.lock:
             found = self._message_doc(message_id)
             record: InboxMessage | None = (
                 load(InboxMessage, found[2], found[0], found[1]) if found else None
             )
+            if record is not None and record.status == MESSAGE_POSTING:
+                record = self._completed(record)
             return record
+
+    def _completed(self, record: InboxMessage) -> InboxMessage:
+        """A new conversation's record is finished by its item: the item, stored after the
+        post with the Slack ts and this email as its key, says the post is done, so the
+        ingest writes no second record (one store write per email fewer)."""
+        doc = self._doc(record.item_id)
+        slack = (doc or {}).get("slack") or {}
+        if doc is None or doc.get("key") != record.message_id or not slack.get("ts"):
+            return record
+        return msgspec.structs.replace(
+            record, status=MESSAGE_POSTED, channel=slack.get("channel", ""), ts=slack["ts"]
+        )
 
     def has_message(self, message_id: str) -> bool:
         with self._store.lock:

@@ -50,27 +50,32 @@ def test_the_record_is_written_posting_before_the_post(repos, settings, clock, p
     assert repos.inbox.message("<bill@x>").status == MESSAGE_POSTED
 
 
-def test_a_retry_after_the_item_was_stored_only_finishes_the_record(
+def test_the_stored_item_finishes_a_new_conversations_record_in_the_same_write(
     repos, settings, clock, poster, monkeypatch
 ):
     ingestor = Ingestor(repos, settings, clock, poster)
     raw = make_email(subject="Billing", message_id="<bill@x>")
-    finish = repos.inbox.finish_message
-    calls = iter([OSError("disk full")])
+    create = repos.inbox.create_item
+    finished: list[tuple] = []
+    monkeypatch.setattr(repos.inbox, "finish_message", lambda *args: finished.append(args))
 
-    def flaky_finish(*args):  # noqa: ANN002, ANN202
-        failure = next(calls, None)
-        if failure:
-            raise failure
-        return finish(*args)
+    def full_disk(item):  # noqa: ANN001, ANN202
+        raise OSError("disk full")
 
-    monkeypatch.setattr(repos.inbox, "finish_message", flaky_finish)
+    monkeypatch.setattr(repos.inbox, "create_item", full_disk)
     with pytest.raises(OSError):
         ingestor.ingest(raw, "webhook")
+    assert repos.inbox.message("<bill@x>").status == MESSAGE_POSTING  # posted, not stored
+
+    monkeypatch.setattr(repos.inbox, "create_item", create)
     result = ingestor.ingest(raw, "webhook")
 
-    assert result.status == "posted" and len(poster.posts) == 1
-    assert repos.inbox.message("<bill@x>").status == MESSAGE_POSTED
+    assert result.status == "posted" and poster.checked_first == [False, True]
+    record = repos.inbox.message("<bill@x>")
+    assert (record.status, record.channel, record.ts) == (MESSAGE_POSTED, "CTRIAGE", result.ts)
+    assert finished == []  # no second write of the record
+    again = ingestor.ingest(raw, "webhook")
+    assert (again.status, again.ts, len(poster.checked_first)) == ("duplicate", result.ts, 2)
 
 
 def test_an_email_failing_for_another_reason_is_parked_after_max_attempts(
