@@ -136,6 +136,7 @@ class DigestPublisher:
         # counts after a claim cost the same however many messages the day has.
         self._totals: dict[date, Counter[str]] = {}
         self._shown_lock = threading.Lock()
+        self._entry_events = threading.local()  # (subscriber id, events) from `_risk`
 
     @property
     def channel(self) -> str:
@@ -410,10 +411,12 @@ class DigestPublisher:
 
     def _risk(self, sub: Subscriber) -> Risk:
         events = self.repos.events.for_subscriber(sub.id)
+        self._entry_events.last = (sub.id, events)  # read once for the entry's evidence too
         return score(sub, events, self.today(), self.settings.risk, tz=self.settings.timezone)
 
     def _evidence(self, sub: Subscriber, risk: Risk) -> list[str]:
-        events = self.repos.events.for_subscriber(sub.id)
+        last, self._entry_events.last = getattr(self._entry_events, "last", None), None
+        events = last[1] if last and last[0] == sub.id else self.repos.events.for_subscriber(sub.id)
         return evidence(sub, events, risk, self.today(), self.settings.timezone)
 
     def refresh(self, tasks: list[Task]) -> None:
