@@ -10,7 +10,7 @@ priority, and queue the same customers and tasks.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,12 +19,11 @@ from msgspec.structs import replace
 from bot.clock import FixedClock
 from bot.digest import plan_digest
 from bot.engine import run_engine
-from bot.models import Outreach
 from bot.repos import Repos
 from bot.sizing import plan_day
 from bot.store import Store
 from config import load_settings
-from tests.bot.builders import TODAY, at_noon, days_ago, event, member
+from tests.bot.builders import TODAY, at_noon, days_ago, event, member, outreach_on
 
 # Tenures that open a task today, on time or overdue (grace 7 days), or none (120).
 TENURES = [7, 10, 30, 33, 38, 45, 90, 99, 120]
@@ -63,18 +62,7 @@ def _stored(customers: list[dict]) -> Repos:
             value = 3.0 if kind == "nps" else None
             repos.events.add(event(sid, kind, days_ago(ago), value=value, n=i))
         if c["reached"] is not None:
-            at = datetime.combine(days_ago(c["reached"]), datetime.min.time(), UTC)
-            repos.outreach.add(
-                Outreach(
-                    id=f"o_{sid}",
-                    subscriber_id=sid,
-                    task_id="",
-                    by="U1",
-                    channel="call",
-                    outcome="reached",
-                    at=at,
-                )
-            )
+            repos.outreach.add(outreach_on(sid, [], days_ago(c["reached"])))
     return repos
 
 
