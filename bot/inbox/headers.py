@@ -21,7 +21,7 @@ from email.policy import EmailPolicy
 from typing import Any
 
 CACHED_VALUE = 1_000  # characters; longer values are parsed each time, as before
-CACHED_HEADERS = 2_048
+CACHED_HEADERS = 256
 
 _parsed: dict[tuple[str, str], Any] = {}
 
