@@ -79,10 +79,14 @@ class AtomicJSONStorage(Storage):
         self.read_only = read_only
         self.journal = journal
         self._cache: dict[str, Any] | None = None
+        # The file was looked for and is not there: most record shards of a small or young
+        # store, read on every render. Remembered, so a read does not try to open it again.
+        self._absent = False
 
     def read(self) -> dict[str, Any] | None:
-        if self._cache is None:
+        if self._cache is None and not self._absent:
             self._cache = self._load()
+            self._absent = self._cache is None
         return self._cache
 
     def _load(self) -> dict[str, Any] | None:
@@ -116,19 +120,20 @@ class AtomicJSONStorage(Storage):
             atomic_write(self.path, lambda fh: write_tables(data, fh))
         except BaseException:
             self._cache = None  # TinyDB may have changed the cached dict in place: reload from disk
+            self._absent = False
             raise
         self._cache = data
 
     def preload(self, data: dict[str, Any]) -> None:
         """Use `data` as the file's content (a pending journal's, in a read-only open)."""
-        self._cache = data
+        self._cache, self._absent = data, False
 
     def forget(self) -> None:
         """Drop the cached data: the next read loads the file again (a transaction undone)."""
-        self._cache = None
+        self._cache, self._absent = None, False
 
     def close(self) -> None:
-        self._cache = None
+        self._cache, self._absent = None, False
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.repos import Repos
-from bot.store import CorruptDataError, ReadOnlyError, Store, StoreError
+from bot.store import AtomicJSONStorage, CorruptDataError, ReadOnlyError, Store, StoreError
 from tests.bot import store_writer
 from tests.bot.repos.factories import event, subscriber, task
 
@@ -265,3 +265,32 @@ def test_a_data_dir_that_cannot_be_created_is_reported(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="Cannot create data directory"):
         Store(blocker / "data")
+
+
+def test_a_missing_file_is_looked_for_once_until_it_is_written_or_forgotten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Most record shards of a young store do not exist, and a render reads several per entry:
+    # a missing file must not be opened again on every read (it was, 4,500 opens a digest).
+
+    path = tmp_path / "events" / "07.json"
+    path.parent.mkdir()
+    storage = AtomicJSONStorage(path)
+    opened: list[Path] = []
+    real = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        opened.append(self)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    assert storage.read() is None and storage.read() is None
+    assert opened == [path]
+
+    storage.write({"events": {"1": {"id": "e1"}}})
+    assert storage.read() == {"events": {"1": {"id": "e1"}}}
+    assert opened == [path]  # the written data is held, not read back
+
+    storage.forget()  # a transaction undone: the file is read again
+    assert storage.read() == {"events": {"1": {"id": "e1"}}}
+    assert opened == [path, path]
