@@ -40,6 +40,8 @@ PREVIEW_RUNS = int(os.environ.get("CARE_BENCH_PREVIEW_RUNS", "3"))
 SHARE_WHILE_POSTING = 3  # one posted entry in 3 is claimed while the digest posts
 CLAIM_INTERVAL_S = 0.2  # between claims while posting
 TEAM = ",".join(MANAGERS)  # 10 managers: 150 entries a day at the default capacity of 15
+# Managers who have their App Home open while the digest posts (each claim redraws theirs).
+HOME_VIEWERS = int(os.environ.get("CARE_BENCH_HOME_VIEWERS", "0"))
 
 
 def import_data(workdir: Path) -> Path:
@@ -134,6 +136,7 @@ def claim_while_posting(
     posted_ids = {t for entries in planned for entry in entries for t in entry}
     share = [e[0] for entries in planned for e in entries][::SHARE_WHILE_POSTING]
     queued = waiting_tasks(s.repos, posted_ids)
+    homes = open_homes(fake, sender, MANAGERS[:HOME_VIEWERS])
     answers: dict[str, list[float]] = {"posted": [], "queued": []}
     unanswered: list[str] = []
     n = 0
@@ -162,7 +165,27 @@ def claim_while_posting(
         "during_max_ms": max(every, default=float("nan")),
         "during_unanswered": len(unanswered),
         "during_unanswered_first": unanswered[:3],
+        "home_viewers": len(homes),
+        "home_redraws_while_posting": sum(
+            1 for c in fake.calls("views.publish") if c.args.get("user_id") in homes
+        ),
     }
+
+
+def open_homes(fake: Any, sender: Any, users: list[str]) -> list[str]:
+    """`users` open the bot's App Home (signed `app_home_opened` events): from then on every
+    claim redraws their Homes. Waits until each is drawn once."""
+    from tests.slackreq import app_home_opened
+
+    for user in users:
+        status, _, body = sender.event(app_home_opened(user))
+        if status != 200:
+            raise RuntimeError(f"app_home_opened for {user}: {status} {body[:200]}")
+    fake.wait_for(
+        lambda: {c.args.get("user_id") for c in fake.calls("views.publish")} >= set(users),
+        timeout=600,
+    )
+    return users
 
 
 def waiting_tasks(repos: Any, posted_ids: set[str]) -> list[str]:

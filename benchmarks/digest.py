@@ -13,11 +13,23 @@ in fresh interpreters (`python -m benchmarks._digest_worker post|preview WORKDIR
    CPU per posted message is the posting thread's own time over the messages it posted.
 2. `preview`: `python app.py digest --preview` as a whole process, alternated with a process
    that only `json.load`s the files it reads (noted by one untimed run through Python's
-   audit hook), 3 times each (medians); and `--all`.
+   audit hook), 3 times each (medians); and `--all`. Its target is at 100k; above
+   `PREVIEW_MAX_SIZE` it is not run (the core section measures the 1M preview).
+
+Importing a million subscribers takes some 8 minutes before anything is measured. To reuse a
+data directory already imported from the same synthetic exports (`core`'s, seed 3), name it
+per size in `CARE_BENCH_DATA`, e.g. `CARE_BENCH_DATA=1000000=/path/to/data`
+(`SIZE=DIR[,SIZE=DIR...]`): each run copies it (`cp -a`) into its own temporary directory and
+posts from the copy, so the original is never written and runs stay independent. Without it
+(a plain `make bench`) every size generates and imports its own data.
+`CARE_BENCH_HOME_VIEWERS=N`: N managers have their App Home open while the digest posts (every
+claim then redraws their Homes); 0 by default.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,23 +43,33 @@ from benchmarks.slack import run_worker
 SIZES = (1_000, 100_000)
 WORKER_TIMEOUT = 3600  # a loaded machine: the 100k preview runs 9 processes
 QUICK_SIZES = (200, 1_000)
+PREVIEW_MAX_SIZE = 100_000  # the preview's target size; 1M previews are the core section's
+DATA_ENV = "CARE_BENCH_DATA"
 CPU_RATIO, POST_LIMIT_S, PREVIEW_RATIO, ACK_RATIO, ACK_MS, DURING_MS = 1.2, 180, 3, 1.2, 50, 1000
 
 
 def run(options: Options) -> Report:
     sizes = options.sizes or (QUICK_SIZES if options.quick else SIZES)
+    imported = imported_dirs(os.environ.get(DATA_ENV, ""))
     console = Console(stderr=True)
     results: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="care-bench-digest-") as tmp:
         for size in sizes:
             workdir = Path(tmp) / str(size)
             workdir.mkdir()
-            with console.status(f"digest: {label(size)}: writing the CSVs"):
-                prepare(workdir, size)
+            if size in imported:
+                with console.status(f"digest: {label(size)}: copying {imported[size]}"):
+                    copy_data(imported[size], workdir / "data")
+            else:
+                with console.status(f"digest: {label(size)}: writing the CSVs"):
+                    prepare(workdir, size)
             with console.status(f"digest: {label(size)}: posting at 1/s, claims while posting"):
                 results[size] = run_worker(
                     "benchmarks._digest_worker", ["post", workdir, size], timeout=WORKER_TIMEOUT
                 )
+                results[size]["reused_data"] = size in imported
+            if size > PREVIEW_MAX_SIZE:
+                continue
             with console.status(f"digest: {label(size)}: digest --preview vs json.load"):
                 results[size].update(
                     run_worker(
@@ -57,9 +79,36 @@ def run(options: Options) -> Report:
     return report(results)
 
 
+def imported_dirs(spec: str) -> dict[int, Path]:
+    """`CARE_BENCH_DATA`'s `SIZE=DIR[,SIZE=DIR...]`: size -> an imported data directory.
+
+    Raises:
+        ValueError: an entry is not `SIZE=DIR`, or DIR holds no imported store.
+    """
+    dirs: dict[int, Path] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        size, sep, path = item.partition("=")
+        if not sep or not size.strip().isdigit():
+            raise ValueError(f"{DATA_ENV}: expected SIZE=DIR, got {item!r}")
+        data_dir = Path(path.strip()).expanduser()
+        if not (data_dir / "subscribers.json").is_file():
+            raise ValueError(f"{DATA_ENV}: {data_dir} is not an imported data directory")
+        dirs[int(size)] = data_dir
+    return dirs
+
+
+def copy_data(source: Path, target: Path) -> None:
+    """Copy an imported data directory (`cp -a`), so a run never writes into the original."""
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True, timeout=WORKER_TIMEOUT)
+
+
 def report(results: dict[int, dict[str, Any]]) -> Report:
     sizes = sorted(results)
-    small, big = sizes[0], sizes[-1]
+    small = sizes[0]
+    # The 100k targets are judged at the largest size up to 100k (a 1M run beside 1k and 100k
+    # is judged on its own target: no claim ack over 1 s while posting), else at the largest.
+    big = max((s for s in sizes if small < s <= PREVIEW_MAX_SIZE), default=sizes[-1])
+    previewed = max((s for s in sizes if "preview_over_load" in results[s]), default=big)
 
     def values(key: str) -> dict[str, float | None]:
         return {label(s): results[s].get(key) for s in sizes}
@@ -97,7 +146,7 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             "  slowest answer",
             values("during_max_ms"),
             "ms",
-            f"< {DURING_MS} ms",
+            f"< {DURING_MS} ms (the 1M target)",
             all(results[s]["during_max_ms"] < DURING_MS for s in sizes),
         ),
         Row(
@@ -144,8 +193,8 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             "  preview / json.load",
             values("preview_over_load"),
             "x",
-            f"{label(big)} <= {PREVIEW_RATIO}",
-            results[big]["preview_over_load"] <= PREVIEW_RATIO,
+            f"{label(previewed)} <= {PREVIEW_RATIO}",
+            results[previewed].get("preview_over_load", float("inf")) <= PREVIEW_RATIO,
         ),
         Row("digest --preview --all, whole process", values("preview_all_process_s"), "s"),
         Row("Peak memory of the posting bot (RSS)", values("peak_rss_mb"), "MB"),

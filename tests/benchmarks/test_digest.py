@@ -1,0 +1,87 @@
+"""The digest section's harness: a reused data directory is copied, targets judged right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import Report, Row
+from benchmarks.digest import copy_data, imported_dirs, report
+
+
+def figures(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "subscribers": 900,
+        "digest_wall_s": 40.0,
+        "cpu_per_message_ms": 10.0,
+        "during_p50_ms": 15.0,
+        "during_p95_ms": 20.0,
+        "during_max_ms": 30.0,
+        "answer_p50_ms": 15.0,
+        "answer_p95_ms": 20.0,
+        "preview_over_load": 2.0,
+    }
+    return {**base, **overrides}
+
+
+def row(rep: Report, start: str) -> Row:
+    return [r for r in rep.rows if r.figure.strip().startswith(start)][-1]  # the last such row
+
+
+def imported(root: Path) -> Path:
+    data = root / "data"
+    (data / "tasks").mkdir(parents=True)
+    (data / "subscribers.json").write_text('{"subscribers": {}}')
+    (data / "tasks" / "00.json").write_text('{"tasks": {}}')
+    return data
+
+
+def test_an_imported_directory_is_named_per_size(tmp_path: Path) -> None:
+    data = imported(tmp_path)
+    assert imported_dirs("") == {}
+    assert imported_dirs(f"1000000={data}, 100000 = {data}") == {1_000_000: data, 100_000: data}
+    with pytest.raises(ValueError, match="SIZE=DIR"):
+        imported_dirs(str(data))
+    with pytest.raises(ValueError, match="not an imported data directory"):
+        imported_dirs(f"1000={tmp_path / 'nowhere'}")
+
+
+def test_a_run_writes_into_its_copy_never_the_original(tmp_path: Path) -> None:
+    data = imported(tmp_path)
+    copy = tmp_path / "run" / "data"
+    copy.parent.mkdir()
+    copy_data(data, copy)
+    assert (copy / "tasks" / "00.json").read_text() == '{"tasks": {}}'
+    (copy / "tasks" / "00.json").write_text('{"tasks": {"t1": {}}}')
+    (copy / "digests.json").write_text("{}")
+    assert (data / "tasks" / "00.json").read_text() == '{"tasks": {}}'
+    assert not (data / "digests.json").exists()
+
+
+def test_the_100k_targets_are_judged_at_100k_beside_a_million() -> None:
+    rep = report(
+        {
+            1_000: figures(),
+            100_000: figures(cpu_per_message_ms=11.0, answer_p95_ms=23.0),
+            1_000_000: figures(cpu_per_message_ms=30.0, during_max_ms=1_200.0),
+        }
+    )
+    assert row(rep, "CPU per message").values == {"100k": pytest.approx(1.1)}
+    assert row(rep, "CPU per message").passed is True
+    answers = [r for r in rep.rows if r.figure.strip() == "answered, p95"]
+    assert [r.passed for r in answers] == [None, True]  # while posting: no target; after: 100k
+    assert row(rep, "p95 100k / 1k").values == {"100k": pytest.approx(1.15)}
+    assert row(rep, "slowest answer").passed is False  # over 1 s at 1M
+    assert row(rep, "preview / json.load").passed is True  # 1M is not previewed
+    assert rep.columns == ["1k", "100k", "1M"]
+
+
+def test_a_million_alone_is_judged_on_its_slowest_claim_while_posting() -> None:
+    one_m = figures(during_max_ms=640.0)
+    del one_m["preview_over_load"]
+    rep = report({1_000: figures(), 1_000_000: one_m})
+    assert row(rep, "slowest answer").passed is True
+    assert row(rep, "slowest answer").values == {"1k": 30.0, "1M": 640.0}
+    assert row(rep, "preview / json.load").passed is True  # judged at 1k, the size previewed
