@@ -88,6 +88,7 @@ class Runtime:
         if self.listeners is not None:  # claims acked but not yet shown in Slack finish first
             self.listeners.shutdown(wait=True)
         self.services.publisher.close()  # type: ignore[attr-defined]  # their queued edits too
+        self.services.home.close()  # type: ignore[attr-defined]  # and the Homes to redraw
         self.services.repos.store.close()  # type: ignore[attr-defined]
 
 

@@ -35,6 +35,7 @@ from tests.fakeslack.wire import Answer, make_server
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
 T = TypeVar("T")
+HOLD_LIMIT_S = 30.0  # a held call is answered after this long, whatever happens
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class FakeSlack:
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._holds: dict[str, threading.Event] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._responses = ResponseUrls(self.ws)
         for user in DEFAULT_USERS if users is None else users:
@@ -210,10 +212,22 @@ class FakeSlack:
                     _Failure(status, error, retry_after, disconnect, after_store)
                 )
 
+    def hold(self, method: str) -> threading.Event:
+        """Keep every call of ``method`` unanswered, as a slow Slack would, until the returned
+        event is set (or ``HOLD_LIMIT_S`` pass); other methods are answered meanwhile."""
+        release = threading.Event()
+        with self._lock:
+            self._holds[method] = release
+        return release
+
     # -- serving -------------------------------------------------------------------------------
 
     def dispatch(self, method: str, args: dict[str, Any], token: str | None) -> Answer:
         """Answer one Web API call (called by the HTTP handler)."""
+        with self._lock:
+            held = self._holds.get(method)
+        if held is not None:
+            held.wait(HOLD_LIMIT_S)
         with self._lock:
             token = token or args.pop("token", None)
             args.pop("token", None)

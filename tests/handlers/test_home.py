@@ -108,3 +108,28 @@ def test_refresh_button_republishes_home(care_bot):
     care_bot.sender.action(ids.ACTION_HOME_REFRESH, view=home, user_id="U1")
 
     care_bot.fake.wait_for(lambda: _publishes(care_bot, "U1") == 2)
+
+
+def test_claims_are_answered_while_home_redraws_wait_on_slack(care_bot):
+    """Every open Home is redrawn after a claim, but off the listener threads: with Slack
+    slow to take the Home views, more claims than Bolt has listener threads (10) are all
+    answered within Slack's 3 s, and the Homes catch up once Slack answers."""
+    add_checkins(care_bot.repos, 12)
+    post_digest(care_bot)
+    for user in ("U1", "U2", "U3"):
+        _open_home(care_bot, user)
+    tasks = [tasks_of(care_bot.repos, f"cus_{i:03d}")[0].id for i in range(12)]
+    release = care_bot.fake.hold("views.publish")
+    care_bot.sender.timeout = 3.0  # Slack's wait for an answer
+    try:
+        for task in tasks:
+            status, _, body = care_bot.sender.command(f"claim {task}", user_id="U2")
+            assert status == 200 and "You claimed" in body, body
+    finally:
+        release.set()
+
+    care_bot.fake.wait_for(lambda: "Your claimed tasks (12)" in _home_text(care_bot, "U2"))
+    assert all(care_bot.repos.tasks.require(t).claimed_by == "U2" for t in tasks)
+    care_bot.fake.wait_for(lambda: "Unclaimed today (0)" in _home_text(care_bot, "U1"))
+    assert care_bot.runtime.services.home.drain()
+    assert _publishes(care_bot, "U3") < 1 + len(tasks)  # redraws queued meanwhile: made once
