@@ -208,6 +208,12 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
         notes.append(f"Targets at {big} not checked: {big} was not measured.")
     if not write_ok:
         notes.append("A task write took 20 ms or more: see the per-size figures.")
+    if LARGE_SIZE in results:
+        notes.append(
+            f"{label(LARGE_SIZE)}'s fifth target, no claim ack over 1 s while a digest posts, is the "
+            f"digest section's: CARE_BENCH_DATA={LARGE_SIZE}=DIR python -m benchmarks digest "
+            f"--sizes 1000,{LARGE_SIZE} (DIR: an imported {label(LARGE_SIZE)} data directory, copied)."
+        )
     return Report(
         section="core",
         title="Issue 3: import, digest plan, task writes, memory",
