@@ -52,6 +52,12 @@ class EditQueue:
         with self._cond:
             return {t: n for t, n in self._failures.items() if t not in self._queued}
 
+    @property
+    def busy(self) -> bool:
+        """An edit is being made now."""
+        with self._cond:
+            return self._busy
+
     def request(self, *targets: Hashable) -> None:
         """Queue edits (in order); one already queued is not queued twice."""
         with self._cond:

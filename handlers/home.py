@@ -7,13 +7,17 @@ After tasks change, the Homes of everyone who opened one are redrawn by one work
 (`bot.edits.EditQueue`), never in the listener that answered: a view reads every task (the
 claimant's own, the week's numbers), seconds of CPU per viewer at a million subscribers, and
 claims arrive faster than that while a digest posts. A viewer already waiting for a redraw is
-not queued twice, so a burst of claims costs one redraw each, drawn from the latest state.
+not queued twice, so a burst of claims costs one redraw each, drawn from the latest state; and
+after each redraw the worker rests `REST_FACTOR` times as long as it took (at most `MAX_REST_S`),
+so however much a view costs, redraws take at most a third of the CPU from claims' answers
+(threads share one interpreter lock: a busy redraw thread delays every answer's steps).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 
 from bot import queue
@@ -27,6 +31,8 @@ from handlers.present import stats_view
 from handlers.report import headline
 
 log = logging.getLogger(__name__)
+REST_FACTOR = 2.0  # after a redraw, rest twice as long as it took ...
+MAX_REST_S = 10.0  # ... up to this long
 
 
 class HomeTabs:
@@ -38,9 +44,12 @@ class HomeTabs:
         self._viewers: dict[str, None] = {}
         self._lock = threading.Lock()
         self._redraws = EditQueue(self._redraw, max_attempts=1)
+        self._closing = threading.Event()  # cuts a rest short
+        self.rested: list[float] = []  # the last rests taken, in seconds (newest last)
 
     def close(self) -> None:
         """Make the redraws still queued, then stop (before the store closes)."""
+        self._closing.set()
         self._redraws.close()
 
     def opened(self, user: str) -> None:
@@ -69,8 +78,17 @@ class HomeTabs:
         """Wait until every queued redraw is made; True if so within `timeout`."""
         return self._redraws.drain(timeout)
 
+    @property
+    def redrawing(self) -> bool:
+        """A Home is being redrawn (or the worker rests after one) now."""
+        return self._redraws.busy
+
     def _redraw(self, user: object) -> None:
+        start = time.monotonic()
         self.publish(str(user))
+        rest = min(REST_FACTOR * (time.monotonic() - start), MAX_REST_S)
+        self.rested = [*self.rested[-99:], rest]
+        self._closing.wait(rest)
 
     def view(self, user: str) -> dict:
         s = self.services
