@@ -8,6 +8,7 @@ computes from the store.
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -158,4 +159,19 @@ def test_shown_rows_are_copies_the_list_keeps_bare_entries():
     shown = queue.with_subscribers(repos, work.lists(care.today())[1])
     assert shown[0].subscriber.email == "cus_3@example.com"
     assert work.lists(care.today())[1][0].subscriber.email == ""  # not the loaded customer
+    store.close()
+
+
+def test_a_full_ranking_leaves_nothing_for_the_collector_to_walk():
+    """At 1M subscribers the lists hold millions of objects: full collections walking them
+    stopped every thread (claims' answers) for seconds. A ranking leaves them frozen."""
+    store = Store.memory()
+    repos, care, clock = open_repos(store)
+    work = WorkList(repos, GRACE)
+    for sid in CUSTOMERS[:3]:
+        add_task(repos, clock, sid, "checkin_30", 0, 0)
+    entries = work.lists(care.today())[1]
+    assert len(entries) == 3
+    walked = {id(o) for o in gc.get_objects()}
+    assert not [e for e in entries if id(e) in walked or id(e.tasks) in walked]
     store.close()
