@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot import priority
+from bot import enginerun, priority
 from bot.bulk import paused_gc
 from bot.engine import EngineChanges, plan_changes, scored
 from bot.holdout import held_out
@@ -28,7 +28,7 @@ from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
 from bot.outreach.contact import deferrable, last_contact, reached_within
 from bot.priority import Priority
 from bot.repos import Repos
-from bot.risk import MAX_SCORE, UpperBound, doc_flags
+from bot.risk import MAX_SCORE, UpperBound, doc_flags, subscription_flags
 from config.settings import Settings
 
 KIND_ORDER = (
@@ -316,12 +316,27 @@ class Entries:
         self.today, self.repos, self.settings, self.changes = today, repos, settings, changes
         self._bound = UpperBound(today, settings.risk)
 
-    def bound(self, sid: str) -> int:
-        """The most risk points the customer can score today (0: their risk is exactly none)."""
+    def facts(self, due: Due) -> tuple[float, int]:
+        """(`value`, `bound`) of a due customer, from one read of the stored subscriber."""
+        sid = due.subscriber_id
+        sub = self.changes.subscribers.get(sid) or self.repos.subscribers.get(sid)
+        value = self.value(due, sub or Subscriber(id=sid))
+        return value, self.bound(sid, sub)
+
+    def bound(self, sid: str, sub: Subscriber | None = None) -> int:
+        """The most risk points the customer can score today (0: their risk is exactly none).
+
+        `sub`, the customer as stored, gives their `bot.risk.doc_flags` when the plan has no
+        index of them (a plan after the engine's run skips the dry run that reads it): the
+        same facts as the document's, as `bot.risk.score` reads them.
+        """
         if sid in self.changes.risks:
             return self.changes.risks[sid].score
         events = self.changes.events.get(sid, ())
         flags = self.changes.flags.get(sid)
+        if flags is None and sub is not None:
+            subs = ((s.status, s.cancel_at_period_end) for s in sub.subscriptions)
+            flags = subscription_flags(subs, bool(sub.last_order))
         if flags is None:  # not indexed (an unexpected shape): read the document
             doc = self.repos.subscribers.raw_doc(sid)
             try:
@@ -373,8 +388,14 @@ def gather(
     many customers' touches are deferred."""
     grace = settings.lifecycle.grace_days
     day = today.isoformat()
+    with repos.store.lock:  # the record read against the files as they are
+        ran = enginerun.ran_today(repos.store, today, settings)
     shown = repos.tasks.load(d for d in repos.tasks.raw() if _shown(d, day))
-    changes = plan_changes(today, repos, settings, now)
+    if ran:  # the engine's run left nothing to do today (bot/enginerun.py): no dry run
+        changes = EngineChanges(today, now, settings.lifecycle)
+        changes.events = repos.events.raw_by_subscriber()
+    else:
+        changes = plan_changes(today, repos, settings, now)
     expiring = {t.id for t in changes.expire}
     by_subscriber: dict[str, list[Task]] = {}
     for task in [*shown, *changes.create]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from bot import enginerun
 from bot.bulk import paused_gc
 from bot.clock import Clock
 from bot.holdout import in_holdout, inbox_writers, wrote_in
@@ -94,8 +95,18 @@ def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> E
         The tasks created and the tasks expired by this run.
     """
     # Planning reads without the store lock (Slack handlers keep writing meanwhile); applying
-    # re-checks every change under the lock.
-    return apply_changes(plan_changes(today, repos, settings, clock.now()), repos)
+    # re-checks every change under the lock. The run is recorded (bot/enginerun.py) only if
+    # nothing was written while it planned: then what it wrote leaves nothing more to do today.
+    before = enginerun.fingerprint(repos.store)
+    changes = plan_changes(today, repos, settings, clock.now())
+    with repos.store.lock:
+        settled = before is not None and enginerun.fingerprint(repos.store) == before
+        result = apply_changes(changes, repos)
+        if settled:
+            enginerun.record(repos.store, today, settings)
+        else:
+            enginerun.forget(repos.store)
+    return result
 
 
 def plan_changes(

@@ -91,8 +91,7 @@ def _size(
     heap: list[tuple[tuple[Any, ...], int]] = []
     pinned: set[int] = set()
     for i, due in enumerate(dues):
-        value = entries.value(due)
-        most = entries.bound(due.subscriber_id)
+        value, most = entries.facts(due)
         if most > 0 and value >= must_show_value:  # the must-show rules can pin it: score
             entry = built[i] = entries.entry(due)
             if priority.must_show(entry.priority, must_show_value):
