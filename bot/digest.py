@@ -28,6 +28,7 @@ from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
 from bot.outreach.contact import deferrable, last_contact, reached_within
 from bot.priority import Priority
 from bot.repos import Repos
+from bot.repos.subscriber_index import value_and_flags
 from bot.risk import MAX_SCORE, UpperBound, doc_flags, subscription_flags
 from config.settings import Settings
 
@@ -317,8 +318,20 @@ class Entries:
         self._bound = UpperBound(today, settings.risk)
 
     def facts(self, due: Due) -> tuple[float, int]:
-        """(`value`, `bound`) of a due customer, from one read of the stored subscriber."""
+        """(at least the customer's `value`, `bound`): what ranks them before their entry is
+        built, from one slim read of the stored document.
+
+        The value is the subscriptions' monthly value, or the most noted on the tasks if that
+        is more (the entry's own value is never more than this); a document whose fields do
+        not have the model's types is read in full.
+        """
         sid = due.subscriber_id
+        if sid not in self.changes.subscribers:
+            held = self.repos.subscribers.held(sid)
+            slim = value_and_flags(held) if held is not None else None
+            if slim is not None:
+                noted = max((t.value for t in due.tasks), default=0.0)
+                return max(slim[0], noted), self._points(sid, slim[1])
         sub = self.changes.subscribers.get(sid) or self.repos.subscribers.get(sid)
         value = self.value(due, sub or Subscriber(id=sid))
         return value, self.bound(sid, sub)
@@ -332,7 +345,6 @@ class Entries:
         """
         if sid in self.changes.risks:
             return self.changes.risks[sid].score
-        events = self.changes.events.get(sid, ())
         flags = self.changes.flags.get(sid)
         if flags is None and sub is not None:
             subs = ((s.status, s.cancel_at_period_end) for s in sub.subscriptions)
@@ -343,7 +355,10 @@ class Entries:
                 flags = doc_flags(doc) if doc is not None else 0
             except (KeyError, TypeError, AttributeError, ValueError):
                 return MAX_SCORE  # let the scoring decide
-        return self._bound.points_of(flags, events)
+        return self._points(sid, flags)
+
+    def _points(self, sid: str, flags: int) -> int:
+        return self._bound.points_of(flags, self.changes.events.get(sid, ()))
 
     def subscriber(self, sid: str) -> Subscriber:
         """The customer as stored (a bare `Subscriber(id=...)` if no longer stored)."""

@@ -71,8 +71,10 @@ def plan_day(
     with paused_gc():
         dues, entries, deferred = gather(today, repos, settings, now)
         waiting: list[Due] = []
-        held = [d for d in dues if not d.claimable]
-        claimable = [d for d in dues if d.claimable]
+        held: list[Due] = []
+        claimable: list[Due] = []
+        for due in dues:
+            (claimable if due.claimable else held).append(due)
         if limit is None or len(claimable) <= limit:
             posted = [entries.entry(d) for d in dues]
         else:

@@ -26,7 +26,7 @@ import msgspec
 
 from bot.compact import Encoded, decode_doc
 from bot.lifecycle import MilestoneWindows
-from bot.models import ENDED_STATUSES, interval_days
+from bot.models import ENDED_STATUSES, LIVE_STATUSES, interval_days
 from bot.risk import LAST_ORDER, LATE, PAUSED, SCHEDULED, subscription_flags
 
 RISK_FLAGS = SCHEDULED | LATE | PAUSED | LAST_ORDER
@@ -98,6 +98,53 @@ def _renewal_months(sub: _Sub) -> float | None:
     if sub.cancel_at_period_end or sub.status in ENDED_STATUSES:
         return None
     return interval_days(sub.interval or "month", sub.interval_count or 1) / 30.44
+
+
+class _Priced(msgspec.Struct):
+    status: Any = "active"
+    cancel_at_period_end: Any = False
+    amount: Any = 0.0
+    quantity: Any = 1
+    interval: Any = "month"
+    interval_count: Any = 1
+
+
+class _Ranked(msgspec.Struct):
+    subscriptions: list[_Priced] | None = None
+    last_order: Any = None
+
+
+_ranked = msgspec.json.Decoder(_Ranked)
+
+
+def value_and_flags(raw: Encoded) -> tuple[float, int] | None:
+    """(`Subscriber.monthly_value`, `bot.risk.doc_flags`) of a stored document from a slim
+    decode of its subscriptions; None when a field has a type the model would not take as
+    it is (the caller then reads the document in full)."""
+    try:
+        doc = _ranked.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
+    if type(doc.last_order) not in (str, type(None)):
+        return None
+    subs = doc.subscriptions or ()
+    total = 0.0
+    for s in subs:
+        if not (
+            type(s.amount) in (int, float)
+            and type(s.quantity) is int
+            and type(s.interval) is str
+            and type(s.interval_count) is int
+            and type(s.status) is str
+        ):
+            return None
+        if s.status in LIVE_STATUSES:  # Subscription.monthly_value
+            months = interval_days(s.interval, s.interval_count) / 30.44
+            total += round(float(s.amount) * max(s.quantity, 1) / max(months, 1e-9), 2)
+    flags = subscription_flags(
+        ((s.status, s.cancel_at_period_end) for s in subs), bool(doc.last_order)
+    )
+    return round(total, 2), flags
 
 
 class PlanIndex:

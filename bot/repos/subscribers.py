@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from bot.compact import CompactDocs, decode_doc, encode_doc
+from bot.compact import CompactDocs, Encoded, decode_doc, encode_doc
 from bot.lifecycle import MilestoneWindows
 from bot.models import Subscriber
 from bot.repos.loading import load
@@ -161,6 +161,12 @@ class SubscriberRepo:
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
             sub: Subscriber | None = load(Subscriber, decode_doc(raw), self._table, doc_id)
             return sub
+
+    def held(self, sid: str) -> Encoded | None:
+        """The stored document of one subscriber as its JSON bytes, not decoded."""
+        with self._store.lock:
+            doc_id = self._index().get(sid)
+            return None if doc_id is None else self._docs().encoded[str(doc_id)]
 
     def raw_doc(self, sid: str) -> dict[str, Any] | None:
         """The stored document of one subscriber (a fresh copy), for read paths."""

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.lifecycle import MilestoneWindows
 from bot.repos import Repos
+from bot.repos.subscriber_index import value_and_flags
 from bot.risk import UpperBound, doc_flags
 from bot.store import Store
 from config.settings import LifecycleRules, RiskRules
@@ -97,3 +98,43 @@ def test_a_yearly_renewal_in_the_pre_renewal_window_is_a_candidate_and_a_monthly
     order, dated, _ = repos.subscribers.plan_candidates(windows, [])
     assert windows.may_have_milestone(repos.subscribers.raw_doc("cus_year"))
     assert "cus_year" in dated and "cus_month" not in dated
+
+
+priced = st.fixed_dictionaries(
+    {"id": st.just("sub")},
+    optional={
+        "status": st.sampled_from(["active", "past_due", "paused", "canceled", "future", 3]),
+        "amount": st.sampled_from([0, 9.99, 30.0, 450, 1e9, "30", None]),
+        "quantity": st.sampled_from([0, 1, 3, 2.0, True]),
+        "interval": st.sampled_from(["day", "week", "month", "year", "", None]),
+        "interval_count": st.integers(0, 12) | st.just("2"),
+        "cancel_at_period_end": st.booleans(),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    subs=st.lists(priced, max_size=3),
+    last_order=st.none() | days | st.just(7),
+    extra=st.sampled_from([{}, {"email": 7}, {"started": "soon"}]),
+)
+def test_the_slim_read_gives_the_models_value_and_the_documents_flags(
+    subs: list[dict[str, Any]], last_order: Any, extra: dict[str, Any]
+) -> None:
+    # What ranks a due customer (bot.digest.Entries.facts): the value a full read gives, or
+    # None (then the document is read in full); never a value the model would not give.
+    doc = {"id": "cus_1", "subscriptions": subs, **extra}
+    if last_order is not None:
+        doc["last_order"] = last_order
+    repos = Repos.open(Store.memory())
+    repos.store.table("subscribers").insert(doc)
+    held = repos.subscribers.held("cus_1")
+    assert held is not None
+    slim = value_and_flags(held)
+    full = repos.subscribers.get("cus_1")
+    if slim is None:
+        return
+    assert slim[1] == doc_flags(doc)
+    if full is not None:  # unreadable: the entry's value comes from its tasks
+        assert slim[0] == full.monthly_value
