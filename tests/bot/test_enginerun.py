@@ -91,7 +91,7 @@ def _write(kind, repos, sid):
         repos.outreach.add(outreach_on(sid, ["after-the-run"], days_ago(0)))
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     customers=st.lists(customer, min_size=3, max_size=8),
     limit=st.integers(0, 4).map(lambda n: n or None),
@@ -105,15 +105,16 @@ def test_a_plan_after_the_engine_run_gives_what_the_dry_run_gives(
         data = Path(tmp) / "data"
         memory = _stored(customers)
         yesterday = TODAY - timedelta(days=1)
-        with Store(data) as store:
+        with Store(data, shards=4) as store:
             repos = Repos.open(store)
             config = _config(data)
-            repos.subscribers.put_many(memory.subscribers.all())
-            for sid in repos.subscribers.ids():
-                for e in memory.events.for_subscriber(sid):
-                    repos.events.add(e)
-                for o in memory.outreach.for_subscriber(sid):
-                    repos.outreach.add(o)
+            with store.transaction():  # one commit: the test's time is in fsyncs
+                repos.subscribers.put_many(memory.subscribers.all())
+                sids = repos.subscribers.ids()
+                repos.events.add_many(e for sid in sids for e in memory.events.for_subscriber(sid))
+                repos.outreach.add_many(
+                    o for sid in sids for o in memory.outreach.for_subscriber(sid)
+                )
             run_engine(yesterday, repos, config, FixedClock(at_noon(yesterday)))
             assert not enginerun.ran_today(store, TODAY, config)
             run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
