@@ -316,6 +316,7 @@ class Entries:
     def __init__(self, today: date, repos: Repos, settings: Settings, changes: EngineChanges):
         self.today, self.repos, self.settings, self.changes = today, repos, settings, changes
         self._bound = UpperBound(today, settings.risk)
+        self._flags: dict[str, int] = {}  # the risk bits each `bound` was computed from
 
     def facts(self, due: Due) -> tuple[float, int]:
         """(at least the customer's `value`, `bound`): what ranks them before their entry is
@@ -358,7 +359,22 @@ class Entries:
         return self._points(sid, flags)
 
     def _points(self, sid: str, flags: int) -> int:
+        self._flags[sid] = flags
         return self._bound.points_of(flags, self.changes.events.get(sid, ()))
+
+    def may_pin(self, sid: str, most: int) -> bool:
+        """Whether the must-show rules could pin the customer, their risk bound being `most`
+        (`bound`): a high band needs `most` in it, a payment reason a late subscription or a
+        failed payment in the window (`bot.risk.UpperBound.payment_possible`)."""
+        if most >= self.settings.risk.high:
+            return True
+        risk = self.changes.risks.get(sid)  # scored by the dry run
+        if risk is not None:
+            return any(r.rule in priority.PAYMENT_RULES for r in risk.reasons)
+        flags = self._flags.get(sid)
+        if flags is None:  # bounded otherwise (a document read in full): score it
+            return True
+        return self._bound.payment_possible(flags, self.changes.events.get(sid, ()))
 
     def subscriber(self, sid: str) -> Subscriber:
         """The customer as stored (a bare `Subscriber(id=...)` if no longer stored)."""

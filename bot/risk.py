@@ -215,6 +215,18 @@ class UpperBound:
             points += weights["downgrade"]
         return min(points, MAX_SCORE)
 
+    def payment_possible(self, flags: int, event_docs: Iterable[dict[str, Any]]) -> bool:
+        """Whether a payment reason (past_due, payment_failed) can be among the reasons:
+        `points_of`'s facts, so it may say yes when the score would not."""
+        if flags & HAS_SUBS and not flags & LIVE:
+            return False
+        if flags & LATE:
+            return True
+        start = self.starts["payment_failed"]
+        return any(
+            e.get("type") == "payment_failed" and str(e.get("at", "")) >= start for e in event_docs
+        )
+
 
 # An event reduced to what the rules need: its local day and its value.
 Signal = tuple[date, float | None]

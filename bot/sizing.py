@@ -94,7 +94,8 @@ def _size(
     pinned: set[int] = set()
     for i, due in enumerate(dues):
         value, most = entries.facts(due)
-        if most > 0 and value >= must_show_value:  # the must-show rules can pin it: score
+        if most > 0 and value >= must_show_value and entries.may_pin(due.subscriber_id, most):
+            # the must-show rules can pin it: score it
             entry = built[i] = entries.entry(due)
             if priority.must_show(entry.priority, must_show_value):
                 pinned.add(i)

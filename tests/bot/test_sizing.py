@@ -135,3 +135,36 @@ def test_only_the_customers_who_can_rank_differently_are_scored(monkeypatch):
     assert [e.subscriber.id for e in plan.entries] == ["cus_29", "cus_28", "cus_27"]
     assert len(built) == 3
     assert len(choice.queued) == 27 and choice.queued_tasks == 27
+
+
+def test_a_customer_the_must_show_rules_cannot_pin_is_not_scored_for_them(monkeypatch):
+    # 30 customers worth 450 (past must_show_value 300), each an NPS detractor: a risk
+    # below the high band and no payment reason, so none can be pinned; three are built.
+    repos = _stored(
+        [
+            {
+                "tenure": 30,
+                "amount": 450.0 + n,
+                "status": "active",
+                "cancels": False,
+                "events": [("nps", 5)],
+                "reached": None,
+                "claimed": False,
+            }
+            for n in range(30)
+        ]
+    )
+    config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
+    from bot import digest
+
+    built = []
+    real = digest.Entries.entry
+    monkeypatch.setattr(
+        digest.Entries, "entry", lambda self, due: built.append(due) or real(self, due)
+    )
+    plan, choice = plan_day(TODAY, repos, config, at_noon(TODAY), 3, 300.0)
+    assert [e.subscriber.id for e in plan.entries] == ["cus_29", "cus_28", "cus_27"]
+    assert all(0 < e.risk.score < config.risk.high for e in plan.entries)
+    assert len(built) == 3
+    full = plan_digest(TODAY, repos, config, at_noon(TODAY)).choose(3, 300.0)
+    assert _shape(plan.entries, TODAY) == _shape(full.posted, TODAY)
