@@ -204,9 +204,9 @@ class CompactDocs(MutableMapping[str, Any]):
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self.encoded
 
-    def encoded_items(self) -> Iterator[tuple[str, Encoded]]:
-        """(doc id, JSON bytes) pairs, for writing the file without re-encoding."""
-        return iter(self.encoded.items())
+    def encoded_pairs(self) -> Iterator[tuple[int, Encoded]]:
+        """(doc id, JSON bytes) pairs in doc id order, for writing the file as held."""
+        return self.encoded.pairs()
 
 
 def compact_tables(data: Mapping[str, Any] | None) -> dict[str, Any] | None:

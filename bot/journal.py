@@ -304,7 +304,9 @@ class Journal:
     def _write(self, name: str, data: dict[str, Any], durable: bool) -> None:
         path = self._file(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        store_module.atomic_write(path, partial(store_module.write_tables, data), durable=durable)
+        store_module.atomic_write(
+            path, partial(store_module.write_tables, data), durable=durable, binary=True
+        )
 
     def _write_durably(self, files: Files) -> None:
         for name, data in files.items():
@@ -352,13 +354,13 @@ def merge(records: list[tuple[Files, dict[str, Any]]]) -> Files:
 
 
 def _encode_record(files: Files, intent: dict[str, Any]) -> bytes:
-    text = io.StringIO()
-    text.write(f'{{"format":{FORMAT},"intent":{json.dumps(intent)},"files":{{')
+    out = io.BytesIO()
+    out.write(f'{{"format":{FORMAT},"intent":{json.dumps(intent)},"files":{{'.encode())
     for i, (name, data) in enumerate(files.items()):
-        text.write(f"{',' if i else ''}{json.dumps(name)}:")
-        store_module.write_tables(data, text)
-    text.write("}}")
-    payload = text.getvalue().encode("utf-8")
+        out.write(f"{',' if i else ''}{json.dumps(name)}:".encode())
+        store_module.write_tables(data, out)
+    out.write(b"}}")
+    payload = out.getvalue()
     header = f"R{len(payload):08x}{zlib.crc32(payload):08x}\n".encode()
     return header + payload + b"\n"
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from bot import store as store_module
 from bot.models import Event, Subscriber, Subscription, Task
@@ -53,9 +54,9 @@ def announce(line: str) -> None:
 def announce_writes() -> None:
     real_write = store_module.atomic_write
 
-    def write(path: Path, payload: bytes) -> None:
+    def write(path: Path, payload: Any, **kw: Any) -> None:
         announce(f"write {path.parent.name}/{path.name}")
-        real_write(path, payload)
+        real_write(path, payload, **kw)
 
     store_module.atomic_write = write
 
