@@ -8,9 +8,10 @@ from typing import Any
 
 import msgspec
 
-from bot.compact import CompactDocs, Encoded, decode_doc, encode_doc
+from bot.compact import CompactDocs, Encoded, EncodedDocs, decode_doc, encode_doc
 from bot.lifecycle import MilestoneWindows
 from bot.models import Subscriber
+from bot.repos.hash_index import HashIndex, key_hash
 from bot.repos.loading import load
 from bot.repos.subscriber_index import PlanIndex, read_head, read_id
 from bot.store import Store, raw_docs
@@ -35,127 +36,154 @@ def _base_of(email: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
-# An address index maps an address to the id holding it, or to the ids holding it (first
-# stored first) in the rare case of several: one list per address would cost 100k objects.
-AddressIndex = dict[str, "str | list[str]"]
-
-
-def _add(index: AddressIndex, address: str, sid: str) -> None:
-    held = index.get(address)
-    if held is None:
-        index[address] = sid
-    elif isinstance(held, str):
-        if held != sid:
-            index[address] = [held, sid]
-    elif sid not in held:
-        held.append(sid)
-
-
-def _discard(index: AddressIndex, address: str, sid: str) -> None:
-    held = index.get(address)
-    if held == sid:
-        del index[address]
-    elif isinstance(held, list) and sid in held:
-        held.remove(sid)
-        if len(held) == 1:
-            index[address] = held[0]
-
-
-def _first(index: AddressIndex, address: str) -> str | None:
-    held = index.get(address)
-    return held[0] if isinstance(held, list) else held
-
-
 class SubscriberRepo:
     """Subscribers keyed by their id (source customer id, else email).
 
-    Documents are held encoded (`bot.compact`) and decoded when read; the indexes (id, email,
-    and `PlanIndex` for planning) are built in one pass over a slim decode of each document.
+    Documents are held encoded (`bot.compact`) and decoded when read. The indexes hold no str
+    (`bot.repos.hash_index`): id -> doc id, built on the first read by id; address -> doc id,
+    built on the first read by address; and `PlanIndex` for planning, built by the first plan
+    (in the same pass as the ids when none was read before). Each is kept up to date by writes
+    once built.
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._table = store.table("subscribers")
-        self._by_id: dict[str, int] | None = None
-        self._by_email: AddressIndex = {}
-        self._by_base_email: AddressIndex = {}  # only addresses with a +tag: base -> ids
+        self._ids: HashIndex | None = None  # hash of id -> doc id
+        self._count = 0  # distinct readable ids
+        self._emails: HashIndex | None = None  # hash of address -> doc ids
+        self._bases: HashIndex | None = None  # hash of a +tagged address's base -> doc ids
         self._plan: PlanIndex | None = None  # built by the first plan, then kept up to date
-        self._last_doc_id = 0
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the file on next use (a write undone, or a failed one)."""
-        self._by_id, self._plan = None, None
+        self._ids, self._emails, self._bases, self._plan = None, None, None, None
 
     def _docs(self) -> CompactDocs:
         return CompactDocs.of(raw_docs(self._table))
 
-    def _index(self) -> dict[str, int]:
-        if self._by_id is None:
-            by_id: dict[str, int] = {}
-            self._by_email, self._by_base_email = {}, {}
-            self._plan, self._last_doc_id = None, 0
-            docs = self._docs()
-            self._last_doc_id = docs.encoded.last_id()
-            for doc_id, raw in docs.encoded.pairs():
-                sid, email = read_id(raw)
-                if type(sid) is not str:  # unreadable: left in the file, out of every view
-                    load(Subscriber, decode_doc(raw), self._table, doc_id)
-                    continue
-                by_id[sid] = doc_id
-                if type(email) is str and email:
-                    self._index_email(sid, email)
-            self._by_id = by_id
-        return self._by_id
+    def _index(self) -> HashIndex:
+        if self._ids is None:
+            self._build(plan=False)
+        assert self._ids is not None
+        return self._ids
+
+    def _build(self, plan: bool) -> None:
+        """Index the ids (and, with `plan`, the plan index) in one pass over the documents."""
+        encoded = self._docs().encoded
+        pairs: list[tuple[int, int]] = []
+        index = PlanIndex() if plan else None
+        for doc_id, raw in encoded.pairs():
+            if index is None:
+                sid = read_id(raw)[0]
+            else:
+                head, sid = read_head(raw)
+            if type(sid) is not str:  # unreadable: left in the file, out of every view
+                load(Subscriber, decode_doc(raw), self._table, doc_id)
+                continue
+            pairs.append((key_hash(sid), doc_id))
+            if index is not None:
+                index.add(sid, head)
+        ids = HashIndex(pairs)
+        del pairs
+        self._ids, self._count = ids, len(ids) - self._repeats(ids, encoded)
+        if index is not None:
+            self._plan = index
+
+    @staticmethod
+    def _repeats(ids: HashIndex, encoded: EncodedDocs) -> int:
+        """Documents holding an id a later document holds too (hand-edited: rare)."""
+        repeats = 0
+        for doc_ids in ids.shared():
+            sids = [read_id(encoded[str(doc_id)])[0] for doc_id in doc_ids]
+            repeats += len(sids) - len(set(sids))
+        return repeats
+
+    def _doc_id(self, sid: str) -> int | None:
+        """The doc id of the document holding `sid` (the last one, if hand-edited twice)."""
+        encoded = self._docs().encoded
+        for doc_id in reversed(self._index().get(key_hash(sid))):
+            raw = encoded.get(str(doc_id))
+            if raw is not None and read_id(raw)[0] == sid:
+                return doc_id
+        return None
 
     def _plan_index(self) -> PlanIndex:
-        self._index()
         if self._plan is None:
-            plan = PlanIndex()
-            for raw in self._docs().encoded.values():
-                head, sid = read_head(raw)
-                if type(sid) is str:
-                    plan.add(sid, head)
-            self._plan = plan
+            if self._ids is None:
+                self._build(plan=True)
+            else:
+                plan = PlanIndex()
+                for raw in self._docs().encoded.values():
+                    head, sid = read_head(raw)
+                    if type(sid) is str:
+                        plan.add(sid, head)
+                self._plan = plan
+        assert self._plan is not None
         return self._plan
 
-    def _index_email(self, sid: str, email: str, old: str = "") -> None:
-        """Index `sid` under `email`, dropping the address `old` it was indexed under before.
+    def _addresses(self) -> tuple[HashIndex, HashIndex]:
+        """(exact address -> doc ids, base of a +tagged address -> doc ids), built once.
 
-        An address without a +tag is its own base: it is found in `_by_email` alone (most
-        addresses; a second index of a million would cost some 40 MB).
+        An address without a +tag is its own base: it is found in the first alone (most
+        addresses; a second entry for each would cost memory for nothing).
         """
-        email, old = normalize_email(email), normalize_email(old) if old else ""
-        if old == email:
-            return
-        if old:
-            _discard(self._by_email, old, sid)
-            if _base_of(old) != old:
-                _discard(self._by_base_email, _base_of(old), sid)
-        if email:
-            _add(self._by_email, email, sid)
-            if _base_of(email) != email:
-                _add(self._by_base_email, _base_of(email), sid)
+        if self._emails is None or self._bases is None:
+            exact: list[tuple[int, int]] = []
+            bases: list[tuple[int, int]] = []
+            for doc_id, raw in self._docs().encoded.pairs():
+                sid, email = read_id(raw)
+                if type(sid) is str and type(email) is str and email:
+                    self._file_address(exact, bases, normalize_email(email), doc_id)
+            self._emails, self._bases = HashIndex(exact), HashIndex(bases)
+        return self._emails, self._bases
+
+    @staticmethod
+    def _file_address(exact: Any, bases: Any, email: str, doc_id: int) -> None:
+        """File `doc_id` under `email` (normalised) in `exact` and, if tagged, in `bases`."""
+        _put(exact, key_hash(email), doc_id)
+        base = _base_of(email)
+        if base != email:
+            _put(bases, key_hash(base), doc_id)
+
+    def _holder(self, index: HashIndex, address: str, tagged: bool) -> tuple[int, str] | None:
+        """(doc id, id) of the first stored subscriber whose address is `address` (`tagged`:
+        whose +tagged address has `address` as its base)."""
+        encoded = self._docs().encoded
+        for doc_id in index.get(key_hash(address)):
+            raw = encoded.get(str(doc_id))
+            if raw is None:
+                continue
+            sid, email = read_id(raw)
+            if type(sid) is not str or type(email) is not str:
+                continue
+            email = normalize_email(email)
+            base = _base_of(email)
+            held = email if not tagged else base if base != email else None
+            if held == address and self._doc_id(sid) == doc_id:  # the live one of its id
+                return doc_id, sid
+        return None
 
     def _first_by_base(self, base: str) -> str | None:
         """The first stored subscriber whose address, without its +tag, is `base`."""
-        tagged, plain = _first(self._by_base_email, base), _first(self._by_email, base)
-        if tagged is None or plain is None:
-            return tagged or plain
-        by_id = self._index()
-        return min((tagged, plain), key=lambda sid: by_id.get(sid, 0))
+        exact, bases = self._addresses()
+        found = [
+            h for h in (self._holder(bases, base, True), self._holder(exact, base, False)) if h
+        ]
+        return min(found)[1] if found else None
 
     def count(self) -> int:
         with self._store.lock:
-            return len(self._index())
+            self._index()
+            return self._count
 
     def get(self, sid: str) -> Subscriber | None:
         with self._store.lock:
-            doc_id = self._index().get(sid)
+            doc_id = self._doc_id(sid)
             if doc_id is None:
                 return None
-            docs = self._docs()
-            raw = docs.encoded[str(doc_id)]
+            raw = self._docs().encoded[str(doc_id)]
         try:  # straight from JSON to the struct: no dict in between
             return _read_subscriber(raw)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
@@ -165,27 +193,27 @@ class SubscriberRepo:
     def held(self, sid: str) -> Encoded | None:
         """The stored document of one subscriber as its JSON bytes, not decoded."""
         with self._store.lock:
-            doc_id = self._index().get(sid)
+            doc_id = self._doc_id(sid)
             return None if doc_id is None else self._docs().encoded[str(doc_id)]
 
     def raw_doc(self, sid: str) -> dict[str, Any] | None:
         """The stored document of one subscriber (a fresh copy), for read paths."""
         with self._store.lock:
-            doc_id = self._index().get(sid)
+            doc_id = self._doc_id(sid)
             return None if doc_id is None else self._docs()[str(doc_id)]
 
     def id_by_email(self, email: str) -> str | None:
         """The id holding exactly this address (case-insensitive), first stored first."""
         with self._store.lock:
-            self._index()
-            return _first(self._by_email, normalize_email(email))
+            found = self._holder(self._addresses()[0], normalize_email(email), False)
+            return found[1] if found else None
 
     def by_email(self, email: str) -> Subscriber | None:
         """Exact address (case-insensitive), else the same address without a `+tag`."""
         with self._store.lock:
-            self._index()
             email = normalize_email(email)
-            sid = _first(self._by_email, email) or self._first_by_base(_base_of(email))
+            found = self._holder(self._addresses()[0], email, False)
+            sid = found[1] if found else self._first_by_base(_base_of(email))
             return self.get(sid) if sid else None
 
     def resolve(self, id_or_email: str) -> Subscriber | None:
@@ -216,8 +244,15 @@ class SubscriberRepo:
         return [s for s in (self.get(sid) for sid in found) if s]
 
     def ids(self) -> list[str]:
+        """Every readable subscriber's id, in stored order (each once)."""
         with self._store.lock:
-            return list(self._index())
+            self._index()
+            ids = [read_id(raw)[0] for raw in self._docs().encoded.raws()]
+            ids = [sid for sid in ids if type(sid) is str]
+            if len(ids) == self._count:
+                return ids
+            last = {sid: n for n, sid in enumerate(ids)}  # an id stored twice: its last place
+            return [sid for n, sid in enumerate(ids) if last[sid] == n]
 
     def all(self) -> Iterator[Subscriber]:
         for sid in self.ids():
@@ -247,14 +282,16 @@ class SubscriberRepo:
         """
         with self._store.lock:
             plan = self._plan_index()
-            by_id = self._index()
+            ids = self._index()
             dated, scoring = plan.candidates(windows, also)
-            wanted = {sid for sid in dated | scoring if sid in by_id}
-            if len(wanted) * 16 < len(by_id):
-                order = sorted(wanted, key=by_id.__getitem__)
-            else:
-                order = [sid for sid in by_id if sid in wanted]
-            return order, dated, plan.flags
+            # By hash alone (no document read): an id that is not stored but shares a hash
+            # with one that is comes through, and reads of it find nothing.
+            placed = {}
+            for sid in dated | scoring:
+                doc_ids = ids.get(key_hash(sid))
+                if doc_ids:
+                    placed[sid] = doc_ids[-1]
+            return sorted(placed, key=placed.__getitem__), dated, plan.flags
 
     def put(self, subscriber: Subscriber) -> None:
         self.put_many([subscriber])
@@ -269,24 +306,20 @@ class SubscriberRepo:
             return 0
         with self._store.lock:
             self._store.check_writable()
-            index = self._index()
+            ids = self._index()
             encoded = {s.id: encode_doc(s.to_doc()) for s in items}
             placed: dict[str, int] = {}
-            last = self._last_doc_id
             storage = self._table.storage
             tables: dict[str, Any] = storage.read() or {}
             docs = CompactDocs.of(tables.get(self._table.name, {}))
             tables[self._table.name] = docs
-            old_email: dict[str, str] = {}  # the address each was indexed under
+            last, new = docs.encoded.last_id(), 0
             for sid in encoded:
-                doc_id = index.get(sid)
+                doc_id = self._doc_id(sid)
                 if doc_id is None:
                     last += 1
-                    doc_id = last
-                else:
-                    held = docs.encoded.get(str(doc_id))
-                    email = read_id(held)[1] if held is not None else ""
-                    old_email[sid] = email if type(email) is str else ""
+                    doc_id, new = last, new + 1
+                    ids.add(key_hash(sid), doc_id)
                 placed[sid] = doc_id
             docs.encoded.update({str(placed[sid]): raw for sid, raw in encoded.items()})
             try:
@@ -297,15 +330,23 @@ class SubscriberRepo:
             finally:
                 self._table.clear_cache()
                 self._table._next_id = None  # noqa: SLF001 - TinyDB's own id counter
-            self._last_doc_id = last
-            index.update(placed)
+            self._count += new
             for sub in {s.id: s for s in items}.values():  # the last of each id is stored
-                self._index_email(sub.id, sub.email, old_email.get(sub.id, ""))
+                if self._emails is not None and self._bases is not None and sub.email:
+                    email = normalize_email(sub.email)
+                    self._file_address(self._emails, self._bases, email, placed[sub.id])
                 if self._plan is not None:
                     self._plan.add(sub.id, read_head(encoded[sub.id])[0])
-            if self._plan is not None and self._plan.stale(len(index)):
+            if self._plan is not None and self._plan.stale(self._count):
                 self._plan = None
             return len(items)
+
+
+def _put(index: HashIndex | list[tuple[int, int]], h: int, doc_id: int) -> None:
+    if isinstance(index, list):
+        index.append((h, doc_id))
+    else:
+        index.add(h, doc_id)
 
 
 _read_subscriber = msgspec.json.Decoder(Subscriber).decode

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.lifecycle import MilestoneWindows
 from bot.repos import Repos
+from bot.repos import subscribers as subscribers_module
 from bot.store import Store
+from config.settings import LifecycleRules
 from tests.bot.repos.factories import subscriber
 
 
@@ -160,3 +168,75 @@ def test_a_shared_address_finds_the_first_holder_then_the_next(repos: Repos) -> 
     repos.subscribers.put(subscriber("cus_a", "ops@example.com"))
     assert repos.subscribers.by_email("team@example.com").id == "cus_b"
     assert repos.subscribers.by_email("team+x@example.com").id == "cus_b"
+
+
+ADDRESSES = ["ann@example.com", "ANN+x@example.com", "bo@example.com", "bo+y@example.com"]
+
+
+# The id and address indexes hold hashes (bot/repos/hash_index.py): every answer is checked
+# against the stored document. With every hash the same, each lookup meets every subscriber.
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    puts=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "d", "e"]), st.sampled_from(ADDRESSES)),
+        min_size=1,
+        max_size=12,
+    ),
+    buckets=st.sampled_from([1, 2, 1 << 62]),
+)
+def test_lookups_are_right_whatever_the_hashes_collide(
+    puts: list[tuple[str, str]], buckets: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subscribers_module, "key_hash", lambda key: hash(key) % buckets)
+    repos = Repos.open(Store.memory())
+    email_of: dict[str, str] = {}
+    for sid, email in puts:
+        repos.subscribers.put(subscriber(f"cus_{sid}", email))
+        email_of[f"cus_{sid}"] = email
+    for fresh in (repos, Repos.open(repos.store)):  # kept up to date, and built from the file
+        found = fresh.subscribers
+        assert found.count() == len(email_of)
+        assert found.ids() == list(email_of)  # stored order: first put first
+        for sid, email in email_of.items():
+            got = found.get(sid)
+            assert got is not None and got.email == email
+        for address in ADDRESSES:
+            holders = {sid for sid, email in email_of.items() if email.lower() == address.lower()}
+            assert (
+                (found.id_by_email(address) in holders)
+                if holders
+                else found.id_by_email(address) is None
+            )
+            held = found.by_email(address)
+            if holders:
+                assert held is not None and held.id in holders
+        assert found.get("cus_z") is None
+
+
+def test_reading_by_id_and_planning_read_each_document_once_and_no_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with Store(tmp_path) as store:
+        Repos.open(store).subscribers.put_many(
+            [subscriber(f"cus_{n}", f"n{n}@example.com") for n in range(50)]
+        )
+    reads: list[str] = []
+    real_id, real_head = subscribers_module.read_id, subscribers_module.read_head
+    monkeypatch.setattr(
+        subscribers_module, "read_id", lambda raw: reads.append("id") or real_id(raw)
+    )
+    monkeypatch.setattr(
+        subscribers_module, "read_head", lambda raw: reads.append("head") or real_head(raw)
+    )
+    with Store(tmp_path, read_only=True) as store:
+        repos = Repos.open(store)
+        repos.subscribers.plan_candidates(MilestoneWindows(date(2026, 2, 10), LifecycleRules()), [])
+        assert reads.count("head") == 50 and reads.count("id") == 0  # one pass for both indexes
+        assert repos.subscribers.count() == 50
+        sub = repos.subscribers.get("cus_7")
+        assert sub is not None and sub.email == "n7@example.com"
+        assert reads.count("id") == 1  # the document found, checked; no address index built
+        found = repos.subscribers.by_email("n7@example.com")
+        assert found is not None and found.id == "cus_7"  # built on the first read by address
