@@ -2,8 +2,9 @@
 
 Every change goes through `create` (refuses a second task with the same key) or `mutate`
 (read-modify-write under the store's lock), so two threads can never both claim a task.
-Tasks are held as their JSON bytes (`bot.compact`), decoded when read; the indexes hold ids:
-task id -> shard and doc id (one int), key -> task id. A subscriber's tasks are found in the
+Tasks are held as their JSON bytes (`bot.compact`), decoded when read; the indexes hold ints:
+the hash of a task id, and of a key, -> shard and doc id (`bot.repos.hash_index`), each answer
+checked against the document. A subscriber's tasks are found in the
 one shard its id hashes to. A write encodes only the tasks it changes.
 """
 
@@ -19,6 +20,7 @@ from bot.compact import Encoded, decode_doc, encode_doc, table_docs, write_docs
 from bot.ids import short_id
 from bot.models import ACTIVE_TASK_STATUSES, Task
 from bot.repos.changes import ChangeListeners
+from bot.repos.hash_index import HashIndex, key_hash
 from bot.repos.loading import load, load_all
 from bot.repos.records import holding, read_head, read_record
 from bot.store import Store
@@ -40,6 +42,7 @@ class SkipTask(Exception):
 
 _read_task = msgspec.json.Decoder(Task).decode
 _SHIFT = 40  # a location is shard << _SHIFT | doc id
+_DOC_ID = (1 << _SHIFT) - 1
 
 
 def _read(raw: Encoded, table: Table, doc_id: int) -> Task | None:
@@ -61,43 +64,84 @@ class StoredTasks:
         return len(self._raws)
 
 
+class _Head(msgspec.Struct):
+    id: Any = None
+    key: Any = None
+
+
+_read_ids = msgspec.json.Decoder(_Head).decode
+
+
 class TaskRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._tables = store.shard_tables("tasks")
         self._shard_no = {id(table): n for n, table in enumerate(self._tables)}
-        self._where: dict[str, int] | None = None  # task id -> shard << _SHIFT | doc id
-        self._by_key: dict[str, str] = {}
+        # hash of task id -> location, hash of key -> location (shard << _SHIFT | doc id):
+        # no str held (bot/repos/hash_index.py); each answer is checked against the document.
+        self._ids: HashIndex | None = None
+        self._keys = HashIndex()
+        self._count = 0
         self._unreadable: set[int] = set()  # locations of documents without id/key/subscriber
         self.changes = ChangeListeners()  # who else must know (bot.worklist)
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the files on next use (a transaction was undone)."""
-        self._where, self._by_key = None, {}
+        self._ids, self._keys, self._count = None, HashIndex(), 0
         self._unreadable = set()
         self.changes(None)
 
-    def _index(self) -> dict[str, int]:
-        if self._where is None:
-            where: dict[str, int] = {}
-            by_key: dict[str, str] = {}
+    def _index(self) -> HashIndex:
+        if self._ids is None:
+            ids: list[tuple[int, int]] = []
+            keys: list[tuple[int, int]] = []
             for n, table in enumerate(self._tables):
                 for doc_id, raw in table_docs(table).pairs():
                     task = _read(raw, table, doc_id)
+                    loc = n << _SHIFT | doc_id
                     if task is None:  # left in its file, out of every view
-                        self._unreadable.add(n << _SHIFT | doc_id)
+                        self._unreadable.add(loc)
                         continue
-                    where[task.id] = n << _SHIFT | doc_id
-                    by_key[task.key] = task.id
-            self._where, self._by_key = where, by_key
-        return self._where
+                    ids.append((key_hash(task.id), loc))
+                    keys.append((key_hash(task.key), loc))
+            self._ids, self._keys = HashIndex(ids), HashIndex(keys)
+            self._count = len(ids)
+            for locs in self._ids.shared():  # a task id stored twice (hand-edited): rare
+                self._count -= len(locs) - len({self._head(loc).id for loc in locs})
+        return self._ids
+
+    def _head(self, loc: int) -> _Head:
+        """The id and key of the document at `loc` (None, None if there is none)."""
+        raw = table_docs(self._tables[loc >> _SHIFT]).get(str(loc & _DOC_ID))
+        if raw is None:
+            return _Head()
+        try:
+            return _read_ids(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            doc = decode_doc(raw)
+            return _Head(doc.get("id"), doc.get("key")) if isinstance(doc, dict) else _Head()
+
+    def _loc(self, task_id: str) -> int | None:
+        """Where the task `task_id` is stored (the last one, if hand-edited twice)."""
+        for loc in reversed(self._index().get(key_hash(task_id))):
+            if loc not in self._unreadable and self._head(loc).id == task_id:
+                return loc
+        return None
+
+    def _id_of_key(self, key: str) -> str | None:
+        self._index()
+        for loc in reversed(self._keys.get(key_hash(key))):
+            head = self._head(loc)
+            if loc not in self._unreadable and head.key == key and type(head.id) is str:
+                return head.id
+        return None
 
     def _locate(self, task_id: str) -> tuple[Table, int] | None:
-        loc = self._index().get(task_id)
+        loc = self._loc(task_id)
         if loc is None:
             return None
-        return self._tables[loc >> _SHIFT], loc & ((1 << _SHIFT) - 1)
+        return self._tables[loc >> _SHIFT], loc & _DOC_ID
 
     def _raw(self, task_id: str) -> tuple[Table, int, Encoded] | None:
         found = self._locate(task_id)
@@ -112,9 +156,11 @@ class TaskRepo:
         return None if found is None else decode_doc(found[2])
 
     def _place(self, table: Table, doc_id: int, task: Task) -> None:
-        assert self._where is not None
-        self._where[task.id] = self._shard_no[id(table)] << _SHIFT | doc_id
-        self._by_key[task.key] = task.id
+        assert self._ids is not None
+        loc = self._shard_no[id(table)] << _SHIFT | doc_id
+        self._ids.add(key_hash(task.id), loc)
+        self._keys.add(key_hash(task.key), loc)
+        self._count += 1
 
     def _write(self, table: Table, changes: dict[int, Encoded | None]) -> None:
         try:
@@ -141,18 +187,15 @@ class TaskRepo:
 
     def by_key(self, key: str) -> Task | None:
         with self._store.lock:
-            self._index()
-            task_id = self._by_key.get(key)
+            task_id = self._id_of_key(key)
             return self.get(task_id) if task_id else None
 
     def has_key(self, key: str) -> bool:
         with self._store.lock:
-            self._index()
-            return key in self._by_key
+            return self._id_of_key(key) is not None
 
     def for_subscriber(self, subscriber_id: str) -> list[Task]:
         with self._store.lock:
-            index = self._index()
             table = self._store.shard_table("tasks", subscriber_id)
             shard = self._shard_no[id(table)]
             found = []
@@ -160,7 +203,7 @@ class TaskRepo:
                 head = read_head(data)
                 if head is None or head.subscriber_id != subscriber_id:
                     continue
-                if index.get(head.id) == shard << _SHIFT | doc_id:  # the stored one, readable
+                if self._loc(head.id) == shard << _SHIFT | doc_id:  # the stored one, readable
                     found.append(head.id)
         return [t for t in (self.get(i) for i in found) if t]
 
@@ -194,7 +237,8 @@ class TaskRepo:
 
     def count(self) -> int:
         with self._store.lock:
-            return len(self._index())
+            self._index()
+            return self._count
 
     def load(self, docs: Iterable[dict[str, Any]]) -> list[Task]:
         """Tasks from documents `raw` gave; unreadable ones are skipped and logged."""
@@ -212,8 +256,8 @@ class TaskRepo:
         """A short id for `key`, not used by a stored task nor in `reserved` (ids planned but
         not stored yet)."""
         with self._store.lock:
-            index = self._index()
-            return short_id(key, lambda candidate: candidate in index or candidate in reserved)
+            taken = self._loc
+            return short_id(key, lambda c: c in reserved or taken(c) is not None)
 
     def create(self, task: Task) -> bool:
         """Store a new task. Returns False (and stores nothing) if its key already exists."""
@@ -226,11 +270,10 @@ class TaskRepo:
     def _create(self, tasks: list[Task], *, single: bool) -> list[Task]:
         with self._store.lock:
             self._store.check_writable()
-            index = self._index()
             fresh: dict[str, Task] = {}
             for task in tasks:
-                if task.key not in self._by_key and task.key not in fresh:
-                    if single and task.id in index:
+                if task.key not in fresh and self._id_of_key(task.key) is None:
+                    if single and self._loc(task.id) is not None:
                         raise ValueError(f"task id {task.id} already used")
                     fresh[task.key] = task
             by_table: dict[int, tuple[Table, list[Task]]] = {}

@@ -6,10 +6,13 @@ import os
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.ids import ALPHABET
 from bot.models import TASK_CLAIMED, TASK_DONE, Task
 from bot.repos import Repos, TaskNotFound
+from bot.repos import tasks as tasks_module
 from bot.store import Store
 from tests.bot.repos.factories import subscriber, task
 
@@ -167,3 +170,38 @@ def test_a_task_write_leaves_the_subscriber_file_alone(file_store: Store) -> Non
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     written = [p for p in (file_store.data_dir / "tasks").glob("*.json")]
     assert len(written) == 1
+
+
+# The id and key indexes hold hashes (bot/repos/hash_index.py), each answer checked against
+# the stored task: with every hash the same, each lookup meets every task.
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    made=st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from("xyz")), max_size=10),
+    buckets=st.sampled_from([1, 3, 1 << 62]),
+)
+def test_task_lookups_are_right_whatever_the_hashes_collide(
+    made: list[tuple[str, str]], buckets: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks_module, "key_hash", lambda key: hash(key) % buckets)
+    repos = Repos.open(Store.memory())
+    stored: dict[str, Task] = {}  # key -> the task created under it
+    for tid, sid in made:
+        t = task(f"t{tid}{sid}", f"cus_{sid}", key=f"cus_{sid}:k{tid}")
+        if t.key not in stored and all(s.id != t.id for s in stored.values()):
+            assert repos.tasks.create(t)
+            stored[t.key] = t
+        elif t.key in stored:
+            assert not repos.tasks.create(t)  # a second task under a key: refused
+    for fresh in (repos, Repos.open(repos.store)):  # kept up to date, and built from the files
+        assert fresh.tasks.count() == len(stored)
+        for key, t in stored.items():
+            assert fresh.tasks.get(t.id) == t and fresh.tasks.by_key(key) == t
+        for sid in "xyz":
+            mine = [t for t in stored.values() if t.subscriber_id == f"cus_{sid}"]
+            assert sorted(fresh.tasks.for_subscriber(f"cus_{sid}"), key=str) == sorted(
+                mine, key=str
+            )
+        assert fresh.tasks.get("tnone") is None and not fresh.tasks.has_key("cus_x:none")
+        assert fresh.tasks.new_id("cus_x:new") not in {t.id for t in stored.values()}
