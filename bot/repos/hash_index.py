@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 
 _MERGE_AT = 1 << 16
 
@@ -31,18 +31,15 @@ class HashIndex:
 
     __slots__ = ("_hashes", "_ids", "_extra", "_extra_n")
 
-    def __init__(self, pairs: Iterable[tuple[int, int]] = ()) -> None:
+    def __init__(self, hashes: Sequence[int] = (), ids: Sequence[int] = ()) -> None:
+        """Index `ids[i]` under `hashes[i]` (the build: no tuple or str per entry)."""
         self._hashes = array("q")
         self._ids = array("q")
         self._extra: dict[int, list[int]] = {}
         self._extra_n = 0
-        hashes, ids = array("q"), array("q")
-        for h, doc_id in pairs:
-            hashes.append(h)
-            ids.append(doc_id)
         self._sorted(hashes, ids)
 
-    def _sorted(self, hashes: array[int], ids: array[int]) -> None:
+    def _sorted(self, hashes: Sequence[int], ids: Sequence[int]) -> None:
         order = sorted(range(len(hashes)), key=hashes.__getitem__)
         self._hashes = array("q", [hashes[i] for i in order])
         self._ids = array("q", [ids[i] for i in order])
@@ -96,4 +93,3 @@ class HashIndex:
                 end += 1
             yield list(self._ids[first:end])
             at = end + 1
-

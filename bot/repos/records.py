@@ -78,14 +78,31 @@ def holding(pairs: Iterable[tuple[int, Encoded]], key: str) -> Iterator[tuple[in
             yield doc_id, data
 
 
+# A subscriber's records' bytes: one record as itself (most subscribers hold one or two;
+# a list for each would cost some 40 MB at a million), several as a list.
+Group = Encoded | list[Encoded]
+
+
+def _members(group: Group) -> list[Encoded]:
+    return group if type(group) is list else [group]  # type: ignore[list-item]
+
+
+def _join(groups: dict[str, Group], sid: str, raws: Group) -> None:
+    held = groups.get(sid)
+    if held is None:
+        groups[sid] = raws
+    else:
+        groups[sid] = [*_members(held), *_members(raws)]
+
+
 class GroupedDocs(Mapping[str, list[dict[str, Any]]]):
     """Stored documents grouped by subscriber id, decoded when a group is read."""
 
-    def __init__(self, groups: dict[str, list[Encoded]]) -> None:
+    def __init__(self, groups: dict[str, Group]) -> None:
         self._groups = groups
 
     def __getitem__(self, sid: str) -> list[dict[str, Any]]:
-        return [decode_doc(raw) for raw in self._groups[sid]]
+        return [decode_doc(raw) for raw in _members(self._groups[sid])]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._groups)
@@ -135,13 +152,21 @@ class ShardedRecords(Generic[R]):
         heads = (read_head(raw) for raw in table_docs(table).raws())
         return {head.id for head in heads if head is not None}
 
-    def _groups(self) -> Iterator[tuple[Table, dict[str, list[Encoded]]]]:
+    def _groups(self) -> Iterator[tuple[Table, dict[str, Group]]]:
         for table in self._tables:
-            groups: dict[str, list[Encoded]] = {}
+            groups: dict[str, Group] = {}
             for doc_id, raw in table_docs(table).pairs():
                 record = self._read(raw, table, doc_id)
-                if record is not None:  # else left in its file, unseen; logged
-                    groups.setdefault(record.subscriber_id, []).append(raw)  # type: ignore[attr-defined]
+                if record is None:  # left in its file, unseen; logged
+                    continue
+                sid = record.subscriber_id  # type: ignore[attr-defined]
+                held = groups.get(sid)
+                if held is None:
+                    groups[sid] = raw
+                elif type(held) is list:
+                    held.append(raw)
+                else:
+                    groups[sid] = [held, raw]  # type: ignore[list-item]
             yield table, groups
 
     def stored_ids(self, records: Iterable[Any]) -> set[str]:
@@ -220,7 +245,8 @@ class ShardedRecords(Generic[R]):
     def by_subscriber(self) -> dict[str, list[R]]:
         with self._store.lock:
             return {
-                sid: [self._decode(raw) for raw in raws] for sid, raws in self._grouped().items()
+                sid: [self._decode(raw) for raw in _members(group)]
+                for sid, group in self._grouped().items()
             }
 
     def raw_by_subscriber(self) -> Mapping[str, list[dict[str, Any]]]:
@@ -232,16 +258,15 @@ class ShardedRecords(Generic[R]):
         with self._store.lock:
             return GroupedDocs(self._grouped())
 
-    def _grouped(self) -> dict[str, list[Encoded]]:
+    def _grouped(self) -> dict[str, Group]:
         """The bytes of every readable record, by subscriber id (unreadable ones logged)."""
-        merged: dict[str, list[Encoded]] = {}
+        merged: dict[str, Group] = {}
         for _, groups in self._groups():
-            for sid, raws in groups.items():
-                held = merged.get(sid)
-                if held is None:
-                    merged[sid] = raws
-                else:
-                    held.extend(raws)
+            if not merged:
+                merged = groups
+                continue
+            for sid, group in groups.items():
+                _join(merged, sid, group)
         return merged
 
     def all(self) -> Iterator[R]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -72,7 +73,7 @@ class SubscriberRepo:
     def _build(self, plan: bool) -> None:
         """Index the ids (and, with `plan`, the plan index) in one pass over the documents."""
         encoded = self._docs().encoded
-        pairs: list[tuple[int, int]] = []
+        hashes, doc_ids = array("q"), array("q")
         index = PlanIndex() if plan else None
         for doc_id, raw in encoded.pairs():
             if index is None:
@@ -82,11 +83,12 @@ class SubscriberRepo:
             if type(sid) is not str:  # unreadable: left in the file, out of every view
                 load(Subscriber, decode_doc(raw), self._table, doc_id)
                 continue
-            pairs.append((key_hash(sid), doc_id))
+            hashes.append(key_hash(sid))
+            doc_ids.append(doc_id)
             if index is not None:
                 index.add(sid, head)
-        ids = HashIndex(pairs)
-        del pairs
+        ids = HashIndex(hashes, doc_ids)
+        del hashes, doc_ids
         self._ids, self._count = ids, len(ids) - self._repeats(ids, encoded)
         if index is not None:
             self._plan = index
@@ -130,17 +132,19 @@ class SubscriberRepo:
         addresses; a second entry for each would cost memory for nothing).
         """
         if self._emails is None or self._bases is None:
-            exact: list[tuple[int, int]] = []
-            bases: list[tuple[int, int]] = []
+            exact: _Pairs = (array("q"), array("q"))
+            bases: _Pairs = (array("q"), array("q"))
             for doc_id, raw in self._docs().encoded.pairs():
                 sid, email = read_id(raw)
                 if type(sid) is str and type(email) is str and email:
                     self._file_address(exact, bases, normalize_email(email), doc_id)
-            self._emails, self._bases = HashIndex(exact), HashIndex(bases)
+            self._emails, self._bases = HashIndex(*exact), HashIndex(*bases)
         return self._emails, self._bases
 
     @staticmethod
-    def _file_address(exact: Any, bases: Any, email: str, doc_id: int) -> None:
+    def _file_address(
+        exact: HashIndex | _Pairs, bases: HashIndex | _Pairs, email: str, doc_id: int
+    ) -> None:
         """File `doc_id` under `email` (normalised) in `exact` and, if tagged, in `bases`."""
         _put(exact, key_hash(email), doc_id)
         base = _base_of(email)
@@ -342,11 +346,15 @@ class SubscriberRepo:
             return len(items)
 
 
-def _put(index: HashIndex | list[tuple[int, int]], h: int, doc_id: int) -> None:
-    if isinstance(index, list):
-        index.append((h, doc_id))
-    else:
+_Pairs = tuple["array[int]", "array[int]"]  # hashes and doc ids, while building an index
+
+
+def _put(index: HashIndex | _Pairs, h: int, doc_id: int) -> None:
+    if isinstance(index, HashIndex):
         index.add(h, doc_id)
+    else:
+        index[0].append(h)
+        index[1].append(doc_id)
 
 
 _read_subscriber = msgspec.json.Decoder(Subscriber).decode

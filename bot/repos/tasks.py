@@ -10,6 +10,7 @@ one shard its id hashes to. A write encodes only the tasks it changes.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -94,8 +95,7 @@ class TaskRepo:
 
     def _index(self) -> HashIndex:
         if self._ids is None:
-            ids: list[tuple[int, int]] = []
-            keys: list[tuple[int, int]] = []
+            ids, keys, locs = array("q"), array("q"), array("q")  # hashes, and where
             for n, table in enumerate(self._tables):
                 for doc_id, raw in table_docs(table).pairs():
                     task = _read(raw, table, doc_id)
@@ -103,12 +103,13 @@ class TaskRepo:
                     if task is None:  # left in its file, out of every view
                         self._unreadable.add(loc)
                         continue
-                    ids.append((key_hash(task.id), loc))
-                    keys.append((key_hash(task.key), loc))
-            self._ids, self._keys = HashIndex(ids), HashIndex(keys)
+                    ids.append(key_hash(task.id))
+                    keys.append(key_hash(task.key))
+                    locs.append(loc)
+            self._ids, self._keys = HashIndex(ids, locs), HashIndex(keys, locs)
             self._count = len(ids)
-            for locs in self._ids.shared():  # a task id stored twice (hand-edited): rare
-                self._count -= len(locs) - len({self._head(loc).id for loc in locs})
+            for same in self._ids.shared():  # a task id stored twice (hand-edited): rare
+                self._count -= len(same) - len({self._head(loc).id for loc in same})
         return self._ids
 
     def _head(self, loc: int) -> _Head:
