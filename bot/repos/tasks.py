@@ -251,7 +251,16 @@ class TaskRepo:
         Each is decoded as it is iterated: a fresh copy the caller may keep or change.
         """
         with self._store.lock:
-            return StoredTasks([raw for _, _, raw in self._stored()])
+            self._index()
+            skip = self._unreadable
+            return StoredTasks(  # no (table, doc id, bytes) tuple per task: the plan's peak
+                [
+                    raw
+                    for n, table in enumerate(self._tables)
+                    for doc_id, raw in table_docs(table).pairs()
+                    if not skip or n << _SHIFT | doc_id not in skip
+                ]
+            )
 
     def new_id(self, key: str, reserved: Collection[str] = ()) -> str:
         """A short id for `key`, not used by a stored task nor in `reserved` (ids planned but
