@@ -13,8 +13,9 @@ The publisher talks to Slack only through a `MessageSink` (implemented over slac
    between a post and that write, the next run finds the message in the thread; if Slack
    answers a post with 5xx or the answer is lost, the thread is searched before posting again.
 3. Posting a message links its tasks to it: a task belongs to the digest that lists it today.
-   Once the day is posted, the earlier messages that showed its carried tasks are edited to
-   say they moved on.
+   The link is the message's own document (`DigestRepo.fill_links` derives `Task.slack` from
+   it), so a post writes that one small document and no task. Once the day is posted, the
+   earlier messages that showed its carried tasks are edited to say they moved on.
 4. When tasks change, the message showing them now and its day's parent are edited through
    an `EditQueue`, after the answer and retried until they land (see `bot.edits`).
 """
@@ -33,13 +34,12 @@ from bot.blocks.digest import DEFERRED
 from bot.blocks.entry import EntryView
 from bot.bulk import settle_heap
 from bot.clock import Clock, local_today
-from bot.digest_view import add_tallies, message_views, moved_on
+from bot.digest_view import add_tallies, message_views
 from bot.edits import EditQueue
 from bot.evidence import evidence
 from bot.models import Risk, Subscriber, Task
 from bot.repos import Repos
 from bot.repos.digests import POSTED, DigestMessage, DigestRecord
-from bot.repos.tasks import SkipTask
 from bot.risk import score
 from config import Settings
 
@@ -289,8 +289,7 @@ class DigestPublisher:
                 self.edits.request(("message", key))
             else:
                 message.ts = self._post_once(record.channel, rendered, key, record.parent_ts)
-            self.repos.digests.save_message(message)
-            self._link_tasks(record, message)
+            self.repos.digests.save_message(message)  # its tasks are linked to it from here on
             if self._show(message, tally):  # a claim landed between planning and posting
                 self.edits.request(("parent", record.date))
 
@@ -325,23 +324,6 @@ class DigestPublisher:
                 failure = exc
         assert failure is not None
         raise failure
-
-    def _link_tasks(self, record: DigestRecord, message: DigestMessage) -> None:
-        """The message's tasks belong to it now (a carried task leaves its earlier message).
-
-        One write per shard touched (an entry's tasks share their customer's shard), under
-        one hold of the store lock: a message's work, whatever the store holds.
-        """
-        link = {"channel": record.channel, "ts": message.ts, "thread_ts": record.parent_ts}
-
-        def attach(task: Task) -> None:
-            if moved_on(task, record.date):
-                raise SkipTask  # a later digest lists it already (posting an old day late)
-            if task.slack == link and task.digest_date == record.date:
-                raise SkipTask  # linked by an earlier run
-            task.slack, task.digest_date = dict(link), record.date
-
-        self.repos.tasks.mutate_many(message.task_ids, attach)
 
     def _show_moved(self, record: DigestRecord) -> None:
         """Edit the earlier messages whose tasks this digest lists now (and their parents)."""

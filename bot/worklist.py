@@ -4,7 +4,8 @@
 that is about 27k tasks and 25k customers, seconds of CPU per view, and the Home was redrawn
 for every viewer after every claim. `WorkList` ranks everything once a day (or after a
 transaction is undone) and afterwards re-ranks only the customers whose tasks or outreach
-changed, as the repositories report them (`bot.repos.changes`).
+changed, as the repositories report them (`bot.repos.changes`), and those whose tasks a digest
+post linked to its message (`DigestRepo.linked`: posting writes no task).
 A view then costs what it shows: the first rows of a list kept in order, and its length.
 A full ranking runs with the collector paused and leaves its entries frozen (`gc.freeze`): at
 1M subscribers they are millions of objects, and each full collection walked them for 1-18 s
@@ -49,8 +50,10 @@ class WorkList:
         self._compute = threading.Lock()  # one reader updates the lists at a time
         self._dirty_lock = threading.Lock()  # held only to swap the set: never while reading
         self._dirty: set[str] | None = None  # None: rank everything again
+        self._linked: set[str] = set()  # ids of tasks a post linked (their customers re-ranked)
         repos.tasks.changes.add(self.changed)
         repos.outreach.changes.add(self.changed)
+        repos.digests.linked.add(self.linked)
 
     def changed(self, subscriber_ids: Iterable[str] | None) -> None:
         """Tasks or outreach of these customers changed (None: anything may have)."""
@@ -59,6 +62,14 @@ class WorkList:
                 self._dirty = None
             elif self._dirty is not None:
                 self._dirty.update(subscriber_ids)
+
+    def linked(self, task_ids: Iterable[str] | None) -> None:
+        """These tasks were linked to a posted digest message (None: any may have been)."""
+        with self._dirty_lock:
+            if task_ids is None:
+                self._dirty = None
+            elif self._dirty is not None:
+                self._linked.update(task_ids)
 
     def lists(self, today: date) -> tuple[list[WorkEntry], list[WorkEntry]]:
         """(listed by today's digest, waiting in the queue), both in `bot.priority` order.
@@ -69,9 +80,12 @@ class WorkList:
         with self._compute:
             with self._dirty_lock:
                 dirty, self._dirty = self._dirty, set()
+                linked, self._linked = self._linked, set()
             if dirty is None or today != self._day:
                 self._rebuild(today)
             else:
+                tasks = (self.repos.tasks.get(task_id) for task_id in linked)
+                dirty.update(t.subscriber_id for t in tasks if t is not None)
                 for sid in dirty:
                     self._update(sid, today)
             return (

@@ -35,7 +35,7 @@ class Repos:
 
     @classmethod
     def open(cls, store: Store) -> Repos:
-        return cls(
+        repos = cls(
             store=store,
             subscribers=SubscriberRepo(store),
             tasks=TaskRepo(store),
@@ -49,3 +49,5 @@ class Repos:
             sent=SentMailRepo(store),
             links=AddressLinkRepo(store),
         )
+        repos.tasks.derive_links(repos.digests.fill_links)  # where each task is shown in Slack
+        return repos

@@ -5,10 +5,18 @@ how many thread replies the day has. Each reply is its own document (`DigestMess
 by date and position like tasks, so posting one message or editing it after a claim rewrites one
 small file whatever the digest holds, and a claim finds the message that shows its task by the
 message's ts without reading the rest of the day.
+
+A task's Slack link (`Task.slack`, `Task.digest_date`) is derived from these documents: the
+latest posted message that lists the task is where it is shown now. The repository keeps that
+as an index (task id -> message), built from the files on first use and kept by every write, and
+`fill_links` puts it on tasks as they are read (`TaskRepo.derive_links`). So posting a message
+writes its own document and nothing else, whatever the store holds; a message's ts and its
+tasks' link are stored in one write, so a kill between the post and the link cannot happen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -16,6 +24,8 @@ from tinydb import Query
 from tinydb.table import Table
 
 from bot.mapping import Model, UTCDateTime
+from bot.models import Task
+from bot.repos.changes import ChangeListeners
 from bot.repos.loading import load
 from bot.store import Store, copy_doc, iter_docs, raw_docs, rewrite
 
@@ -80,6 +90,10 @@ def message_key(day: date, index: int) -> str:
     return f"{day.isoformat()}:{index}"
 
 
+# Where a task is shown: the posted message's (date, index, ts); one tuple per message.
+Shown = tuple[date, int, str]
+
+
 class DigestRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -87,6 +101,16 @@ class DigestRepo:
         self._shards = store.shard_tables("digest_messages")
         self._where: dict[str, tuple[Table, int]] | None = None  # message key -> (shard, doc id)
         self._by_ts: dict[str, str] = {}  # posted message ts -> key
+        self._shown: dict[str, Shown] = {}  # task id -> the latest posted message listing it
+        self._days: dict[date, tuple[str, str]] = {}  # date -> (channel, parent ts)
+        # Told the ids of the tasks a post links (not customers' ids): bot.worklist re-ranks them.
+        self.linked = ChangeListeners()
+        store.on_undo(self._drop_index)
+
+    def _drop_index(self) -> None:
+        """Read the files again on next use (a transaction was undone)."""
+        self._where, self._by_ts, self._shown, self._days = None, {}, {}, {}
+        self.linked(None)
 
     # -- the day's header ----------------------------------------------------------------------
 
@@ -103,7 +127,9 @@ class DigestRepo:
     def save(self, record: DigestRecord) -> None:
         with self._store.lock:
             self._store.check_writable()
+            self._index()
             self._table.upsert(record.to_doc(), Query().date == record.date.isoformat())
+            self._days[record.date] = (record.channel, record.parent_ts)
 
     def recent(self, limit: int = 14) -> list[DigestRecord]:
         with self._store.lock:
@@ -158,6 +184,50 @@ class DigestRepo:
                 if known:
                     rewrite(table, lambda docs, new=known: docs.update(new))  # type: ignore[misc]
                 self._by_ts.update({m.ts: m.key for m in group if m.ts})
+            linked = [
+                t
+                for m in messages
+                if m.ts
+                for t in self._note_shown((m.date, m.index, m.ts), m.task_ids)
+            ]
+            if linked:
+                self.linked(linked)
+
+    # -- where each task is shown --------------------------------------------------------------
+
+    def fill_links(self, tasks: Iterable[Task]) -> None:
+        """Set each task's `slack` link and `digest_date` from the posted messages listing it.
+
+        A task no posted message lists keeps what it carries (tasks linked by earlier versions
+        had it written into them); a stored link to a later digest than the messages say is
+        kept too.
+        """
+        with self._store.lock:
+            self._index()
+            shown, days = self._shown, self._days
+            for task in tasks:
+                found = shown.get(task.id)
+                if found is None or (task.digest_date is not None and task.digest_date > found[0]):
+                    continue
+                day, _, ts = found
+                channel, parent = days.get(day, ("", ""))
+                task.slack = {"channel": channel, "ts": ts, "thread_ts": parent}
+                task.digest_date = day
+
+    def _note_shown(self, here: Shown, task_ids: Iterable[str]) -> list[str]:
+        """Note that the message posted as `here` shows `task_ids`, unless a later one does.
+
+        Returns:
+            The ids of the tasks whose link this changed.
+        """
+        shown, changed = self._shown, []
+        for task_id in task_ids:
+            was = shown.get(task_id)
+            if was is None or was[:2] <= here[:2]:
+                shown[task_id] = here
+                if was != here:
+                    changed.append(task_id)
+        return changed
 
     def _shard(self, message: DigestMessage) -> Table:
         group = message_key(message.date, message.index // MESSAGES_PER_SHARD)
@@ -177,11 +247,17 @@ class DigestRepo:
         if self._where is None:
             where: dict[str, tuple[Table, int]] = {}
             for table, doc_id, doc in iter_docs(self._shards):
-                key = message_key(date.fromisoformat(doc["date"]), doc["index"])
+                day = date.fromisoformat(doc["date"])
+                key = message_key(day, doc["index"])
                 where[key] = (table, doc_id)
                 if doc.get("ts"):
                     self._by_ts[doc["ts"]] = key
+                    listed = (t for entry in doc.get("entries") or () for t in entry)
+                    self._note_shown((day, doc["index"], doc["ts"]), listed)
             self._where = where
+            for header in self._table.all():
+                day = date.fromisoformat(header["date"])
+                self._days[day] = (header.get("channel", ""), header.get("parent_ts", ""))
             for header in [d for d in self._table.all() if "messages" in d]:
                 self._migrate(dict(header))
         return self._where

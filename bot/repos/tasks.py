@@ -6,6 +6,10 @@ Tasks are held as their JSON bytes (`bot.compact`), decoded when read; the index
 the hash of a task id, and of a key, -> shard and doc id (`bot.repos.hash_index`), each answer
 checked against the document. A subscriber's tasks are found in the
 one shard its id hashes to. A write encodes only the tasks it changes.
+
+A task's digest link (`slack`, `digest_date`) is derived from the posted digest messages
+(`DigestRepo.fill_links`, wired by `Repos.open`) and filled in on every read; a write keeps the
+stored fields as they were unless the change set them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from bot.repos.records import holding, read_head, read_record
 from bot.store import Store
 
 T = TypeVar("T")
+Fill = Callable[[Iterable[Task]], None]
+LINK_FIELDS = ("slack", "digest_date")
 
 
 class TaskNotFound(LookupError):
@@ -85,7 +91,29 @@ class TaskRepo:
         self._count = 0
         self._unreadable: set[int] = set()  # locations of documents without id/key/subscriber
         self.changes = ChangeListeners()  # who else must know (bot.worklist)
+        self._fill: Fill | None = None
         store.on_undo(self._drop_index)
+
+    def derive_links(self, fill: Fill) -> None:
+        """Have `fill` set each task's digest link as it is read (`DigestRepo.fill_links`)."""
+        self._fill = fill
+
+    def _linked(self, tasks: list[Task]) -> list[Task]:
+        if self._fill is not None and tasks:
+            self._fill(tasks)
+        return tasks
+
+    def _encode(self, task: Task, doc: dict[str, Any], shown: tuple[Any, ...]) -> Encoded:
+        """The document to write for `task` read from `doc`: the derived link it was shown
+        with (`shown`) is not written; a link the change set is."""
+        new = task.to_doc()
+        if (task.slack, task.digest_date) == shown:
+            for field in LINK_FIELDS:
+                if field in doc:
+                    new[field] = doc[field]
+                else:
+                    new.pop(field, None)
+        return encode_doc(new)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the files on next use (a transaction was undone)."""
@@ -178,7 +206,8 @@ class TaskRepo:
         if found is None:
             return None
         table, doc_id, raw = found
-        return _read(raw, table, doc_id)
+        task = _read(raw, table, doc_id)
+        return None if task is None else self._linked([task])[0]
 
     def require(self, task_id: str) -> Task:
         task = self.get(task_id)
@@ -224,7 +253,7 @@ class TaskRepo:
         for table, doc_id, raw in stored:
             task = _read(raw, table, doc_id)
             if task is not None:
-                yield task
+                yield self._linked([task])[0]
 
     def active(self) -> Iterator[Task]:
         with self._store.lock:
@@ -234,7 +263,7 @@ class TaskRepo:
             if doc.get("status") in ACTIVE_TASK_STATUSES:
                 task = load(Task, doc, table, doc_id)
                 if task is not None:
-                    yield task
+                    yield self._linked([task])[0]
 
     def count(self) -> int:
         with self._store.lock:
@@ -243,7 +272,7 @@ class TaskRepo:
 
     def load(self, docs: Iterable[dict[str, Any]]) -> list[Task]:
         """Tasks from documents `raw` gave; unreadable ones are skipped and logged."""
-        return load_all(Task, docs, self._tables)
+        return self._linked(load_all(Task, docs, self._tables))
 
     def raw(self) -> StoredTasks:
         """Every stored task document with an id, for bulk read paths (the engine).
@@ -315,11 +344,12 @@ class TaskRepo:
                 raise TaskNotFound(task_id)
             table, doc_id, raw = found
             doc = decode_doc(raw)
-            task = Task.from_doc(doc)  # a change that raises must leave no trace
+            task = self._linked([Task.from_doc(doc)])[0]  # a change that raises: no trace
+            shown = (dict(task.slack), task.digest_date)
             result = change(task)
             if task.id != task_id or task.key != doc["key"]:
                 raise ValueError("a task's id and key never change")
-            self._write(table, {doc_id: encode_doc(task.to_doc())})
+            self._write(table, {doc_id: self._encode(task, doc, shown)})
             self.changes([task.subscriber_id])
             return task, result
 
@@ -344,6 +374,7 @@ class TaskRepo:
                 if task is None:
                     continue
                 key = doc["key"]
+                shown = (dict(self._linked([task])[0].slack), task.digest_date)
                 try:
                     change(task)
                 except SkipTask:
@@ -351,7 +382,7 @@ class TaskRepo:
                 if task.id != doc["id"] or task.key != key:
                     raise ValueError("a task's id and key never change")
                 group = groups.setdefault(id(table), (table, {}, []))
-                group[1][doc_id] = encode_doc(task.to_doc())
+                group[1][doc_id] = self._encode(task, doc, shown)
                 group[2].append(task)
             written: list[Task] = []
             for table, new_docs, tasks in groups.values():

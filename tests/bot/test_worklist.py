@@ -22,6 +22,7 @@ from bot.care import CareError, CareService, Permissions
 from bot.clock import FixedClock
 from bot.models import Subscriber, Subscription, Task
 from bot.repos import Repos
+from bot.repos.digests import DigestMessage, DigestRecord
 from bot.store import Store
 from bot.worklist import WorkList
 
@@ -76,11 +77,25 @@ def add_task(repos: Repos, clock: FixedClock, sid: str, kind: str, due_in: int, 
     return task
 
 
-def link_to_digest(repos: Repos, task_id: str, today: date) -> None:
-    def attach(task: Task) -> None:
-        task.slack, task.digest_date = {"channel": "C0", "ts": f"1.{task.id}"}, today
+def link_to_digest(repos: Repos, task_id: str, today: date, legacy: bool = False) -> None:
+    """Post a digest message listing the task today (`legacy`: link it the way earlier
+    versions did, by writing the link into the task)."""
+    if legacy:
 
-    repos.tasks.mutate(task_id, attach)
+        def attach(task: Task) -> None:
+            task.slack, task.digest_date = {"channel": "C0", "ts": f"1.{task.id}"}, today
+
+        repos.tasks.mutate(task_id, attach)
+        return
+    record = repos.digests.get(today) or DigestRecord(
+        date=today, channel="C0", created_at=START, parent_ts=f"2.{today:%j}"
+    )
+    index, record.message_count = record.message_count, record.message_count + 1
+    repos.digests.save(record)
+    ts = f"3.{today:%j}{index:03d}"
+    repos.digests.save_message(
+        DigestMessage(date=today, index=index, kind="checkin", entries=[[task_id]], ts=ts)
+    )
 
 
 OPS = st.lists(
@@ -125,7 +140,7 @@ def test_after_any_changes_the_lists_equal_a_fresh_ranking(ops):
             elif op == "reached":  # outreach moves the customer down (last reached today)
                 care.log_outreach(sid, user, "email", "reached", close=False)
             elif op == "digest":
-                link_to_digest(repos, task_id, today)
+                link_to_digest(repos, task_id, today, legacy=pick % 3 == 0)
             elif op == "day":
                 clock.advance(days=1 + pick % 2)
         except CareError:

@@ -68,20 +68,22 @@ class CareBot:
             self.runtime.stop()
 
 
+def fake_env(fake: FakeSlack, data_dir: Path, **env: str) -> dict[str, str]:
+    """The environment that points the bot at the fake Slack, with MANAGERS as the care team."""
+    return {
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "CARE_DIGEST_CHANNEL": DIGEST,
+        "CARE_MANAGERS": ",".join(MANAGERS),
+        "CARE_DATA_DIR": str(data_dir),
+        **env,
+    }
+
+
 def fake_settings(fake: FakeSlack, data_dir: Path, **env: str) -> Settings:
     """Settings that point the bot at the fake Slack, with MANAGERS as the care team."""
-    return load_settings(
-        {
-            "SLACK_BOT_TOKEN": fake.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "CARE_DIGEST_CHANNEL": DIGEST,
-            "CARE_MANAGERS": ",".join(MANAGERS),
-            "CARE_DATA_DIR": str(data_dir),
-            **env,
-        },
-        dotenv=False,
-    )
+    return load_settings(fake_env(fake, data_dir, **env), dotenv=False)
 
 
 def start_bot(fake: FakeSlack, data_dir: Path, clock: FixedClock, **env: str) -> CareBot:
