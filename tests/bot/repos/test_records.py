@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.compact import decode_doc, encode_doc
 from bot.repos import Repos
+from bot.repos.records import JOIN_FROM, holding, needle
 from bot.store import Store
 from tests.bot.repos.factories import event, outreach
 
@@ -61,3 +66,24 @@ def test_a_reopened_json_store_finds_every_record_and_still_dedupes(tmp_path) ->
             e.id for e in events if e.subscriber_id == "cus_3"
         )
         assert [o.note for o in repos.outreach.for_subscriber("cus_1")] == ["touch 1"]
+
+
+_ids = st.text(alphabet=["a", "b", "_", "\\", '"', "'", "é", "{", "}"], min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(docs=st.lists(st.tuples(_ids, _ids), max_size=3 * JOIN_FROM), key=_ids)
+def test_holding_yields_every_document_that_holds_the_key_whole_and_under_its_id(docs, key):
+    pairs = [
+        (n * 3 + 1, encode_doc({"id": rid, "subscriber_id": sid}))
+        for n, (rid, sid) in enumerate(docs)
+    ]
+    wanted = needle(key)
+    found = list(holding(iter(pairs), key))
+
+    stored = dict(pairs)
+    assert all(stored[doc_id] == data for doc_id, data in found)  # whole documents, own ids
+    assert [doc_id for doc_id, _ in found] == sorted({doc_id for doc_id, _ in found})
+    holds = [d for d, raw in pairs if wanted is None or wanted in raw or b"\\" in raw]
+    assert set(holds) <= {doc_id for doc_id, _ in found}
+    assert {d for d, raw in pairs if decode_doc(raw)["subscriber_id"] == key} <= set(holds)
