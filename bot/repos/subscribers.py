@@ -103,12 +103,16 @@ class SubscriberRepo:
         return repeats
 
     def _doc_id(self, sid: str) -> int | None:
-        """The doc id of the document holding `sid` (the last one, if hand-edited twice)."""
+        found = self._find(sid)
+        return None if found is None else found[0]
+
+    def _find(self, sid: str) -> tuple[int, Encoded] | None:
+        """(doc id, bytes) of the document holding `sid` (the last, if hand-edited twice)."""
         encoded = self._docs().encoded
         for doc_id in reversed(self._index().get(key_hash(sid))):
             raw = encoded.get(str(doc_id))
-            if raw is not None and read_id(raw)[0] == sid:
-                return doc_id
+            if raw is not None and _holds_id(raw, sid):
+                return doc_id, raw
         return None
 
     def _plan_index(self) -> PlanIndex:
@@ -184,10 +188,10 @@ class SubscriberRepo:
 
     def get(self, sid: str) -> Subscriber | None:
         with self._store.lock:
-            doc_id = self._doc_id(sid)
-            if doc_id is None:
+            found = self._find(sid)
+            if found is None:
                 return None
-            raw = self._docs().encoded[str(doc_id)]
+            doc_id, raw = found
         try:  # straight from JSON to the struct: no dict in between
             return _read_subscriber(raw)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
@@ -197,14 +201,14 @@ class SubscriberRepo:
     def held(self, sid: str) -> Encoded | None:
         """The stored document of one subscriber as its JSON bytes, not decoded."""
         with self._store.lock:
-            doc_id = self._doc_id(sid)
-            return None if doc_id is None else self._docs().encoded[str(doc_id)]
+            found = self._find(sid)
+            return None if found is None else found[1]
 
     def raw_doc(self, sid: str) -> dict[str, Any] | None:
         """The stored document of one subscriber (a fresh copy), for read paths."""
         with self._store.lock:
-            doc_id = self._doc_id(sid)
-            return None if doc_id is None else self._docs()[str(doc_id)]
+            found = self._find(sid)
+            return None if found is None else decode_doc(found[1])
 
     def id_by_email(self, email: str) -> str | None:
         """The id holding exactly this address (case-insensitive), first stored first."""
@@ -355,6 +359,19 @@ def _put(index: HashIndex | _Pairs, h: int, doc_id: int) -> None:
     else:
         index[0].append(h)
         index[1].append(doc_id)
+
+
+def _holds_id(raw: Encoded, sid: str) -> bool:
+    """Whether a stored document's id is `sid`: from its first bytes when it starts with its
+    id, as the store writes it (no decode); else read."""
+    try:
+        head = b'{"id":' + msgspec.json.encode(sid)
+    except (UnicodeEncodeError, TypeError):
+        return bool(read_id(raw)[0] == sid)
+    view = memoryview(raw)
+    if view[: len(head)] == head and view[len(head) : len(head) + 1] in (b",", b"}"):
+        return True
+    return bool(read_id(raw)[0] == sid)
 
 
 _read_subscriber = msgspec.json.Decoder(Subscriber).decode
