@@ -12,7 +12,7 @@ grows: adding a million keys one batch at a time stays O(n log n).
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 
 _MERGE_AT = 1 << 16
@@ -70,14 +70,20 @@ class HashIndex:
         """The doc ids filed under `h`, first filed first (the build files in doc id order)."""
         hashes = self._hashes
         at = bisect_left(hashes, h)
-        found = []
-        while at < len(hashes) and hashes[at] == h:
-            found.append(self._ids[at])
-            at += 1
+        end = bisect_right(hashes, h, at)
+        found = list(self._ids[at:end]) if end > at else []
         extra = self._extra.get(h)
         if extra:
             found.extend(doc_id for doc_id in extra if doc_id not in found)
         return found
+
+    def last(self, h: int) -> int | None:
+        """The doc id filed last under `h` (None if none): `get(h)[-1]` without the list."""
+        extra = self._extra.get(h)
+        if extra:
+            return extra[-1]
+        at = bisect_right(self._hashes, h) - 1
+        return self._ids[at] if at >= 0 and self._hashes[at] == h else None
 
     def shared(self) -> Iterator[list[int]]:
         """The doc ids of every hash held by more than one entry of the arrays."""

@@ -294,11 +294,8 @@ class SubscriberRepo:
             dated, scoring = plan.candidates(windows, also)
             # By hash alone (no document read): an id that is not stored but shares a hash
             # with one that is comes through, and reads of it find nothing.
-            placed = {}
-            for sid in dated | scoring:
-                doc_ids = ids.get(key_hash(sid))
-                if doc_ids:
-                    placed[sid] = doc_ids[-1]
+            last = ids.last
+            placed = {sid: at for sid in dated | scoring if (at := last(key_hash(sid))) is not None}
             return sorted(placed, key=placed.__getitem__), dated, plan.flags
 
     def put(self, subscriber: Subscriber) -> None:
