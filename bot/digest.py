@@ -15,13 +15,15 @@ onboarding, checkin_30, checkin_90, checkin_180, anniversary), then by `bot.prio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot import enginerun, priority
+from bot import duetask, enginerun, priority
 from bot.bulk import paused_gc
+from bot.duetask import TaskFacts
 from bot.engine import EngineChanges, plan_changes, scored
 from bot.holdout import held_out
 from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
@@ -214,7 +216,7 @@ class HasTasks(Protocol):
     """A customer's due tasks: a full `DigestEntry` or a cheap `Due`."""
 
     @property
-    def tasks(self) -> list[Task]: ...
+    def tasks(self) -> Sequence[TaskFacts]: ...
 
 
 Q = TypeVar("Q", bound=HasTasks)
@@ -286,13 +288,14 @@ class Due:
 
     Attributes:
         subscriber_id: the customer.
-        tasks: their due tasks, most urgent kind first.
+        tasks: their due tasks, most urgent kind first: `Task`s, or a stored one's
+            `bot.duetask.DueTask` facts (`gather(slim=True)`).
         overdue: any task is overdue.
         last_reached: the day they were last reached (`bot.priority`).
     """
 
     subscriber_id: str
-    tasks: list[Task]
+    tasks: list[TaskFacts]
     overdue: bool
     last_reached: date | None
 
@@ -391,7 +394,7 @@ class Entries:
 
     def entry(self, due: Due) -> DigestEntry:
         """The customer's full entry: subscriber, today's risk, priority."""
-        sid, tasks = due.subscriber_id, due.tasks
+        sid, tasks = due.subscriber_id, duetask.full(self.repos, due.tasks)
         sub, risk = self.changes.subscribers.get(sid), self.changes.risks.get(sid)
         if sub is None or risk is None:
             stored = self.repos.subscribers.get(sid)
@@ -400,7 +403,7 @@ class Entries:
             if stored is not None:
                 events = self.changes.events.get(sid, ())
                 risk = scored(stored, events, self.bound(sid), self.today, self.settings)
-        entry = DigestEntry(sub, tasks, risk, tasks[0].kind, due.overdue)
+        entry = DigestEntry(sub, tasks, risk, due.tasks[0].kind, due.overdue)
         entry.priority = priority.of_tasks(
             tasks,
             self.today,
@@ -413,25 +416,32 @@ class Entries:
 
 
 def gather(
-    today: date, repos: Repos, settings: Settings, now: datetime
+    today: date, repos: Repos, settings: Settings, now: datetime, *, slim: bool = False
 ) -> tuple[list[Due], Entries, int]:
     """Every customer due on `today` (cheap facts only), what builds their entries, and how
-    many customers' touches are deferred."""
+    many customers' touches are deferred.
+
+    With `slim`, a stored task is kept as its `bot.duetask.DueTask` facts (its entry reads it
+    again in full): the sized plan builds a few hundred entries, not one per customer due.
+    """
     grace = settings.lifecycle.grace_days
     day = today.isoformat()
     with repos.store.lock:  # the record read against the files as they are
         ran = enginerun.ran_today(repos.store, today, settings)
-    shown = repos.tasks.load(d for d in repos.tasks.raw() if _shown(d, day))
+    docs = (d for d in repos.tasks.raw() if _shown(d, day))
+    shown: Iterator[tuple[Task, TaskFacts]] = (
+        duetask.read(repos, docs) if slim else ((t, t) for t in repos.tasks.load(docs))
+    )
     if ran:  # the engine's run left nothing to do today (bot/enginerun.py): no dry run
         changes = EngineChanges(today, now, settings.lifecycle)
         changes.events = repos.events.raw_by_subscriber()
     else:
         changes = plan_changes(today, repos, settings, now)
     expiring = {t.id for t in changes.expire}
-    by_subscriber: dict[str, list[Task]] = {}
-    for task in [*shown, *changes.create]:
+    by_subscriber: dict[str, list[TaskFacts]] = {}
+    for task, kept in chain(shown, ((t, t) for t in changes.create)):
         if task.id not in expiring and task.due <= today and not task.held_out:
-            by_subscriber.setdefault(task.subscriber_id, []).append(task)
+            by_subscriber.setdefault(task.subscriber_id, []).append(kept)
     outreach = repos.outreach.raw_by_subscriber()
     dues = []
     deferred = 0
@@ -446,7 +456,9 @@ def gather(
     return dues, Entries(today, repos, settings, changes), deferred
 
 
-def _deferred(sid: str, tasks: list[Task], today: date, repos: Repos, settings: Settings) -> bool:
+def _deferred(
+    sid: str, tasks: list[TaskFacts], today: date, repos: Repos, settings: Settings
+) -> bool:
     """An unclaimed lifecycle touch for a customer reached in the last quiet days waits."""
     if not deferrable(t.kind for t in tasks) or any(t.status != TASK_OPEN for t in tasks):
         return False

@@ -17,7 +17,8 @@ and the pinned ones posted. The rest of the bound is filled best first from a he
 most each customer could rank (`bot.priority.sort_key` with the risk bound for the score):
 a customer popped with a bound is scored and pushed back with its real key, one popped with
 its real key is next in the true order. A real key is never better than the bound's, so the
-order is exactly `choose`'s. What waits in the queue is kept as the cheap `Due` records: the
+order is exactly `choose`'s. What waits in the queue is kept as the cheap `Due` records, a
+stored task as its `bot.duetask.DueTask` facts (a posted entry reads its tasks in full): the
 digest counts them, `/care queue` ranks them from the tasks (`bot.queue`).
 """
 
@@ -69,7 +70,7 @@ def plan_day(
     """
     grace = settings.lifecycle.grace_days
     with paused_gc():
-        dues, entries, deferred = gather(today, repos, settings, now)
+        dues, entries, deferred = gather(today, repos, settings, now, slim=True)
         waiting: list[Due] = []
         held: list[Due] = []
         claimable: list[Due] = []

@@ -18,7 +18,9 @@ from msgspec.structs import replace
 
 from bot.clock import FixedClock
 from bot.digest import plan_digest
+from bot.duetask import DueTask
 from bot.engine import run_engine
+from bot.models import Task
 from bot.repos import Repos
 from bot.sizing import plan_day
 from bot.store import Store
@@ -101,15 +103,16 @@ def test_the_cheap_day_posts_what_the_full_plan_chooses(customers, limit, must_s
 
     assert _shape(plan.entries, TODAY) == _shape(chosen.posted, TODAY)
     assert _shape(choice.posted, TODAY) == _shape(chosen.posted, TODAY)
+    assert [e.tasks for e in choice.posted] == [e.tasks for e in chosen.posted]  # read in full
     queued = sorted((d.subscriber_id, [t.id for t in d.tasks]) for d in choice.queued)
     assert queued == sorted((e.subscriber.id, e.task_ids) for e in chosen.queued)
     assert (plan.counts, plan.deferred, choice.limit) == (full.counts, full.deferred, chosen.limit)
     assert choice.queued_tasks == chosen.queued_tasks
 
 
-def test_only_the_customers_who_can_rank_differently_are_scored(monkeypatch):
-    # 30 customers due, none at risk, a bound of 3: three entries are built, not thirty.
-    repos = _stored(
+def _thirty_due() -> Repos:
+    """30 customers with a day-30 check-in today, none at risk, worth 10..39 a month."""
+    return _stored(
         [
             {
                 "tenure": 30,
@@ -123,6 +126,11 @@ def test_only_the_customers_who_can_rank_differently_are_scored(monkeypatch):
             for n in range(30)
         ]
     )
+
+
+def test_only_the_customers_who_can_rank_differently_are_scored(monkeypatch):
+    # 30 customers due, none at risk, a bound of 3: three entries are built, not thirty.
+    repos = _thirty_due()
     config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
     from bot import digest
 
@@ -135,6 +143,35 @@ def test_only_the_customers_who_can_rank_differently_are_scored(monkeypatch):
     assert [e.subscriber.id for e in plan.entries] == ["cus_29", "cus_28", "cus_27"]
     assert len(built) == 3
     assert len(choice.queued) == 27 and choice.queued_tasks == 27
+
+
+def test_the_queue_keeps_a_stored_tasks_facts_and_a_posted_entry_the_task_itself():
+    # 30 customers due on stored tasks (today's engine run), 3 posted: the 27 queued keep
+    # only the facts that rank and count them, not a full Task each.
+    repos = _thirty_due()
+    config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
+    clock = FixedClock(at_noon(TODAY))
+    created = run_engine(TODAY, repos, config, clock).created
+    assert len(created) == 30
+    for task in created[::4]:
+        repos.tasks.mutate(task.id, lambda t: setattr(t, "status", "claimed"))
+    plan, choice = plan_day(TODAY, repos, config, clock.now(), 3, 300.0)
+
+    queued = [t for d in choice.queued for t in d.tasks]
+    assert len(queued) == 30 - 3 - 8  # the 8 claimed ones are work in hand, posted
+    assert all(type(t) is DueTask for t in queued)
+    for facts in queued:
+        stored = repos.tasks.require(facts.id)
+        assert (facts.kind, facts.due, facts.status, facts.value) == (
+            stored.kind,
+            stored.due,
+            stored.status,
+            stored.value,
+        )
+    posted = [t for e in choice.posted for t in e.tasks]
+    assert len(posted) == 3 + 8
+    assert posted == [repos.tasks.require(t.id) for t in posted]
+    assert all(type(t) is Task for t in posted)
 
 
 def test_a_customer_the_must_show_rules_cannot_pin_is_not_scored_for_them(monkeypatch):
