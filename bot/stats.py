@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from bot.holdout import held_out
-from bot.models import ACTIVE_TASK_STATUSES, TASK_DONE, TASK_EXPIRED
+from bot.models import ACTIVE_TASK_STATUSES, TASK_DONE, TASK_EXPIRED, Task
 from bot.repos import Repos
 from bot.techtouch import BOT_USER
 
@@ -64,24 +64,43 @@ def team_stats(repos: Repos, now: datetime, period_days: int) -> TeamStats:
         ):
             recent.append(doc)
     for task in repos.tasks.load(recent):
-        if task.claimed_at and since <= task.claimed_at <= now and task.claimed_by != BOT_USER:
-            stats.claimed += 1
-            stats.per_manager.setdefault(task.claimed_by, ManagerStats()).claimed += 1
-            waits.append((task.claimed_at - task.created_at).total_seconds() / 60)
+        count_task(stats, task, since, now, waits)
         if task.closed_at and since <= task.closed_at <= now:
             if task.status == TASK_EXPIRED:
                 stats.expired += 1
             elif task.status == TASK_DONE and task.closed_by == BOT_USER:
                 stats.automated += 1
-            elif task.status == TASK_DONE:
-                stats.done += 1
-                stats.per_manager.setdefault(task.closed_by, ManagerStats()).done += 1
+    add_outreach(stats, repos, since, now)
+    if waits:
+        stats.median_claim_minutes = round(median(waits), 1)
+    stats.per_manager = ordered(stats.per_manager)
+    return stats
+
+
+def count_task(
+    stats: TeamStats, task: Task, since: datetime, now: datetime, waits: list[float]
+) -> None:
+    """Count a manager's claim and close of `task` if they fall in `since`..`now`."""
+    if task.claimed_at and since <= task.claimed_at <= now and task.claimed_by != BOT_USER:
+        stats.claimed += 1
+        stats.per_manager.setdefault(task.claimed_by, ManagerStats()).claimed += 1
+        waits.append((task.claimed_at - task.created_at).total_seconds() / 60)
+    closed = task.closed_at and since <= task.closed_at <= now
+    if closed and task.status == TASK_DONE and task.closed_by != BOT_USER:
+        stats.done += 1
+        stats.per_manager.setdefault(task.closed_by, ManagerStats()).done += 1
+
+
+def add_outreach(stats: TeamStats, repos: Repos, since: datetime, now: datetime) -> None:
+    """Count the managers' outreach logged in `since`..`now` (the bot's is not theirs)."""
     for outreach in repos.outreach.all():
         if since <= outreach.at <= now and outreach.by != BOT_USER:
             person = stats.per_manager.setdefault(outreach.by, ManagerStats())
             person.outreach += 1
             person.saved += outreach.outcome == "saved"
             stats.outcomes[outreach.outcome] = stats.outcomes.get(outreach.outcome, 0) + 1
-    if waits:
-        stats.median_claim_minutes = round(median(waits), 1)
-    return stats
+
+
+def ordered(per_manager: dict[str, ManagerStats]) -> dict[str, ManagerStats]:
+    """Per-manager numbers by user id: the same order however the tasks were read."""
+    return dict(sorted(per_manager.items()))

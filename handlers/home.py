@@ -4,9 +4,10 @@ Every list is in `bot.priority` order; must-show work (high churn risk, failed p
 `[digest] must_show_value`) is never pushed off the page by lower-value work.
 
 After tasks change, the Homes of everyone who opened one are redrawn by one worker thread
-(`bot.edits.EditQueue`), never in the listener that answered: a view reads every task (the
-claimant's own, the week's numbers), seconds of CPU per viewer at a million subscribers, and
-claims arrive faster than that while a digest posts. A viewer already waiting for a redraw is
+(`bot.edits.EditQueue`), never in the listener that answered: claims arrive faster than views
+are drawn while a digest posts. A view reads the viewer's claimed tasks and the week's numbers
+from a `bot.ledger.TaskLedger` kept current from the task repository's change reports (reading
+every task for them was seconds of CPU per redraw at a million subscribers). A viewer already waiting for a redraw is
 not queued twice, so a burst of claims costs one redraw each, drawn from the latest state; and
 after each redraw the worker rests `REST_FACTOR` times as long as it took (at most `MAX_REST_S`),
 so however much a view costs, redraws take at most a third of the CPU from claims' answers
@@ -23,9 +24,9 @@ from collections.abc import Iterable
 from bot import queue
 from bot.blocks.home import MAX_ROWS, build_home
 from bot.edits import EditQueue
-from bot.models import ACTIVE_TASK_STATUSES, Task
+from bot.ledger import TaskLedger
+from bot.models import Task
 from bot.priority import must_show, select
-from bot.stats import team_stats
 from handlers.context import Services
 from handlers.present import stats_view
 from handlers.report import headline
@@ -41,6 +42,7 @@ class HomeTabs:
     def __init__(self, services: Services, max_viewers: int = 200) -> None:
         self.services = services
         self.max_viewers = max_viewers
+        self.ledger = TaskLedger(services.repos)  # the viewer's tasks and the week's numbers
         self._viewers: dict[str, None] = {}
         self._lock = threading.Lock()
         self._redraws = EditQueue(self._redraw, max_attempts=1)
@@ -93,14 +95,9 @@ class HomeTabs:
     def view(self, user: str) -> dict:
         s = self.services
         today, grace = s.care.today(), s.settings.lifecycle.grace_days
-        mine = s.repos.tasks.load(
-            d
-            for d in s.repos.tasks.raw()
-            if d.get("claimed_by") == user and d.get("status") in ACTIVE_TASK_STATUSES
-        )
-        mine_ranked = queue.rank(s.repos, mine, today, grace)
+        mine_ranked = queue.rank(s.repos, self.ledger.claimed_by(user), today, grace)
         in_digest, queued = s.worklist.lists(today)
-        week = stats_view(s, team_stats(s.repos, s.clock.now(), 7))
+        week = stats_view(s, self.ledger.stats(s.clock.now(), 7))
         return build_home(
             user,
             self._page(mine_ranked),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from bot.blocks import ids
+from handlers.report import HEADLINE_PERIOD, cache_of
 from tests.handlers.conftest import (
     DIGEST,
     CareBot,
@@ -161,3 +162,31 @@ def test_the_redraw_worker_rests_twice_as_long_as_a_redraw_took(care_bot):
     assert len(times) == 3  # opened, then one redraw per claim
     assert home.rested[-2] >= 0.6
     assert times[2] - times[1] >= home.rested[-2]
+
+
+def test_a_redraw_after_a_claim_reads_no_task_but_the_claimants(care_bot):
+    """At 1M subscribers a view read every task twice (the claimant's list, the week's
+    numbers): seconds of CPU per redraw, claims waiting on it. After the first view, a redraw
+    reads the ledger kept current from the task repository's change reports."""
+    add_checkins(care_bot.repos, 3)
+    post_digest(care_bot)
+    assert "Your claimed tasks (0)" in _open_home(care_bot, "U1")
+    cache = cache_of(care_bot.services)  # the headline's report, started by the first view
+    care_bot.fake.wait_for(lambda: cache.fresh(HEADLINE_PERIOD) is not None)
+    tasks, every_task = care_bot.repos.tasks, care_bot.repos.tasks.raw
+    scans: list[int] = []
+
+    def counted_raw():  # the repository's own bulk read, counted
+        scans.append(1)
+        return every_task()
+
+    tasks.raw = counted_raw
+    try:
+        click(care_bot, ids.ACTION_CLAIM, tasks_of(care_bot.repos, "cus_001")[0].id, user="U1")
+        care_bot.fake.wait_for(lambda: "Your claimed tasks (1)" in _home_text(care_bot, "U1"))
+        assert care_bot.services.home.drain()
+    finally:
+        del tasks.raw
+    text = _home_text(care_bot, "U1")
+    assert "Customer 001" in text.partition("Unclaimed today")[0] and "*1* claimed" in text
+    assert scans == []
