@@ -139,7 +139,9 @@ def build(
     publisher = DigestPublisher(repos, settings, clock, SlackSink(client), renderer, pacer)
     services = Services(settings, repos, clock, care, publisher, client)
     services.outbox = Outbox(repos, settings.smtp, settings.imap, clock, care)
-    services.worklist = WorkList(repos, settings.lifecycle.grace_days)
+    services.worklist = WorkList(
+        repos, settings.lifecycle.grace_days, settings.digest.must_show_value
+    )
     services.home = HomeTabs(services)
     services.drafts = _build_drafts(settings, repos)
     scheduler = schedule.Scheduler()

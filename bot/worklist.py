@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from bot import queue
+from bot import priority, queue
 from bot.bulk import paused_gc
 from bot.models import TASK_OPEN, Task
 from bot.queue import WorkEntry
@@ -39,14 +39,18 @@ class WorkList:
     Args:
         repos: the repositories; their change reports keep the lists current.
         grace_days: a task due more than this many days ago is overdue.
+        must_show_value: the `[digest] must_show_value` whose must-show entries `page` keeps
+            in order apart (always shown).
     """
 
-    def __init__(self, repos: Repos, grace_days: int) -> None:
+    def __init__(self, repos: Repos, grace_days: int, must_show_value: float = 0.0) -> None:
         self.repos = repos
         self.grace_days = grace_days
+        self.must_show_value = must_show_value
         self._day: date | None = None
         self._entries: dict[tuple[str, bool], tuple[tuple[Any, ...], WorkEntry]] = {}
         self._order: dict[bool, list[tuple[Any, ...]]] = {IN_DIGEST: [], QUEUED: []}
+        self._pins: dict[bool, list[tuple[Any, ...]]] = {IN_DIGEST: [], QUEUED: []}  # must-show
         self._compute = threading.Lock()  # one reader updates the lists at a time
         self._dirty_lock = threading.Lock()  # held only to swap the set: never while reading
         self._dirty: set[str] | None = None  # None: rank everything again
@@ -78,20 +82,50 @@ class WorkList:
         returns copies).
         """
         with self._compute:
-            with self._dirty_lock:
-                dirty, self._dirty = self._dirty, set()
-                linked, self._linked = self._linked, set()
-            if dirty is None or today != self._day:
-                self._rebuild(today)
-            else:
-                tasks = (self.repos.tasks.get(task_id) for task_id in linked)
-                dirty.update(t.subscriber_id for t in tasks if t is not None)
-                for sid in dirty:
-                    self._update(sid, today)
+            self._current(today)
             return (
                 [self._entries[(k[-1], IN_DIGEST)][1] for k in self._order[IN_DIGEST]],
                 [self._entries[(k[-1], QUEUED)][1] for k in self._order[QUEUED]],
             )
+
+    def page(self, today: date, limit: int) -> tuple[list[WorkEntry], list[WorkEntry], int, int]:
+        """The first `limit` rows `bot.priority.select` shows of each list (must-show entries
+        always, then the best of the rest), and the lists' lengths, without reading every entry:
+        (in the digest, in the queue, how many in the digest, how many in the queue)."""
+        with self._compute:
+            self._current(today)
+            lengths = len(self._order[IN_DIGEST]), len(self._order[QUEUED])
+            return self._first(IN_DIGEST, limit), self._first(QUEUED, limit), *lengths
+
+    def _first(self, where: bool, limit: int) -> list[WorkEntry]:
+        order, pins = self._order[where], self._pins[where]
+        if len(order) <= limit:
+            keys = order
+        else:  # select's rows: every pin, then `room` unpinned in order; the first `limit`
+            room, unpinned = max(limit - len(pins), 0), list[tuple[Any, ...]]()
+            for key in order:
+                if len(unpinned) >= room:
+                    break
+                at = bisect.bisect_left(pins, key)
+                if at == len(pins) or pins[at] != key:
+                    unpinned.append(key)
+            keys = sorted(pins[:limit] + unpinned)[:limit]
+        return [self._entries[(k[-1], where)][1] for k in keys]
+
+    def _current(self, today: date) -> None:
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, set()
+            linked, self._linked = self._linked, set()
+        if dirty is None or today != self._day:
+            self._rebuild(today)
+        else:
+            tasks = (self.repos.tasks.get(task_id) for task_id in linked)
+            dirty.update(t.subscriber_id for t in tasks if t is not None)
+            for sid in dirty:
+                self._update(sid, today)
+
+    def _pinned(self, entry: WorkEntry) -> bool:
+        return priority.must_show(entry.priority, self.must_show_value)
 
     def queued(self, today: date) -> list[WorkEntry]:
         return self.lists(today)[1]
@@ -99,6 +133,7 @@ class WorkList:
     def _rebuild(self, today: date) -> None:
         self._day, self._entries = today, {}
         self._order = {IN_DIGEST: [], QUEUED: []}
+        self._pins = {IN_DIGEST: [], QUEUED: []}
         with paused_gc():  # a bulk pass: see bot.bulk
             in_digest, waiting = queue.unclaimed(self.repos, today, self.grace_days)
             for where, entries in ((IN_DIGEST, in_digest), (QUEUED, waiting)):
@@ -106,6 +141,8 @@ class WorkList:
                     key = entry.key(today)
                     self._entries[(entry.subscriber.id, where)] = (key, entry)
                     self._order[where].append(key)
+                    if self._pinned(entry):
+                        self._pins[where].append(key)
             del in_digest, waiting
         gc.freeze()  # out of every full collection's walk (entries form no cycles)
 
@@ -114,8 +151,10 @@ class WorkList:
         for where in (IN_DIGEST, QUEUED):
             old = self._entries.pop((sid, where), None)
             if old is not None:
-                order = self._order[where]
-                del order[bisect.bisect_left(order, old[0])]
+                for order in (self._order[where], self._pins[where]):
+                    at = bisect.bisect_left(order, old[0])
+                    if at < len(order) and order[at] == old[0]:
+                        del order[at]
         tasks = [t for t in self.repos.tasks.for_subscriber(sid) if due_unclaimed(t, today)]
         for where in (IN_DIGEST, QUEUED):
             mine = [t for t in tasks if queue.listed_today(t, today) is where]
@@ -123,6 +162,8 @@ class WorkList:
                 key = entry.key(today)
                 self._entries[(sid, where)] = (key, entry)
                 bisect.insort(self._order[where], key)
+                if self._pinned(entry):
+                    bisect.insort(self._pins[where], key)
 
 
 def due_unclaimed(task: Task, today: date) -> bool:

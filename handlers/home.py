@@ -96,18 +96,18 @@ class HomeTabs:
         s = self.services
         today, grace = s.care.today(), s.settings.lifecycle.grace_days
         mine_ranked = queue.rank(s.repos, self.ledger.claimed_by(user), today, grace)
-        in_digest, queued = s.worklist.lists(today)
+        in_digest, queued, n_digest, n_queued = s.worklist.page(today, MAX_ROWS)
         week = stats_view(s, self.ledger.stats(s.clock.now(), 7))
         return build_home(
             user,
             self._page(mine_ranked),
-            self._page(in_digest),
+            queue.with_subscribers(s.repos, in_digest),
             week,
             s.clock.now(),
             s.settings.timezone,
             headline=headline(s),
-            queued=self._page(queued),
-            totals=(len(mine_ranked), len(in_digest), len(queued)),
+            queued=queue.with_subscribers(s.repos, queued),
+            totals=(len(mine_ranked), n_digest, n_queued),
         )
 
     def _page(self, ranked: list[queue.WorkEntry]) -> list[queue.WorkEntry]:

@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import queue
+from bot import priority, queue
 from bot.care import CareError, CareService, Permissions
 from bot.clock import FixedClock
 from bot.models import Subscriber, Subscription, Task
+from bot.priority import select
 from bot.repos import Repos
 from bot.repos.digests import DigestMessage, DigestRecord
 from bot.store import Store
@@ -42,6 +43,14 @@ def assert_current(work: WorkList, repos: Repos, today: date) -> None:
     fresh_digest, fresh_waiting = queue.unclaimed(repos, today, GRACE)
     assert shape(in_digest, today) == shape(fresh_digest, today)
     assert shape(waiting, today) == shape(fresh_waiting, today)
+    for limit in (1, 2, 4):  # the Home's rows, read without listing every entry
+        pinned = lambda e: priority.must_show(e.priority, work.must_show_value)  # noqa: E731
+        first_digest, first_queued, n_digest, n_queued = work.page(today, limit)
+        assert (n_digest, n_queued) == (len(fresh_digest), len(fresh_waiting))
+        expected = select(fresh_digest, limit, pinned)[0][:limit]
+        assert shape(first_digest, today) == shape(expected, today)
+        expected = select(fresh_waiting, limit, pinned)[0][:limit]
+        assert shape(first_queued, today) == shape(expected, today)
 
 
 def open_repos(store: Store) -> tuple[Repos, CareService, FixedClock]:
