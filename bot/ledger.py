@@ -28,6 +28,7 @@ from bot.bulk import paused_gc
 from bot.holdout import held_out
 from bot.models import ACTIVE_TASK_STATUSES, TASK_DONE, TASK_EXPIRED, Task
 from bot.repos import Repos
+from bot.repos.changes import Pending
 from bot.stats import TeamStats, add_outreach, count_task, ordered
 from bot.techtouch import BOT_USER
 
@@ -62,17 +63,8 @@ class TaskLedger:
         self._worked: dict[str, Task] = {}
         self._holding: dict[str, set[str]] = {}
         self._compute = threading.Lock()
-        self._dirty_lock = threading.Lock()
-        self._dirty: set[str] | None = None  # None: read everything again
-        repos.tasks.changes.add(self.changed)
-
-    def changed(self, subscriber_ids: Iterable[str] | None) -> None:
-        """Tasks of these customers changed (None: anything may have)."""
-        with self._dirty_lock:
-            if subscriber_ids is None:
-                self._dirty = None
-            elif self._dirty is not None:
-                self._dirty.update(subscriber_ids)
+        self._pending = Pending()  # customers whose tasks changed (None: read everything)
+        repos.tasks.changes.add(self._pending.note)
 
     def stats(self, now: datetime, period_days: int) -> TeamStats:
         """What `team_stats` counts for `now` and `period_days`, from the ledger."""
@@ -103,8 +95,7 @@ class TaskLedger:
         return [t for t in found if t is not None and t.claimed_by == user and t.active]
 
     def _current(self) -> None:
-        with self._dirty_lock:
-            dirty, self._dirty = self._dirty, set()
+        dirty = self._pending.take()
         if dirty is None:
             self._rebuild()
             return

@@ -29,6 +29,7 @@ from bot.bulk import paused_gc
 from bot.models import TASK_OPEN, Task
 from bot.queue import WorkEntry
 from bot.repos import Repos
+from bot.repos.changes import Pending
 
 IN_DIGEST, QUEUED = True, False
 
@@ -52,28 +53,15 @@ class WorkList:
         self._order: dict[bool, list[tuple[Any, ...]]] = {IN_DIGEST: [], QUEUED: []}
         self._pins: dict[bool, list[tuple[Any, ...]]] = {IN_DIGEST: [], QUEUED: []}  # must-show
         self._compute = threading.Lock()  # one reader updates the lists at a time
-        self._dirty_lock = threading.Lock()  # held only to swap the set: never while reading
-        self._dirty: set[str] | None = None  # None: rank everything again
-        self._linked: set[str] = set()  # ids of tasks a post linked (their customers re-ranked)
-        repos.tasks.changes.add(self.changed)
-        repos.outreach.changes.add(self.changed)
+        self._dirty = Pending()  # customers whose tasks or outreach changed (None: rank all)
+        self._linked = Pending()  # tasks a post linked (their customers are re-ranked)
+        repos.tasks.changes.add(self._dirty.note)
+        repos.outreach.changes.add(self._dirty.note)
         repos.digests.linked.add(self.linked)
-
-    def changed(self, subscriber_ids: Iterable[str] | None) -> None:
-        """Tasks or outreach of these customers changed (None: anything may have)."""
-        with self._dirty_lock:
-            if subscriber_ids is None:
-                self._dirty = None
-            elif self._dirty is not None:
-                self._dirty.update(subscriber_ids)
 
     def linked(self, task_ids: Iterable[str] | None) -> None:
         """These tasks were linked to a posted digest message (None: any may have been)."""
-        with self._dirty_lock:
-            if task_ids is None:
-                self._dirty = None
-            elif self._dirty is not None:
-                self._linked.update(task_ids)
+        (self._dirty if task_ids is None else self._linked).note(task_ids)
 
     def lists(self, today: date) -> tuple[list[WorkEntry], list[WorkEntry]]:
         """(listed by today's digest, waiting in the queue), both in `bot.priority` order.
@@ -113,10 +101,8 @@ class WorkList:
         return [self._entries[(k[-1], where)][1] for k in keys]
 
     def _current(self, today: date) -> None:
-        with self._dirty_lock:
-            dirty, self._dirty = self._dirty, set()
-            linked, self._linked = self._linked, set()
-        if dirty is None or today != self._day:
+        dirty, linked = self._dirty.take(), self._linked.take()
+        if dirty is None or linked is None or today != self._day:
             self._rebuild(today)
         else:
             tasks = (self.repos.tasks.get(task_id) for task_id in linked)
