@@ -131,15 +131,7 @@ def _thirty_due() -> Repos:
 def test_only_the_customers_who_can_rank_differently_are_scored(monkeypatch):
     # 30 customers due, none at risk, a bound of 3: three entries are built, not thirty.
     repos = _thirty_due()
-    config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
-    from bot import digest
-
-    built = []
-    real = digest.Entries.entry
-    monkeypatch.setattr(
-        digest.Entries, "entry", lambda self, due: built.append(due) or real(self, due)
-    )
-    plan, choice = plan_day(TODAY, repos, config, at_noon(TODAY), 3, 300.0)
+    plan, choice, built, config = _plan_counting_entries(monkeypatch, repos)
     assert [e.subscriber.id for e in plan.entries] == ["cus_29", "cus_28", "cus_27"]
     assert len(built) == 3
     assert len(choice.queued) == 27 and choice.queued_tasks == 27
@@ -191,6 +183,16 @@ def test_a_customer_the_must_show_rules_cannot_pin_is_not_scored_for_them(monkey
             for n in range(30)
         ]
     )
+    plan, choice, built, config = _plan_counting_entries(monkeypatch, repos)
+    assert [e.subscriber.id for e in plan.entries] == ["cus_29", "cus_28", "cus_27"]
+    assert all(0 < e.risk.score < config.risk.high for e in plan.entries)
+    assert len(built) == 3
+    full = plan_digest(TODAY, repos, config, at_noon(TODAY)).choose(3, 300.0)
+    assert _shape(plan.entries, TODAY) == _shape(full.posted, TODAY)
+
+
+def _plan_counting_entries(monkeypatch, repos):
+    """plan_day with a bound of 3, noting each due customer whose full entry is built."""
     config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
     from bot import digest
 
@@ -200,8 +202,4 @@ def test_a_customer_the_must_show_rules_cannot_pin_is_not_scored_for_them(monkey
         digest.Entries, "entry", lambda self, due: built.append(due) or real(self, due)
     )
     plan, choice = plan_day(TODAY, repos, config, at_noon(TODAY), 3, 300.0)
-    assert [e.subscriber.id for e in plan.entries] == ["cus_29", "cus_28", "cus_27"]
-    assert all(0 < e.risk.score < config.risk.high for e in plan.entries)
-    assert len(built) == 3
-    full = plan_digest(TODAY, repos, config, at_noon(TODAY)).choose(3, 300.0)
-    assert _shape(plan.entries, TODAY) == _shape(full.posted, TODAY)
+    return plan, choice, built, config
