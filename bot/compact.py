@@ -78,6 +78,14 @@ class EncodedDocs(MutableMapping[str, Encoded]):
                 ids, raws = array("q", (ids[i] for i in order)), [raws[i] for i in order]
             self._ids, self._raws = ids, raws
 
+    @classmethod
+    def numbered(cls, raws: list[Encoded]) -> EncodedDocs:
+        """`raws` as a table whose doc ids are 1, 2, ... in that order (a new shard file)."""
+        docs = cls()
+        docs._ids = array("q", range(1, len(raws) + 1))
+        docs._raws = list(raws)
+        return docs
+
     def _find(self, doc_id: object) -> int:
         try:
             key = int(doc_id)  # type: ignore[call-overload]

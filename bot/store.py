@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import re
 import tempfile
@@ -53,6 +54,8 @@ DEFAULT_SHARDS = 1024
 # Files (and sharded aggregates) whose documents are held as JSON bytes and decoded when read
 # (bot.compact).
 COMPACT = frozenset({"subscribers", "tasks", "events", "outreach"})
+# Aggregates a repository may spread over more shard files as they grow (`bot.reshard`).
+RESHARDABLE = frozenset({"tasks"})
 
 
 class StoreError(Exception):
@@ -274,6 +277,13 @@ def fsync_dir(directory: Path) -> None:
         os.close(dir_fd)
 
 
+def sync_all() -> None:
+    """Make every file written without fsync durable at once (`sync(2)`: on Linux it returns
+    once the writes are on disk). A re-shard writes thousands of files: one fsync each took
+    seconds per thousand."""
+    os.sync()
+
+
 def shard_of(key: str, shards: int) -> int:
     # surrogatepass: a key with lone surrogates (from bad headers) still has a shard.
     return zlib.crc32(key.encode("utf-8", "surrogatepass")) % shards
@@ -295,6 +305,8 @@ class Store:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.read_only = read_only
         self.shards = shards
+        self._sizes: dict[str, int] = {}  # aggregates spread over more shards (bot.reshard)
+        self._moved: dict[str, list[Callable[[], None]]] = {}  # told when they are
         self.lock = threading.RLock()
         self._dbs: dict[str, TinyDB] = {}
         self._file_lock: FileLock | None = None
@@ -317,28 +329,47 @@ class Store:
                 self._lock_dir()
                 self.recovered = self.journal.recover()
             self.shards = self._shard_count(shards)
+            if not read_only:
+                self._remove_unfinished_reshards()
 
     def _shard_count(self, wanted: int) -> int:
         """The data directory's own shard count (`store.json`), recorded when it is first used.
 
         Which shard file holds a subscriber's tasks depends on this number, so a directory keeps
-        the count it was created with whatever the code's default becomes later.
+        the count it was created with whatever the code's default becomes later. An aggregate
+        spread over more shards since (`bot.reshard`) has its own count under "aggregates".
         """
         assert self.data_dir is not None
         meta = self.data_dir / STORE_META
         if meta.exists():
             try:
-                recorded = json.loads(meta.read_text())["shards"]
-            except (ValueError, KeyError, TypeError) as exc:
+                doc = json.loads(meta.read_text())
+                recorded = int(doc["shards"])
+                self._sizes = {str(k): int(v) for k, v in doc.get("aggregates", {}).items()}
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise CorruptDataError(
                     f"{meta} is not readable; restore it from a backup."
                 ) from exc
-            return int(recorded)
+            return recorded
         legacy = self.data_dir / "tasks"
         count = 64 if legacy.is_dir() and any(legacy.iterdir()) else wanted
         if not self.read_only:
             atomic_write(meta, json.dumps({"format": 1, "shards": count}).encode())
         return count
+
+    def _write_meta(self) -> None:
+        assert self.data_dir is not None
+        doc: dict[str, Any] = {"format": 1, "shards": self.shards}
+        if self._sizes:
+            doc["aggregates"] = dict(sorted(self._sizes.items()))
+        atomic_write(self.data_dir / STORE_META, json.dumps(doc).encode())
+
+    def _remove_unfinished_reshards(self) -> None:
+        from bot.reshard import remove_stale
+
+        assert self.data_dir is not None
+        for name in sorted(RESHARDABLE | set(self._sizes)):
+            remove_stale(self.data_dir, name, self.shard_names(name))
 
     @classmethod
     def memory(cls, shards: int = 4) -> Store:
@@ -399,11 +430,65 @@ class Store:
     def table(self, name: str) -> Table:
         return self.db(name).table(TABLE)
 
+    def shard_count(self, name: str) -> int:
+        """How many shard files the aggregate `name` is spread over."""
+        return self._sizes.get(name, self.shards)
+
+    def shard_names(self, name: str, count: int | None = None) -> list[str]:
+        """The file names of the aggregate's shards (of a generation of `count` shards).
+
+        The first generation is `tasks/07`; one spread over more shards is named by its count,
+        `tasks/16384-00042`, so two generations never share a file.
+        """
+        count = count or self.shard_count(name)
+        if count == self.shards:
+            return [f"{name}/{i:02d}" for i in range(count)]
+        return [f"{name}/{count}-{i:05d}" for i in range(count)]
+
     def shard_tables(self, name: str) -> list[Table]:
-        return [self.table(f"{name}/{i:02d}") for i in range(self.shards)]
+        return [self.table(file) for file in self.shard_names(name)]
 
     def shard_table(self, name: str, key: str) -> Table:
-        return self.table(f"{name}/{shard_of(key, self.shards):02d}")
+        count = self.shard_count(name)
+        at = shard_of(key, count)
+        file = f"{name}/{at:02d}" if count == self.shards else f"{name}/{count}-{at:05d}"
+        return self.table(file)
+
+    def use_shards(self, name: str, count: int, held: dict[str, Any], old: list[str]) -> None:
+        """Switch `name` to its generation of `count` shards (`bot.reshard`; on disk, its files
+        are written and durable): record it in `store.json` (the flip), hold `held` (file ->
+        documents) as the new files' data, then remove the files of the `old` generation."""
+        from bot.reshard import remove_file
+
+        with self.lock:
+            before = dict(self._sizes)
+            self._sizes[name] = count
+            if self.data_dir is not None:
+                try:
+                    self._write_meta()
+                except BaseException:
+                    self._sizes = before
+                    raise
+            for file in old:
+                db = self._dbs.pop(file, None)
+                if db is not None:
+                    db.close()
+            for file, docs in held.items():
+                storage = self.db(file).storage
+                if isinstance(storage, AtomicJSONStorage):
+                    storage.preload({TABLE: docs})
+                else:
+                    storage.write({TABLE: docs})
+            for callback in self._moved.get(name, ()):
+                callback()
+            if self.data_dir is None:
+                return
+            try:
+                for file in old:
+                    remove_file(self.data_dir / f"{file}.json")
+                fsync_dir(self.data_dir / name)
+            except OSError:  # the next writable open removes them
+                logging.getLogger(__name__).exception("Could not remove the old %s files", name)
 
     @contextlib.contextmanager
     def transaction(self, intent: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -434,6 +519,11 @@ class Store:
                 journal.abort()
                 raise
             journal.commit()
+
+    def on_reshard(self, name: str, callback: Callable[[], None]) -> None:
+        """Call `callback` when the aggregate `name` moves to new shard files (`bot.reshard`):
+        its repository takes the new tables and drops what it indexed by place."""
+        self._moved.setdefault(name, []).append(callback)
 
     def on_undo(self, callback: Callable[[], None]) -> None:
         """Call `callback` when a transaction is undone (repositories drop their indexes)."""

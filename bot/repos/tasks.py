@@ -14,6 +14,7 @@ stored fields as they were unless the change set them.
 
 from __future__ import annotations
 
+import logging
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, TypeVar
@@ -28,8 +29,10 @@ from bot.repos.changes import ChangeListeners
 from bot.repos.hash_index import HashIndex, key_hash
 from bot.repos.loading import load, load_all
 from bot.repos.records import holding, read_head, read_record
+from bot.reshard import reshard
 from bot.store import Store
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Fill = Callable[[Iterable[Task]], None]
 LINK_FIELDS = ("slack", "digest_date")
@@ -48,6 +51,10 @@ class SkipTask(Exception):
 
 
 _read_task = msgspec.json.Decoder(Task).decode
+# Past this many tasks a shard on average the tasks are spread over more shard files, each
+# count doubled until a shard holds at most SPREAD_TO: a write rewrites one shard, and at a
+# million subscribers (271k tasks in 1,024 files) that file's write cost twice 1k's.
+SPREAD_ABOVE, SPREAD_TO = 32, 24
 _SHIFT = 40  # a location is shard << _SHIFT | doc id
 _DOC_ID = (1 << _SHIFT) - 1
 
@@ -56,6 +63,12 @@ def _read(raw: Encoded, table: Table, doc_id: int) -> Task | None:
     """The task a document holds, None if it cannot be read (logged)."""
     task: Task | None = read_record(_read_task, Task, raw, table, doc_id)
     return task
+
+
+def _subscriber_of(raw: Encoded) -> str | None:
+    """The shard key of a task document: its subscriber id (None if unreadable)."""
+    head = read_head(raw)
+    return None if head is None else head.subscriber_id
 
 
 class StoredTasks:
@@ -82,8 +95,8 @@ _read_ids = msgspec.json.Decoder(_Head).decode
 class TaskRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._tables = store.shard_tables("tasks")
-        self._shard_no = {id(table): n for n, table in enumerate(self._tables)}
+        self._use_tables()
+        self._spread_failed = False
         # hash of task id -> location, hash of key -> location (shard << _SHIFT | doc id):
         # no str held (bot/repos/hash_index.py); each answer is checked against the document.
         self._ids: HashIndex | None = None
@@ -93,6 +106,36 @@ class TaskRepo:
         self.changes = ChangeListeners()  # who else must know (bot.worklist)
         self._fill: Fill | None = None
         store.on_undo(self._drop_index)
+        store.on_reshard("tasks", self._moved)
+
+    def _use_tables(self) -> None:
+        self._tables = self._store.shard_tables("tasks")
+        self._shard_no = {id(table): n for n, table in enumerate(self._tables)}
+
+    def _spread(self) -> None:
+        """Spread the tasks over more shard files when a shard holds too many on average
+        (`bot.reshard`): only in a writable store, outside a transaction, with the lock held."""
+        store, shards = self._store, len(self._tables)
+        if self._count <= SPREAD_ABOVE * shards or store.read_only or self._spread_failed:
+            return
+        if store.journal is not None and store.journal.active:
+            return  # the next write after the transaction does it
+        count = shards
+        while self._count > SPREAD_TO * count:
+            count *= 2
+        try:
+            reshard(store, "tasks", count, _subscriber_of)  # calls `_moved`
+        except OSError:
+            self._spread_failed = True  # the old files are still in use; not tried again
+            log.exception("Could not spread the tasks over %d shard files", count)
+            return
+        self._index()
+
+    def _moved(self) -> None:
+        """The tasks moved to new shard files: the same tasks, at new places (no change to
+        report); the indexes are rebuilt on next use."""
+        self._use_tables()
+        self._ids, self._keys, self._count, self._unreadable = None, HashIndex(), 0, set()
 
     def derive_links(self, fill: Fill) -> None:
         """Have `fill` set each task's digest link as it is read (`DigestRepo.fill_links`)."""
@@ -138,6 +181,8 @@ class TaskRepo:
             self._count = len(ids)
             for same in self._ids.shared():  # a task id stored twice (hand-edited): rare
                 self._count -= len(same) - len({self._head(loc).id for loc in same})
+            self._spread()
+        assert self._ids is not None
         return self._ids
 
     def _head(self, loc: int) -> _Head:
@@ -226,6 +271,7 @@ class TaskRepo:
 
     def for_subscriber(self, subscriber_id: str) -> list[Task]:
         with self._store.lock:
+            self._index()  # first: building it may spread the tasks over more shards
             table = self._store.shard_table("tasks", subscriber_id)
             shard = self._shard_no[id(table)]
             found = []
@@ -328,6 +374,7 @@ class TaskRepo:
                     self._place(table, last + n, task)
             if fresh:
                 self.changes({t.subscriber_id for t in fresh.values()})
+                self._spread()
             return list(fresh.values())
 
     def mutate(self, task_id: str, change: Callable[[Task], T]) -> tuple[Task, T]:
