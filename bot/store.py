@@ -346,6 +346,8 @@ class Store:
                 doc = json.loads(meta.read_text())
                 recorded = int(doc["shards"])
                 self._sizes = {str(k): int(v) for k, v in doc.get("aggregates", {}).items()}
+                if recorded < 1 or any(v % recorded for v in self._sizes.values()):
+                    raise ValueError("a shard count is not a multiple of the first one")
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise CorruptDataError(
                     f"{meta} is not readable; restore it from a backup."
@@ -356,6 +358,25 @@ class Store:
         if not self.read_only:
             atomic_write(meta, json.dumps({"format": 1, "shards": count}).encode())
         return count
+
+    def refresh_shards(self, name: str) -> bool:
+        """In a read-only open, take up a re-shard of `name` that the bot finished since this
+        open read `store.json` (its old files may be gone). True if it moved.
+
+        A reader that built its view of `name` and then finds the count unchanged has read
+        the generation in use: the old files are removed only after the flip.
+        """
+        if not self.read_only or self.data_dir is None:
+            return False
+        with self.lock:
+            before = dict(self._sizes)
+            self._shard_count(self.shards)
+            count = self._sizes.get(name, self.shards)
+            if count == before.get(name, self.shards):
+                return False
+            old = [f for f in self._dbs if f.partition("/")[0] == name]
+            self._moved_to(name, {}, old)
+            return True
 
     def _write_meta(self) -> None:
         assert self.data_dir is not None
@@ -469,18 +490,7 @@ class Store:
                 except BaseException:
                     self._sizes = before
                     raise
-            for file in old:
-                db = self._dbs.pop(file, None)
-                if db is not None:
-                    db.close()
-            for file, docs in held.items():
-                storage = self.db(file).storage
-                if isinstance(storage, AtomicJSONStorage):
-                    storage.preload({TABLE: docs})
-                else:
-                    storage.write({TABLE: docs})
-            for callback in self._moved.get(name, ()):
-                callback()
+            self._moved_to(name, held, old)
             if self.data_dir is None:
                 return
             try:
@@ -519,6 +529,21 @@ class Store:
                 journal.abort()
                 raise
             journal.commit()
+
+    def _moved_to(self, name: str, held: dict[str, Any], old: list[str]) -> None:
+        """Drop the old generation's files from memory, hold the new one's, tell the repos."""
+        for file in old:
+            db = self._dbs.pop(file, None)
+            if db is not None:
+                db.close()
+        for file, docs in held.items():
+            storage = self.db(file).storage
+            if isinstance(storage, AtomicJSONStorage):
+                storage.preload({TABLE: docs})
+            else:
+                storage.write({TABLE: docs})
+        for callback in self._moved.get(name, ()):
+            callback()
 
     def on_reshard(self, name: str, callback: Callable[[], None]) -> None:
         """Call `callback` when the aggregate `name` moves to new shard files (`bot.reshard`):

@@ -181,6 +181,8 @@ class TaskRepo:
             self._count = len(ids)
             for same in self._ids.shared():  # a task id stored twice (hand-edited): rare
                 self._count -= len(same) - len({self._head(loc).id for loc in same})
+            if self._store.refresh_shards("tasks"):  # read-only: the bot spread them meanwhile
+                return self._index()
             self._spread()
         assert self._ids is not None
         return self._ids

@@ -185,3 +185,21 @@ def test_reshard_refuses_a_count_it_cannot_split_into_or_a_store_it_may_not_writ
             reshard(store, "tasks", 8, _subscriber_of)
     with Store(tmp_path / "data", read_only=True) as store, pytest.raises(ReadOnlyError):
         reshard(store, "tasks", 8, _subscriber_of)
+
+
+def test_a_preview_opened_before_the_bot_spread_the_tasks_still_reads_every_task(
+    tmp_path, monkeypatch
+):
+    data = tmp_path / "data"
+    with Store(data, shards=2) as store:
+        Repos.open(store).tasks.create_many(some_tasks(7))
+    with Store(data, read_only=True) as preview:
+        seen = Repos.open(preview)  # store.json read: 2 shards
+        monkeypatch.setattr(tasks_module, "SPREAD_ABOVE", 2)
+        monkeypatch.setattr(tasks_module, "SPREAD_TO", 1)
+        with Store(data) as bot:  # the bot starts meanwhile: spread, the old files removed
+            assert Repos.open(bot).tasks.count() == 7
+            assert not (data / "tasks" / "00.json").exists()
+        assert seen.tasks.count() == 7
+        assert preview.shard_count("tasks") == 8
+        assert_every_task_once(seen, {t.id: t for t in some_tasks(7)})
