@@ -87,13 +87,9 @@ def claim(task: Any) -> None:
     task.status, task.claimed_by = TASK_CLAIMED, "U1"
 
 
-def main(data_dir: str, when: str) -> None:
-    tasks_module.SPREAD_ABOVE, tasks_module.SPREAD_TO = 2, 1
-    repos = Repos.open(Store(data_dir))
-    with repos.store.transaction({"action": "claim"}):  # builds the index: no spread inside
-        repos.tasks.mutate(CLAIMED, claim)
-    kill_at(when)
-    created = Task(
+def created_task() -> Task:
+    """The task the writer creates before the spread."""
+    return Task(
         id=CREATED,
         key="cus_new:checkin_30",
         kind="checkin_30",
@@ -101,7 +97,15 @@ def main(data_dir: str, when: str) -> None:
         due=date(2026, 6, 15),
         created_at=datetime(2026, 6, 15, 14, 0, tzinfo=UTC),
     )
-    repos.tasks.create(created)  # written, then the tasks are spread
+
+
+def main(data_dir: str, when: str) -> None:
+    tasks_module.SPREAD_ABOVE, tasks_module.SPREAD_TO = 2, 1
+    repos = Repos.open(Store(data_dir))
+    with repos.store.transaction({"action": "claim"}):  # builds the index: no spread inside
+        repos.tasks.mutate(CLAIMED, claim)
+    kill_at(when)
+    repos.tasks.create(created_task())  # written, then the tasks are spread
     announce(f"count {repos.tasks.count()} shards {repos.store.shard_count('tasks')}")
 
 

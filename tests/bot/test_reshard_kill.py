@@ -18,7 +18,7 @@ import pytest
 from bot.models import TASK_CLAIMED, TASK_DONE, Task
 from bot.repos import Repos
 from bot.store import STORE_META, Store
-from tests.bot.reshard_writer import CLAIMED, CREATED
+from tests.bot.reshard_writer import CLAIMED, CREATED, created_task
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARDS, SPREAD = 4, 64  # 41 tasks, bounds lowered to 2 and 1 a shard: 4 doubled to 64
@@ -81,14 +81,7 @@ def unreadable_copies(paths: list[Path]) -> int:
 def test_a_spread_killed_at_any_step_opens_with_every_task_once(tmp_path, when):
     data = tmp_path / "data"
     expected = {t.id: t for t in make_data(data)}
-    expected[CREATED] = Task(
-        id=CREATED,
-        key="cus_new:checkin_30",
-        kind="checkin_30",
-        subscriber_id="cus_new",
-        due=date(2026, 6, 15),
-        created_at=datetime(2026, 6, 15, 14, 0, tzinfo=UTC),
-    )
+    expected[CREATED] = created_task()
 
     proc = run_writer(data, when)
     if when == "never":
