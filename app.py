@@ -33,6 +33,9 @@ from bot.bulk import settle_heap
 from bot.store import StoreError
 from config import ConfigError, Settings, load_settings
 
+# Subcommands defined here: the others (report, export, backtest, template) are added only
+# when named, or for --help and errors, so these do not import the metrics and templates.
+CORE_COMMANDS = ("import", "digest", "sync", "hooks")
 FORMATS = ("auto", "generic", "stripe", "shopify", "chargebee", "recharge", "events")
 log = logging.getLogger("care")
 
@@ -277,13 +280,19 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     hooks.add_argument("action", choices=["test"])
     hooks.add_argument("source", choices=["stripe"])
     hooks.add_argument("--url", default="", help="the bot's /hooks/stripe URL (default: local)")
-    from bot.metrics.cli import add_commands
+    if _command(argv) not in CORE_COMMANDS:  # their modules cost a `digest --preview` 0.3 s
+        from bot.metrics.cli import add_commands
 
-    add_commands(sub)
-    from bot.outreach.cli import add_commands as add_template_commands
+        add_commands(sub)
+        from bot.outreach.cli import add_commands as add_template_commands
 
-    add_template_commands(sub)
+        add_template_commands(sub)
     return parser.parse_args(argv)
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named (the first argument that is not an option), if any."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

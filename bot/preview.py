@@ -36,7 +36,6 @@ from bot.money import price_label
 from bot.repos import Repos
 from bot.sizing import plan_day
 from bot.store import Store
-from bot.techtouch import TechTouch, without
 from config.settings import Settings
 
 BAND_STYLES = {"high": "bold red", "medium": "yellow", "low": "green"}
@@ -68,7 +67,7 @@ def run_preview(
     store = Store(settings.data_dir, read_only=True)
     try:
         repos = Repos.open(store)
-        if repos.subscribers.count() == 0:
+        if repos.subscribers.empty():  # no pass of its own over the documents
             console.print(
                 f"No subscribers in {escape(str(settings.data_dir))}. Import an export first: "
                 "python app.py import FILE (or set CARE_DATA_DIR to your data directory).",
@@ -80,6 +79,8 @@ def run_preview(
             # What is posted, and the queue as counts: full entries for the posted only.
             render(*plan_day(day, repos, settings, clock.now(), limit, must_show), console)
             return 0
+        from bot.techtouch import TechTouch, without  # not imported for the terminal view
+
         whole = plan_digest(day, repos, settings, clock.now())
         auto = TechTouch(repos, settings).choose(whole)  # emailed by the bot, not posted
     finally:

@@ -85,6 +85,45 @@ def test_python_app_py_without_a_token_exits_with_the_message(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+# What `python app.py digest --preview` imports: the terminal view needs neither Slack, nor the
+# metrics and templates (added to the command line only when named), nor tech touch.
+NOT_FOR_PREVIEW = ("slack_bolt", "slack_sdk", "jinja2", "bot.metrics", "bot.outreach.drafts",
+                   "bot.techtouch", "bot.inbox.parse")  # fmt: skip
+IMPORTED = """\
+import json, sys, app
+try:
+    app.main(sys.argv[2:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(tuple(sys.argv[1].split(","))))))
+"""
+
+
+def test_a_preview_imports_only_what_it_uses_and_every_command_still_parses(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARS}
+    env.update(CARE_DATA_DIR=str(tmp_path / "data"))
+
+    def imported(*argv: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", IMPORTED, ",".join(NOT_FOR_PREVIEW), *argv],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert "Traceback" not in done.stderr, done.stderr
+        return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    assert imported("digest", "--preview", "--date", "2026-06-15") == []
+    assert "bot.metrics" in imported("report", "--help")
+    assert "bot.outreach.drafts" in imported("template", "--help")
+    args = app.parse_args(["report", "--period", "7d"])
+    assert (args.command, args.period) == ("report", "7d")
+    helped = subprocess.run(
+        [sys.executable, "app.py", "--help"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    listed = "{import,digest,sync,hooks,report,export,backtest,template}"
+    assert listed in helped.stdout
+
+
 # -- manifest scopes -----------------------------------------------------------------------
 
 METHODS = SHARED / "slack-contract" / "methods"

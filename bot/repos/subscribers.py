@@ -186,6 +186,14 @@ class SubscriberRepo:
             self._index()
             return self._count
 
+    def empty(self) -> bool:
+        """No readable subscriber is stored (`count() == 0`), without building an index: the
+        documents are read only until the first one holding an id."""
+        with self._store.lock:
+            if self._ids is not None:
+                return self._count == 0
+            return not any(type(read_id(raw)[0]) is str for raw in self._docs().encoded.values())
+
     def get(self, sid: str) -> Subscriber | None:
         with self._store.lock:
             found = self._find(sid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -240,3 +241,22 @@ def test_reading_by_id_and_planning_read_each_document_once_and_no_address(
         assert reads.count("id") == 0  # checked by its first bytes; no address index built
         found = repos.subscribers.by_email("n7@example.com")
         assert found is not None and found.id == "cus_7"  # built on the first read by address
+
+
+def test_empty_says_whether_count_is_zero_whatever_the_documents_hold(tmp_path) -> None:
+    data = tmp_path / "data"
+    with Store(data, shards=8) as store:
+        assert Repos.open(store).subscribers.empty()
+    unreadable = {"1": {"id": 7, "email": "seven@example.com"}, "2": ["not", "a", "document"]}
+    (data / "subscribers.json").write_text(json.dumps({"_default": unreadable}))
+    for read_only in (True, False):
+        with Store(data, shards=8, read_only=read_only) as store:
+            repos = Repos.open(store)
+            assert repos.subscribers.empty()
+            assert repos.subscribers.count() == 0 and repos.subscribers.empty()
+    with Store(data, shards=8) as store:
+        Repos.open(store).subscribers.put(subscriber("cus_ann", "ann@example.com"))
+    with Store(data, shards=8, read_only=True) as store:
+        repos = Repos.open(store)
+        assert not repos.subscribers.empty()
+        assert repos.subscribers.count() == 1 and not repos.subscribers.empty()
