@@ -38,6 +38,7 @@ from tests.fakeslack.fixtures import SIGNING_SECRET
 
 PREVIEW_RUNS = int(os.environ.get("CARE_BENCH_PREVIEW_RUNS", "3"))
 SHARE_WHILE_POSTING = 3  # one posted entry in 3 is claimed while the digest posts
+SLOW_MS = (1000, 3000)  # claims while posting answered slower than these are counted
 CLAIM_INTERVAL_S = 0.2  # between claims while posting
 TEAM = ",".join(MANAGERS)  # 10 managers: 150 entries a day at the default capacity of 15
 # Managers who have their App Home open while the digest posts (each claim redraws theirs).
@@ -139,6 +140,8 @@ def claim_while_posting(
     homes = open_homes(fake, sender, MANAGERS[:HOME_VIEWERS])
     answers: dict[str, list[float]] = {"posted": [], "queued": []}
     unanswered: list[str] = []
+    slow: list[tuple[float, float]] = []  # (seconds since posting started, ms) over 1 s
+    first = time.perf_counter()
     n = 0
     while not done.is_set() and (share or queued):
         task = s.repos.tasks.get(share[0]) if share else None
@@ -149,9 +152,12 @@ def claim_while_posting(
         else:
             time.sleep(CLAIM_INTERVAL_S)
             continue
+        sent = time.perf_counter() - first
         ms, status, text = _ack(sender, fake, task_id, MANAGERS[n % len(MANAGERS)])
         n += 1
         answers[where].append(ms)
+        if ms > SLOW_MS[0]:
+            slow.append((round(sent, 1), round(ms, 1)))
         if status != 200 or "You claimed" not in text:  # not acked within 3 s, or refused
             unanswered.append(f"{task_id}: {status} {text[:100]}")
         time.sleep(CLAIM_INTERVAL_S)
@@ -163,6 +169,9 @@ def claim_while_posting(
         "during_p50_ms": statistics.median(every) if every else float("nan"),
         "during_p95_ms": percentile(every, 95) if every else float("nan"),
         "during_max_ms": max(every, default=float("nan")),
+        "during_over_1s": sum(ms > SLOW_MS[0] for ms in every),
+        "during_over_3s": sum(ms > SLOW_MS[1] for ms in every),
+        "during_slow": slow[:50],  # (seconds since the claims began, ms), the first 50
         "during_unanswered": len(unanswered),
         "during_unanswered_first": unanswered[:3],
         "home_viewers": len(homes),

@@ -85,3 +85,17 @@ def test_a_million_alone_is_judged_on_its_slowest_claim_while_posting() -> None:
     assert row(rep, "slowest answer").passed is True
     assert row(rep, "slowest answer").values == {"1k": 30.0, "1M": 640.0}
     assert row(rep, "preview / json.load").passed is True  # judged at 1k, the size previewed
+
+
+def test_claims_over_1_s_fail_the_target_and_those_over_3_s_are_shown() -> None:
+    rep = report(
+        {
+            1_000: figures(during_over_1s=0, during_over_3s=0),
+            1_000_000: figures(during_max_ms=3_400.0, during_over_1s=4, during_over_3s=1),
+        }
+    )
+    assert row(rep, "answered in over 1 s").values == {"1k": 0, "1M": 4}
+    assert row(rep, "answered in over 1 s").passed is False
+    assert row(rep, "answered in over 3 s").values == {"1k": 0, "1M": 1}
+    quiet = report({1_000: figures(during_over_1s=0), 1_000_000: figures(during_over_1s=0)})
+    assert row(quiet, "answered in over 1 s").passed is True
