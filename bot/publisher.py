@@ -145,6 +145,11 @@ class DigestPublisher:
     def today(self) -> date:
         return local_today(self.clock, self.settings.timezone)
 
+    @property
+    def posting(self) -> bool:
+        """A digest is being prepared or posted now."""
+        return self._posting.locked()
+
     def is_due(self) -> bool:
         """True on a digest weekday at or after the digest time, when today's is not complete."""
         local = self.clock.now().astimezone(self.settings.timezone)

@@ -84,7 +84,9 @@ def build_reports(services: Services, scheduler: Any) -> None:
     from bot.metrics.weekly import WeeklyReporter, register_weekly_report
     from handlers.slack_sink import SlackSink
 
-    cache = ReportCache(services.repos, services.settings, services.clock)
+    cache = ReportCache(  # not computed while a digest posts: claims come first
+        services.repos, services.settings, services.clock, hold=lambda: services.publisher.posting
+    )
     services.extras[CACHE] = cache
     reporter = WeeklyReporter(
         services.repos,

@@ -40,11 +40,23 @@ class ReportCache:
     """Recent reports by period, computed in the background so Slack never waits for them.
 
     `get` answers the cached report if it is under an hour old and for today; otherwise it
-    starts computing one (once) and answers what it has, possibly None.
+    starts computing one (once) and answers what it has, possibly None. While `hold()` is
+    true (a digest posts) it starts nothing: a report reads the whole store, and at a million
+    subscribers computing one beside the posting delayed claims' answers past a second.
+
+    Args:
+        hold: while it answers True, `get` answers what it has and computes nothing.
     """
 
-    def __init__(self, repos: Repos, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        repos: Repos,
+        settings: Settings,
+        clock: Clock,
+        hold: Callable[[], bool] | None = None,
+    ) -> None:
         self.repos, self.settings, self.clock = repos, settings, clock
+        self.hold = hold
         self._reports: dict[str, tuple[datetime, MetricsReport]] = {}
         self._computing: set[str] = set()
         self._lock = threading.Lock()
@@ -73,12 +85,13 @@ class ReportCache:
         self, period: str, start: Callable[[Callable[[], None]], None] | None = None
     ) -> MetricsReport | None:
         """The fresh report, or None after starting its computation (`start` runs a job;
-        default: a daemon thread)."""
+        default: a daemon thread). While `hold()` is true: the last report computed, or None."""
         report = self.fresh(period)
         if report is not None:
             return report
+        held = self.hold is not None and self.hold()
         with self._lock:
-            if period in self._computing:
+            if held or period in self._computing:
                 return self._stale(period)
             self._computing.add(period)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from datetime import UTC, date, datetime, timedelta
 
 from bot.clock import FixedClock
 from bot.models import Subscriber, Subscription
 from bot.repos import Repos
-from tests.handlers.conftest import DIGEST, message_text
+from tests.handlers.conftest import DIGEST, add_checkins, message_text, wait_posted
+from tests.slackreq import app_home_opened
 
 # Friday 2026-06-19, 16:05 in New York (UTC-4): the default weekly report time has passed.
 FRIDAY_1605 = datetime(2026, 6, 19, 20, 5, tzinfo=UTC)
@@ -132,3 +134,31 @@ def test_home_shows_the_headline_once_computed(care_bot):
     home = care_bot.fake.home("U1")
     assert home is not None
     assert "Churn rate: *20.0%* (of 10)" in message_text(home)
+
+
+def test_a_home_opened_while_a_digest_posts_starts_no_report_until_it_is_posted(care_bot):
+    """The headline's report reads the whole store: at a million subscribers computing it beside
+    the posting delayed claims' answers past a second. A Home drawn while the digest posts says
+    it is being computed and starts nothing; the first view after posting starts it."""
+    seed(care_bot.repos)
+    add_checkins(care_bot.repos, 2)
+    cache, home = care_bot.services.extras["reports"], care_bot.services.home
+    release = care_bot.fake.hold("chat.postMessage")
+    try:
+        status, _, _ = care_bot.sender.command("digest now", user_id="U1", channel_id="C1")
+        assert status == 200
+        assert care_bot.fake.wait_for(lambda: care_bot.services.publisher.posting)
+        care_bot.sender.event(app_home_opened("U1"))
+        assert care_bot.fake.wait_for(lambda: care_bot.fake.home("U1") is not None)
+        assert "Being computed" in message_text(care_bot.fake.home("U1"))
+        time.sleep(0.5)  # a report of ten customers takes milliseconds once started
+        assert cache.fresh("30d") is None
+    finally:
+        release.set()
+    wait_posted(care_bot)
+    assert care_bot.fake.wait_for(lambda: not care_bot.services.publisher.posting)
+    home.publish("U1")  # the first view after posting starts it
+    assert care_bot.fake.wait_for(lambda: cache.fresh("30d") is not None, timeout=60)
+    home.publish("U1")
+    text = message_text(care_bot.fake.home("U1"))
+    assert "Churn rate: *" in text and "Being computed" not in text
