@@ -146,6 +146,7 @@ def build(
         repos, settings.lifecycle.grace_days, settings.digest.must_show_value
     )
     services.home = HomeTabs(services)
+    publisher.before_posting.append(services.home.warm)  # not on a claim's turn while it posts
     services.drafts = _build_drafts(settings, repos)
     scheduler = schedule.Scheduler()
     services.triage = _build_inbox(settings, services, scheduler)

@@ -16,6 +16,7 @@ change and a restart).
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -31,6 +32,9 @@ from bot.repos import Repos
 from bot.repos.changes import Pending
 from bot.stats import TeamStats, add_outreach, count_task, ordered
 from bot.techtouch import BOT_USER
+
+# More customers changed than this (or an eighth of those counted): read every task again.
+REBUILD_OVER = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,11 @@ class TaskLedger:
         stats.per_manager = ordered(stats.per_manager)
         return stats
 
+    def refresh(self) -> None:
+        """Read what changed since the last read now (everything, the first time)."""
+        with self._compute:
+            self._current()
+
     def claimed_by(self, user: str) -> list[Task]:
         """The active tasks `user` holds (claimed), as stored now."""
         with self._compute:
@@ -96,8 +105,8 @@ class TaskLedger:
 
     def _current(self) -> None:
         dirty = self._pending.take()
-        if dirty is None:
-            self._rebuild()
+        if dirty is None or len(dirty) > max(REBUILD_OVER, len(self._shares) // 8):
+            self._rebuild()  # a pass over every task is cheaper than a read per customer
             return
         for sid in dirty:
             self._apply(sid, self._share(self.repos.tasks.for_subscriber(sid)))
@@ -105,6 +114,7 @@ class TaskLedger:
     def _rebuild(self) -> None:
         with paused_gc():  # a bulk pass: see bot.bulk
             self._read_all()
+            gc.freeze()  # before the collector runs again: its first pass would walk them all
 
     def _read_all(self) -> None:
         self._shares, self._alike, self._open = {}, {}, 0

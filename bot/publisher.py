@@ -128,6 +128,9 @@ class DigestPublisher:
         self.pacer = pacer or Pacer()
         self.edits = EditQueue(self._edit)
         self.tech_touch: Any = None  # bot.techtouch.TechTouch, set by app.build when wired
+        # Called with the day before its first post (after the plan, or when resuming): views
+        # kept in memory are brought up to date then, not on a claim's turn while it posts.
+        self.before_posting: list[Callable[[date], None]] = []
         self._posting = threading.Lock()
         # What each message shows (tasks per state), as last posted or edited in this process;
         # a message not rendered since the start is taken to show its tasks as they are.
@@ -166,8 +169,11 @@ class DigestPublisher:
             record = self.repos.digests.get(day)
             if record is not None and record.status == POSTED:
                 return record
+            prepared = record is None
             if record is None:
                 record = self._prepare(day)
+            self._ready(day)
+            if prepared or self.before_posting:
                 settle_heap()  # the plan is garbage now: full collections stall claims
             messages = self.repos.digests.messages(day)
             self._post_parent(record)
@@ -177,6 +183,13 @@ class DigestPublisher:
             self._show_moved(record)
             log.info("Digest for %s posted: %d messages", day, record.message_count)
             return record
+
+    def _ready(self, day: date) -> None:
+        for hook in self.before_posting:
+            try:
+                hook(day)
+            except Exception:  # a view not built now is built on its first read
+                log.exception("Preparing %s before posting the digest failed", hook)
 
     def close(self) -> None:
         """Make the edits still queued, then stop editing (before the store closes)."""

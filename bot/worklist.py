@@ -32,6 +32,7 @@ from bot.repos import Repos
 from bot.repos.changes import Pending
 
 IN_DIGEST, QUEUED = True, False
+REBUILD_OVER = 2_000  # more changed customers than this (or an eighth of those listed): rank all
 
 
 class WorkList:
@@ -102,13 +103,17 @@ class WorkList:
 
     def _current(self, today: date) -> None:
         dirty, linked = self._dirty.take(), self._linked.take()
-        if dirty is None or linked is None or today != self._day:
-            self._rebuild(today)
+        if dirty is None or linked is None or today != self._day or len(dirty) > self._many():
+            self._rebuild(today)  # one ranking of everything is cheaper than one per customer
         else:
             tasks = (self.repos.tasks.get(task_id) for task_id in linked)
             dirty.update(t.subscriber_id for t in tasks if t is not None)
             for sid in dirty:
                 self._update(sid, today)
+
+    def _many(self) -> int:
+        """Changed customers beyond which ranking everything again is cheaper."""
+        return max(REBUILD_OVER, len(self._entries) // 8)
 
     def _pinned(self, entry: WorkEntry) -> bool:
         return priority.must_show(entry.priority, self.must_show_value)
@@ -130,7 +135,8 @@ class WorkList:
                     if self._pinned(entry):
                         self._pins[where].append(key)
             del in_digest, waiting
-        gc.freeze()  # out of every full collection's walk (entries form no cycles)
+            gc.freeze()  # out of every collection's walk (entries form no cycles), before the
+            # collector runs again: its first pass would walk everything the ranking made
 
     def _update(self, sid: str, today: date) -> None:
         """Re-rank one customer from their stored tasks."""

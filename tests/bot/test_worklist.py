@@ -199,3 +199,27 @@ def test_a_full_ranking_leaves_nothing_for_the_collector_to_walk():
     walked = {id(o) for o in gc.get_objects()}
     assert not [e for e in entries if id(e) in walked or id(e.tasks) in walked]
     store.close()
+
+
+def test_many_changed_customers_are_ranked_again_in_one_pass(monkeypatch):
+    """A digest's engine run adds tasks for a quarter of the customers at once: one ranking of
+    everything is then cheaper than a read per customer, and gives the same lists."""
+    monkeypatch.setattr("bot.worklist.REBUILD_OVER", 2)
+    store = Store.memory()
+    repos, care, clock = open_repos(store)
+    ids = [add_task(repos, clock, sid, "checkin_30", 0, 0).id for sid in CUSTOMERS]
+    work = WorkList(repos, GRACE)
+    work.lists(care.today())
+    every_task, scans = repos.tasks.raw, []
+    repos.tasks.raw = lambda: scans.append(1) or every_task()  # type: ignore[method-assign]
+    care.claim([ids[0]], "U1")
+    care.claim([ids[1]], "U1")
+    work.lists(care.today())
+    assert scans == []  # two changed: ranked one by one
+    for n, sid in enumerate(CUSTOMERS[2:5]):
+        add_task(repos, clock, sid, KINDS[n], -n, 70)
+    work.lists(care.today())
+    assert scans == [1]  # three changed: one pass
+    del repos.tasks.raw
+    assert_current(work, repos, care.today())
+    store.close()
