@@ -180,20 +180,25 @@ class ShardedRecords(Generic[R]):
         return {head.id for head in heads if head is not None}
 
     def _groups(self) -> Iterator[tuple[Table, dict[str, Group]]]:
+        """Each shard's readable records grouped by subscriber, one shard at a time under the
+        store's lock: never every shard under it (at a million subscribers grouping every event
+        held the lock, and every claim's answer behind it, for 15 s). A subscriber's records
+        are all in one shard, so each group is as stored at one instant."""
         for table in self._tables:
             groups: dict[str, Group] = {}
-            for doc_id, raw in table_docs(table).pairs():
-                record = self._read(raw, table, doc_id)
-                if record is None:  # left in its file, unseen; logged
-                    continue
-                sid = record.subscriber_id  # type: ignore[attr-defined]
-                held = groups.get(sid)
-                if held is None:
-                    groups[sid] = raw
-                elif type(held) is list:
-                    held.append(raw)
-                else:
-                    groups[sid] = [held, raw]  # type: ignore[list-item]
+            with self._store.lock:
+                for doc_id, raw in table_docs(table).pairs():
+                    record = self._read(raw, table, doc_id)
+                    if record is None:  # left in its file, unseen; logged
+                        continue
+                    sid = record.subscriber_id  # type: ignore[attr-defined]
+                    held = groups.get(sid)
+                    if held is None:
+                        groups[sid] = raw
+                    elif type(held) is list:
+                        held.append(raw)
+                    else:
+                        groups[sid] = [held, raw]  # type: ignore[list-item]
             yield table, groups
 
     def stored_ids(self, records: Iterable[Any]) -> set[str]:
@@ -270,11 +275,10 @@ class ShardedRecords(Generic[R]):
             return [record for _, record in self._of(subscriber_id)]
 
     def by_subscriber(self) -> dict[str, list[R]]:
-        with self._store.lock:
-            return {
-                sid: [self._decode(raw) for raw in _members(group)]
-                for sid, group in self._grouped().items()
-            }
+        return {
+            sid: [self._decode(raw) for raw in _members(group)]
+            for sid, group in self._grouped().items()
+        }
 
     def raw_by_subscriber(self) -> Mapping[str, list[dict[str, Any]]]:
         """Stored documents grouped by subscriber, for bulk read paths (the engine).
@@ -282,8 +286,7 @@ class ShardedRecords(Generic[R]):
         A group is decoded when it is read (fresh copies each time); the grouping holds only
         the documents' bytes.
         """
-        with self._store.lock:
-            return GroupedDocs(self._grouped())
+        return GroupedDocs(self._grouped())
 
     def _grouped(self) -> dict[str, Group]:
         """The bytes of every readable record, by subscriber id (unreadable ones logged)."""

@@ -87,3 +87,53 @@ def test_holding_yields_every_document_that_holds_the_key_whole_and_under_its_id
     holds = [d for d, raw in pairs if wanted is None or wanted in raw or b"\\" in raw]
     assert set(holds) <= {doc_id for doc_id, _ in found}
     assert {d for d, raw in pairs if decode_doc(raw)["subscriber_id"] == key} <= set(holds)
+
+
+class _CountedLock:
+    """The store's lock, noting the shards each hold (outermost acquire to release) reads."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.depth, self.holds = inner, 0, list[set[int]]()
+
+    def __enter__(self) -> _CountedLock:
+        self.inner.acquire()
+        if self.depth == 0:
+            self.holds.append(set())
+        self.depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        self.inner.release()
+
+    def read(self, table) -> None:  # noqa: ANN001
+        self.holds[-1].add(id(table) if self.depth else -1)
+
+
+def test_grouping_every_record_holds_the_store_lock_one_shard_at_a_time(tmp_path, monkeypatch):
+    """At a million subscribers grouping every event under the store's lock held every claim's
+    answer (and the digest's edits) for 15 s, once in the engine's run and once in the metrics
+    report. Each hold now reads one shard, and the groups are what is stored."""
+    import bot.repos.records as records
+
+    events = [event(f"cus_{n % 13}", n) for n in range(60)]
+    with Store(tmp_path / "data", shards=8) as store:
+        repos = Repos.open(store)
+        repos.events.add_many(events)
+        lock = _CountedLock(store.lock)
+        table_docs = records.table_docs
+        monkeypatch.setattr(store, "lock", lock)
+        monkeypatch.setattr(records, "table_docs", lambda t: lock.read(t) or table_docs(t))
+        grouped = {
+            sid: sorted(d["id"] for d in docs)
+            for sid, docs in repos.events.raw_by_subscriber().items()
+        }
+        decoded = {
+            sid: sorted(e.id for e in evs) for sid, evs in repos.events.by_subscriber().items()
+        }
+    read = [h for h in lock.holds if h]
+    assert len(read) == 2 * 8 and all(len(h) == 1 for h in read)
+    expected: dict[str, list[str]] = {}
+    for e in events:
+        expected.setdefault(e.subscriber_id, []).append(e.id)
+    assert grouped == decoded == {sid: sorted(ids) for sid, ids in expected.items()}
