@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 
 from bot.holdout import held_out
-from bot.models import ACTIVE_TASK_STATUSES, TASK_DONE, TASK_EXPIRED, Task
+from bot.models import ACTIVE_TASK_STATUSES, TASK_DONE, TASK_EXPIRED, Outreach, Task
 from bot.repos import Repos
 from bot.techtouch import BOT_USER
 
@@ -93,7 +94,14 @@ def count_task(
 
 def add_outreach(stats: TeamStats, repos: Repos, since: datetime, now: datetime) -> None:
     """Count the managers' outreach logged in `since`..`now` (the bot's is not theirs)."""
-    for outreach in repos.outreach.all():
+    count_outreach(stats, repos.outreach.all(), since, now)
+
+
+def count_outreach(
+    stats: TeamStats, logged: Iterable[Outreach], since: datetime, now: datetime
+) -> None:
+    """Count the managers' outreach among `logged` that falls in `since`..`now`."""
+    for outreach in logged:
         if since <= outreach.at <= now and outreach.by != BOT_USER:
             person = stats.per_manager.setdefault(outreach.by, ManagerStats())
             person.outreach += 1

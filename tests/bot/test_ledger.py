@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from bot.care import CareError
 from bot.ledger import TaskLedger
-from bot.models import ACTIVE_TASK_STATUSES, TASK_DONE, TASK_EXPIRED, TASK_OPEN, Task
+from bot.models import (
+    ACTIVE_TASK_STATUSES,
+    TASK_DONE,
+    TASK_EXPIRED,
+    TASK_OPEN,
+    Outreach,
+    Task,
+)
 from bot.repos import Repos
 from bot.repos.tasks import SkipTask
 from bot.stats import team_stats
@@ -62,6 +69,7 @@ OPS = st.lists(
                 "assign",
                 "done",
                 "log",
+                "touch",
                 "expire",
                 "bot",
                 "hour",
@@ -107,6 +115,18 @@ def test_after_any_changes_and_a_restart_the_ledger_equals_a_full_recount(ops):
                     care.done([task_id], user)
                 elif op == "log":
                     care.log_outreach(sid, user, "email", ("saved", "reached")[pick % 2])
+                elif op == "touch":  # tech touch's email, logged by the bot: not the team's
+                    repos.outreach.add(
+                        Outreach(
+                            id=f"o{len(tasks)}{pick}{offset}{clock.now():%j%H}",
+                            subscriber_id=sid,
+                            task_id=task_id,
+                            by=BOT_USER,
+                            channel="email",
+                            outcome="reached",
+                            at=clock.now(),
+                        )
+                    )
                 elif op in ("expire", "bot"):  # the engine's bulk expiry; tech touch's close
                     status, by = (TASK_EXPIRED, "") if op == "expire" else (TASK_DONE, BOT_USER)
                     repos.tasks.mutate_many(tasks[pick % 3 :: 3], _closer(status, by, clock.now()))
@@ -147,10 +167,16 @@ def test_after_it_is_built_a_view_reads_only_the_changed_customers_tasks():
     ledger.stats(clock.now(), 7)
     every_task, scans = repos.tasks.raw, []
     repos.tasks.raw = lambda: scans.append(1) or every_task()  # type: ignore[method-assign]
+    every_touch = repos.outreach.all
+    repos.outreach.all = lambda: scans.append(2) or every_touch()  # type: ignore[method-assign]
     care.claim([ids[2]], "U2")
+    care.log_outreach(CUSTOMERS[2], "U2", "email", "saved", close=False)
     assert [t.id for t in ledger.claimed_by("U2")] == [ids[2]]
-    assert ledger.stats(clock.now(), 7).per_manager["U2"].claimed == 1
+    week = ledger.stats(clock.now(), 7).per_manager["U2"]
+    assert (week.claimed, week.outreach, week.saved) == (1, 1, 1)
     assert scans == []
+    del repos.tasks.raw, repos.outreach.all
+    assert_current(ledger, repos, clock.now())
     store.close()
 
 
