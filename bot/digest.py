@@ -323,7 +323,8 @@ class Entries:
 
     def facts(self, due: Due) -> tuple[float, int]:
         """(at least the customer's `value`, `bound`): what ranks them before their entry is
-        built, from one slim read of the stored document.
+        built, from the plan index if it is built, else from one slim read of the stored
+        document.
 
         The value is the subscriptions' monthly value, or the most noted on the tasks if that
         is more (the entry's own value is never more than this); a document whose fields do
@@ -331,8 +332,10 @@ class Entries:
         """
         sid = due.subscriber_id
         if sid not in self.changes.subscribers:
-            held = self.repos.subscribers.held(sid)
-            slim = value_and_flags(held) if held is not None else None
+            slim = self.repos.subscribers.planned(sid)
+            if slim is None:
+                held = self.repos.subscribers.held(sid)
+                slim = value_and_flags(held) if held is not None else None
             if slim is not None:
                 noted = max((t.value for t in due.tasks), default=0.0)
                 return max(slim[0], noted), self._points(sid, slim[1])

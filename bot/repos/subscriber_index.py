@@ -13,6 +13,9 @@ seconds at a million. `PlanIndex` is built in one pass over a slim decode of eac
 - `on_month_days`: subscribers by the month and day they started (anniversaries).
 - `flags`: for every subscriber, the bits of `bot.risk.doc_flags`, from which
   `UpperBound.points_of` bounds the risk score exactly as it would from the document.
+- `values`: for every subscriber whose subscriptions have the model's types, their
+  `Subscriber.monthly_value` (`value_and_flags`): the plan ranks a due customer by it without
+  reading their document (`bot.digest.Entries.facts`).
 - `unsure`: subscribers whose document does not have the expected shape; the engine reads
   them in full (and logs them if they cannot be read at all).
 """
@@ -23,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
+from msgspec import UNSET
 
 from bot.compact import Encoded, decode_doc
 from bot.lifecycle import MilestoneWindows
@@ -37,10 +41,14 @@ class _Sub(msgspec.Struct):
     current_period_end: str | None = None
     ended_at: str | None = None
     canceled_at: str | None = None
-    status: Any = None
+    # UNSET (falsy, in no set of statuses): a field left out takes the model's default, a
+    # null is a type the model refuses (`_monthly`)
+    status: Any = UNSET
     cancel_at_period_end: Any = None
-    interval: Any = None
-    interval_count: Any = None
+    interval: Any = UNSET
+    interval_count: Any = UNSET
+    amount: Any = UNSET
+    quantity: Any = UNSET
 
 
 class _Entry(msgspec.Struct):
@@ -128,23 +136,43 @@ def value_and_flags(raw: Encoded) -> tuple[float, int] | None:
     if type(doc.last_order) not in (str, type(None)):
         return None
     subs = doc.subscriptions or ()
-    total = 0.0
-    for s in subs:
-        if not (
-            type(s.amount) in (int, float)
-            and type(s.quantity) is int
-            and type(s.interval) is str
-            and type(s.interval_count) is int
-            and type(s.status) is str
-        ):
-            return None
-        if s.status in LIVE_STATUSES:  # Subscription.monthly_value
-            months = interval_days(s.interval, s.interval_count) / 30.44
-            total += round(float(s.amount) * max(s.quantity, 1) / max(months, 1e-9), 2)
+    total = _monthly((s.status, s.amount, s.quantity, s.interval, s.interval_count) for s in subs)
+    if total is None:
+        return None
     flags = subscription_flags(
         ((s.status, s.cancel_at_period_end) for s in subs), bool(doc.last_order)
     )
-    return round(total, 2), flags
+    return total, flags
+
+
+def _monthly(terms: Iterable[tuple[Any, Any, Any, Any, Any]]) -> float | None:
+    """`Subscriber.monthly_value` from each subscription's (status, amount, quantity,
+    interval, interval count); None when one has a type the model would not take as it is."""
+    total = 0.0
+    for status, amount, quantity, interval, count in terms:
+        if not (
+            type(amount) in (int, float)
+            and type(quantity) is int
+            and type(interval) is str
+            and type(count) is int
+            and type(status) is str
+        ):
+            return None
+        if status in LIVE_STATUSES:  # Subscription.monthly_value
+            months = interval_days(interval, count) / 30.44
+            total += round(float(amount) * max(quantity, 1) / max(months, 1e-9), 2)
+    return round(total, 2)
+
+
+def _terms(sub: _Sub) -> tuple[Any, Any, Any, Any, Any]:
+    """`_monthly`'s terms of an indexed subscription, a field left out as the model's default."""
+    return (
+        "active" if sub.status is UNSET else sub.status,
+        0.0 if sub.amount is UNSET else sub.amount,
+        1 if sub.quantity is UNSET else sub.quantity,
+        "month" if sub.interval is UNSET else sub.interval,
+        1 if sub.interval_count is UNSET else sub.interval_count,
+    )
 
 
 class PlanIndex:
@@ -152,6 +180,7 @@ class PlanIndex:
 
     def __init__(self) -> None:
         self.flags: dict[str, int] = {}
+        self.values: dict[str, float] = {}  # monthly value, for those of the model's types
         self.unsure: set[str] = set()
         self._by_day: dict[str, list[str]] = {}
         self._by_charge: dict[str, dict[float, list[str]]] = {}  # day -> months -> ids
@@ -161,6 +190,7 @@ class PlanIndex:
     def add(self, sid: str, head: Head | None) -> None:
         """Index `sid` as `head` describes it (None: its document has an unexpected shape)."""
         self.unsure.discard(sid)
+        self.values.pop(sid, None)
         try:
             if head is None or type(head.last_order) not in (str, type(None)):
                 raise TypeError("not the expected shape")
@@ -194,6 +224,12 @@ class PlanIndex:
         self.flags[sid] = subscription_flags(
             ((s.status, s.cancel_at_period_end) for s in subs), bool(head.last_order)
         )
+        try:
+            value = _monthly(_terms(s) for s in subs)
+        except OverflowError:  # left to the full reader
+            value = None
+        if value is not None:
+            self.values[sid] = value
 
     def stale(self, subscribers: int) -> bool:
         """Whether entries left by changed subscribers outnumber live ones: time to rebuild."""

@@ -212,6 +212,14 @@ class SubscriberRepo:
             found = self._find(sid)
             return None if found is None else found[1]
 
+    def planned(self, sid: str) -> tuple[float, int] | None:
+        """(monthly value, `bot.risk.doc_flags`) of a subscriber as the plan index holds them
+        (`subscriber_index.value_and_flags` of the stored document), without reading it; None
+        when the index is not built or does not hold them (read the document)."""
+        plan = self._plan
+        value = None if plan is None else plan.values.get(sid)
+        return None if value is None or plan is None else (value, plan.flags[sid])
+
     def raw_doc(self, sid: str) -> dict[str, Any] | None:
         """The stored document of one subscriber (a fresh copy), for read paths."""
         with self._store.lock:

@@ -7,11 +7,12 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from bot.lifecycle import MilestoneWindows
 from bot.repos import Repos
 from bot.repos.subscriber_index import value_and_flags
-from bot.risk import UpperBound, doc_flags
+from bot.risk import LAST_ORDER, UpperBound, doc_flags
 from bot.store import Store
 from config.settings import LifecycleRules, RiskRules
 
@@ -103,11 +104,11 @@ def test_a_yearly_renewal_in_the_pre_renewal_window_is_a_candidate_and_a_monthly
 priced = st.fixed_dictionaries(
     {"id": st.just("sub")},
     optional={
-        "status": st.sampled_from(["active", "past_due", "paused", "canceled", "future", 3]),
+        "status": st.sampled_from(["active", "past_due", "paused", "canceled", "future", 3, None]),
         "amount": st.sampled_from([0, 9.99, 30.0, 450, 1e9, "30", None]),
-        "quantity": st.sampled_from([0, 1, 3, 2.0, True]),
+        "quantity": st.sampled_from([0, 1, 3, 2.0, True, None]),
         "interval": st.sampled_from(["day", "week", "month", "year", "", None]),
-        "interval_count": st.integers(0, 12) | st.just("2"),
+        "interval_count": st.integers(0, 12) | st.sampled_from(["2", None]),
         "cancel_at_period_end": st.booleans(),
     },
 )
@@ -123,7 +124,8 @@ def test_the_slim_read_gives_the_models_value_and_the_documents_flags(
     subs: list[dict[str, Any]], last_order: Any, extra: dict[str, Any]
 ) -> None:
     # What ranks a due customer (bot.digest.Entries.facts): the value a full read gives, or
-    # None (then the document is read in full); never a value the model would not give.
+    # None (then the document is read in full); never a value the model would not give. The
+    # plan index, once built, holds the same as the slim read, or nothing.
     doc = {"id": "cus_1", "subscriptions": subs, **extra}
     if last_order is not None:
         doc["last_order"] = last_order
@@ -133,8 +135,29 @@ def test_the_slim_read_gives_the_models_value_and_the_documents_flags(
     assert held is not None
     slim = value_and_flags(held)
     full = repos.subscribers.get("cus_1")
+    assert repos.subscribers.planned("cus_1") is None  # no plan index yet
+    repos.subscribers.plan_candidates(MilestoneWindows(TODAY, LifecycleRules()), [])
+    assert repos.subscribers.planned("cus_1") == slim
     if slim is None:
         return
     assert slim[1] == doc_flags(doc)
     if full is not None:  # unreadable: the entry's value comes from its tasks
         assert slim[0] == full.monthly_value
+
+
+def test_the_plan_index_follows_each_write_of_a_subscribers_value_and_flags(repos: Repos) -> None:
+    # Written after the index is built: the plan ranks by what is stored now, never by what
+    # was.
+    sub = {"id": "sub_1", "status": "active", "amount": 30.0, "interval": "month"}
+    repos.store.table("subscribers").insert({"id": "cus_1", "subscriptions": [sub]})
+    repos.subscribers.plan_candidates(MilestoneWindows(TODAY, LifecycleRules()), [])
+    assert repos.subscribers.planned("cus_1") == (30.0, doc_flags({"subscriptions": [sub]}))
+    stored = repos.subscribers.get("cus_1")
+    assert stored is not None
+    late = replace(stored.subscriptions[0], status="past_due", quantity=3)
+    repos.subscribers.put(replace(stored, subscriptions=[late]))
+    now = repos.subscribers.raw_doc("cus_1")
+    assert now is not None
+    assert repos.subscribers.planned("cus_1") == (90.0, doc_flags(now)) != (30.0, 3)
+    repos.subscribers.put(replace(stored, subscriptions=[], last_order=TODAY))
+    assert repos.subscribers.planned("cus_1") == (0.0, LAST_ORDER)
