@@ -15,10 +15,9 @@ onboarding, checkin_30, checkin_90, checkin_180, anniversary), then by `bot.prio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import chain
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot import duetask, enginerun, priority
@@ -431,10 +430,13 @@ def gather(
     day = today.isoformat()
     with repos.store.lock:  # the record read against the files as they are
         ran = enginerun.ran_today(repos.store, today, settings)
-    docs = (d for d in repos.tasks.raw() if _shown(d, day))
-    shown: Iterator[tuple[Task, TaskFacts]] = (
-        duetask.read(repos, docs) if slim else ((t, t) for t in repos.tasks.load(docs))
-    )
+    stored: list[tuple[str, TaskFacts]] = []
+    if slim:  # the facts kept between plans
+        stored.extend(duetask.shown(repos, today))
+    else:
+        docs = (d for d in repos.tasks.raw() if _shown(d, day))
+        loaded = repos.tasks.load(docs)
+        stored.extend((t.subscriber_id, t) for t in loaded if t.due <= today and not t.held_out)
     if ran:  # the engine's run left nothing to do today (bot/enginerun.py): no dry run
         changes = EngineChanges(today, now, settings.lifecycle)
         changes.events = repos.events.raw_by_subscriber()
@@ -442,9 +444,12 @@ def gather(
         changes = plan_changes(today, repos, settings, now)
     expiring = {t.id for t in changes.expire}
     by_subscriber: dict[str, list[TaskFacts]] = {}
-    for task, kept in chain(shown, ((t, t) for t in changes.create)):
+    for sid, task in stored:
+        if task.id not in expiring:
+            by_subscriber.setdefault(sid, []).append(task)
+    for task in changes.create:
         if task.id not in expiring and task.due <= today and not task.held_out:
-            by_subscriber.setdefault(task.subscriber_id, []).append(kept)
+            by_subscriber.setdefault(task.subscriber_id, []).append(task)
     outreach = repos.outreach.raw_by_subscriber()
     dues = []
     deferred = 0

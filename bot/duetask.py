@@ -4,20 +4,27 @@ At a million subscribers a quarter of a million tasks are due; each held as a fu
 costs about a kilobyte for the whole plan, while the plan reads only its kind, due date,
 status and value, and builds a full entry (with the stored `Task`) for the few hundred
 customers it posts (`bot.digest.Entries.entry`).
+
+Those facts are kept between plans (`shown`): a write replaces the bytes of the documents it
+changes (`bot.compact`), so a plan decodes only the task documents whose bytes it has not seen,
+and keeps nothing of a document no longer stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
 from typing import Any, Protocol
 
+from bot.compact import Encoded, decode_doc
+from bot.holdout import held_out
 from bot.models import ACTIVE_TASK_STATUSES, Task
 from bot.repos import Repos
-
-_BATCH = 4096  # tasks read from their documents at a time
+from bot.repos.loading import load
+from bot.repos.tasks import TaskRepo
 
 
 class TaskFacts(Protocol):
@@ -50,24 +57,6 @@ class DueTask:
         return self.status in ACTIVE_TASK_STATUSES and (today - self.due).days > grace_days
 
 
-def read(repos: Repos, docs: Iterable[dict[str, Any]]) -> Iterator[tuple[Task, DueTask]]:
-    """Each readable task among `docs` (unreadable ones are skipped and logged, as
-    `repos.tasks.load` does) with its facts; only a batch of full tasks is alive at a time,
-    and the facts share one object per kind, status and date."""
-    same: dict[Any, Any] = {}
-    docs = iter(docs)
-    while batch := list(islice(docs, _BATCH)):
-        for task in repos.tasks.load(batch):
-            kind, status = (
-                same.setdefault(task.kind, task.kind),
-                same.setdefault(task.status, task.status),
-            )
-            yield (
-                task,
-                DueTask(task.id, kind, same.setdefault(task.due, task.due), status, task.value),
-            )
-
-
 def full(repos: Repos, tasks: Iterable[TaskFacts]) -> list[Task]:
     """The stored tasks behind `tasks` (a `Task` is kept as it is; one no longer stored is
     left out)."""
@@ -77,3 +66,72 @@ def full(repos: Repos, tasks: Iterable[TaskFacts]) -> list[Task]:
         if found is not None:
             out.append(found)
     return out
+
+
+# A stored active task not held out: (subscriber id, due and snoozed-until as stored, whether
+# the task is held out, its facts).
+Fact = tuple[str, str, str | None, bool, DueTask]
+
+
+class _Kept:
+    """The facts of every task document a plan saw, by the identity of its bytes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: dict[int, tuple[Encoded, Fact | None]] = {}  # the bytes keep their id
+        self.same: dict[Any, Any] = {}  # one object per kind, status, date
+
+
+_kept: weakref.WeakKeyDictionary[TaskRepo, _Kept] = weakref.WeakKeyDictionary()
+
+
+def shown(repos: Repos, day: date) -> list[tuple[str, DueTask]]:
+    """(subscriber id, facts) of every readable stored task that is active, not held out,
+    due by `day` and not snoozed past it, in stored order: what `bot.digest.gather` reads
+    of the stored tasks (unreadable ones are skipped and logged, as `repos.tasks.load` does).
+    """
+    kept = _kept.get(repos.tasks)
+    if kept is None:
+        kept = _kept.setdefault(repos.tasks, _Kept())
+    with kept.lock:
+        seen = kept.seen
+        now: dict[int, tuple[Encoded, Fact | None]] = {}
+        facts: list[Fact | None] = []
+        tables = repos.store.shard_tables("tasks")
+        for raw in repos.tasks.raw().encoded:
+            held = seen.get(id(raw))
+            if held is None or held[0] is not raw:
+                held = (raw, _fact(raw, tables, kept.same))
+            now[id(raw)] = held
+            facts.append(held[1])
+        kept.seen = now
+    iso = day.isoformat()
+    return [
+        (f[0], f[4])
+        for f in facts
+        if f is not None
+        and f[1] <= iso
+        and not (f[2] and f[2] > iso)
+        and f[4].due <= day
+        and not f[3]
+    ]
+
+
+def _fact(raw: Encoded, tables: list[Any], same: dict[Any, Any]) -> Fact | None:
+    """A task document's `Fact`, None if it is not active, held out or unreadable."""
+    doc = decode_doc(raw)
+    if doc.get("status") not in ACTIVE_TASK_STATUSES or held_out(doc):
+        return None
+    due, snoozed = str(doc.get("due")), doc.get("snoozed_until")
+    task = load(Task, doc, among=tables)
+    if task is None:
+        return None
+    kind, status = same.setdefault(task.kind, task.kind), same.setdefault(task.status, task.status)
+    facts = DueTask(task.id, kind, same.setdefault(task.due, task.due), status, task.value)
+    return (
+        task.subscriber_id,
+        same.setdefault(due, due),
+        str(snoozed) if snoozed else None,
+        task.held_out,
+        facts,
+    )

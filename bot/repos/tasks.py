@@ -83,6 +83,11 @@ class StoredTasks:
     def __len__(self) -> int:
         return len(self._raws)
 
+    @property
+    def encoded(self) -> list[Encoded]:
+        """The documents' bytes, not decoded (`bot.duetask.shown` keeps facts by them)."""
+        return self._raws
+
 
 class _Head(msgspec.Struct):
     id: Any = None
