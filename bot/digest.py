@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+import msgspec
+
 from bot import duetask, enginerun, priority
 from bot.bulk import paused_gc
+from bot.compact import decode_doc
 from bot.duetask import TaskFacts
 from bot.engine import EngineChanges, plan_changes, scored
 from bot.holdout import held_out
@@ -29,8 +32,9 @@ from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
 from bot.outreach.contact import deferrable, last_contact, reached_within
 from bot.priority import Priority
 from bot.repos import Repos
+from bot.repos.records import GroupedDocs
 from bot.repos.subscriber_index import value_and_flags
-from bot.risk import MAX_SCORE, UpperBound, doc_flags, subscription_flags
+from bot.risk import MAX_SCORE, Mark, UpperBound, doc_flags, marks, subscription_flags
 from config.settings import Settings
 
 KIND_ORDER = (
@@ -308,6 +312,16 @@ class Due:
         return min(t.due for t in self.tasks)
 
 
+class _Mark(msgspec.Struct):
+    """What the risk bound reads of a stored event (`bot.risk.Mark`), as `dict.get` would."""
+
+    type: Any = ""
+    at: Any = ""
+
+
+_read_mark = msgspec.json.Decoder(_Mark).decode
+
+
 class Entries:
     """Builds a due customer's entry, and the facts that rank them, as the digest shows them.
 
@@ -365,7 +379,21 @@ class Entries:
 
     def _points(self, sid: str, flags: int) -> int:
         self._flags[sid] = flags
-        return self._bound.points_of(flags, self.changes.events.get(sid, ()))
+        return self._bound.points_of_marks(flags, self._marks(sid))
+
+    def _marks(self, sid: str) -> list[Mark]:
+        """What the risk bound reads of the customer's events, from a slim decode of each."""
+        events = self.changes.events
+        if not isinstance(events, GroupedDocs):
+            return marks(events.get(sid, ()))
+        found = []
+        for raw in events.encoded(sid):
+            try:
+                mark = _read_mark(raw)
+                found.append((mark.type, str(mark.at)))
+            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+                found.extend(marks([decode_doc(raw)]))
+        return found
 
     def may_pin(self, sid: str, most: int) -> bool:
         """Whether the must-show rules could pin the customer, their risk bound being `most`
@@ -379,7 +407,7 @@ class Entries:
         flags = self._flags.get(sid)
         if flags is None:  # bounded otherwise (a document read in full): score it
             return True
-        return self._bound.payment_possible(flags, self.changes.events.get(sid, ()))
+        return self._bound.payment_possible_marks(flags, self._marks(sid))
 
     def subscriber(self, sid: str) -> Subscriber:
         """The customer as stored (a bare `Subscriber(id=...)` if no longer stored)."""

@@ -180,9 +180,13 @@ class UpperBound:
 
     def points_of(self, flags: int, event_docs: Iterable[dict[str, Any]]) -> int:
         """`points` from the document's `doc_flags` (what the subscriber index keeps)."""
+        return self.points_of_marks(flags, marks(event_docs))
+
+    def points_of_marks(self, flags: int, events: list[Mark]) -> int:
+        """`points_of` from the events' `Mark`s."""
         if flags & HAS_SUBS and not flags & LIVE:
             return 0
-        if not (event_docs or flags & (SCHEDULED | LATE | PAUSED | LAST_ORDER)):
+        if not (events or flags & (SCHEDULED | LATE | PAUSED | LAST_ORDER)):
             return 0
         scheduled, late, paused = flags & SCHEDULED, flags & LATE, flags & PAUSED
         weights, rules = self.rules.weights, self.rules
@@ -192,10 +196,10 @@ class UpperBound:
         if late:
             points += weights["past_due"]
         counts: dict[str, int] = {}
-        for event in event_docs:
-            kind = event.get("type", "")
-            start = self.starts.get(kind)
-            if start is None or str(event.get("at", "")) >= start:
+        starts = self.starts
+        for kind, at in events:
+            start = starts.get(kind)
+            if start is None or at >= start:
                 counts[kind] = counts.get(kind, 0) + 1
         if paused or counts.get("pause"):
             points += weights["paused"]
@@ -218,14 +222,25 @@ class UpperBound:
     def payment_possible(self, flags: int, event_docs: Iterable[dict[str, Any]]) -> bool:
         """Whether a payment reason (past_due, payment_failed) can be among the reasons:
         `points_of`'s facts, so it may say yes when the score would not."""
+        return self.payment_possible_marks(flags, marks(event_docs))
+
+    def payment_possible_marks(self, flags: int, events: list[Mark]) -> bool:
+        """`payment_possible` from the events' `Mark`s."""
         if flags & HAS_SUBS and not flags & LIVE:
             return False
         if flags & LATE:
             return True
         start = self.starts["payment_failed"]
-        return any(
-            e.get("type") == "payment_failed" and str(e.get("at", "")) >= start for e in event_docs
-        )
+        return any(kind == "payment_failed" and at >= start for kind, at in events)
+
+
+# What `UpperBound` reads of a stored event: its type ("" if none) and its time as stored.
+Mark = tuple[Any, str]
+
+
+def marks(event_docs: Iterable[dict[str, Any]]) -> list[Mark]:
+    """The `Mark`s of stored event documents."""
+    return [(e.get("type", ""), str(e.get("at", ""))) for e in event_docs]
 
 
 # An event reduced to what the rules need: its local day and its value.

@@ -146,6 +146,11 @@ class GroupedDocs(Mapping[str, list[dict[str, Any]]]):
     def __contains__(self, sid: object) -> bool:
         return sid in self._groups
 
+    def encoded(self, sid: str) -> list[Encoded]:
+        """The bytes of the subscriber's records, not decoded (none: an empty list)."""
+        group = self._groups.get(sid)
+        return [] if group is None else _members(group)
+
 
 class ShardedRecords(Generic[R]):
     """Records with an `id` and a `subscriber_id`; adding one rewrites one small shard."""

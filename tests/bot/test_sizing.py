@@ -203,3 +203,38 @@ def _plan_counting_entries(monkeypatch, repos):
     )
     plan, choice = plan_day(TODAY, repos, config, at_noon(TODAY), 3, 300.0)
     return plan, choice, built, config
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from([*EVENTS, "pay\\u006dent_failed", "downgrade", "pause", "order"]),
+            st.integers(0, 200),
+            st.sampled_from(["Z", "+00:00", "+05:30", ".123456Z"]),
+        ),
+        max_size=6,
+    ),
+    flags=st.integers(0, 63),
+)
+def test_the_risk_bound_read_from_the_events_bytes_is_the_one_their_documents_give(events, flags):
+    # The plan bounds a due customer's risk from a slim decode of their events' bytes; it
+    # must be the bound (and the payment possibility) their decoded documents give.
+    from bot.digest import Entries
+    from bot.engine import EngineChanges
+    from bot.risk import UpperBound
+
+    repos = Repos.open(Store.memory())
+    table = repos.store.shard_table("events", "cus_1")
+    for n, (kind, ago, zone) in enumerate(events):
+        at = f"{days_ago(ago).isoformat()}T12:00:00{zone}"
+        table.insert({"id": f"e{n}", "subscriber_id": "cus_1", "type": kind, "at": at})
+    config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
+    changes = EngineChanges(TODAY, at_noon(TODAY), config.lifecycle)
+    changes.events = repos.events.raw_by_subscriber()
+    entries = Entries(TODAY, repos, config, changes)
+    bound = UpperBound(TODAY, config.risk)
+    docs = changes.events.get("cus_1", [])
+    assert entries._points("cus_1", flags) == bound.points_of(flags, docs)
+    assert config.risk.high > 1  # so may_pin asks whether a payment reason is possible
+    assert entries.may_pin("cus_1", 1) == bound.payment_possible(flags, docs)
