@@ -104,8 +104,10 @@ def _size(
         if i in built:
             heap.append((built[i].rank_key(today), i))
         else:
-            best = priority.Priority(due.overdue, most, value=value, last_reached=due.last_reached)
-            heap.append((priority.sort_key(best, today, due.first_due, due.subscriber_id), i))
+            key = priority.facts_key(
+                due.overdue, most, value, due.last_reached, today, due.first_due, due.subscriber_id
+            )
+            heap.append((key, i))
     heapq.heapify(heap)
     shown = [built[i] for i in sorted(pinned)]
     room = max(limit - len(pinned), 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import priority
@@ -114,3 +114,22 @@ def test_select_loses_nothing_and_keeps_the_order(items, limit) -> None:
     assert shown == sorted(shown) and waiting == sorted(waiting)
     assert not any(pinned for _, (pinned, _) in waiting)
     assert len(shown) == max(min(limit, len(ranked)), sum(1 for i in ranked if i[1][0]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    overdue=st.booleans(),
+    risk=st.integers(0, 100),
+    value=st.floats(0, 1e6, allow_nan=False),
+    reached=st.none() | st.integers(-5, 400),
+    due=st.integers(0, 90),
+)
+def test_the_key_from_facts_is_the_priority_key(overdue, risk, value, reached, due) -> None:
+    # The sized plan keys every customer due without building a Priority (bot.sizing).
+    today = date(2026, 6, 15)
+    last = None if reached is None else today - timedelta(days=reached)
+    first_due = today - timedelta(days=due)
+    built = priority.Priority(overdue, risk, value=value, last_reached=last)
+    assert priority.facts_key(
+        overdue, risk, value, last, today, first_due, "cus_1"
+    ) == priority.sort_key(built, today, first_due, "cus_1")
