@@ -148,6 +148,7 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             f"{big} < {PLAN_LIMIT_S} s",
             at_target("plan_s", PLAN_LIMIT_S),
         ),
+        Row("  the first of them (builds the facts later plans keep)", values("plan_first_s"), "s"),
         Row(
             "Full plan, every due customer's entry (--all, tech touch)", values("full_plan_s"), "s"
         ),
@@ -248,6 +249,7 @@ def large_rows(results: dict[int, dict[str, Any]]) -> list[Row]:
             f"< {LARGE_PLAN_S} s",
             big["plan_s"] < LARGE_PLAN_S,
         ),
+        Row(f"{col}: the first plan after the engine's run", {col: big.get("plan_first_s")}, "s"),
         Row(
             f"{col}: bot start-up",
             {col: big["startup_s"]},
@@ -330,6 +332,7 @@ def worker(workdir: Path, size: int) -> dict[str, Any]:
             plan_times.append(seconds)
             del day
         out["plan_s"] = statistics.median(plan_times)
+        out["plan_first_s"] = plan_times[0]  # after the engine's run, as the bot's daily job
         peaks["plan"] = peak_rss_mb()
         # The full plan (every due customer's entry): `digest --preview --all`/`--json` and a
         # day with tech touch on build it. Shown, not judged.
