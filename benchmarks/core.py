@@ -17,7 +17,10 @@ The worker, on a JSON store in a temporary directory, as the bot would:
 
 A third process plans the digest from the files, read-only, as `digest --preview` does; a
 fourth opens them as the bot starts (read every file, build every index: `app.build`'s
-`_load_and_freeze`).
+`_load_and_freeze`). Once every size is measured, one last process opens every size's store and
+times the same task writes on each in turn (a 1k write, then a 1M write, ...), so every size's
+writes see the same disk: the write ratios are judged on these side-by-side figures (fsync
+latency on a shared disk moves tenfold within the minutes between two sizes' runs).
 
 A million subscribers (issue 13 item 4) is not in the default sizes (it takes some 20
 minutes): `python -m benchmarks core --sizes 1000000` runs it (with 1k beside it, for the write
@@ -87,6 +90,11 @@ def run(options: Options) -> Report:
                 results[size].update(measure_in_subprocess(workdir, size, "preview"))
             with console.status(f"core: {label(size)}: bot start-up (load and index)"):
                 results[size].update(measure_in_subprocess(workdir, size, "startup"))
+        if len(sizes) > 1:
+            with console.status("core: task writes on every size, side by side"):
+                side = measure_in_subprocess(Path(tmp), max(sizes), "writes", sizes)
+            for size in sizes:
+                results[size].update({f"side_{k}": v for k, v in side[str(size)].items()})
     return report(results)
 
 
@@ -98,9 +106,12 @@ def prepare(workdir: Path, size: int) -> None:
     write_synthetic_events(workdir / "events.csv", customers, TODAY, seed=SEED)
 
 
-def measure_in_subprocess(workdir: Path, size: int, mode: str) -> dict[str, Any]:
+def measure_in_subprocess(
+    workdir: Path, size: int, mode: str, sizes: tuple[int, ...] = ()
+) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.core", mode, str(workdir), str(size)],
+        [sys.executable, "-m", "benchmarks.core", mode, str(workdir), str(size)]
+        + [str(s) for s in sizes],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -173,13 +184,22 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
         Row("  of which CPU, create", values("task_create_cpu_ms"), "ms"),
         Row("  of which CPU, update", values("task_update_cpu_ms"), "ms"),
         Row("  disk floor: 1 KiB atomic write", values("atomic_write_ms"), "ms"),
+        Row(
+            "Create one task, every size in turn (the ratios')", values("side_task_create_ms"), "ms"
+        ),
+        Row(
+            "Update one task, every size in turn (the ratios')", values("side_task_update_ms"), "ms"
+        ),
+        Row("  of which CPU, create", values("side_task_create_cpu_ms"), "ms"),
+        Row("  of which CPU, update", values("side_task_update_cpu_ms"), "ms"),
+        Row("  disk floor, in turn", values("side_atomic_write_ms"), "ms"),
     ]
     ratios: dict[str, float] = {}
     smallest, largest = sizes[0], sizes[-1]
     if largest > smallest:
         for what in ("create", "update"):
-            ratio = results[largest][f"task_{what}_ms"] / results[smallest][f"task_{what}_ms"]
-            cpu = results[largest][f"task_{what}_cpu_ms"] / results[smallest][f"task_{what}_cpu_ms"]
+            ratio = write_ratio(results, largest, smallest, f"task_{what}_ms")
+            cpu = write_ratio(results, largest, smallest, f"task_{what}_cpu_ms")
             ratios[f"{what}_{label(largest)}_vs_{label(smallest)}"] = ratio
             ratios[f"{what}_cpu_{label(largest)}_vs_{label(smallest)}"] = cpu
             rows.append(
@@ -225,13 +245,23 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
     )
 
 
+def write_ratio(results: dict[int, dict[str, Any]], big: int, small: int, key: str) -> float:
+    """A task-write figure at `big` over `small`: from the side-by-side run when there is one
+    (every size's writes in turn in one process, so on the same disk: fsync latency on a shared
+    disk moves 10x within minutes, and the sizes are measured minutes apart)."""
+    side = f"side_{key}"
+    if side in results[big] and side in results[small]:
+        return float(results[big][side] / results[small][side])
+    return float(results[big][key] / results[small][key])
+
+
 def large_rows(results: dict[int, dict[str, Any]]) -> list[Row]:
     """Issue 13 item 4's targets, when a million subscribers was measured."""
     if LARGE_SIZE not in results:
         return []
-    big, small = results[LARGE_SIZE], results[min(results)]
+    big = results[LARGE_SIZE]
     col = label(LARGE_SIZE)
-    ratio = big["task_update_ms"] / small["task_update_ms"]
+    ratio = write_ratio(results, LARGE_SIZE, min(results), "task_update_ms")
     bot_peak = max(big["preview_rss_mb"], big["startup_rss_mb"])
     return [
         Row(
@@ -418,46 +448,85 @@ class WriteTimer:
 
 def _time_task_writes(repos: Any, workdir: Path) -> dict[str, float]:
     """Create one task, then claim one, 50 times each, as slash commands would."""
+    return _interleaved_writes({"": (repos, WriteTimer(workdir))}, "bench")[""]
+
+
+def side_by_side_worker(root: Path, sizes: list[int]) -> dict[str, dict[str, float]]:
+    """Every size's store open in one process, their task writes timed in turn (one size's
+    write, then the next size's), so each size's figures see the same disk."""
+    from bot.repos import Repos
+    from bot.store import Store
+
+    stores = {}
+    for size in sizes:
+        store = Store(root / str(size) / "data")
+        repos = Repos.open(store)
+        repos.tasks.count()  # indexed (and spread, if it grew) before timing, as the bot starts
+        stores[str(size)] = (repos, WriteTimer(root))
+    gc.collect()
+    gc.freeze()
+    try:
+        return _interleaved_writes(stores, "side")
+    finally:
+        for repos, _ in stores.values():
+            repos.store.close()
+
+
+def _interleaved_writes(stores: dict[str, tuple[Any, WriteTimer]], tag: str) -> dict[str, Any]:
+    """50 creates, then 50 claims, on each store, one store's write after the other's."""
     from bot.models import TASK_CLAIMED, Task
 
-    timer = WriteTimer(workdir)
     rng = random.Random(SEED)
-    ids = repos.subscribers.ids()
-    created = []
+    chosen = {}
+    for name, (repos, _) in stores.items():
+        ids = repos.subscribers.ids()
+        chosen[name] = [rng.choice(ids) for _ in range(REPEAT_WRITES)]
+    created: dict[str, list[str]] = {name: [] for name in stores}
     for n in range(REPEAT_WRITES):
-        sid = rng.choice(ids)
-        key = f"{sid}:checkin_30:follow_up:bench-{n}"
+        for name, (repos, timer) in stores.items():
+            sid = chosen[name][n]
+            key = f"{sid}:checkin_30:follow_up:{tag}-{n}"
 
-        def create(sid: str = sid, key: str = key) -> Task:
-            with repos.store.lock:  # choose a free id and take it in one step
-                task = Task(
-                    id=repos.tasks.new_id(key),
-                    key=key,
-                    kind="checkin_30",
-                    subscriber_id=sid,
-                    due=TODAY + timedelta(days=7),
-                    created_at=NOW,
-                    reason="benchmark follow-up",
-                )
-                if not repos.tasks.create(task):
-                    raise RuntimeError(f"benchmark task {key} already existed")
-            return task
+            def create(repos: Any = repos, sid: str = sid, key: str = key) -> Task:
+                with repos.store.lock:  # choose a free id and take it in one step
+                    task = Task(
+                        id=repos.tasks.new_id(key),
+                        key=key,
+                        kind="checkin_30",
+                        subscriber_id=sid,
+                        due=TODAY + timedelta(days=7),
+                        created_at=NOW,
+                        reason="benchmark follow-up",
+                    )
+                    if not repos.tasks.create(task):
+                        raise RuntimeError(f"benchmark task {key} already existed")
+                return task
 
-        created.append(timer.time("create", create).id)
-
-    existing = [t.id for t in repos.tasks.active() if t.id not in set(created)]
-    targets = rng.sample(existing, min(REPEAT_WRITES, len(existing)))
-    targets += created[: REPEAT_WRITES - len(targets)]
+            created[name].append(timer.time("create", create).id)
 
     def claim(task: Any) -> None:
         task.status, task.claimed_by, task.claimed_at = TASK_CLAIMED, "UBENCH", NOW
 
-    for task_id in targets:
-        timer.time("update", lambda task_id=task_id: repos.tasks.mutate(task_id, claim))
-    return timer.medians()
+    targets = {}
+    for name, (repos, _) in stores.items():
+        mine = set(created[name])
+        existing = [t.id for t in repos.tasks.active() if t.id not in mine]
+        targets[name] = rng.sample(existing, min(REPEAT_WRITES, len(existing)))
+        targets[name] += created[name][: REPEAT_WRITES - len(targets[name])]
+    for n in range(REPEAT_WRITES):
+        for name, (repos, timer) in stores.items():
+            if n < len(targets[name]):
+                task_id = targets[name][n]
+                timer.time("update", lambda r=repos, t=task_id: r.tasks.mutate(t, claim))
+    return {name: timer.medians() for name, (_, timer) in stores.items()}
 
 
 if __name__ == "__main__":
     _mode, _dir, _size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    _workers = {"measure": lambda: worker(_dir, _size), "preview": lambda: preview_worker(_dir)}
+    _sizes = [int(s) for s in sys.argv[4:]]
+    _workers = {
+        "measure": lambda: worker(_dir, _size),
+        "preview": lambda: preview_worker(_dir),
+        "writes": lambda: side_by_side_worker(_dir, _sizes),
+    }
     print(json.dumps(_workers.get(_mode, lambda: startup_worker(_dir))()))
