@@ -22,11 +22,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from bot import duetask, enginerun, priority
+from bot import duetask, priority
 from bot.bulk import paused_gc
 from bot.compact import decode_doc
 from bot.duetask import TaskFacts
-from bot.engine import EngineChanges, plan_changes, scored
+from bot.engine import EngineChanges, plan_since_run, scored
 from bot.holdout import held_out
 from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Subscriber, Task
 from bot.outreach.contact import deferrable, last_contact, reached_within
@@ -456,8 +456,6 @@ def gather(
     """
     grace = settings.lifecycle.grace_days
     day = today.isoformat()
-    with repos.store.lock:  # the record read against the files as they are
-        ran = enginerun.ran_today(repos.store, today, settings)
     stored: list[tuple[str, TaskFacts]] = []
     if slim:  # the facts kept between plans
         stored.extend(duetask.shown(repos, today))
@@ -465,11 +463,8 @@ def gather(
         docs = (d for d in repos.tasks.raw() if _shown(d, day))
         loaded = repos.tasks.load(docs)
         stored.extend((t.subscriber_id, t) for t in loaded if t.due <= today and not t.held_out)
-    if ran:  # the engine's run left nothing to do today (bot/enginerun.py): no dry run
-        changes = EngineChanges(today, now, settings.lifecycle)
-        changes.events = repos.events.raw_by_subscriber()
-    else:
-        changes = plan_changes(today, repos, settings, now)
+    # After the engine's run today, only for the subscribers written since (bot/enginerun.py)
+    changes = plan_since_run(today, repos, settings, now)
     expiring = {t.id for t in changes.expire}
     by_subscriber: dict[str, list[TaskFacts]] = {}
     for sid, task in stored:

@@ -116,6 +116,7 @@ def plan_changes(
     now: datetime,
     *,
     context_for: Collection[str] = (),
+    since: enginerun.Written | None = None,
 ) -> EngineChanges:
     """Work out, without writing anything, what `run_engine` would do on `today`.
 
@@ -126,31 +127,51 @@ def plan_changes(
         now: the time stamped on planned tasks.
         context_for: subscriber ids whose `Subscriber` and `Risk` the caller also wants (the
             digest's), gathered in the same pass.
+        since: what was written since the engine ran today (`bot.enginerun.written_since`):
+            only the subscribers it touches are planned, the run having left nothing to do
+            for the others. None plans for every subscriber.
 
     Returns:
         The changes, with `subscribers` and `risks` for every planned task's subscriber and
         every id in `context_for` that is stored.
     """
     with paused_gc():
-        return _plan(today, repos, settings, now, context_for)
+        return _plan(today, repos, settings, now, context_for, since)
+
+
+def plan_since_run(today: date, repos: Repos, settings: Settings, now: datetime) -> EngineChanges:
+    """`plan_changes` for a digest: after the engine's run today, for the subscribers written
+    since (none: nothing to do), else for every subscriber (`bot.enginerun`)."""
+    with repos.store.lock:  # the record read against the files as they are
+        since = enginerun.written_since(repos.store, today, settings)
+    return plan_changes(today, repos, settings, now, since=since)
 
 
 def _plan(
-    today: date, repos: Repos, settings: Settings, now: datetime, context_for: Collection[str]
+    today: date,
+    repos: Repos,
+    settings: Settings,
+    now: datetime,
+    context_for: Collection[str],
+    since: enginerun.Written | None,
 ) -> EngineChanges:
     lifecycle, risk_rules = settings.lifecycle, settings.risk
     changes = EngineChanges(today, now, lifecycle)
-    tasks = _TaskIndex(repos.tasks.raw(), repos.outreach.raw_by_subscriber(), today, settings)
-    changes.expire = tasks.expiring
     events = repos.events.raw_by_subscriber()
     windows = MilestoneWindows(today, lifecycle)
+    if since is None:
+        tasks = _TaskIndex(repos.tasks.raw(), repos.outreach.raw_by_subscriber(), today, settings)
+        also = repos.subscribers.ids() if risk_rules.high <= 0 else [*events, *context_for]
+        order, dated, flags = repos.subscribers.plan_candidates(windows, also)
+    else:
+        order, tasks = _written(repos, since, context_for, today, settings)
+        dated, flags = set(order), {}
+    changes.expire = tasks.expiring
+    changes.events, changes.flags = events, flags
     bound = UpperBound(today, risk_rules)
     reserved: set[str] = set()
     holdout = settings.holdout_percent
-    writers = inbox_writers(repos) if holdout else set()
-    also = repos.subscribers.ids() if risk_rules.high <= 0 else [*events, *context_for]
-    order, dated, flags = repos.subscribers.plan_candidates(windows, also)
-    changes.events, changes.flags = events, flags
+    writers = inbox_writers(repos) if holdout and order else set()
     for sid in order:
         # Only subscribers holding one of the dates a milestone needs are decoded to test
         # it; the risk bound of the others comes from the index (bot/repos/subscriber_index).
@@ -198,6 +219,26 @@ def _plan(
             tasks.add(task)
             changes.create.append(task)
     return changes
+
+
+def _written(
+    repos: Repos,
+    since: enginerun.Written,
+    context_for: Collection[str],
+    today: date,
+    settings: Settings,
+) -> tuple[list[str], _TaskIndex]:
+    """(the subscribers written since the engine's run, and those in `context_for`, in
+    stored order; what planning needs of their tasks and outreach)."""
+    wanted = set(context_for)
+    order = []
+    if since.files or since.subscribers or wanted:
+        sids = repos.subscribers.ids()
+        touched = set(since.touching(repos.store, sids))
+        order = [sid for sid in sids if sid in wanted or sid in touched]
+    docs = [task.to_doc() for sid in order for task in repos.tasks.for_subscriber(sid)]
+    outreach = {sid: repos.outreach.docs_for_subscriber(sid) for sid in order}
+    return order, _TaskIndex(docs, outreach, today, settings)
 
 
 def scored(

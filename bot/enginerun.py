@@ -18,49 +18,104 @@ written only when nothing was written between the engine's planning and its writ
 engine plans without the store lock). A store without a data directory (tests in memory),
 a read-only open over an interrupted commit (the journal's overlay), and a commit whose file
 could not be written (a full disk) are never trusted.
+
+Writes after the run (claims, logged outreach, new events) leave most of the record good:
+`written_since` finds what was written since, each file's identity being kept in the record.
+Tasks, events and outreach are sharded by subscriber, and the run keeps a hard link to each
+of their shard files as it left them (`engine_run.files.*`: no copy; a write replaces a file
+with a new one, so the link keeps the old one): a written file's documents are compared with
+the kept one's, and the subscribers whose documents differ are the only ones the dry run has
+to look at again (`Written.touching`); with no kept copy, every subscriber of the file's
+shard. Every other subscriber's documents, tasks, events and outreach are as the run left
+them. An inbox item only decides whether a task the run would create is held out
+(`bot.holdout`), which the dry run works out afresh for what it creates. Anything else
+written (the subscribers file, `store.json`) and the whole dry run is needed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import secrets
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.store import Store, atomic_write
+import msgspec
+
+from bot.compact import table_docs
+from bot.store import TABLE, Store, atomic_write, shard_of
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RECORD = "engine_run.json"
 # What the engine and the plan read: subscribers, tasks, events, outreach, inbox items
-# (the holdout's writers).
-WATCHED = ("subscribers.json", "tasks", "events", "outreach", "inbox_items")
+# (the holdout's writers), and the shard count that places a subscriber's records.
+WATCHED = ("subscribers.json", "store.json", "tasks", "events", "outreach", "inbox_items")
+BY_SUBSCRIBER = ("tasks", "events", "outreach")  # a subscriber's records: one shard file each
+KEPT = "engine_run.files"  # + a token: hard links to those shard files as the run left them
+HOLDOUT_ONLY = ("inbox_items",)  # decide only whether a new task is held out
 
 
-def fingerprint(store: Store) -> str | None:
-    """A digest of the watched files' identities, or None when it cannot be trusted."""
+def fingerprint(store: Store) -> dict[str, str] | None:
+    """Each watched file's identity (inode, size, modification time) by its path in the data
+    directory, or None when the files cannot be trusted to be what the store reads."""
     if store.data_dir is None or not _settled(store):
         return None
-    digest = hashlib.blake2b(digest_size=16)
+    files: dict[str, str] = {}
     for name in WATCHED:
         path = store.data_dir / name
         try:
             if path.is_dir():
                 with os.scandir(path) as found:
-                    entries = sorted(
-                        (e.name, e.stat()) for e in found if not e.name.startswith(".")
-                    )
+                    entries = [(f"{name}/{e.name}", e.stat()) for e in found]
             else:
                 entries = [(name, path.stat())]
         except FileNotFoundError:
             entries = []
         for entry, st in entries:
-            digest.update(f"{name}/{entry}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns};".encode())
-    return digest.hexdigest()
+            if not entry.rpartition("/")[2].startswith("."):  # a writer's temporary file
+                files[entry] = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+    return files
+
+
+@dataclass(frozen=True)
+class Written:
+    """What of the subscribers' records was written since the engine's run today.
+
+    Attributes:
+        files: shard files written (changed, new or gone) whose documents could not be
+            compared with the run's (no kept copy), as the store names them.
+        subscribers: the subscribers whose documents differ in the other written files.
+    """
+
+    files: frozenset[Path] = frozenset()
+    subscribers: frozenset[str] = frozenset()
+
+    def touching(self, store: Store, sids: Iterable[str]) -> list[str]:
+        """The subscribers of `sids` (in their order) whose tasks, events or outreach were
+        written since the run: named in `subscribers`, or in a shard of `files`."""
+        if not self.files:
+            return [sid for sid in sids if sid in self.subscribers]
+        hit: dict[int, set[int]] = {}  # shard count -> shards written, of any aggregate
+        for name in BY_SUBSCRIBER:
+            tables = store.shard_tables(name)  # a key's shard is `shard_of(key, len(tables))`
+            paths = (getattr(table.storage, "path", None) for table in tables)
+            hit.setdefault(len(tables), set()).update(
+                n for n, path in enumerate(paths) if path in self.files
+            )
+        return [
+            sid
+            for sid in sids
+            if sid in self.subscribers or any(shard_of(sid, k) in ns for k, ns in hit.items())
+        ]
 
 
 def _settled(store: Store) -> bool:
@@ -84,11 +139,14 @@ def record(store: Store, today: date, settings: Settings) -> None:
     now = fingerprint(store)
     if now is None or store.read_only or store.data_dir is None:
         return
+    kept = _keep(store.data_dir, now)
     doc = {"date": today.isoformat(), "settings": settings_key(settings), "files": now}
     try:
-        atomic_write(store.data_dir / RECORD, json.dumps(doc).encode())
+        atomic_write(store.data_dir / RECORD, json.dumps({**doc, "kept": kept}).encode())
     except OSError as exc:  # only an optimisation is lost: plans run the dry run
         log.warning("Could not record the engine run: %s", exc)
+        kept = None
+    _drop_kept(store.data_dir, but=kept)
 
 
 def forget(store: Store) -> None:
@@ -98,19 +156,117 @@ def forget(store: Store) -> None:
             (store.data_dir / RECORD).unlink(missing_ok=True)
         except OSError as exc:
             log.warning("Could not drop the engine run record: %s", exc)
+        _drop_kept(store.data_dir, but=None)
+
+
+def _keep(data_dir: Path, files: dict[str, str]) -> str | None:
+    """Hard-link the subscribers' record shards as they are into a new directory; its name.
+
+    A link that cannot be made is left out (its file is then compared by shard alone).
+    """
+    kept = f"{KEPT}.{secrets.token_hex(4)}"
+    try:
+        (data_dir / kept).mkdir()
+        for name in BY_SUBSCRIBER:
+            (data_dir / kept / name).mkdir()
+    except OSError as exc:
+        log.warning("Could not keep the engine run's files: %s", exc)
+        return None
+    for name in files:
+        if name.partition("/")[0] in BY_SUBSCRIBER:
+            with contextlib.suppress(OSError):
+                os.link(data_dir / name, data_dir / kept / name)
+    return kept
+
+
+def _drop_kept(data_dir: Path, but: str | None) -> None:
+    """Remove the kept copies of earlier runs (all of them if `but` is None)."""
+    for old in data_dir.glob(f"{KEPT}.*"):
+        if old.name != but:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def ran_today(store: Store, today: date, settings: Settings) -> bool:
     """The engine ran for `today`, with these settings, and nothing it reads changed since."""
+    written = written_since(store, today, settings)
+    return written is not None and not (written.files or written.subscribers)
+
+
+def written_since(store: Store, today: date, settings: Settings) -> Written | None:
+    """What was written since the engine ran for `today` with these settings.
+
+    Returns:
+        The subscribers' shard files written since (none: the run left nothing to do), or
+        None when the engine has not run today as recorded, the record cannot be trusted, or
+        something other than subscribers' records and inbox items was written since.
+    """
     if store.data_dir is None:
-        return False
+        return None
     doc = _read(store.data_dir / RECORD)
     if doc is None or doc.get("date") != today.isoformat():
-        return False
-    if doc.get("settings") != settings_key(settings):
-        return False
+        return None
+    then = doc.get("files")
+    if doc.get("settings") != settings_key(settings) or not isinstance(then, dict):
+        return None
     now = fingerprint(store)
-    return now is not None and doc.get("files") == now
+    if now is None:
+        return None
+    kept = doc.get("kept")
+    files, subscribers = set(), set()
+    for name in then.keys() | now.keys():
+        if then.get(name) == now.get(name):
+            continue
+        top = name.partition("/")[0]
+        if top in HOLDOUT_ONLY:
+            continue
+        if top not in BY_SUBSCRIBER:
+            return None
+        differ = _differ(store, name, then.get(name), kept) if isinstance(kept, str) else None
+        if differ is None:
+            files.add(store.data_dir / name)
+        else:
+            subscribers |= differ
+    return Written(frozenset(files), frozenset(subscribers))
+
+
+def _differ(store: Store, name: str, stamp: str | None, kept: str) -> set[str] | None:
+    """The subscribers whose documents in the shard file `name` differ from the run's kept
+    copy of it; None when there is no such copy, or a changed document names no subscriber."""
+    assert store.data_dir is not None
+    old: dict[str, Any] = {}
+    if stamp is not None:  # the file was there at the run
+        path = store.data_dir / kept / name
+        try:
+            st = path.stat()
+            if f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" != stamp:
+                return None  # not the run's file (or the file was written in place)
+            old = _raw_tables.decode(path.read_bytes()).get(TABLE, {})
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return None
+    new = dict(table_docs(store.table(name.removesuffix(".json"))).pairs())
+    found: set[str] = set()
+    for doc_id in old.keys() | {str(i) for i in new}:
+        was, now = old.get(doc_id), new.get(int(doc_id))
+        if was is not None and now is not None and memoryview(was) == memoryview(now):
+            continue
+        for raw in (was, now):
+            if raw is not None:
+                try:
+                    sid = _owner.decode(raw).subscriber_id
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    return None
+                if type(sid) is not str:
+                    return None
+                found.add(sid)
+    return found
+
+
+class _Owner(msgspec.Struct):
+    subscriber_id: Any = None
+
+
+_owner = msgspec.json.Decoder(_Owner)
+_raw_tables = msgspec.json.Decoder(dict[str, dict[str, msgspec.Raw]])
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ engine reads was written since its run.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -21,12 +22,16 @@ from hypothesis import strategies as st
 from bot import enginerun
 from bot.clock import FixedClock
 from bot.digest import plan_digest
-from bot.engine import run_engine
+from bot.engine import plan_changes, run_engine
+from bot.models import Task
 from bot.repos import Repos
+from bot.repos import tasks as tasks_module
+from bot.reshard import reshard
 from bot.sizing import plan_day
 from bot.store import Store
 from config import load_settings
 from tests.bot.builders import TODAY, at_noon, days_ago, event, member, outreach_on
+from tests.bot.metrics.histories import item
 from tests.bot.test_sizing import _shape, _stored, customer
 
 WRITES = [None, "claim", "event", "subscriber", "outreach"]
@@ -185,3 +190,166 @@ def test_a_store_in_memory_is_never_trusted():
     repos.subscribers.put(member("cus_a", tenure=30, amount=30.0))
     run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
     assert not enginerun.ran_today(repos.store, TODAY, config)
+
+
+# Writes after the engine's run, each on one customer: the plan's dry run looks again at the
+# customers whose shard files they wrote (`enginerun.written_since`), or at every customer
+# after a subscriber write.
+LATER = [
+    "claim", "release", "stale", "event", "unevent", "outreach", "inbox", "subscriber", "spread",
+]  # fmt: skip
+WHOLE = ("subscriber", "spread")  # the whole dry run again: subscribers or store.json written
+
+
+def _later(kind: str, repos: Repos, sid: str, n: int) -> None:
+    """One write of `kind` on `sid` after the engine's run (`n` keeps ids apart)."""
+    theirs = [t for t in repos.tasks.for_subscriber(sid) if t.status in ("open", "claimed")]
+    if kind == "claim" and theirs:
+        repos.tasks.mutate(theirs[0].id, lambda t: setattr(t, "status", "claimed"))
+    elif kind == "release" and theirs:  # back to open, its window long over: it expires
+        repos.tasks.mutate(theirs[-1].id, lambda t: setattr(t, "due", days_ago(90)))
+    elif kind == "stale":
+        old = Task(
+            id=f"old{n}", key=f"{sid}:checkin_30:old{n}", kind="checkin_30", subscriber_id=sid,
+            due=days_ago(60), created_at=at_noon(days_ago(60)),
+        )  # fmt: skip
+        repos.tasks.create(old)
+    elif kind == "event":
+        repos.events.add(event(sid, "cancel_request", TODAY, n=90 + n))
+    elif kind == "unevent":
+        stored = repos.events.for_subscriber(sid)
+        if stored:
+            repos.events.remove(stored[0].id, sid)
+    elif kind == "outreach":  # on their tasks: a churn_risk task handled starts a cooldown
+        task_ids = [t.id for t in repos.tasks.for_subscriber(sid)]
+        repos.outreach.add(outreach_on(sid, task_ids or [f"later{n}"], days_ago(0)))
+        repos.outreach.all()  # noqa: B018 - read back, as the bot does
+    elif kind == "inbox":
+        found = item(f"later{n}", at_noon(TODAY))
+        found.subscriber_id = sid
+        repos.inbox.create_item(found)
+    elif kind == "subscriber":
+        _write("subscriber", repos, sid)
+    elif kind == "spread":  # the tasks over twice the shard files (bot/reshard.py)
+        store = repos.store
+        reshard(store, "tasks", store.shard_count("tasks") * 2, tasks_module._subscriber_of)
+
+
+def _changes(day, repos, config, since):
+    planned = plan_changes(day, repos, config, at_noon(day), since=since)
+    created = sorted(
+        (t.id, t.key, t.kind, t.subscriber_id, t.due, t.reason, t.risk_score, t.holdout)
+        for t in planned.create
+    )
+    return created, sorted(t.id for t in planned.expire)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    customers=st.lists(customer, min_size=4, max_size=10),
+    writes=st.lists(st.tuples(st.sampled_from(LATER), st.integers(0, 9)), min_size=1, max_size=4),
+    limit=st.integers(0, 4).map(lambda n: n or None),
+    must_show=st.sampled_from([0.0, 300.0]),
+    holdout=st.sampled_from([0, 50]),
+)
+def test_after_writes_since_the_run_the_dry_run_of_the_written_gives_the_whole_dry_run(
+    customers, writes, limit, must_show, holdout
+):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        memory = _stored(customers)
+        config = dataclasses.replace(_config(data), holdout_percent=holdout)
+        with Store(data, shards=16) as store:
+            repos = Repos.open(store)
+            with store.transaction():
+                repos.subscribers.put_many(memory.subscribers.all())
+                sids = repos.subscribers.ids()
+                repos.events.add_many(e for sid in sids for e in memory.events.for_subscriber(sid))
+                repos.outreach.add_many(
+                    o for sid in sids for o in memory.outreach.for_subscriber(sid)
+                )
+            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            assert enginerun.written_since(store, TODAY, config) == enginerun.Written(frozenset())
+            for n, (kind, who) in enumerate(writes):
+                _later(kind, repos, sids[who % len(sids)], n)
+            written = enginerun.written_since(store, TODAY, config)
+            assert (written is None) == any(kind in WHOLE for kind, _ in writes)
+            assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
+            got = _day(TODAY, repos, config, limit, must_show)
+            assert got == _with_dry_run(TODAY, repos, config, limit, must_show, data)
+        # The same from another process's read-only open (`digest --preview`).
+        with Store(data, read_only=True) as store:
+            repos = Repos.open(store)
+            again = enginerun.written_since(store, TODAY, config)
+            assert again == written
+            assert _changes(TODAY, repos, config, again) == _changes(TODAY, repos, config, None)
+            assert _day(TODAY, repos, config, limit, must_show) == got
+
+
+def test_only_the_customers_written_since_the_run_are_planned_again(monkeypatch):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data, shards=4) as store:
+            repos = Repos.open(store)
+            config = _config(data)
+            repos.subscribers.put_many(
+                [member(f"cus_{n:02d}", tenure=30, amount=30.0) for n in range(40)]
+            )
+            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            repos.events.add(event("cus_07", "cancel_request", TODAY, n=1))
+            claimed = repos.tasks.for_subscriber("cus_12")[0].id
+            repos.tasks.mutate(claimed, lambda t: setattr(t, "status", "claimed"))
+            written = enginerun.written_since(store, TODAY, config)
+            # Compared with the run's kept copy of the two files written: their customers.
+            assert written == enginerun.Written(subscribers=frozenset({"cus_07", "cus_12"}))
+            read: list[str] = []
+            real = repos.subscribers.raw_doc
+            monkeypatch.setattr(
+                repos.subscribers, "raw_doc", lambda sid: read.append(sid) or real(sid)
+            )
+            changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
+            assert sorted(read) == ["cus_07", "cus_12"]
+            assert [t.kind for t in changes.create] == ["churn_risk"]  # cus_07 asked to cancel
+            monkeypatch.undo()
+
+            # Without the kept copies: every customer of the written task shard (the events
+            # shard is new since the run: all it holds is new).
+            for kept in data.glob(f"{enginerun.KEPT}.*"):
+                shutil.rmtree(kept)
+            written = enginerun.written_since(store, TODAY, config)
+            assert written is not None and written.subscribers == {"cus_07"}
+            assert written.files == {store.shard_table("tasks", "cus_12").storage.path}
+            touched = set(written.touching(store, repos.subscribers.ids()))
+            by_file = {  # the store's own placing of each customer's records
+                sid
+                for sid in repos.subscribers.ids()
+                for name in enginerun.BY_SUBSCRIBER
+                if store.shard_table(name, sid).storage.path in written.files
+            }
+            assert touched == by_file | {"cus_07"} and "cus_12" in touched
+            assert len(touched) < 40
+            assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
+
+            # A subscriber write: every customer is planned again.
+            repos.subscribers.put(member("cus_41", tenure=30, amount=30.0))
+            assert enginerun.written_since(store, TODAY, config) is None
+            plan, _ = plan_day(TODAY, repos, config, at_noon(TODAY), None, 300.0)
+            assert "cus_41" in {e.subscriber.id for e in plan.entries}
+
+
+def test_each_run_keeps_one_copy_and_forgetting_drops_it():
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data) as store:
+            repos = Repos.open(store)
+            config = _config(data)
+            repos.subscribers.put(member("cus_a", tenure=30, amount=30.0))
+            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            first = list(data.glob(f"{enginerun.KEPT}.*"))
+            assert len(first) == 1 and list(first[0].rglob("*.json"))
+            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            second = list(data.glob(f"{enginerun.KEPT}.*"))
+            assert len(second) == 1 and second != first
+            enginerun.forget(store)
+            assert not list(data.glob(f"{enginerun.KEPT}.*"))
+            assert not enginerun.ran_today(store, TODAY, config)
