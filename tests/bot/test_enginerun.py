@@ -72,6 +72,17 @@ def _with_dry_run(day, repos, config, limit, must_show, data: Path):
             aside.rename(record)
 
 
+def _copy(memory: Repos, repos: Repos) -> list[str]:
+    """The customers, events and outreach of `memory` stored in `repos` in one commit (the
+    tests' time is in fsyncs); the customers' ids."""
+    with repos.store.transaction():
+        repos.subscribers.put_many(memory.subscribers.all())
+        sids = repos.subscribers.ids()
+        repos.events.add_many(e for sid in sids for e in memory.events.for_subscriber(sid))
+        repos.outreach.add_many(o for sid in sids for o in memory.outreach.for_subscriber(sid))
+    return sids
+
+
 def _write(kind, repos, sid):
     if kind == "claim":
         open_tasks = [t for t in repos.tasks.active() if t.status == "open"]
@@ -113,13 +124,7 @@ def test_a_plan_after_the_engine_run_gives_what_the_dry_run_gives(
         with Store(data, shards=4) as store:
             repos = Repos.open(store)
             config = _config(data)
-            with store.transaction():  # one commit: the test's time is in fsyncs
-                repos.subscribers.put_many(memory.subscribers.all())
-                sids = repos.subscribers.ids()
-                repos.events.add_many(e for sid in sids for e in memory.events.for_subscriber(sid))
-                repos.outreach.add_many(
-                    o for sid in sids for o in memory.outreach.for_subscriber(sid)
-                )
+            _copy(memory, repos)
             run_engine(yesterday, repos, config, FixedClock(at_noon(yesterday)))
             assert not enginerun.ran_today(store, TODAY, config)
             run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
@@ -160,6 +165,11 @@ def test_other_settings_or_a_write_while_the_engine_plans_leave_no_record(monkey
             repos.subscribers.put(member("cus_a", tenure=30, amount=30.0))
             run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
             assert enginerun.ran_today(store, TODAY, config)
+            kept = list(data.glob(f"{enginerun.KEPT}.*"))  # the run's shard files, linked
+            assert len(kept) == 1 and list(kept[0].rglob("*.json"))
+            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            again = list(data.glob(f"{enginerun.KEPT}.*"))
+            assert len(again) == 1 and again != kept  # each run keeps its own, one at a time
             lower = dataclasses.replace(config.risk, high=config.risk.high - 1)
             assert not enginerun.ran_today(store, TODAY, dataclasses.replace(config, risk=lower))
             held = dataclasses.replace(config, holdout_percent=10)
@@ -178,6 +188,7 @@ def test_other_settings_or_a_write_while_the_engine_plans_leave_no_record(monkey
             monkeypatch.setattr(engine, "plan_changes", plan_then_write)
             run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
             assert not (data / enginerun.RECORD).exists()
+            assert not list(data.glob(f"{enginerun.KEPT}.*"))
             assert not enginerun.ran_today(store, TODAY, config)
             # cus_b's milestone was never planned: the plan's dry run finds it.
             plan, _ = plan_day(TODAY, repos, config, at_noon(TODAY), None, 300.0)
@@ -261,13 +272,7 @@ def test_after_writes_since_the_run_the_dry_run_of_the_written_gives_the_whole_d
         config = dataclasses.replace(_config(data), holdout_percent=holdout)
         with Store(data, shards=16) as store:
             repos = Repos.open(store)
-            with store.transaction():
-                repos.subscribers.put_many(memory.subscribers.all())
-                sids = repos.subscribers.ids()
-                repos.events.add_many(e for sid in sids for e in memory.events.for_subscriber(sid))
-                repos.outreach.add_many(
-                    o for sid in sids for o in memory.outreach.for_subscriber(sid)
-                )
+            sids = _copy(memory, repos)
             run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
             assert enginerun.written_since(store, TODAY, config) == enginerun.Written(frozenset())
             for n, (kind, who) in enumerate(writes):
@@ -335,21 +340,3 @@ def test_only_the_customers_written_since_the_run_are_planned_again(monkeypatch)
             assert enginerun.written_since(store, TODAY, config) is None
             plan, _ = plan_day(TODAY, repos, config, at_noon(TODAY), None, 300.0)
             assert "cus_41" in {e.subscriber.id for e in plan.entries}
-
-
-def test_each_run_keeps_one_copy_and_forgetting_drops_it():
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        with Store(data) as store:
-            repos = Repos.open(store)
-            config = _config(data)
-            repos.subscribers.put(member("cus_a", tenure=30, amount=30.0))
-            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
-            first = list(data.glob(f"{enginerun.KEPT}.*"))
-            assert len(first) == 1 and list(first[0].rglob("*.json"))
-            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
-            second = list(data.glob(f"{enginerun.KEPT}.*"))
-            assert len(second) == 1 and second != first
-            enginerun.forget(store)
-            assert not list(data.glob(f"{enginerun.KEPT}.*"))
-            assert not enginerun.ran_today(store, TODAY, config)
