@@ -309,7 +309,8 @@ class Due:
 
     @property
     def first_due(self) -> date:
-        return min(t.due for t in self.tasks)
+        tasks = self.tasks
+        return tasks[0].due if len(tasks) == 1 else min(t.due for t in tasks)
 
 
 class _Mark(msgspec.Struct):
@@ -350,7 +351,8 @@ class Entries:
                 held = self.repos.subscribers.held(sid)
                 slim = value_and_flags(held) if held is not None else None
             if slim is not None:
-                noted = max((t.value for t in due.tasks), default=0.0)
+                tasks = due.tasks
+                noted = tasks[0].value if len(tasks) == 1 else max(t.value for t in tasks)
                 return max(slim[0], noted), self._points(sid, slim[1])
         sub = self.changes.subscribers.get(sid) or self.repos.subscribers.get(sid)
         value = self.value(due, sub or Subscriber(id=sid))
@@ -477,11 +479,12 @@ def gather(
     dues = []
     deferred = 0
     for sid, tasks in by_subscriber.items():
-        logged = outreach.get(sid, ())
+        logged = outreach[sid] if sid in outreach else ()  # noqa: SIM401 - no KeyError raised
         if logged and _deferred(sid, tasks, today, repos, settings):
             deferred += 1
             continue
-        tasks.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
+        if len(tasks) > 1:
+            tasks.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
         overdue = any(t.overdue(today, grace) for t in tasks)
         dues.append(Due(sid, tasks, overdue, priority.last_reached_on(logged)))
     return dues, Entries(today, repos, settings, changes), deferred
