@@ -335,10 +335,11 @@ class Entries:
         self._bound = UpperBound(today, settings.risk)
         self._flags: dict[str, int] = {}  # the risk bits each `bound` was computed from
 
-    def facts(self, due: Due) -> tuple[float, int]:
+    def facts(self, due: Due, *, bounded: bool = True) -> tuple[float, int | None]:
         """(at least the customer's `value`, `bound`): what ranks them before their entry is
         built, from the plan index if it is built, else from one slim read of the stored
-        document.
+        document. Without `bounded` the bound may be left out (None) when it costs a read of
+        the customer's events.
 
         The value is the subscriptions' monthly value, or the most noted on the tasks if that
         is more (the entry's own value is never more than this); a document whose fields do
@@ -353,7 +354,7 @@ class Entries:
             if slim is not None:
                 tasks = due.tasks
                 noted = tasks[0].value if len(tasks) == 1 else max(t.value for t in tasks)
-                return max(slim[0], noted), self._points(sid, slim[1])
+                return max(slim[0], noted), self._points(sid, slim[1]) if bounded else None
         sub = self.changes.subscribers.get(sid) or self.repos.subscribers.get(sid)
         value = self.value(due, sub or Subscriber(id=sid))
         return value, self.bound(sid, sub)

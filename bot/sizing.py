@@ -17,7 +17,9 @@ and the pinned ones posted. The rest of the bound is filled best first from a he
 most each customer could rank (`bot.priority.sort_key` with the risk bound for the score):
 a customer popped with a bound is scored and pushed back with its real key, one popped with
 its real key is next in the true order. A real key is never better than the bound's, so the
-order is exactly `choose`'s. What waits in the queue is kept as the cheap `Due` records, a
+order is exactly `choose`'s. A customer the must-show rules cannot pin (worth less than
+`must_show_value`) is first keyed as if at the highest risk, and bounded (their events read)
+only if popped: when overdue work fills the day, those not overdue are never bounded. What waits in the queue is kept as the cheap `Due` records, a
 stored task as its `bot.duetask.DueTask` facts (a posted entry reads its tasks in full): the
 digest counts them, `/care queue` ranks them from the tasks (`bot.queue`).
 """
@@ -41,6 +43,7 @@ from bot.digest import (
     kind_rank,
 )
 from bot.repos import Repos
+from bot.risk import MAX_SCORE
 from config.settings import Settings
 
 
@@ -93,9 +96,15 @@ def _size(
     built: dict[int, DigestEntry] = {}
     heap: list[tuple[tuple[Any, ...], int]] = []
     pinned: set[int] = set()
+    unbounded: set[int] = set()  # keyed as if at the highest risk: bounded when popped
     for i, due in enumerate(dues):
-        value, most = entries.facts(due)
-        if most > 0 and value >= must_show_value and entries.may_pin(due.subscriber_id, most):
+        value, most = entries.facts(due, bounded=False)
+        if most is None and value >= must_show_value:  # the must-show rules may pin it
+            value, most = entries.facts(due)
+        if most is None:
+            unbounded.add(i)
+            most = MAX_SCORE
+        elif most > 0 and value >= must_show_value and entries.may_pin(due.subscriber_id, most):
             # the must-show rules can pin it: score it
             entry = built[i] = entries.entry(due)
             if priority.must_show(entry.priority, must_show_value):
@@ -104,16 +113,19 @@ def _size(
         if i in built:
             heap.append((built[i].rank_key(today), i))
         else:
-            key = priority.facts_key(
-                due.overdue, most, value, due.last_reached, today, due.first_due, due.subscriber_id
-            )
-            heap.append((key, i))
+            heap.append((_key(due, most, value, today), i))
     heapq.heapify(heap)
     shown = [built[i] for i in sorted(pinned)]
     room = max(limit - len(pinned), 0)
     taken: set[int] = set(pinned)
     while room > 0 and heap:
         key, i = heapq.heappop(heap)
+        if i in unbounded:  # its bound now: never a better key than the highest risk's
+            unbounded.discard(i)
+            value, most = entries.facts(dues[i])
+            assert most is not None
+            heapq.heappush(heap, (_key(dues[i], most, value, today), i))
+            continue
         if i not in built:
             built[i] = entries.entry(dues[i])
             real = built[i].rank_key(today)
@@ -124,3 +136,10 @@ def _size(
         taken.add(i)
         room -= 1
     return shown, [d for i, d in enumerate(dues) if i not in taken]
+
+
+def _key(due: Due, most: int, value: float, today: date) -> tuple[Any, ...]:
+    """The best key `due` can have with a risk of at most `most` (`bot.priority.facts_key`)."""
+    return priority.facts_key(
+        due.overdue, most, value, due.last_reached, today, due.first_due, due.subscriber_id
+    )
