@@ -328,10 +328,13 @@ class ShardedRecords(Generic[R]):
     def _grouped(self) -> dict[str, Group]:
         """The bytes of every readable record, by subscriber id (unreadable ones logged): a
         copy of the kept grouping, built the first time (kept only if nothing was written
-        while it was built: `_groups` holds the lock one shard at a time)."""
+        while it was built: `_groups` holds the lock one shard at a time). A read-only store
+        is never written: it hands out the kept grouping itself (no copy at the peak of a
+        `digest --preview`)."""
+        read_only = self._store.read_only
         with self._store.lock:
             if self._kept is not None:
-                return dict(self._kept)
+                return self._kept if read_only else dict(self._kept)
             writes = self._writes
         merged: dict[str, Group] = {}
         for _, groups in self._groups():
@@ -340,7 +343,7 @@ class ShardedRecords(Generic[R]):
                 continue
             for sid, group in groups.items():
                 _join(merged, sid, group)
-        snapshot = dict(merged)  # what is handed out; `merged` is kept (and kept current)
+        snapshot = merged if read_only else dict(merged)  # handed out; `merged` is kept
         with self._store.lock:
             if self._writes == writes and self._kept is None:
                 self._kept = merged
