@@ -245,6 +245,8 @@ def _differ(store: Store, name: str, stamp: str | None, kept: str) -> set[str] |
             return None
     new = dict(table_docs(store.table(name.removesuffix(".json"))).pairs())
     found: set[str] = set()
+    if not all(doc_id.isdigit() for doc_id in old):
+        return None  # not a shard file the store wrote: compare by shard alone
     for doc_id in old.keys() | {str(i) for i in new}:
         was, now = old.get(doc_id), new.get(int(doc_id))
         if was is not None and now is not None and memoryview(was) == memoryview(now):

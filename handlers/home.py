@@ -7,11 +7,12 @@ After tasks change, the Homes of everyone who opened one are redrawn by one work
 (`bot.edits.EditQueue`), never in the listener that answered: claims arrive faster than views
 are drawn while a digest posts. A view reads the viewer's claimed tasks and the week's numbers
 from a `bot.ledger.TaskLedger` kept current from the task repository's change reports (reading
-every task for them was seconds of CPU per redraw at a million subscribers). A viewer already waiting for a redraw is
-not queued twice, so a burst of claims costs one redraw each, drawn from the latest state; and
-after each redraw the worker rests `REST_FACTOR` times as long as it took (at most `MAX_REST_S`),
-so however much a view costs, redraws take at most a third of the CPU from claims' answers
-(threads share one interpreter lock: a busy redraw thread delays every answer's steps).
+every task for them was seconds of CPU per redraw at a million subscribers). A viewer already
+waiting for a redraw is not queued twice, so a burst of claims costs one redraw each, drawn
+from the latest state; and after each redraw the worker rests `REST_FACTOR` times as long as
+it took (at most `MAX_REST_S`), so however much a view costs, redraws take at most a third of
+the CPU from claims' answers (threads share one interpreter lock: a busy redraw thread delays
+every answer's steps).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ engine reads was written since its run.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 from datetime import timedelta
@@ -340,3 +341,32 @@ def test_only_the_customers_written_since_the_run_are_planned_again(monkeypatch)
             assert enginerun.written_since(store, TODAY, config) is None
             plan, _ = plan_day(TODAY, repos, config, at_noon(TODAY), None, 300.0)
             assert "cus_41" in {e.subscriber.id for e in plan.entries}
+
+
+def test_a_kept_copy_the_store_did_not_write_is_compared_by_shard_alone():
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data, shards=4) as store:
+            repos = Repos.open(store)
+            config = _config(data)
+            repos.subscribers.put_many(
+                [member(f"cus_{n:02d}", tenure=30, amount=30.0) for n in range(40)]
+            )
+            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            claimed = repos.tasks.for_subscriber("cus_12")[0].id
+            repos.tasks.mutate(claimed, lambda t: setattr(t, "status", "claimed"))
+            live = store.shard_table("tasks", "cus_12").storage.path
+            (kept,) = data.glob(f"{enginerun.KEPT}.*")
+            copy = kept / live.relative_to(data)
+            # Its first document id made a word, in place: same inode, size and time.
+            st = copy.stat()
+            text = copy.read_bytes()
+            at = text.index(b'{"1":') + 2
+            with open(copy, "r+b") as f:
+                f.seek(at)
+                f.write(b"x")
+            os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
+            written = enginerun.written_since(store, TODAY, config)
+            assert written is not None and written.files == {live}
+            assert "cus_12" in written.touching(store, repos.subscribers.ids())
+            assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
