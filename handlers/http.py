@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from waitress import wasyncore
@@ -58,9 +59,26 @@ class HttpServer:
     def port(self) -> int:
         return int(self._server.effective_port)  # type: ignore[union-attr]
 
-    def start(self) -> None:
+    def start(self, ready_within: float = 5.0) -> None:
+        """Serve from a thread; return once every worker waits for work (at most `ready_within` s).
+
+        Waitress starts its workers when the server is built, and counts a worker as busy until
+        it first waits. A request that arrives before then is queued and logged as a queue-depth
+        warning, which under real load means "too few workers": a fresh start must not raise it.
+        """
         self._thread = threading.Thread(target=self._run, name="care-http", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + ready_within
+        while not self.workers_waiting() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        if not self.workers_waiting():
+            log.warning("HTTP server: workers not all waiting %.0f s after start", ready_within)
+
+    def workers_waiting(self) -> bool:
+        """Whether every worker thread is idle, waiting for a request."""
+        dispatcher = self._server.task_dispatcher  # type: ignore[union-attr]
+        with dispatcher.lock:
+            return dispatcher.active_count <= 0 and not dispatcher.queue
 
     def _run(self) -> None:
         try:

@@ -88,3 +88,31 @@ def test_stop_closes_held_connections_and_returns(bots):
 def test_read_timeout_must_be_a_positive_whole_number(fake_slack, tmp_path, value):
     with pytest.raises(ConfigError, match="HTTP_READ_TIMEOUT"):
         fake_settings(fake_slack, tmp_path, HTTP_READ_TIMEOUT=value)
+
+
+def test_start_returns_once_every_worker_waits_so_a_first_request_queues_behind_none(caplog):
+    """A request sent the moment `start()` returns finds idle workers: no queue-depth warning.
+
+    Waitress counts a worker as busy until it first waits; before the fix a request sent right
+    after start could be queued behind workers still starting, and waitress logged "Task queue
+    depth is 1", the warning that under real load says the server has too few workers.
+    """
+    import http.client
+    import logging
+
+    from handlers.http import HttpServer, ServerLimits
+    from handlers.webhooks import WebApp, reply
+
+    web = WebApp()
+    web.get("/ping", lambda: reply(200, ok=True))
+    for _ in range(5):
+        server = HttpServer(web, "127.0.0.1", 0, ServerLimits(threads=64))
+        with caplog.at_level(logging.DEBUG, logger="waitress"):
+            server.start()
+            assert server.workers_waiting()
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/ping")
+            assert conn.getresponse().status == 200
+            conn.close()
+        server.stop()
+    assert not [r for r in caplog.records if r.name == "waitress.queue"]
