@@ -381,7 +381,7 @@ def worker(workdir: Path, size: int) -> dict[str, Any]:
 def _plan_the_day(repos: Any, settings: Any) -> Any:
     """The day's plan as the bot posts it (`DigestPublisher._prepare`, tech touch off): the
     team's entries in full, the queue as counts (`bot.sizing.plan_day`)."""
-    from bot.digest import daily_limit
+    from bot.digest_plan import daily_limit
     from bot.sizing import plan_day
 
     limit, must_show = daily_limit(settings), settings.digest.must_show_value

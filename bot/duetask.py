@@ -3,7 +3,7 @@
 At a million subscribers a quarter of a million tasks are due; each held as a full `Task`
 costs about a kilobyte for the whole plan, while the plan reads only its kind, due date,
 status and value, and builds a full entry (with the stored `Task`) for the few hundred
-customers it posts (`bot.digest.Entries.entry`).
+customers it posts (`bot.digest_entries.Entries.entry`).
 
 Those facts are kept between plans (`shown`): a write replaces the bytes of the documents it
 changes (`bot.compact`), so a plan decodes only the task documents whose bytes it has not seen,

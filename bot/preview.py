@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.clock import SystemClock, local_today
-from bot.digest import (
+from bot.digest import plan_digest
+from bot.digest_plan import (
     OVERDUE,
     DigestChoice,
     DigestEntry,
@@ -28,7 +29,6 @@ from bot.digest import (
     HasTasks,
     daily_limit,
     kind_label,
-    plan_digest,
 )
 from bot.lifecycle import started_on
 from bot.models import Task
@@ -151,7 +151,7 @@ def render(plan: DigestPlan, choice: DigestChoice[Any], console: Console) -> Non
 
 def _kinds(entries: Sequence[HasTasks]) -> dict[str, int]:
     """Tasks per kind, in digest order."""
-    from bot.digest import count_tasks
+    from bot.digest_plan import count_tasks
 
     counts = count_tasks(entries, date.min, 0)
     counts.pop(OVERDUE, None)

@@ -199,7 +199,8 @@ class DigestPublisher:
 
     def _prepare(self, day: date) -> DigestRecord:
         """Run the engine, plan and size the day, and store its record and messages."""
-        from bot.digest import daily_limit, plan_digest
+        from bot.digest import plan_digest
+        from bot.digest_plan import daily_limit
         from bot.engine import run_engine
         from bot.sizing import plan_day
 
@@ -226,7 +227,7 @@ class DigestPublisher:
         return run
 
     def _new_record(self, day: date, plan: Any, choice: Any, automated: Any = None) -> DigestRecord:
-        from bot.digest import LIMIT, QUEUED, QUEUED_ENTRIES, count_tasks
+        from bot.digest_plan import LIMIT, QUEUED, QUEUED_ENTRIES, count_tasks
 
         carried: list[Any] = []
         fresh: list[Any] = []

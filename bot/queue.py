@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from bot import priority
-from bot.digest import KIND_ORDER, kind_label, kind_rank
+from bot.digest_plan import KIND_ORDER, kind_label, kind_rank
 from bot.holdout import held_out
 from bot.models import TASK_OPEN, Risk, RiskReason, Subscriber, Task
 from bot.priority import Priority

@@ -32,16 +32,9 @@ from typing import Any
 
 from bot import priority
 from bot.bulk import paused_gc
-from bot.digest import (
-    DigestChoice,
-    DigestEntry,
-    DigestPlan,
-    Due,
-    Entries,
-    count_tasks,
-    gather,
-    kind_rank,
-)
+from bot.digest import gather
+from bot.digest_entries import Entries
+from bot.digest_plan import DigestChoice, DigestEntry, DigestPlan, Due, count_tasks, kind_rank
 from bot.repos import Repos
 from bot.risk import MAX_SCORE
 from config.settings import Settings

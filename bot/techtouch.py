@@ -26,7 +26,7 @@ from datetime import date
 
 from bot.audit import SURFACE_AUTO
 from bot.care import CareService
-from bot.digest import DigestEntry, DigestPlan, count_tasks
+from bot.digest_plan import DigestEntry, DigestPlan, count_tasks
 from bot.models import TASK_OPEN, Subscriber
 from bot.outbox.message import Draft
 from bot.outbox.models import MAIL_SENDING, MAIL_SENT, MAIL_UNCERTAIN, SentMail

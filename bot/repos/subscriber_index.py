@@ -15,7 +15,7 @@ seconds at a million. `PlanIndex` is built in one pass over a slim decode of eac
   `UpperBound.points_of` bounds the risk score exactly as it would from the document.
 - `values`: for every subscriber whose subscriptions have the model's types, their
   `Subscriber.monthly_value` (`value_and_flags`): the plan ranks a due customer by it without
-  reading their document (`bot.digest.Entries.facts`).
+  reading their document (`bot.digest_entries.Entries.facts`).
 - `unsure`: subscribers whose document does not have the expected shape; the engine reads
   them in full (and logs them if they cannot be read at all).
 """

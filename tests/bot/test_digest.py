@@ -8,7 +8,8 @@ import pytest
 from msgspec.structs import replace
 
 from bot.clock import FixedClock
-from bot.digest import KIND_ORDER, plan_digest
+from bot.digest import plan_digest
+from bot.digest_plan import KIND_ORDER
 from bot.engine import run_engine
 from tests.bot.builders import TODAY, at_noon, days_ago, event, member
 

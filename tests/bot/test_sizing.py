@@ -194,12 +194,12 @@ def test_a_customer_the_must_show_rules_cannot_pin_is_not_scored_for_them(monkey
 def _plan_counting_entries(monkeypatch, repos):
     """plan_day with a bound of 3, noting each due customer whose full entry is built."""
     config = load_settings({"CARE_DATA_DIR": "/nonexistent"}, dotenv=False)
-    from bot import digest
+    from bot import digest_entries
 
     built = []
-    real = digest.Entries.entry
+    real = digest_entries.Entries.entry
     monkeypatch.setattr(
-        digest.Entries, "entry", lambda self, due: built.append(due) or real(self, due)
+        digest_entries.Entries, "entry", lambda self, due: built.append(due) or real(self, due)
     )
     plan, choice = plan_day(TODAY, repos, config, at_noon(TODAY), 3, 300.0)
     return plan, choice, built, config
@@ -220,7 +220,7 @@ def _plan_counting_entries(monkeypatch, repos):
 def test_the_risk_bound_read_from_the_events_bytes_is_the_one_their_documents_give(events, flags):
     # The plan bounds a due customer's risk from a slim decode of their events' bytes; it
     # must be the bound (and the payment possibility) their decoded documents give.
-    from bot.digest import Entries
+    from bot.digest_entries import Entries
     from bot.engine import EngineChanges
     from bot.risk import UpperBound
 

@@ -123,7 +123,7 @@ priced = st.fixed_dictionaries(
 def test_the_slim_read_gives_the_models_value_and_the_documents_flags(
     subs: list[dict[str, Any]], last_order: Any, extra: dict[str, Any]
 ) -> None:
-    # What ranks a due customer (bot.digest.Entries.facts): the value a full read gives, or
+    # What ranks a due customer (bot.digest_entries.Entries.facts): the value a full read gives, or
     # None (then the document is read in full); never a value the model would not give. The
     # plan index, once built, holds the same as the slim read, or nothing.
     doc = {"id": "cus_1", "subscriptions": subs, **extra}
