@@ -70,7 +70,7 @@ def imap_worker(workdir: Path, count: int) -> dict[str, Any]:
 
 def _run_imap_bot(data_dir: Path, server: Any, last_uid: int, env: dict[str, str]) -> dict:
     from benchmarks._slack_worker import start_bot
-    from bot.publisher import Pacer
+    from bot.posting import Pacer
     from bot.repos import Repos
     from bot.store import Store
     from tests.fakeslack.server import FakeSlack

@@ -168,7 +168,7 @@ def main(workdir: str, size: int, alerts: int, burst: int) -> dict[str, Any]:
     built = time.perf_counter() - start
     fake = _watched_slack().start()
     fake.add_channel(ALERTS, "care-alerts")
-    from bot.publisher import Pacer
+    from bot.posting import Pacer
 
     runtime = start_bot(
         fake,

@@ -82,7 +82,7 @@ def _watched_slack() -> Any:
 
 def _metered_pacer() -> Any:
     """The real Pacer(1.0), noting the posting thread's CPU and the time at its first wait."""
-    from bot.publisher import Pacer
+    from bot.posting import Pacer
 
     class MeteredPacer(Pacer):
         started: tuple[float, float] | None = None  # (perf_counter, thread_time)

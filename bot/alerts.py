@@ -22,7 +22,7 @@ from bot.blocks.alerts import Alert, AlertView, build_alert_parent, build_alert_
 from bot.clock import Clock
 from bot.engine import refresh_churn_risk
 from bot.models import Task
-from bot.publisher import MessageSink
+from bot.posting import MessageSink
 from bot.repos import Repos
 from bot.repos.alerts import AlertRepo, AlertThread
 from bot.repos.journal import Delivery

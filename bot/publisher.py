@@ -5,13 +5,15 @@ The publisher talks to Slack only through a `MessageSink` (implemented over slac
 
 1. The day's record and its messages are written before the first post: which entries go in
    which message. The day is sized to the team (`DigestPlan.choose`): the entries that matter
-   most are posted, the rest wait in the queue (`bot.queue`) and the parent says how many. Entries whose tasks were all listed by an earlier digest are *carried over*:
-   they go, oldest first, into compact "still open" messages (one line and one button each)
-   at the top of the thread instead of being posted in full again.
+   most are posted, the rest wait in the queue (`bot.queue`) and the parent says how many.
+   Entries whose tasks were all listed by an earlier digest are *carried over*: they go,
+   oldest first, into compact "still open" messages (one line and one button each) at the
+   top of the thread instead of being posted in full again.
 2. Every post is followed at once by writing its `ts` (one small document per message). Each
    message carries Slack message metadata naming its date and position; if the bot dies
    between a post and that write, the next run finds the message in the thread; if Slack
-   answers a post with 5xx or the answer is lost, the thread is searched before posting again.
+   answers a post with 5xx or the answer is lost, the thread is searched before posting again
+   (`bot.posting.post_once`).
 3. Posting a message links its tasks to it: a task belongs to the digest that lists it today.
    The link is the message's own document (`DigestRepo.fill_links` derives `Task.slack` from
    it), so a post writes that one small document and no task. Once the day is posted, the
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -38,6 +39,7 @@ from bot.digest_view import add_tallies, message_views
 from bot.edits import EditQueue
 from bot.evidence import evidence
 from bot.models import Risk, Subscriber, Task
+from bot.posting import MessageSink, Pacer, post_once
 from bot.repos import Repos
 from bot.repos.digests import POSTED, DigestMessage, DigestRecord
 from bot.risk import score
@@ -45,29 +47,8 @@ from config import Settings
 
 log = logging.getLogger(__name__)
 META_TYPE = "care_digest"
-POST_ATTEMPTS = 5  # tries per message before the run stops (the catch-up turn resumes it)
 CARRIED_PER_MESSAGE = 15  # carried-over entries per compact message (one block each)
 CARRIED = "carried"  # the kind of the compact messages, and the count of carried tasks
-
-
-class UncertainPost(Exception):
-    """A post whose answer was a 5xx or was lost: Slack may or may not have stored it."""
-
-
-class MessageSink(Protocol):
-    def post(
-        self,
-        channel: str,
-        message: dict[str, Any],
-        thread_ts: str = "",
-        metadata: dict[str, Any] | None = None,
-    ) -> str: ...
-
-    def update(self, channel: str, ts: str, message: dict[str, Any]) -> None: ...
-
-    def find(self, channel: str, metadata: dict[str, Any], thread_ts: str = "") -> dict[str, str]:
-        """Messages already posted with metadata of our type: {metadata "key": ts}."""
-        ...
 
 
 class Renderer(Protocol):
@@ -78,36 +59,6 @@ class Renderer(Protocol):
     def batch(self, kind: str, entries: list[EntryView], first_of_kind: bool) -> dict[str, Any]: ...
 
     def carried(self, entries: list[EntryView], first: bool, total: int) -> dict[str, Any]: ...
-
-
-class Pacer:
-    """At most one post per `interval` seconds per channel (Slack's ~1 message/second)."""
-
-    def __init__(
-        self,
-        interval: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.interval = interval
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, channel: str) -> None:
-        with self._lock:
-            last = self._last.get(channel)
-            if last is not None:
-                delay = last + self.interval - self._monotonic()
-                if delay > 0:
-                    self._sleep(delay)
-            self._last[channel] = self._monotonic()
-
-    def backoff(self, attempt: int) -> None:
-        """Wait before retry `attempt` (1, 2, ...): 1, 2, 4, 8 intervals."""
-        if self.interval > 0:
-            self._sleep(self.interval * 2 ** (attempt - 1))
 
 
 class DigestPublisher:
@@ -291,7 +242,10 @@ class DigestPublisher:
         if key in found:
             record.parent_ts = found[key]
         else:
-            record.parent_ts = self._post_once(record.channel, self.render_parent(record), key)
+            parent = self.render_parent(record)
+            record.parent_ts = post_once(
+                self.sink, self.pacer, record.channel, parent, key, self._meta(key)
+            )
         self.repos.digests.save(record)
 
     def _post_messages(self, record: DigestRecord, messages: list[DigestMessage]) -> None:
@@ -307,42 +261,18 @@ class DigestPublisher:
                 message.ts = found[key]
                 self.edits.request(("message", key))
             else:
-                message.ts = self._post_once(record.channel, rendered, key, record.parent_ts)
+                message.ts = post_once(
+                    self.sink,
+                    self.pacer,
+                    record.channel,
+                    rendered,
+                    key,
+                    self._meta(key),
+                    record.parent_ts,
+                )
             self.repos.digests.save_message(message)  # its tasks are linked to it from here on
             if self._show(message, tally):  # a claim landed between planning and posting
                 self.edits.request(("parent", record.date))
-
-    def _post_once(
-        self, channel: str, message: dict[str, Any], key: str, thread_ts: str = ""
-    ) -> str:
-        """Post `message` (metadata `key`) once, however Slack fails; returns its ts.
-
-        After a 5xx or a lost answer the message may be in Slack already: before each re-post
-        the channel (or thread) is searched for `key`, and a message found there is used.
-
-        Raises:
-            UncertainPost: still failing after `POST_ATTEMPTS`; the next run resumes.
-        """
-        failure: UncertainPost | None = None
-        for attempt in range(POST_ATTEMPTS):
-            if failure is not None:
-                self.pacer.backoff(attempt)
-                found = self.sink.find(channel, {"key": key}, thread_ts=thread_ts)
-                if key in found:
-                    log.warning(
-                        "Slack stored %s but answered %s; not posting it again", key, failure
-                    )
-                    return found[key]
-            self.pacer.wait(channel)
-            try:
-                return self.sink.post(
-                    channel, message, thread_ts=thread_ts, metadata=self._meta(key)
-                )
-            except UncertainPost as exc:
-                log.warning("Posting %s: %s; checking before trying again", key, exc)
-                failure = exc
-        assert failure is not None
-        raise failure
 
     def _show_moved(self, record: DigestRecord) -> None:
         """Edit the earlier messages whose tasks this digest lists now (and their parents)."""

@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.edits import EditFailed
-from bot.publisher import UncertainPost
+from bot.posting import UncertainPost
 
 # chat.update errors after which the message can never be edited: it (or its channel) is gone.
 NEVER_EDITABLE = frozenset(
@@ -55,7 +55,7 @@ def posting_client(client: WebClient, retries: int = 5) -> WebClient:
 
 
 class SlackSink:
-    """`bot.publisher.MessageSink` over the Web API."""
+    """`bot.posting.MessageSink` over the Web API."""
 
     def __init__(self, client: WebClient) -> None:
         self.client = client

@@ -40,8 +40,8 @@ from bot.inbox.triage import TriageActions, business_minutes
 from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER
 from bot.outreach.contact import last_contact
 from bot.outreach.thread import OutreachThreads
+from bot.posting import UncertainPost
 from bot.priority import Priority
-from bot.publisher import UncertainPost
 from bot.risk import score
 from bot.stage import lifecycle_stage
 from config import Settings

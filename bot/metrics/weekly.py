@@ -21,7 +21,7 @@ import schedule
 from bot.blocks.report import build_report_message
 from bot.clock import Clock
 from bot.metrics.report import PERIODS, MetricsReport, build_report
-from bot.publisher import MessageSink
+from bot.posting import MessageSink
 from bot.repos import Repos
 from bot.repos.reports import CHARTS_DONE, CHARTS_UPLOADING, POSTED, ReportRecord, ReportRepo
 from config import Settings

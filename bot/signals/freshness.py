@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.models import parse_datetime
-from bot.publisher import MessageSink
+from bot.posting import MessageSink
 from bot.repos.alerts import AlertRepo, AlertThread
 from bot.repos.journal import APPLIED, FAILED, IGNORED, PENDING, WAITING, JournalRepo
 

@@ -21,7 +21,7 @@ from typing import Any
 import app
 from bot import store as store_module
 from bot.clock import FixedClock
-from bot.publisher import Pacer
+from bot.posting import Pacer
 from config import load_settings
 from tests.bot.log_writer import announce, kill_during_writes
 

@@ -22,7 +22,7 @@ import app
 from bot.blocks import ids
 from bot.clock import FixedClock
 from bot.models import Subscriber, Subscription, Task
-from bot.publisher import Pacer
+from bot.posting import Pacer
 from bot.repos import Repos
 from bot.repos.digests import POSTED, DigestMessage, DigestRecord
 from config import Settings, load_settings

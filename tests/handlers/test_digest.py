@@ -15,7 +15,7 @@ import pytest
 
 from bot.blocks import ids
 from bot.blocks.limits import MAX_BLOCKS_MESSAGE, MAX_SECTION_TEXT
-from bot.publisher import POST_ATTEMPTS
+from bot.posting import POST_ATTEMPTS
 from tests.handlers.conftest import (
     DAY_30,
     DIGEST,
