@@ -112,7 +112,9 @@ def backtest(
         raise ValueError("--to is before --from")
     events = repos.events.raw_by_subscriber()
     with paused_gc():
-        return replay(repos.subscribers.raw(), events, rules, tz, first, last, data_end, horizon)
+        return replay(
+            repos.subscribers.iter_raw(), events, rules, tz, first, last, data_end, horizon
+        )
 
 
 def replay(

@@ -72,7 +72,7 @@ def outreach_rows(repos: Repos) -> tuple[list[str], Iterator[list[Any]]]:
         "note",
         "follow_up",
     ]
-    emails = {d["id"]: d.get("email", "") for d in repos.subscribers.raw()}
+    emails = {d["id"]: d.get("email", "") for d in repos.subscribers.iter_raw()}
     records = sorted(repos.outreach.all(), key=lambda o: o.at)
     return header, (
         [

@@ -42,7 +42,7 @@ INVOLUNTARY_LOOKBACK_DAYS = 30
 _Dated = TypeVar("_Dated", "Signal", "Touch")
 
 
-@dataclass
+@dataclass(slots=True)  # a million customers' spells and timelines are held at once
 class Spell:
     """Days a customer had a live subscription: `start` up to, not including, `end`."""
 
@@ -54,7 +54,7 @@ class Spell:
         return self.start <= day and (self.end is None or day < self.end)
 
 
-@dataclass
+@dataclass(slots=True)
 class Timeline:
     """One customer's spells, oldest first, never overlapping."""
 
@@ -126,7 +126,7 @@ class Book:
     @classmethod
     def load(cls, repos: Repos, tz: tzinfo) -> Book:
         """Read subscribers, events and the outreach log from the repositories (reads only)."""
-        book = cls.build(repos.subscribers.raw(), repos.events.raw_by_subscriber(), tz)
+        book = cls.build(repos.subscribers.iter_raw(), repos.events.raw_by_subscriber(), tz)
         book.touches = sorted(
             (
                 Touch(o.subscriber_id, o.task_id, o.outcome, o.by, o.at, o.at.astimezone(tz).date())

@@ -91,6 +91,15 @@ def test_put_many_upserts_in_place_without_duplicates(repos: Repos) -> None:
     assert len(list(repos.subscribers.raw())) == 3
 
 
+def test_iter_raw_decodes_one_at_a_time_the_documents_raw_gives(repos: Repos) -> None:
+    repos.subscribers.put_many([subscriber(f"cus_{i}") for i in range(4)])
+    docs = repos.subscribers.iter_raw()
+    assert not isinstance(docs, list)  # a pass over a million keeps one decoded at a time
+    assert sorted(docs, key=lambda d: d["id"]) == sorted(
+        repos.subscribers.raw(), key=lambda d: d["id"]
+    )
+
+
 def test_putting_the_same_subscribers_twice_changes_nothing(repos: Repos) -> None:
     subs = [subscriber(f"cus_{i}") for i in range(5)]
     repos.subscribers.put_many(subs)
