@@ -9,7 +9,8 @@ in fresh interpreters (`python -m benchmarks._digest_worker post|preview WORKDIR
    entry in three (once its message is posted), and between them tasks waiting in the
    queue (the slowest answer is the 1M figure's "no claim ack over 1 s while a digest
    posts"). After posting, every posted entry still open is claimed by `/care claim`, one
-   after another (p50 / p95 of the answer: the ack target).
+   after another (p50 / p95 of the answer: the ack target), while the App Home headline's
+   daily computation runs beside them, as the bot's 5-minute check starts it once posted.
    CPU per posted message is the posting thread's own time over the messages it posted.
 2. `preview`: `python app.py digest --preview` as a whole process, alternated with a process
    that only `json.load`s the files it reads (noted by one untimed run through Python's
@@ -192,6 +193,8 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             f"<= {ACK_RATIO}",
             ratio("answer_p95_ms") <= ACK_RATIO,
         ),
+        Row("  beside them: the Home headline's daily computation", values("headline_s"), "s"),
+        Row("    its CPU", values("headline_cpu_s"), "s"),
         Row("Data files the preview reads (of the directory's)", values("files_read")),
         Row("  their size", values("files_mb"), "MB"),
         Row("  the directory's files, all", values("files_in_data_dir")),

@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import schedule
 
 from bot.publisher import DigestPublisher
 from config import Settings
+
+if TYPE_CHECKING:  # the metrics load only with the bot, not with `digest --preview`
+    from bot.metrics.headline import HeadlineKeeper
 
 log = logging.getLogger(__name__)
 DAY_NAMES = {
@@ -74,4 +78,12 @@ def register_digest(
     scheduler.every(5).minutes.do(tick).tag("digest-catch-up")
     # Edits Slack refused (message not editable for now, outage) are tried again every minute.
     scheduler.every(1).minutes.do(publisher.edits.retry).tag("digest-edits")
+    return tick
+
+
+def register_headline(scheduler: schedule.Scheduler, keeper: HeadlineKeeper) -> SingleFlight:
+    """Every 5 minutes, compute the App Home headline if it is due: once per team day, after
+    the day's digest is posted (`HeadlineKeeper.due`), in its own thread, never beside a post."""
+    tick = SingleFlight("headline", keeper.tick)
+    scheduler.every(5).minutes.do(tick).tag("headline")
     return tick

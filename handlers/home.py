@@ -31,7 +31,7 @@ from bot.models import Task
 from bot.priority import must_show, select
 from handlers.context import Services
 from handlers.present import stats_view
-from handlers.report import headline
+from handlers.report import headline_view
 
 log = logging.getLogger(__name__)
 REST_FACTOR = 2.0  # after a redraw, rest twice as long as it took ...
@@ -110,6 +110,7 @@ class HomeTabs:
         mine_ranked = queue.rank(s.repos, self.ledger.claimed_by(user), today, grace)
         in_digest, queued, n_digest, n_queued = s.worklist.page(today, MAX_ROWS)
         week = stats_view(s, self.ledger.stats(s.clock.now(), 7))
+        lines, computed_at = headline_view(s)
         return build_home(
             user,
             self._page(mine_ranked),
@@ -117,9 +118,10 @@ class HomeTabs:
             week,
             s.clock.now(),
             s.settings.timezone,
-            headline=headline(s),
+            headline=lines,
             queued=queue.with_subscribers(s.repos, queued),
             totals=(len(mine_ranked), n_digest, n_queued),
+            headline_at=computed_at,
         )
 
     def _page(self, ranked: list[queue.WorkEntry]) -> list[queue.WorkEntry]:

@@ -1,13 +1,16 @@
 """`/care report [7d|30d|90d]`, the weekly report's chart upload, and the App Home headline.
 
-The numbers come from `bot.metrics.weekly.ReportCache`: computing a report reads the whole
-store, so Slack gets the cached one (under an hour old) and a report not cached yet is computed
-in the background while the manager is told to ask again in a moment.
+The report's numbers come from `bot.metrics.weekly.ReportCache`: computing a report reads the
+whole store, so Slack gets the cached one (under an hour old) and a report not cached yet is
+computed in the background while the manager is told to ask again in a moment. The Home's
+headline is computed once a day after the digest is posted and kept
+(`bot.metrics.headline.HeadlineKeeper`): a Home view never starts a computation.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -15,13 +18,15 @@ from slack_sdk import WebClient
 from bot.blocks import replies
 from bot.blocks.report import build_report_message, headline_lines
 from bot.care import CareError
+from bot.jobs import register_headline
+from bot.metrics.headline import Headline, HeadlineKeeper
 from bot.metrics.report import PERIODS
 from bot.metrics.weekly import ReportCache
 from handlers.context import Services
 
 log = logging.getLogger(__name__)
 CACHE = "reports"
-HEADLINE_PERIOD = "30d"
+HEADLINE = "headline"
 
 
 class SlackUploader:
@@ -65,11 +70,22 @@ def report_reply(services: Services, args: list[str]) -> dict[str, Any]:
     return build_report_message(report)
 
 
-def headline(services: Services) -> list[str] | None:
-    """The App Home's headline numbers (30 days), or None while they are being computed."""
-    cache = cache_of(services)
-    report = cache.get(HEADLINE_PERIOD) if cache is not None else None
-    return headline_lines(report) if report is not None else None
+def keeper_of(services: Services) -> HeadlineKeeper | None:
+    keeper = services.extras.get(HEADLINE)
+    return keeper if isinstance(keeper, HeadlineKeeper) else None
+
+
+def headline(services: Services) -> Headline | None:
+    """The App Home's headline (30 days) as last computed, or None before the first. Reads
+    only what is kept: the daily job computes it (`HeadlineKeeper.tick`)."""
+    keeper = keeper_of(services)
+    return keeper.current() if keeper is not None else None
+
+
+def headline_view(services: Services) -> tuple[list[str] | None, datetime | None]:
+    """The headline's lines and when they were computed, as `build_home` takes them."""
+    found = headline(services)
+    return (headline_lines(found.figures), found.computed_at) if found else (None, None)
 
 
 def _charts(report: Any) -> list[Any]:
@@ -99,3 +115,12 @@ def build_reports(services: Services, scheduler: Any) -> None:
     )
     services.extras["weekly_report"] = reporter
     services.extras["weekly_report_job"] = register_weekly_report(scheduler, reporter)
+    publisher = services.publisher
+    keeper = HeadlineKeeper(  # computed after the day's digest is posted, never beside it
+        services.repos,
+        services.settings,
+        services.clock,
+        ready=lambda: not publisher.posting and not publisher.is_due(),
+    )
+    services.extras[HEADLINE] = keeper
+    services.extras["headline_job"] = register_headline(scheduler, keeper)

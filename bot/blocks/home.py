@@ -110,6 +110,7 @@ def build_home(
     headline: Sequence[str] | None = None,
     queued: Sequence[EntryLike] = (),
     totals: tuple[int, int, int] | None = None,
+    headline_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The Home tab view for one manager.
 
@@ -125,6 +126,7 @@ def build_home(
         queued: the best of the queue (due work no digest lists today), in priority order.
         totals: how many entries each list has in all (mine, unclaimed today, queue) when
             the lists passed are a page of them.
+        headline_at: when the headline's numbers were computed (shown: they are kept a day).
 
     Returns:
         A `{"type": "home", ...}` view of at most 100 blocks; long lists end in "and N more".
@@ -197,9 +199,12 @@ def build_home(
     blocks.append(_header("Care, last 30 days"))
     if headline:
         blocks.append(_section(bullet_list(list(headline), MAX_SECTION_TEXT)))
-        blocks.append(_context("`/care report` for every number; definitions in docs/metrics.md"))
+        as_of = f"As of {local(headline_at, tz):%a %b %d, %H:%M}. " if headline_at else ""
+        blocks.append(
+            _context(as_of + "`/care report` for every number; definitions in docs/metrics.md")
+        )
     else:
-        blocks.append(_context("Being computed: open this tab again in a minute."))
+        blocks.append(_context("Computed once a day, after the digest is posted."))
     if len(blocks) > MAX_BLOCKS_VIEW:  # cannot happen with MAX_ROWS = 20; keep the promise
         blocks = blocks[: MAX_BLOCKS_VIEW - 1] + [_context("and more: see the digest thread")]
     return {"type": "home", "callback_id": ids.VIEW_HOME, "blocks": blocks}

@@ -6,6 +6,7 @@ reason; outside text (inbox subjects) is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bot.blocks.limits import MAX_SECTION_TEXT
@@ -33,9 +34,9 @@ def figure_line(key: str, figure: Figure) -> str:
     return f"{label}: *{escape(figure.text())}*{based}{answers}"
 
 
-def headline_lines(report: MetricsReport) -> list[str]:
-    """The few numbers the App Home shows."""
-    figures = report.figures()
+def headline_lines(figures: Mapping[str, Figure]) -> list[str]:
+    """The few numbers the App Home shows, of a report's figures (`MetricsReport.figures`,
+    `bot.metrics.headline.Headline.figures`)."""
     return [figure_line(k, figures[k]) for k in HEADLINE_KEYS if k in figures]
 
 

@@ -91,3 +91,18 @@ def durations(values: Sequence[float], why_empty: str, **detail: Any) -> dict[st
         "median": Figure(round(quantile(values, 0.5), 2), HOURS, n, "", dict(detail)),
         "p90": Figure(round(quantile(values, 0.9), 2), HOURS, n, "", dict(detail)),
     }
+
+
+def figure_from_json(doc: dict[str, Any]) -> Figure:
+    """The figure `Figure.to_json` wrote; ValueError if `doc` is not one."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"a figure is not a mapping: {doc!r}"[:200])
+    value, unit, n = doc.get("value"), doc.get("unit"), doc.get("n")
+    detail, why = doc.get("detail", {}), doc.get("why", "")
+    if value is not None and type(value) not in (int, float):
+        raise ValueError(f"a figure's value is not a number: {value!r}")
+    if not isinstance(unit, str) or (n is not None and type(n) is not int):
+        raise ValueError(f"not a stored figure: {doc!r}"[:200])
+    if not isinstance(detail, dict) or not isinstance(why, str):
+        raise ValueError(f"not a stored figure: {doc!r}"[:200])
+    return Figure(value, unit, n, why, detail)

@@ -6,7 +6,6 @@ import threading
 import time
 
 from bot.blocks import ids
-from handlers.report import HEADLINE_PERIOD, cache_of
 from tests.handlers.conftest import (
     DIGEST,
     CareBot,
@@ -173,8 +172,6 @@ def test_a_redraw_after_a_claim_reads_no_task_but_the_claimants(care_bot):
     add_checkins(care_bot.repos, 3)
     post_digest(care_bot)
     assert "Your claimed tasks (0)" in _open_home(care_bot, "U1")
-    cache = cache_of(care_bot.services)  # the headline's report, started by the first view
-    care_bot.fake.wait_for(lambda: cache.fresh(HEADLINE_PERIOD) is not None)
     tasks, every_task = care_bot.repos.tasks, care_bot.repos.tasks.raw
     scans: list[int] = []
 

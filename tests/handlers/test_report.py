@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from bot.clock import FixedClock
 from bot.models import Subscriber, Subscription
 from bot.repos import Repos
-from tests.handlers.conftest import DIGEST, add_checkins, message_text, wait_posted
+from bot.repos.reports import HeadlineRepo
+from tests.handlers.conftest import DIGEST, add_checkins, message_text, post_digest, wait_posted
 from tests.slackreq import app_home_opened
 
 # Friday 2026-06-19, 16:05 in New York (UTC-4): the default weekly report time has passed.
@@ -53,9 +54,17 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 def run_weekly(bot) -> None:  # noqa: ANN001
     bot.runtime.scheduler.run_all()
-    thread = bot.services.extras["weekly_report_job"].last_thread
-    if thread is not None:
-        thread.join(timeout=60)
+    for job in ("weekly_report_job", "headline_job"):
+        thread = bot.services.extras[job].last_thread
+        if thread is not None:
+            thread.join(timeout=60)
+
+
+def post_digest_on(bot, day: date) -> None:  # noqa: ANN001
+    status, _, text = bot.sender.command("digest now", user_id="U1", channel_id="C1")
+    assert status == 200, text
+    wait_posted(bot, day)
+    assert bot.fake.wait_for(lambda: not bot.services.publisher.posting)
 
 
 def reports(bot) -> list[dict]:  # noqa: ANN001
@@ -127,22 +136,43 @@ def test_care_report_answers_privately_once_computed(care_bot):
     assert "Usage: `/care report [7d|30d|90d]`" in message_text(json.loads(body))
 
 
-def test_home_shows_the_headline_once_computed(care_bot):
-    seed(care_bot.repos)
-    care_bot.services.extras["reports"].compute("30d")
-    care_bot.services.home.publish("U1")
-    home = care_bot.fake.home("U1")
+def run(job) -> None:  # noqa: ANN001
+    """Run a scheduled job's turn and wait for it (`bot.jobs.SingleFlight`)."""
+    job()
+    job.last_thread.join(timeout=60)
+    assert not job.last_thread.is_alive()
+
+
+def keeper(bot):  # noqa: ANN001, ANN201
+    return bot.services.extras["headline"]
+
+
+def home_text(bot, user: str = "U1") -> str:  # noqa: ANN001
+    bot.services.home.publish(user)
+    home = bot.fake.home(user)
     assert home is not None
-    assert "Churn rate: *20.0%* (of 10)" in message_text(home)
+    return message_text(home)
 
 
-def test_a_home_opened_while_a_digest_posts_starts_no_report_until_it_is_posted(care_bot):
-    """The headline's report reads the whole store: at a million subscribers computing it beside
-    the posting delayed claims' answers past a second. A Home drawn while the digest posts says
-    it is being computed and starts nothing; the first view after posting starts it."""
+def test_home_shows_the_headline_once_computed_with_its_time(care_bot):
+    seed(care_bot.repos)
+    assert "Computed once a day, after the digest is posted" in home_text(care_bot)
+    keeper(care_bot).refresh()
+    text = home_text(care_bot)
+    assert "Churn rate: *20.0%* (of 10)" in text
+    assert "As of Mon Jun 15, 09:30." in text  # 13:30 UTC, New York time
+
+
+def test_the_headline_is_computed_after_the_digest_is_posted_never_by_a_view(care_bot):
+    """The headline reads every subscriber and event: at a million subscribers it took the
+    posting bot to 4.4 GB when a Home view started it after posting, beside the claims. A view
+    never starts it; the daily job computes it once the day's digest is posted. `/care report`
+    starts no report while the digest posts either."""
     seed(care_bot.repos)
     add_checkins(care_bot.repos, 2)
-    cache, home = care_bot.services.extras["reports"], care_bot.services.home
+    job, cache = care_bot.services.extras["headline_job"], care_bot.services.extras["reports"]
+    run(job)  # the 5-minute check: 09:30 on a digest day, the digest due and not posted
+    assert keeper(care_bot).current() is None and not keeper(care_bot).due()
     release = care_bot.fake.hold("chat.postMessage")
     try:
         status, _, _ = care_bot.sender.command("digest now", user_id="U1", channel_id="C1")
@@ -150,15 +180,72 @@ def test_a_home_opened_while_a_digest_posts_starts_no_report_until_it_is_posted(
         assert care_bot.fake.wait_for(lambda: care_bot.services.publisher.posting)
         care_bot.sender.event(app_home_opened("U1"))
         assert care_bot.fake.wait_for(lambda: care_bot.fake.home("U1") is not None)
-        assert "Being computed" in message_text(care_bot.fake.home("U1"))
+        assert "Computed once a day" in message_text(care_bot.fake.home("U1"))
+        _, _, body = care_bot.sender.command("report 30d", user_id="U1")
+        assert "being computed" in message_text(json.loads(body))
+        run(job)
+        assert not keeper(care_bot).due()
         time.sleep(0.5)  # a report of ten customers takes milliseconds once started
-        assert cache.fresh("30d") is None
+        assert cache.fresh("30d") is None and keeper(care_bot).current() is None
     finally:
         release.set()
     wait_posted(care_bot)
     assert care_bot.fake.wait_for(lambda: not care_bot.services.publisher.posting)
-    home.publish("U1")  # the first view after posting starts it
-    assert care_bot.fake.wait_for(lambda: cache.fresh("30d") is not None, timeout=60)
-    home.publish("U1")
-    text = message_text(care_bot.fake.home("U1"))
-    assert "Churn rate: *" in text and "Being computed" not in text
+    assert "Computed once a day" in home_text(care_bot)  # views start nothing
+    assert keeper(care_bot).current() is None
+    run(job)
+    text = home_text(care_bot)
+    assert "Churn rate: *16.7%* (of 12)" in text and "Computed once a day" not in text
+    computed = keeper(care_bot).current()
+    run(job)  # once a day
+    assert keeper(care_bot).current() is computed and not keeper(care_bot).due()
+
+
+def test_the_kept_headline_survives_a_restart_and_is_computed_again_after_the_next_digest(bots):
+    bot = bots()
+    seed(bot.repos)
+    post_digest(bot)
+    first = keeper(bot).refresh()
+    bot.stop()
+
+    # Tuesday 08:00 in New York: the same numbers, read from the store, with their time
+    tuesday_0800 = datetime(2026, 6, 16, 12, 0, tzinfo=UTC)
+    bot = bots(clock=FixedClock(tuesday_0800), data_dir=bot.data_dir)
+    assert keeper(bot).current() == first
+    assert not keeper(bot).due()  # the day's digest time has not come
+    text = home_text(bot)
+    assert "Churn rate: *20.0%* (of 10)" in text and "As of Mon Jun 15, 09:30." in text
+    bot.stop()
+
+    # Tuesday 09:30: a third customer left on Monday; due again once the day's digest is posted
+    bot = bots(clock=FixedClock(datetime(2026, 6, 16, 13, 30, tzinfo=UTC)), data_dir=bot.data_dir)
+    gone = bot.repos.subscribers.get("cus_2")
+    assert gone is not None
+    gone.subscriptions[0].status = "canceled"
+    gone.subscriptions[0].ended_at = date(2026, 6, 15)
+    bot.repos.subscribers.put(gone)
+    assert not keeper(bot).due()  # the digest is due and not posted
+    post_digest_on(bot, date(2026, 6, 16))
+    assert keeper(bot).due()
+    keeper(bot).tick()
+    now = keeper(bot).current()
+    assert now is not None and now.as_of == date(2026, 6, 16)
+    assert now.figures["churn_rate"].value == 30.0
+    text = home_text(bot)
+    assert "Churn rate: *30.0%* (of 10)" in text and "As of Tue Jun 16, 09:30." in text
+
+
+def test_a_kept_headline_that_cannot_be_read_is_computed_again(bots, caplog):
+    bot = bots()
+    seed(bot.repos)
+    post_digest(bot)
+    HeadlineRepo(bot.repos.store).save({"as_of": "2026-06-15", "figures": {"nps": "junk"}})
+    bot.stop()
+    bot = bots(data_dir=bot.data_dir)
+    assert keeper(bot).current() is None
+    assert "The kept headline cannot be read" in caplog.text
+    assert "Computed once a day" in home_text(bot)
+    keeper(bot).tick()
+    assert "Churn rate: *20.0%* (of 10)" in home_text(bot)
+    bot.stop()
+    assert keeper(bots(data_dir=bot.data_dir)).current() is not None

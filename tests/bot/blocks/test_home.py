@@ -44,7 +44,7 @@ def test_home_shows_my_tasks_unclaimed_tasks_and_the_week() -> None:
         "The team this week",
         "Care, last 30 days",
     ]
-    assert "Being computed" in str(view["blocks"][-1])
+    assert "Computed once a day, after the digest is posted" in str(view["blocks"][-1])
     accessories = [b["accessory"] for b in view["blocks"] if "accessory" in b]
     assert accessories[0]["action_id"] == ids.ACTION_HOME_REFRESH
     assert [a["action_id"] for a in accessories[1:3]] == [ids.ACTION_LOG] * 2
@@ -73,10 +73,11 @@ def test_empty_home_says_what_to_do() -> None:
 
 def test_home_shows_the_care_headline_numbers() -> None:
     lines = ["Churn rate: *3.0%* (of 1,000)", "NPS: _n/a (no NPS answers in the period)_"]
-    view = build_home(ALICE, [], [], None, NOW, TZ, headline=lines)
+    view = build_home(ALICE, [], [], None, NOW, TZ, headline=lines, headline_at=NOW)
     check_message(view)
     text = str(view["blocks"])
     assert "Churn rate: *3.0%* (of 1,000)" in text and "no NPS answers" in text
+    assert "As of Mon Jun 15, 10:00. `/care report`" in text  # 14:00 UTC in New York
 
 
 def test_queue_rows_show_value_risk_and_why_in_the_order_given() -> None:

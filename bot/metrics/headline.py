@@ -1,0 +1,149 @@
+"""The App Home headline: the care and service numbers of the last 30 days, computed once a
+day off the claims' path and kept, with the time they were computed, until the next.
+
+Computing them reads every subscriber and event. Started by a Home view, as it was, at a
+million subscribers the computation ran right after the digest posted, in the process that
+answers claims, and took the bot to 4.4 GB. Now `HeadlineKeeper.tick` (every 5 minutes, from
+`bot.jobs`) computes them once per team day, when the day's digest is posted (or, on a day
+without one, after its time), streaming the subscribers' documents; views only read what is
+kept. The kept numbers live in the store (`bot.repos.reports.HeadlineRepo`), so a restart shows
+them at once. The figures are those of the full report (`bot.metrics.report`) for the same
+period: `care_figures` and `service_figures` of the same book.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.bulk import paused_gc
+from bot.clock import Clock
+from bot.metrics.care import Period, care_figures
+from bot.metrics.figures import Figure, figure_from_json
+from bot.metrics.history import Book
+from bot.metrics.service import service_figures
+from bot.repos import Repos
+from bot.repos.reports import HeadlineRepo
+from config import Settings
+
+log = logging.getLogger(__name__)
+HEADLINE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The numbers of the `HEADLINE_DAYS` days ending on `as_of` (team day), computed at
+    `computed_at` (UTC)."""
+
+    as_of: date
+    computed_at: datetime
+    figures: dict[str, Figure]
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "computed_at": self.computed_at.isoformat(),
+            "figures": {k: f.to_json() for k, f in self.figures.items()},
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Headline:
+        """ValueError (or TypeError) when `doc` is not what `to_doc` wrote."""
+        figures = doc["figures"]
+        if not isinstance(figures, dict):
+            raise ValueError("figures is not a mapping")
+        computed_at = datetime.fromisoformat(str(doc["computed_at"]))
+        if computed_at.tzinfo is None:
+            raise ValueError("computed_at has no timezone")
+        return cls(
+            date.fromisoformat(str(doc["as_of"])),
+            computed_at,
+            {str(k): figure_from_json(v) for k, v in figures.items()},
+        )
+
+
+def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headline:
+    """The headline's figures for the `HEADLINE_DAYS` days ending today (team timezone).
+
+    Reads subscribers one document at a time (`Book.load`), the inbox and the outreach log;
+    writes nothing.
+    """
+    tz = settings.timezone
+    today = now.astimezone(tz).date()
+    period = Period.ending(today, HEADLINE_DAYS)
+    with paused_gc():  # a bulk pass: see bot.bulk
+        book = Book.load(repos, tz)
+        items = list(repos.inbox.items())
+        figures = {
+            **care_figures(book, period),
+            **service_figures(items, book, period, settings.triage, tz),
+        }
+    return Headline(today, now, figures)
+
+
+class HeadlineKeeper:
+    """Computes the headline once per team day and keeps it (in memory and in the store).
+
+    Args:
+        ready: whether a computation may start now; the app answers False while the digest
+            is being prepared or posted, or is due and not yet posted (claims come first).
+    """
+
+    def __init__(
+        self, repos: Repos, settings: Settings, clock: Clock, ready: Callable[[], bool]
+    ) -> None:
+        self.repos, self.settings, self.clock, self.ready = repos, settings, clock, ready
+        self.kept = HeadlineRepo(repos.store)
+        self._current: Headline | None = None
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    def current(self) -> Headline | None:
+        """The last headline computed (possibly of an earlier day), or None if none is kept.
+
+        A kept document that cannot be read is logged and taken as none: the next tick
+        computes it again.
+        """
+        with self._lock:
+            if not self._loaded:
+                self._current, self._loaded = self._load(), True
+            return self._current
+
+    def due(self) -> bool:
+        """True when none is kept, or the kept one is of an earlier day and the day's digest
+        time has passed; and `ready()`."""
+        found = self.current()
+        if found is not None:
+            local = self.clock.now().astimezone(self.settings.timezone)
+            if found.as_of >= local.date() or local.time() < self.settings.digest.time:
+                return False
+        return self.ready()
+
+    def refresh(self) -> Headline:
+        """Compute the headline now and keep it."""
+        headline = compute_headline(self.repos, self.settings, self.clock.now())
+        if not self.repos.store.read_only:
+            self.kept.save(headline.to_doc())
+        with self._lock:
+            self._current, self._loaded = headline, True
+        log.info("Headline numbers for the %d days to %s computed", HEADLINE_DAYS, headline.as_of)
+        return headline
+
+    def tick(self) -> None:
+        """Compute the headline if it is due (the scheduler calls this every 5 minutes)."""
+        if self.due():
+            self.refresh()
+
+    def _load(self) -> Headline | None:
+        doc = self.kept.get()
+        if doc is None:
+            return None
+        try:
+            return Headline.from_doc(doc)
+        except (KeyError, TypeError, ValueError):
+            log.exception("The kept headline cannot be read; it will be computed again")
+            return None
