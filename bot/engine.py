@@ -24,15 +24,16 @@ only those: the rest of a million subscribers are never decoded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot import enginerun
 from bot.bulk import paused_gc
 from bot.clock import Clock
-from bot.engine_tasks import CHURN, TaskIndex, expires_after
+from bot.engine_tasks import CHURN, TaskIndex, expires_after, of_written
 from bot.holdout import in_holdout, inbox_writers, wrote_in
 from bot.lifecycle import SAVE_MARK, MilestoneWindows, due_milestones, save_end
 from bot.models import (
@@ -48,6 +49,8 @@ from bot.repos import Repos
 from bot.repos.tasks import SkipTask
 from bot.risk import MAX_SCORE, UpperBound, band_of, doc_flags, score
 from config.settings import LifecycleRules, RiskRules, Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,16 +94,36 @@ def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> E
     # Planning reads without the store lock (Slack handlers keep writing meanwhile); applying
     # re-checks every change under the lock. The run is recorded (bot/enginerun.py) only if
     # nothing was written while it planned: then what it wrote leaves nothing more to do today.
-    before = enginerun.fingerprint(repos.store)
-    changes = plan_changes(today, repos, settings, clock.now())
+    # After a recorded run today or yesterday (which planned today ahead), it plans only for
+    # the subscribers written since or noted ahead.
+    with repos.store.lock:
+        before = enginerun.fingerprint(repos.store)
+        since = enginerun.written_since(repos.store, today, settings)
+    changes = plan_changes(today, repos, settings, clock.now(), since=since)
     with repos.store.lock:
         settled = before is not None and enginerun.fingerprint(repos.store) == before
         result = apply_changes(changes, repos)
-        if settled:
-            enginerun.record(repos.store, today, settings)
-        else:
+        recorded = enginerun.record(repos.store, today, settings) if settled else None
+        if recorded is None:
             enginerun.forget(repos.store)
+    if recorded is not None:
+        _plan_ahead(today + timedelta(days=1), repos, settings, clock, recorded)
     return result
+
+
+def _plan_ahead(
+    day: date, repos: Repos, settings: Settings, clock: Clock, recorded: dict[str, str]
+) -> None:
+    """Note in the run's record whom a dry run for `day` would touch (`enginerun.note_ahead`):
+    the day's first plan, before its engine run, then plans only for them and the written."""
+    try:
+        ahead = plan_changes(day, repos, settings, clock.now())
+    except Exception:  # only the next day's shortcut is lost: it runs the whole dry run
+        log.exception("Planning %s ahead after the engine's run failed", day)
+        return
+    touched = {t.subscriber_id for t in [*ahead.create, *ahead.expire]}
+    with repos.store.lock:
+        enginerun.note_ahead(repos.store, day, touched, recorded)
 
 
 def plan_changes(
@@ -121,9 +144,10 @@ def plan_changes(
         now: the time stamped on planned tasks.
         context_for: subscriber ids whose `Subscriber` and `Risk` the caller also wants (the
             digest's), gathered in the same pass.
-        since: what was written since the engine ran today (`bot.enginerun.written_since`):
-            only the subscribers it touches are planned, the run having left nothing to do
-            for the others. None plans for every subscriber.
+        since: what was written since the engine ran today, or since yesterday's run that
+            noted today's dry run ahead (`bot.enginerun.written_since`): only the subscribers
+            it touches are planned, the run having left nothing to do for the others. None
+            plans for every subscriber.
 
     Returns:
         The changes, with `subscribers` and `risks` for every planned task's subscriber and
@@ -134,8 +158,9 @@ def plan_changes(
 
 
 def plan_since_run(today: date, repos: Repos, settings: Settings, now: datetime) -> EngineChanges:
-    """`plan_changes` for a digest: after the engine's run today, for the subscribers written
-    since (none: nothing to do), else for every subscriber (`bot.enginerun`)."""
+    """`plan_changes` for a digest: after the engine's run today (or yesterday's, which noted
+    today ahead), for the subscribers written since or noted (none: nothing to do), else for
+    every subscriber (`bot.enginerun`)."""
     with repos.store.lock:  # the record read against the files as they are
         since = enginerun.written_since(repos.store, today, settings)
     return plan_changes(today, repos, settings, now, since=since)
@@ -158,7 +183,7 @@ def _plan(
         also = repos.subscribers.ids() if risk_rules.high <= 0 else [*events, *context_for]
         order, dated, flags = repos.subscribers.plan_candidates(windows, also)
     else:
-        order, tasks = _written(repos, since, context_for, today, settings)
+        order, tasks = of_written(repos, since, context_for, today, settings)
         dated, flags = set(order), {}
     changes.expire = tasks.expiring
     changes.events, changes.flags = events, flags
@@ -213,26 +238,6 @@ def _plan(
             tasks.add(task)
             changes.create.append(task)
     return changes
-
-
-def _written(
-    repos: Repos,
-    since: enginerun.Written,
-    context_for: Collection[str],
-    today: date,
-    settings: Settings,
-) -> tuple[list[str], TaskIndex]:
-    """(the subscribers written since the engine's run, and those in `context_for`, in
-    stored order; what planning needs of their tasks and outreach)."""
-    wanted = set(context_for)
-    order = []
-    if since.files or since.subscribers or wanted:
-        sids = repos.subscribers.ids()
-        touched = set(since.touching(repos.store, sids))
-        order = [sid for sid in sids if sid in wanted or sid in touched]
-    docs = [task.to_doc() for sid in order for task in repos.tasks.for_subscriber(sid)]
-    outreach = {sid: repos.outreach.docs_for_subscriber(sid) for sid in order}
-    return order, TaskIndex(docs, outreach, today, settings)
 
 
 def scored(

@@ -8,10 +8,11 @@ subscriber re-scored by `bot.engine.refresh_churn_risk`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from bot.enginerun import Written
 from bot.lifecycle import last_day
 from bot.models import (
     ACTIVE_TASK_STATUSES,
@@ -22,6 +23,7 @@ from bot.models import (
     parse_date,
     parse_datetime,
 )
+from bot.repos import Repos
 from bot.repos.loading import load_all
 from bot.store import copy_doc
 from config.settings import LifecycleRules, Settings
@@ -43,6 +45,26 @@ def _last_shown(
 ) -> date:
     last = last_day(kind, key, due, rules)
     return snoozed_until if snoozed_until and snoozed_until > last else last
+
+
+def of_written(
+    repos: Repos,
+    since: Written,
+    context_for: Collection[str],
+    today: date,
+    settings: Settings,
+) -> tuple[list[str], TaskIndex]:
+    """(the subscribers written since the engine's run or noted ahead by it, and those in
+    `context_for`, in stored order; what planning needs of their tasks and outreach)."""
+    wanted = set(context_for)
+    order = []
+    if since.files or since.subscribers or wanted:
+        sids = repos.subscribers.ids()
+        touched = set(since.touching(repos.store, sids))
+        order = [sid for sid in sids if sid in wanted or sid in touched]
+    docs = [task.to_doc() for sid in order for task in repos.tasks.for_subscriber(sid)]
+    outreach = {sid: repos.outreach.docs_for_subscriber(sid) for sid in order}
+    return order, TaskIndex(docs, outreach, today, settings)
 
 
 class TaskIndex:

@@ -30,6 +30,14 @@ shard. Every other subscriber's documents, tasks, events and outreach are as the
 them. An inbox item only decides whether a task the run would create is held out
 (`bot.holdout`), which the dry run works out afresh for what it creates. Anything else
 written (the subscribers file, `store.json`) and the whole dry run is needed.
+
+The next morning, before the day's run (a manager previewing the digest, or the daily job's
+own run), the record is of the day before. So after recording, `run_engine` also works out
+the next day's dry run on the data as it recorded it and notes the subscribers it would
+create or expire tasks for (`note_ahead`; only if nothing was written meanwhile). A dry run
+of one subscriber reads only that subscriber's document, tasks, events and outreach, the day
+and the settings: on the next day, every subscriber neither noted nor written since is
+"quiet" and `written_since` counts the noted ones as written.
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ WATCHED = ("subscribers.json", "store.json", "tasks", "events", "outreach", "inb
 BY_SUBSCRIBER = ("tasks", "events", "outreach")  # a subscriber's records: one shard file each
 KEPT = "engine_run.files"  # + a token: hard links to those shard files as the run left them
 HOLDOUT_ONLY = ("inbox_items",)  # decide only whether a new task is held out
+AHEAD = "next_day"  # the subscribers the next day's dry run would touch (`note_ahead`)
 
 
 def fingerprint(store: Store) -> dict[str, str] | None:
@@ -134,19 +143,51 @@ def settings_key(settings: Settings) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def record(store: Store, today: date, settings: Settings) -> None:
-    """Note that the engine has just run for `today` on the data as it is now."""
+def record(store: Store, today: date, settings: Settings) -> dict[str, str] | None:
+    """Note that the engine has just run for `today` on the data as it is now.
+
+    Returns:
+        The fingerprint recorded (for `note_ahead`), or None when nothing was recorded.
+    """
     now = fingerprint(store)
     if now is None or store.read_only or store.data_dir is None:
-        return
+        return None
     kept = _keep(store.data_dir, now)
     doc = {"date": today.isoformat(), "settings": settings_key(settings), "files": now}
     try:
         atomic_write(store.data_dir / RECORD, json.dumps({**doc, "kept": kept}).encode())
     except OSError as exc:  # only an optimisation is lost: plans run the dry run
         log.warning("Could not record the engine run: %s", exc)
-        kept = None
+        _drop_kept(store.data_dir, but=None)
+        return None
     _drop_kept(store.data_dir, but=kept)
+    return now
+
+
+def note_ahead(store: Store, day: date, subscribers: Iterable[str], files: dict[str, str]) -> bool:
+    """Add to the run's record the subscribers a dry run for `day` (the next day) would
+    create or expire tasks for, worked out on the data as the run recorded it (`files`).
+
+    Written only if the record is still that run's and nothing it watches was written since
+    (the caller holds the store lock): on the same data a dry run for `day` gives the same,
+    and `written_since(day)` adds whatever is written later.
+
+    Returns:
+        Whether it was written.
+    """
+    if store.data_dir is None or store.read_only:
+        return False
+    path = store.data_dir / RECORD
+    doc = _read(path)
+    if doc is None or doc.get("files") != files or fingerprint(store) != files:
+        return False
+    doc[AHEAD] = {"date": day.isoformat(), "subscribers": sorted(set(subscribers))}
+    try:
+        atomic_write(path, json.dumps(doc).encode())
+    except OSError as exc:
+        log.warning("Could not note the next day's dry run: %s", exc)
+        return False
+    return True
 
 
 def forget(store: Store) -> None:
@@ -188,6 +229,9 @@ def _drop_kept(data_dir: Path, but: str | None) -> None:
 
 def ran_today(store: Store, today: date, settings: Settings) -> bool:
     """The engine ran for `today`, with these settings, and nothing it reads changed since."""
+    doc = _read(store.data_dir / RECORD) if store.data_dir is not None else None
+    if doc is None or doc.get("date") != today.isoformat():
+        return False  # a run of the day before that planned `today` ahead is not today's
     written = written_since(store, today, settings)
     return written is not None and not (written.files or written.subscribers)
 
@@ -195,15 +239,24 @@ def ran_today(store: Store, today: date, settings: Settings) -> bool:
 def written_since(store: Store, today: date, settings: Settings) -> Written | None:
     """What was written since the engine ran for `today` with these settings.
 
+    A run of the day before that noted `today`'s dry run ahead (`note_ahead`) counts as
+    today's, the subscribers that dry run would create or expire tasks for counted as
+    written: the dry run of the written then gives today's whole dry run.
+
     Returns:
         The subscribers' shard files written since (none: the run left nothing to do), or
-        None when the engine has not run today as recorded, the record cannot be trusted, or
-        something other than subscribers' records and inbox items was written since.
+        None when the engine has not run today (or yesterday, ahead) as recorded, the record
+        cannot be trusted, or something other than subscribers' records and inbox items was
+        written since.
     """
     if store.data_dir is None:
         return None
     doc = _read(store.data_dir / RECORD)
-    if doc is None or doc.get("date") != today.isoformat():
+    ahead: frozenset[str] = frozenset()
+    if doc is not None and doc.get("date") != today.isoformat():
+        noted = _ahead(doc, today)
+        doc, ahead = (None, ahead) if noted is None else (doc, noted)
+    if doc is None:
         return None
     then = doc.get("files")
     if doc.get("settings") != settings_key(settings) or not isinstance(then, dict):
@@ -226,7 +279,19 @@ def written_since(store: Store, today: date, settings: Settings) -> Written | No
             files.add(store.data_dir / name)
         else:
             subscribers |= differ
-    return Written(frozenset(files), frozenset(subscribers))
+    return Written(frozenset(files), frozenset(subscribers) | ahead)
+
+
+def _ahead(doc: dict[str, Any], day: date) -> frozenset[str] | None:
+    """The subscribers the record's run noted for `day`'s dry run; None if it noted none
+    for that day, or not as `note_ahead` writes them."""
+    noted = doc.get(AHEAD)
+    if not isinstance(noted, dict) or noted.get("date") != day.isoformat():
+        return None
+    sids = noted.get("subscribers")
+    if not isinstance(sids, list) or not all(type(sid) is str for sid in sids):
+        return None
+    return frozenset(sids)
 
 
 def _differ(store: Store, name: str, stamp: str | None, kept: str) -> set[str] | None:

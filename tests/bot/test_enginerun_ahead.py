@@ -1,0 +1,238 @@
+"""The morning's plan before the day's engine run: the day before's run planned it ahead.
+
+After recording its run, `run_engine` works out the next day's dry run on the data it
+recorded and notes whom it would create or expire tasks for (`enginerun.note_ahead`). The
+next day, before that day's run (a manager's `digest --preview`, or the daily job's own
+run), `written_since` counts those and the customers written since as written, so the plan
+looks at them alone. Over generated customers, writes after the run, a read-only reopen (the
+preview's process) and one or two days passing, that plan must be the whole dry run's; a
+record that is stale, corrupt, foreign or written by something else is not trusted, and a
+note that could not be written or was overtaken by a write leaves the whole dry run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import engine, enginerun
+from bot.clock import FixedClock
+from bot.engine import plan_changes, run_engine
+from bot.repos import Repos
+from bot.store import Store
+from tests.bot.builders import TODAY, at_noon, event, member
+from tests.bot.test_enginerun import LATER, WHOLE, _changes, _config, _copy, _day, _later
+from tests.bot.test_enginerun import _with_dry_run as _with_whole_dry_run
+from tests.bot.test_sizing import _stored, customer
+
+YESTERDAY = TODAY - timedelta(days=1)
+
+
+def _noted(data: Path) -> dict | None:
+    return json.loads((data / enginerun.RECORD).read_bytes()).get(enginerun.AHEAD)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    customers=st.lists(customer, min_size=4, max_size=10),
+    writes=st.lists(st.tuples(st.sampled_from(LATER), st.integers(0, 9)), max_size=3),
+    gap=st.sampled_from([1, 1, 2]),
+    limit=st.integers(0, 4).map(lambda n: n or None),
+    must_show=st.sampled_from([0.0, 300.0]),
+    holdout=st.sampled_from([0, 50]),
+)
+def test_a_plan_on_the_day_after_the_run_gives_the_whole_dry_run(
+    customers, writes, gap, limit, must_show, holdout
+):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        memory = _stored(customers)
+        config = dataclasses.replace(_config(data), holdout_percent=holdout)
+        ran, day = TODAY - timedelta(days=gap), TODAY
+        with Store(data, shards=16) as store:
+            repos = Repos.open(store)
+            sids = _copy(memory, repos)
+            run_engine(ran, repos, config, FixedClock(at_noon(ran)))
+            noted = _noted(data)
+            assert noted is not None and noted["date"] == (ran + timedelta(days=1)).isoformat()
+            for n, (kind, who) in enumerate(writes):
+                _later(kind, repos, sids[who % len(sids)], n)
+        # The next morning, another process opens the directory read-only (the preview).
+        with Store(data, read_only=True) as store:
+            repos = Repos.open(store)
+            written = enginerun.written_since(store, day, config)
+            whole = gap > 1 or any(kind in WHOLE for kind, _ in writes)
+            assert (written is None) == whole
+            if written is not None:
+                assert set(noted["subscribers"]) <= written.subscribers
+            assert not enginerun.ran_today(store, day, config)
+            expected = _changes(day, repos, config, None)
+            assert _changes(day, repos, config, written) == expected
+            got = _day(day, repos, config, limit, must_show)
+            assert got == _with_whole_dry_run(day, repos, config, limit, must_show, data)
+        # The day's own run plans from the same note, and creates what a whole run would.
+        with Store(data, shards=16) as store:
+            repos = Repos.open(store)
+            result = run_engine(day, repos, config, FixedClock(at_noon(day)))
+            created = sorted((t.id, t.key, t.due, t.reason) for t in result.created)
+            assert created == [(i, k, d, r) for i, k, _, _, d, r, _, _ in expected[0]]
+            assert sorted(t.id for t in result.expired) == expected[1]
+            assert enginerun.ran_today(store, day, config)
+            assert _changes(day, repos, config, None) == ([], [])
+
+
+def _forty(repos: Repos) -> None:
+    """40 customers, two of whom reach a milestone on TODAY (day 30) and none on YESTERDAY."""
+    repos.subscribers.put_many(
+        [member(f"cus_{n:02d}", tenure=120 + n, amount=30.0) for n in range(38)]
+        + [member("cus_38", tenure=30, amount=30.0), member("cus_39", tenure=30, amount=300.0)]
+    )
+
+
+def test_the_next_morning_only_the_noted_and_the_written_are_planned(monkeypatch):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data, shards=4) as store:
+            repos = Repos.open(store)
+            config = _config(data)
+            _forty(repos)
+            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+            assert _noted(data) == {
+                "date": TODAY.isoformat(),
+                "subscribers": ["cus_38", "cus_39"],  # their day-30 check-in opens today
+            }
+            repos.events.add(event("cus_07", "cancel_request", TODAY, n=1))
+            written = enginerun.written_since(store, TODAY, config)
+            assert written == enginerun.Written(
+                subscribers=frozenset({"cus_07", "cus_38", "cus_39"})
+            )
+            read: list[str] = []
+            real = repos.subscribers.raw_doc
+            monkeypatch.setattr(
+                repos.subscribers, "raw_doc", lambda sid: read.append(sid) or real(sid)
+            )
+            changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
+            assert sorted(read) == ["cus_07", "cus_38", "cus_39"]
+            assert sorted((t.subscriber_id, t.kind) for t in changes.create) == [
+                ("cus_07", "churn_risk"),
+                ("cus_38", "checkin_30"),
+                ("cus_39", "checkin_30"),
+            ]
+            monkeypatch.undo()
+            assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
+            # The day after next, the note is no record of it: the whole dry run.
+            assert enginerun.written_since(store, TODAY + timedelta(days=1), config) is None
+
+
+@pytest.mark.parametrize(
+    "noted",
+    [
+        "not a dict",
+        {"date": TODAY.isoformat(), "subscribers": "cus_38"},
+        {"date": TODAY.isoformat(), "subscribers": [38, "cus_39"]},
+        {"date": TODAY.isoformat()},
+        {"date": (TODAY + timedelta(days=1)).isoformat(), "subscribers": []},
+        {"subscribers": []},
+    ],
+)
+def test_a_note_not_as_the_run_writes_it_is_not_trusted(noted):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data, shards=4) as store:
+            repos = Repos.open(store)
+            config = _config(data)
+            _forty(repos)
+            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+            doc = json.loads((data / enginerun.RECORD).read_bytes())
+            (data / enginerun.RECORD).write_text(json.dumps({**doc, enginerun.AHEAD: noted}))
+            assert enginerun.written_since(store, TODAY, config) is None
+            # The plan runs the whole dry run and still finds the two check-ins.
+            assert {
+                t.subscriber_id
+                for t in run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY))).created
+            } == {"cus_38", "cus_39"}
+
+
+def test_a_corrupt_or_foreign_record_is_not_trusted():
+    with tempfile.TemporaryDirectory() as tmp:
+        data, other = Path(tmp) / "data", Path(tmp) / "other"
+        for where in (data, other):
+            with Store(where, shards=4) as store:
+                repos = Repos.open(store)
+                _forty(repos)
+                run_engine(YESTERDAY, repos, _config(where), FixedClock(at_noon(YESTERDAY)))
+        config = _config(data)
+        with Store(data, read_only=True) as store:
+            assert enginerun.written_since(store, TODAY, config) is not None
+            # Another directory's record (same customers, other files): never trusted.
+            shutil.copy(other / enginerun.RECORD, data / enginerun.RECORD)
+            assert enginerun.written_since(store, TODAY, config) is None
+            # A record cut short (a copy killed mid-write by something else), or not JSON.
+            text = (other / enginerun.RECORD).read_bytes()
+            for broken in (text[: len(text) // 2], b"\x00\xff", b"[]"):
+                (data / enginerun.RECORD).write_bytes(broken)
+                assert enginerun.written_since(store, TODAY, config) is None
+
+
+def test_a_write_while_the_next_day_is_planned_or_a_failed_note_leaves_no_note(monkeypatch):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data, shards=4) as store:
+            repos = Repos.open(store)
+            config = _config(data)
+            _forty(repos)
+            real = engine.plan_changes
+
+            def ahead_then_write(day, *args, **kwargs):
+                planned = real(day, *args, **kwargs)
+                if day == TODAY:  # the next day's plan, after the run of YESTERDAY
+                    repos.events.add(event("cus_07", "cancel_request", TODAY, n=1))
+                return planned
+
+            monkeypatch.setattr(engine, "plan_changes", ahead_then_write)
+            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+            monkeypatch.undo()
+            assert _noted(data) is None  # the run is recorded, its note not
+            assert enginerun.written_since(store, TODAY, config) is None
+            assert enginerun.written_since(store, YESTERDAY, config) is not None
+
+            # The record's rewrite fails (a full disk; a kill before the rename leaves the
+            # old record too): the run is recorded without a note.
+            def full_disk(path, payload, **kwargs):
+                raise OSError(28, "No space left on device")
+
+            monkeypatch.setattr(enginerun, "atomic_write", full_disk)
+            assert not enginerun.note_ahead(store, TODAY, ["cus_38"], enginerun.fingerprint(store))
+            monkeypatch.undo()
+            assert enginerun.written_since(store, TODAY, config) is None
+            result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            assert {t.subscriber_id for t in result.created} == {"cus_07", "cus_38", "cus_39"}
+
+
+def test_a_failed_plan_ahead_loses_only_the_note(monkeypatch, caplog):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with Store(data, shards=4) as store:
+            repos = Repos.open(store)
+            config = _config(data)
+            _forty(repos)
+            real = engine.plan_changes
+
+            def fail_ahead(day, *args, **kwargs):
+                if day == TODAY:
+                    raise RuntimeError("boom")
+                return real(day, *args, **kwargs)
+
+            monkeypatch.setattr(engine, "plan_changes", fail_ahead)
+            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+            assert enginerun.ran_today(store, YESTERDAY, config)
+            assert _noted(data) is None
+            assert "ahead" in caplog.text
