@@ -2,12 +2,15 @@
 
     python -m benchmarks._digest_worker post WORKDIR SIZE
     python -m benchmarks._digest_worker preview WORKDIR SIZE
+    python -m benchmarks._digest_worker morning WORKDIR SIZE
 
 `post` imports the core section's synthetic exports (WORKDIR/stripe.csv, events.csv), starts
 the real bot against the fake Slack (10 managers, the default care.toml), and posts today's
 digest at Slack's 1 message/second while signed `/care claim`s of queued tasks arrive; then it
 claims every posted task, one after another. `preview` times `python app.py digest --preview`
 as a whole process, side by side with a process that only `json.load`s the files it reads.
+`morning` does the same on a copy of the imported data after an engine run for the day
+before only (a manager previewing before the day's job): run it before `post`.
 Each prints one JSON object of figures as its last line.
 """
 
@@ -15,11 +18,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -311,38 +316,87 @@ def files_read(command: list[str], env: dict[str, str], data_dir: Path) -> list[
 
 def preview(workdir: Path, size: int) -> dict[str, Any]:
     """`digest --preview` as a whole process, and a bare `json.load` of the files it reads
-    (found by one untimed run that notes them), alternately."""
+    (found by one untimed run that notes them), alternately; and `--all`."""
     data_dir = import_data(workdir)
+    return side_by_side(data_dir, every=True)
+
+
+def morning(workdir: Path, size: int) -> dict[str, Any]:
+    """The preview a manager runs in the morning before the day's job: on a copy of the
+    imported data (before the `post` step runs the day's engine), the engine runs for the
+    day before, as the bot's job did yesterday; then `digest --preview` of the day beside a
+    bare `json.load` of the files it reads, alternately (`side_by_side`)."""
+    from bot.clock import FixedClock
+    from bot.engine import run_engine
+    from bot.enginerun import AHEAD, RECORD
+    from bot.repos import Repos
+    from bot.store import Store
+    from config import load_settings
+
+    data_dir = workdir / "morning" / "data"
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
+    data_dir.parent.mkdir()
+    subprocess.run(["cp", "-a", str(import_data(workdir)), str(data_dir)], check=True)
+    settings = load_settings(_env(data_dir))  # as `app.py digest --preview` reads them
+    yesterday = TODAY - timedelta(days=1)
+    start = time.perf_counter()
+    with Store(data_dir) as store:
+        run_engine(yesterday, Repos.open(store), settings, FixedClock(NOW - timedelta(days=1)))
+    engine_s = time.perf_counter() - start
+    noted = json.loads((data_dir / RECORD).read_bytes()).get(AHEAD) or {}
+    try:
+        out = side_by_side(data_dir, every=False)
+    finally:
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+    return {
+        "morning_engine_s": engine_s,
+        "morning_noted": len(noted.get("subscribers", [])) if noted.get("date") else None,
+        **{f"morning_{key}": value for key, value in out.items()},
+    }
+
+
+def _env(data_dir: Path) -> dict[str, str]:
     env = {**os.environ, "CARE_DATA_DIR": str(data_dir), "CARE_MANAGERS": TEAM, "COLUMNS": "120"}
     env.pop("CARE_CONFIG", None)
+    return env
+
+
+def side_by_side(data_dir: Path, every: bool) -> dict[str, Any]:
+    """`digest --preview` of `TODAY` as a whole process, a bare `json.load` of the files it
+    reads (noted by one untimed run) and, if `every`, `--all`, alternately; medians."""
+    env = _env(data_dir)
     command = ["digest", "--preview", "--date", str(TODAY)]
     files = files_read(command, env, data_dir)
     loader = "import json,sys\nfor p in sys.argv[1:]:\n    with open(p) as f: json.load(f)\n"
-    preview_s, load_s, all_s = [], [], []
+    preview_s: list[float] = []
+    load_s: list[float] = []
+    all_s: list[float] = []
+    runs = [([sys.executable, "app.py", *command], preview_s)]
+    runs.append(([sys.executable, "-c", loader, *files], load_s))
+    if every:
+        runs.append(([sys.executable, "app.py", *command, "--all"], all_s))
     for _ in range(PREVIEW_RUNS):
-        for argv, times in (
-            ([sys.executable, "app.py", *command], preview_s),
-            ([sys.executable, "-c", loader, *files], load_s),
-            ([sys.executable, "app.py", *command, "--all"], all_s),
-        ):
+        for argv, times in runs:
             start = time.perf_counter()
             proc = subprocess.run(argv, env=env, capture_output=True, timeout=600)
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 raise RuntimeError(f"{argv[:4]} failed: {proc.stderr[-2000:]!r}")
-    every = list(data_dir.rglob("*.json"))
-    return {
+    every_file = list(data_dir.rglob("*.json"))
+    out = {
         "preview_process_s": statistics.median(preview_s),
         "json_load_process_s": statistics.median(load_s),
-        "preview_all_process_s": statistics.median(all_s),
         "preview_over_load": statistics.median(preview_s) / statistics.median(load_s),
         "files_read": len(files),
-        "files_in_data_dir": len(every),
+        "files_in_data_dir": len(every_file),
         "files_mb": sum(Path(f).stat().st_size for f in files) / 2**20,
-        "data_dir_mb": sum(p.stat().st_size for p in every) / 2**20,
+        "data_dir_mb": sum(p.stat().st_size for p in every_file) / 2**20,
     }
+    if every:
+        out["preview_all_process_s"] = statistics.median(all_s)
+    return out
 
 
 if __name__ == "__main__":
     _mode, _dir, _size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    print(json.dumps(post(_dir, _size) if _mode == "post" else preview(_dir, _size)))
+    print(json.dumps({"post": post, "preview": preview, "morning": morning}[_mode](_dir, _size)))

@@ -99,3 +99,52 @@ def test_claims_over_1_s_fail_the_target_and_those_over_3_s_are_shown() -> None:
     assert row(rep, "answered in over 3 s").values == {"1k": 0, "1M": 1}
     quiet = report({1_000: figures(during_over_1s=0), 1_000_000: figures(during_over_1s=0)})
     assert row(quiet, "answered in over 1 s").passed is True
+
+
+def test_the_morning_preview_is_judged_at_the_largest_size_that_measured_it() -> None:
+    rep = report(
+        {
+            1_000: figures(morning_preview_over_load=1.5),
+            100_000: figures(morning_preview_over_load=3.4, morning_noted=379),
+            1_000_000: figures(),  # not previewed
+        }
+    )
+    assert row(rep, "morning preview / json.load").values == {
+        "1k": 1.5,
+        "100k": 3.4,
+        "1M": None,
+    }
+    assert row(rep, "morning preview / json.load").passed is False  # 3.4x at 100k
+    assert row(rep, "morning preview / json.load").target == "100k <= 3"
+    assert row(rep, "preview / json.load").passed is True  # the other case, still its own row
+    assert row(rep, "customers the day before's run noted").values["100k"] == 379
+    fine = report(
+        {
+            1_000: figures(morning_preview_over_load=4.0),
+            100_000: figures(morning_preview_over_load=2.9),
+        }
+    )
+    assert row(fine, "morning preview / json.load").passed is True
+    unmeasured = report({1_000: figures(), 100_000: figures()})
+    assert row(unmeasured, "morning preview / json.load").passed is None
+
+
+def test_the_morning_worker_previews_a_copy_after_the_day_befores_run_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import _digest_worker
+    from benchmarks.core import prepare
+    from bot.enginerun import RECORD
+
+    monkeypatch.setattr(_digest_worker, "PREVIEW_RUNS", 1)
+    prepare(tmp_path, 200)
+    out = _digest_worker.morning(tmp_path, 200)
+    assert out["morning_noted"] is not None and out["morning_noted"] >= 0  # noted the day
+    assert out["morning_preview_process_s"] > 0 and out["morning_json_load_process_s"] > 0
+    assert out["morning_preview_over_load"] == pytest.approx(
+        out["morning_preview_process_s"] / out["morning_json_load_process_s"]
+    )
+    assert out["morning_files_read"] > 1  # the subscribers and the record, at least
+    assert (tmp_path / "data" / "subscribers.json").is_file()  # imported once, for `post`
+    assert not (tmp_path / "data" / RECORD).exists()  # the engine ran on the copy alone
+    assert not (tmp_path / "morning").exists()  # the copy is removed
