@@ -12,6 +12,7 @@ note that could not be written or was overtaken by a write leaves the whole dry 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -97,39 +98,44 @@ def _forty(repos: Repos) -> None:
     )
 
 
-def test_the_next_morning_only_the_noted_and_the_written_are_planned(monkeypatch):
+@contextlib.contextmanager
+def _forty_stored(run: bool = True):
+    """(data directory, writable store, repos, settings) of `_forty`'s customers, after the
+    engine's run of YESTERDAY if `run`."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         with Store(data, shards=4) as store:
             repos = Repos.open(store)
             config = _config(data)
             _forty(repos)
-            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
-            assert _noted(data) == {
-                "date": TODAY.isoformat(),
-                "subscribers": ["cus_38", "cus_39"],  # their day-30 check-in opens today
-            }
-            repos.events.add(event("cus_07", "cancel_request", TODAY, n=1))
-            written = enginerun.written_since(store, TODAY, config)
-            assert written == enginerun.Written(
-                subscribers=frozenset({"cus_07", "cus_38", "cus_39"})
-            )
-            read: list[str] = []
-            real = repos.subscribers.raw_doc
-            monkeypatch.setattr(
-                repos.subscribers, "raw_doc", lambda sid: read.append(sid) or real(sid)
-            )
-            changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
-            assert sorted(read) == ["cus_07", "cus_38", "cus_39"]
-            assert sorted((t.subscriber_id, t.kind) for t in changes.create) == [
-                ("cus_07", "churn_risk"),
-                ("cus_38", "checkin_30"),
-                ("cus_39", "checkin_30"),
-            ]
-            monkeypatch.undo()
-            assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
-            # The day after next, the note is no record of it: the whole dry run.
-            assert enginerun.written_since(store, TODAY + timedelta(days=1), config) is None
+            if run:
+                run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+            yield data, store, repos, config
+
+
+def test_the_next_morning_only_the_noted_and_the_written_are_planned(monkeypatch):
+    with _forty_stored() as (data, store, repos, config):
+        assert _noted(data) == {
+            "date": TODAY.isoformat(),
+            "subscribers": ["cus_38", "cus_39"],  # their day-30 check-in opens today
+        }
+        repos.events.add(event("cus_07", "cancel_request", TODAY, n=1))
+        written = enginerun.written_since(store, TODAY, config)
+        assert written == enginerun.Written(subscribers=frozenset({"cus_07", "cus_38", "cus_39"}))
+        read: list[str] = []
+        real = repos.subscribers.raw_doc
+        monkeypatch.setattr(repos.subscribers, "raw_doc", lambda sid: read.append(sid) or real(sid))
+        changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
+        assert sorted(read) == ["cus_07", "cus_38", "cus_39"]
+        assert sorted((t.subscriber_id, t.kind) for t in changes.create) == [
+            ("cus_07", "churn_risk"),
+            ("cus_38", "checkin_30"),
+            ("cus_39", "checkin_30"),
+        ]
+        monkeypatch.undo()
+        assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
+        # The day after next, the note is no record of it: the whole dry run.
+        assert enginerun.written_since(store, TODAY + timedelta(days=1), config) is None
 
 
 @pytest.mark.parametrize(
@@ -144,21 +150,15 @@ def test_the_next_morning_only_the_noted_and_the_written_are_planned(monkeypatch
     ],
 )
 def test_a_note_not_as_the_run_writes_it_is_not_trusted(noted):
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        with Store(data, shards=4) as store:
-            repos = Repos.open(store)
-            config = _config(data)
-            _forty(repos)
-            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
-            doc = json.loads((data / enginerun.RECORD).read_bytes())
-            (data / enginerun.RECORD).write_text(json.dumps({**doc, enginerun.AHEAD: noted}))
-            assert enginerun.written_since(store, TODAY, config) is None
-            # The plan runs the whole dry run and still finds the two check-ins.
-            assert {
-                t.subscriber_id
-                for t in run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY))).created
-            } == {"cus_38", "cus_39"}
+    with _forty_stored() as (data, store, repos, config):
+        doc = json.loads((data / enginerun.RECORD).read_bytes())
+        (data / enginerun.RECORD).write_text(json.dumps({**doc, enginerun.AHEAD: noted}))
+        assert enginerun.written_since(store, TODAY, config) is None
+        # The plan runs the whole dry run and still finds the two check-ins.
+        assert {
+            t.subscriber_id
+            for t in run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY))).created
+        } == {"cus_38", "cus_39"}
 
 
 def test_a_corrupt_or_foreign_record_is_not_trusted():
@@ -182,57 +182,46 @@ def test_a_corrupt_or_foreign_record_is_not_trusted():
                 assert enginerun.written_since(store, TODAY, config) is None
 
 
-def test_a_write_while_the_next_day_is_planned_or_a_failed_note_leaves_no_note(monkeypatch):
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        with Store(data, shards=4) as store:
-            repos = Repos.open(store)
-            config = _config(data)
-            _forty(repos)
-            real = engine.plan_changes
-
-            def ahead_then_write(day, *args, **kwargs):
-                planned = real(day, *args, **kwargs)
-                if day == TODAY:  # the next day's plan, after the run of YESTERDAY
-                    repos.events.add(event("cus_07", "cancel_request", TODAY, n=1))
-                return planned
-
-            monkeypatch.setattr(engine, "plan_changes", ahead_then_write)
-            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
-            monkeypatch.undo()
-            assert _noted(data) is None  # the run is recorded, its note not
-            assert enginerun.written_since(store, TODAY, config) is None
-            assert enginerun.written_since(store, YESTERDAY, config) is not None
-
-            # The record's rewrite fails (a full disk; a kill before the rename leaves the
-            # old record too): the run is recorded without a note.
-            def full_disk(path, payload, **kwargs):
-                raise OSError(28, "No space left on device")
-
-            monkeypatch.setattr(enginerun, "atomic_write", full_disk)
-            assert not enginerun.note_ahead(store, TODAY, ["cus_38"], enginerun.fingerprint(store))
-            monkeypatch.undo()
-            assert enginerun.written_since(store, TODAY, config) is None
-            result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
-            assert {t.subscriber_id for t in result.created} == {"cus_07", "cus_38", "cus_39"}
+def _write_an_event(repos: Repos) -> None:
+    repos.events.add(event("cus_07", "cancel_request", TODAY, n=1))
 
 
-def test_a_failed_plan_ahead_loses_only_the_note(monkeypatch, caplog):
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        with Store(data, shards=4) as store:
-            repos = Repos.open(store)
-            config = _config(data)
-            _forty(repos)
-            real = engine.plan_changes
+def _fail(repos: Repos) -> None:
+    raise RuntimeError("boom")
 
-            def fail_ahead(day, *args, **kwargs):
-                if day == TODAY:
-                    raise RuntimeError("boom")
-                return real(day, *args, **kwargs)
 
-            monkeypatch.setattr(engine, "plan_changes", fail_ahead)
-            run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+@pytest.mark.parametrize("meanwhile", [_write_an_event, _fail])
+def test_a_write_or_a_failure_while_the_next_day_is_planned_leaves_no_note(
+    monkeypatch, caplog, meanwhile
+):
+    with _forty_stored(run=False) as (data, store, repos, config):
+        real = engine.plan_changes
+
+        def ahead_then(day, *args, **kwargs):
+            planned = real(day, *args, **kwargs)
+            if day == TODAY:  # the next day's plan, after the run of YESTERDAY
+                meanwhile(repos)
+            return planned
+
+        monkeypatch.setattr(engine, "plan_changes", ahead_then)
+        run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+        monkeypatch.undo()
+        assert _noted(data) is None  # the run is recorded, its note not
+        assert enginerun.written_since(store, TODAY, config) is None
+        if meanwhile is _fail:
             assert enginerun.ran_today(store, YESTERDAY, config)
-            assert _noted(data) is None
             assert "ahead" in caplog.text
+            _write_an_event(repos)
+        assert enginerun.written_since(store, YESTERDAY, config) is not None
+
+        # The record's rewrite fails (a full disk; a kill before the rename leaves the
+        # old record too): the run is recorded without a note.
+        def full_disk(path, payload, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(enginerun, "atomic_write", full_disk)
+        assert not enginerun.note_ahead(store, TODAY, ["cus_38"], enginerun.fingerprint(store))
+        monkeypatch.undo()
+        assert enginerun.written_since(store, TODAY, config) is None
+        result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+        assert {t.subscriber_id for t in result.created} == {"cus_07", "cus_38", "cus_39"}
