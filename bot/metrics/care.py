@@ -6,6 +6,7 @@ Pure functions of a `Book` (what the data says happened) and a `Period`. Each re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -47,62 +48,106 @@ class Period:
 
 
 def no_customers(book: Book, day: date) -> str:
-    if not book.timelines:
+    return _no_customers(bool(book.timelines), book.first_day, day)
+
+
+def _no_customers(any_customer: bool, first: date | None, day: date) -> str:
+    if not any_customer:
         return "no subscriber data"
-    first = book.first_day
     if first is not None and day < first:
         return f"no customers yet on {day}: the data starts on {first}"
     return f"no customers were active on {day}"
 
 
-def churn(book: Book, period: Period) -> dict[str, Figure]:
-    """Churn, voluntary and involuntary cancel rates among the customers active at the start.
+@dataclass
+class Counts:
+    """Churn and movement over a period, counted one timeline at a time: over a whole book
+    (`churn`, `movement`), or while streaming every customer's timeline (the App Home
+    headline, `bot.metrics.headline`), with the same figures.
 
-    The start is the end of the day before the period. A customer lost is one of those whose
-    spell ended during the period (counted once, even if they came back later in it).
+    Churn counts among the customers active at the start (the end of the day before the
+    period) those whose spell ended during the period (once, even if they came back later in
+    it). Movement counts customers who started, ended and came back during the period, and
+    those active at its end.
     """
-    before = period.first - timedelta(days=1)
-    at_start = lost = involuntary = 0
-    for timeline in book.timelines.values():
+
+    period: Period
+    customers: int = 0  # timelines added
+    first_day: date | None = None  # the earliest start of any of them
+    at_start: int = 0
+    lost: int = 0
+    involuntary: int = 0
+    new: int = 0
+    ended: int = 0
+    back: int = 0
+    ended_before: bool = False  # someone's spell ended before the period's last day
+    active: int = 0  # at the period's end
+
+    @classmethod
+    def of(cls, timelines: Iterable[Timeline], period: Period) -> Counts:
+        counts = cls(period)
+        for timeline in timelines:
+            counts.add(timeline)
+        return counts
+
+    def add(self, timeline: Timeline) -> None:
+        first, last = self.period.first, self.period.last
+        before = first - timedelta(days=1)
+        self.customers += 1
+        start = timeline.first_start
+        if start is not None and (self.first_day is None or start < self.first_day):
+            self.first_day = start
         spell = next((s for s in timeline.spells if s.covers(before)), None)
-        if spell is None:
-            continue
-        at_start += 1
-        if spell.end is not None and spell.end <= period.last:
-            lost += 1
-            involuntary += spell.involuntary
-    why = "" if at_start else no_customers(book, before)
-    return {
-        "customers_at_start": Figure(at_start, COUNT) if at_start else missing(why),
-        "churn_rate": rate(lost, at_start, why),
-        "voluntary_cancel_rate": rate(lost - involuntary, at_start, why),
-        "involuntary_cancel_rate": rate(involuntary, at_start, why),
-    }
+        if spell is not None:
+            self.at_start += 1
+            if spell.end is not None and spell.end <= last:
+                self.lost += 1
+                self.involuntary += spell.involuntary
+        self.new += start is not None and first <= start <= last
+        self.ended += len(timeline.ends_between(first, last))
+        self.back += len(timeline.restarts_between(first, last))
+        self.ended_before = self.ended_before or any(
+            s.end is not None and s.end < last for s in timeline.spells
+        )
+        self.active += timeline.active_on(last)
+
+    def why_none(self, day: date) -> str:
+        return _no_customers(self.customers > 0, self.first_day, day)
+
+    def churn(self) -> dict[str, Figure]:
+        """Churn, voluntary and involuntary cancel rates among the customers active at the start."""
+        at_start, lost, involuntary = self.at_start, self.lost, self.involuntary
+        why = "" if at_start else self.why_none(self.period.first - timedelta(days=1))
+        return {
+            "customers_at_start": Figure(at_start, COUNT) if at_start else missing(why),
+            "churn_rate": rate(lost, at_start, why),
+            "voluntary_cancel_rate": rate(lost - involuntary, at_start, why),
+            "involuntary_cancel_rate": rate(involuntary, at_start, why),
+        }
+
+    def movement(self) -> dict[str, Figure]:
+        """Customers who started, ended and came back during the period, and active at its end."""
+        active = self.active
+        return {
+            "active_at_end": Figure(active, COUNT)
+            if active
+            else missing(self.why_none(self.period.last)),
+            "new_customers": Figure(self.new, COUNT),
+            "cancellations": Figure(self.ended, COUNT),
+            "win_backs": Figure(self.back, COUNT)
+            if self.ended_before
+            else missing("no customer had ended before the period's last day"),
+        }
+
+
+def churn(book: Book, period: Period) -> dict[str, Figure]:
+    """Churn, voluntary and involuntary cancel rates among the customers active at the start."""
+    return Counts.of(book.timelines.values(), period).churn()
 
 
 def movement(book: Book, period: Period) -> dict[str, Figure]:
     """Customers who started, ended and came back during the period, and active at its end."""
-    new = ended = back = 0
-    ended_before = False
-    for timeline in book.timelines.values():
-        first = timeline.first_start
-        new += first is not None and period.first <= first <= period.last
-        ended += len(timeline.ends_between(period.first, period.last))
-        back += len(timeline.restarts_between(period.first, period.last))
-        ended_before = ended_before or any(
-            s.end is not None and s.end < period.last for s in timeline.spells
-        )
-    active = book.active_on(period.last)
-    return {
-        "active_at_end": Figure(active, COUNT)
-        if active
-        else missing(no_customers(book, period.last)),
-        "new_customers": Figure(new, COUNT),
-        "cancellations": Figure(ended, COUNT),
-        "win_backs": Figure(back, COUNT)
-        if ended_before
-        else missing("no customer had ended before the period's last day"),
-    }
+    return Counts.of(book.timelines.values(), period).movement()
 
 
 @dataclass
@@ -194,9 +239,15 @@ def saves(book: Book, period: Period, as_of: date) -> Figure:
     return Figure(confirmed, COUNT, confirmed + lost + pending, "", detail)
 
 
-def care_figures(book: Book, period: Period) -> dict[str, Figure]:
-    """Every care number of the period, by name."""
-    out = churn(book, period) | movement(book, period)
+def care_figures(book: Book, period: Period, counts: Counts | None = None) -> dict[str, Figure]:
+    """Every care number of the period, by name.
+
+    Args:
+        counts: the churn and movement counts of every customer, when counted already (the
+            headline streams them); else counted from `book`.
+    """
+    counts = counts or Counts.of(book.timelines.values(), period)
+    out = counts.churn() | counts.movement()
     out["nps"] = nps(book, period)
     out["saves"] = saves(book, period, period.last)
     return out

@@ -5,8 +5,8 @@ Computing them reads every subscriber and event. Started by a Home view, as it w
 million subscribers the computation ran right after the digest posted, in the process that
 answers claims, and took the bot to 4.4 GB. Now `HeadlineKeeper.tick` (every 5 minutes, from
 `bot.jobs`) computes them once per team day, when the day's digest is posted (or, on a day
-without one, after its time), streaming the subscribers' documents; views only read what is
-kept. The kept numbers live in the store (`bot.repos.reports.HeadlineRepo`), so a restart shows
+without one, after its time), in one pass over the subscribers' documents that keeps none of
+them (`compute_headline`); views only read what is kept. The kept numbers live in the store (`bot.repos.reports.HeadlineRepo`), so a restart shows
 them at once. The figures are those of the full report (`bot.metrics.report`) for the same
 period: `care_figures` and `service_figures` of the same book.
 """
@@ -22,9 +22,9 @@ from typing import Any
 
 from bot.bulk import paused_gc
 from bot.clock import Clock
-from bot.metrics.care import Period, care_figures
+from bot.metrics.care import Counts, Period, care_figures
 from bot.metrics.figures import Figure, figure_from_json
-from bot.metrics.history import Book
+from bot.metrics.history import Book, timelines_of
 from bot.metrics.service import service_figures
 from bot.repos import Repos
 from bot.repos.reports import HeadlineRepo
@@ -66,20 +66,44 @@ class Headline:
         )
 
 
+# The signals the headline reads: of these types, those of the period (NPS, CSAT, tickets
+# opened); a ticket's replies and solving whenever they came (its first one counts).
+IN_PERIOD = frozenset({"nps", "csat", "support_contact"})
+ANY_DAY = frozenset({"support_reply", "support_solved"})
+
+
 def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headline:
     """The headline's figures for the `HEADLINE_DAYS` days ending today (team timezone).
 
-    Reads subscribers one document at a time (`Book.load`), the inbox and the outreach log;
-    writes nothing.
+    One pass over the subscribers' documents, one decoded at a time: each customer's
+    timeline is counted (`bot.metrics.care.Counts`) and dropped, unless an outreach of the
+    period logged them "saved" (the saves figure looks at them). Of the events, it keeps only
+    the signals the figures read. Its memory does not grow with the number of customers,
+    only with the period's answers and tickets (and each customer's payment events, which
+    say whether an end was involuntary). Writes nothing.
     """
     tz = settings.timezone
     today = now.astimezone(tz).date()
     period = Period.ending(today, HEADLINE_DAYS)
+
+    def needed(kind: str, day: date) -> bool:
+        return kind in ANY_DAY or (kind in IN_PERIOD and period.first <= day <= period.last)
+
     with paused_gc():  # a bulk pass: see bot.bulk
-        book = Book.load(repos, tz)
+        book = Book(tz)
+        payments = book.read_events(repos.events.raw_by_subscriber(), needed)
+        book.read_touches(repos)
+        touches = book.touches_between(period.first, period.last)
+        saved = {t.subscriber_id for t in touches if t.outcome == "saved"}
+        counts = Counts(period)
+        for sid, timeline, _ in timelines_of(repos.subscribers.iter_raw(), payments):
+            if timeline is not None:
+                counts.add(timeline)
+                if sid in saved:
+                    book.timelines[sid] = timeline
         items = list(repos.inbox.items())
         figures = {
-            **care_figures(book, period),
+            **care_figures(book, period, counts),
             **service_figures(items, book, period, settings.triage, tz),
         }
     return Headline(today, now, figures)

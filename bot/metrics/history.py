@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple, TypeVar
@@ -127,13 +127,7 @@ class Book:
     def load(cls, repos: Repos, tz: tzinfo) -> Book:
         """Read subscribers, events and the outreach log from the repositories (reads only)."""
         book = cls.build(repos.subscribers.iter_raw(), repos.events.raw_by_subscriber(), tz)
-        book.touches = sorted(
-            (
-                Touch(o.subscriber_id, o.task_id, o.outcome, o.by, o.at, o.at.astimezone(tz).date())
-                for o in repos.outreach.all()
-            ),
-            key=lambda t: t.at,
-        )
+        book.read_touches(repos)
         return book
 
     @classmethod
@@ -145,9 +139,28 @@ class Book:
     ) -> Book:
         """Build from stored documents; one bad document is skipped with its reason."""
         book = cls(tz)
-        local = LocalDays(tz)
+        payments = book.read_events(event_docs)
+        for sid, timeline, why in timelines_of(subscriber_docs, payments):
+            if timeline is not None:
+                book.timelines[sid] = timeline
+            else:
+                book.skipped[sid] = why
+        return book
+
+    def read_events(
+        self,
+        event_docs: Mapping[str, Iterable[Mapping[str, Any]]],
+        keep: Callable[[str, date], bool] | None = None,
+    ) -> dict[str, list[tuple[date, str]]]:
+        """Add the events' signals (those `keep(type, local day)` accepts; default every one),
+        each type's in time order; unreadable ones are skipped.
+
+        Returns:
+            Each subscriber's payment events (day, type), for `timeline_of`.
+        """
+        local = LocalDays(self.tz)
         failed_by_sub: dict[str, list[tuple[date, str]]] = {}
-        signals, parse = book.signals, local.parse
+        signals, parse = self.signals, local.parse
         for sid, docs in event_docs.items():
             for doc in docs:  # 100k+ of them: kept to plain operations
                 try:
@@ -155,6 +168,10 @@ class Book:
                 except (KeyError, ValueError):
                     continue
                 kind, value = str(doc.get("type", "")), doc.get("value", None)
+                if kind in _PAYMENTS:
+                    failed_by_sub.setdefault(sid, []).append((day, kind))
+                if keep is not None and not keep(kind, day):
+                    continue
                 found = Signal(
                     sid,
                     kind,
@@ -168,22 +185,20 @@ class Book:
                     signals[kind].append(found)
                 except KeyError:
                     signals[kind] = [found]
-                if kind in _PAYMENTS:
-                    failed_by_sub.setdefault(sid, []).append((day, kind))
-        for items in book.signals.values():
+        for items in signals.values():
             items.sort(key=lambda s: s.at)
-        for doc in subscriber_docs:
-            sid = str(doc.get("id", ""))
-            try:
-                timeline, why = timeline_of(doc, failed_by_sub.get(sid, ()))
-            except (TypeError, ValueError) as exc:
-                book.skipped[sid] = f"unreadable record ({exc})"
-                continue
-            if timeline.spells:
-                book.timelines[sid] = timeline
-            else:
-                book.skipped[sid] = why
-        return book
+        return failed_by_sub
+
+    def read_touches(self, repos: Repos) -> None:
+        """Read the outreach log (every logged outreach, in time order)."""
+        tz = self.tz
+        self.touches = sorted(
+            (
+                Touch(o.subscriber_id, o.task_id, o.outcome, o.by, o.at, o.at.astimezone(tz).date())
+                for o in repos.outreach.all()
+            ),
+            key=lambda t: t.at,
+        )
 
     def touches_between(self, first: date, last: date) -> list[Touch]:
         return self._between("", self.touches, first, last)
@@ -261,6 +276,21 @@ def _day(value: Any) -> date | None:
     if value in (None, ""):
         return None
     return date.fromisoformat(str(value)[:10])
+
+
+def timelines_of(
+    docs: Iterable[Mapping[str, Any]], payments: Mapping[str, list[tuple[date, str]]]
+) -> Iterator[tuple[str, Timeline | None, str]]:
+    """Each subscriber document's id and timeline, or None and why it has none (no spells,
+    an unreadable record), one document at a time."""
+    for doc in docs:
+        sid = str(doc.get("id", ""))
+        try:
+            timeline, why = timeline_of(doc, payments.get(sid, ()))
+        except (TypeError, ValueError) as exc:
+            yield sid, None, f"unreadable record ({exc})"
+            continue
+        yield sid, (timeline if timeline.spells else None), why
 
 
 def timeline_of(

@@ -4,6 +4,7 @@ one is refused with a clear error, never half read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,17 @@ from tests.bot.metrics.histories import customer, event, item, touch
 
 NOW = datetime(2026, 6, 15, 18, 0, tzinfo=UTC)
 TODAY = date(2026, 6, 15)
-EVENT_KINDS = ("nps", "csat", "payment_failed", "payment_recovered", "support_contact")
+EVENT_KINDS = (
+    "nps",
+    "csat",
+    "payment_failed",
+    "payment_recovered",
+    "support_contact",
+    "support_reply",
+    "support_solved",
+    "order",
+)
+TICKETS = ("", "ticket 1", "ticket 2")
 
 days_back = st.integers(0, 200)
 customers = st.lists(
@@ -37,8 +48,9 @@ events = st.lists(
         st.sampled_from(EVENT_KINDS),
         st.integers(0, 90 * 24),
         st.integers(0, 10),
+        st.sampled_from(TICKETS),
     ),
-    max_size=20,
+    max_size=24,
 )
 touches = st.lists(
     st.tuples(st.integers(0, 11), st.integers(0, 90), st.sampled_from(["saved", "reached"])),
@@ -55,13 +67,14 @@ def fill(repos: Repos, people, signals, logged, inbox) -> None:  # noqa: ANN001
             customer(f"c{n}", first, end if end and end <= TODAY else None, reason)
         )
     repos.events.add_many(
-        event(
-            f"c{n}",
-            kind,
-            NOW - timedelta(hours=hours),
-            value if kind != "support_contact" else None,
+        replace(
+            event(
+                f"c{n}", kind, NOW - timedelta(hours=hours), None if "support" in kind else value
+            ),
+            note=ticket,
+            source="zendesk" if ticket else "csv",
         )
-        for n, kind, hours, value in signals
+        for n, kind, hours, value, ticket in signals
     )
     repos.outreach.add_many(
         touch(f"c{n}", NOW - timedelta(days=back), outcome, task_id=f"t{i}")
@@ -97,7 +110,7 @@ def test_the_headline_has_the_figures_of_the_full_report(
 
 def test_the_kept_headline_reads_back_as_computed(file_store: Store, settings: Settings) -> None:
     repos = Repos.open(file_store)
-    fill(repos, [(100, None, ""), (90, 80, "payment_failed")], [(0, "nps", 3, 9)], [], [])
+    fill(repos, [(100, None, ""), (90, 80, "payment_failed")], [(0, "nps", 3, 9, "")], [], [])
     keeper = HeadlineKeeper(repos, settings, FixedClock(NOW), ready=lambda: True)
     assert keeper.current() is None and keeper.due()
     made = keeper.refresh()
