@@ -204,7 +204,7 @@ def _load_and_freeze(repos) -> None:  # noqa: ANN001
     the loaded documents out of the garbage collector's sight: at 100k subscribers a full
     collection walking them paused a claim for over 200 ms."""
     repos.subscribers.count()
-    repos.tasks.count()
+    repos.tasks.spread()  # an old directory's tasks, before any claim can wait on it
     repos.digests.count()
     repos.events.count()
     repos.outreach.count()

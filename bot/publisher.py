@@ -155,6 +155,7 @@ class DigestPublisher:
         from bot.engine import run_engine
         from bot.sizing import plan_day
 
+        self.repos.tasks.spread()  # grown task shards, here rather than in a claim's write
         expired = run_engine(day, self.repos, self.settings, self.clock).expired
         self.refresh(expired)  # earlier days' messages that showed them
         limit, must_show = daily_limit(self.settings), self.settings.digest.must_show_value

@@ -51,10 +51,16 @@ class SkipTask(Exception):
 
 
 _read_task = msgspec.json.Decoder(Task).decode
-# Past this many tasks a shard on average the tasks are spread over more shard files, each
+# Past SPREAD_ABOVE tasks a shard on average the tasks are spread over more shard files, the
 # count doubled until a shard holds at most SPREAD_TO: a write rewrites one shard, and at a
-# million subscribers (271k tasks in 1,024 files) that file's write cost twice 1k's.
-SPREAD_ABOVE, SPREAD_TO = 32, 24
+# million subscribers (271k tasks in 1,024 files) that file's write cost twice 1k's. The
+# spread holds the store's lock while it rewrites every task (about 21 s of CPU at 1M), so
+# the daily job does it before the engine's run and the bot at start-up (`spread`), never a
+# claim. A write spreads them itself only past SPREAD_FAR, where a claim's CPU grows past
+# about 1.15x a spread shard's: only a day that adds over four times the tasks there were
+# gets there (the first engine run after a large import; docs/benchmarks.md, "When the
+# spread runs").
+SPREAD_ABOVE, SPREAD_TO, SPREAD_FAR = 32, 24, 128
 _SHIFT = 40  # a location is shard << _SHIFT | doc id
 _DOC_ID = (1 << _SHIFT) - 1
 
@@ -117,14 +123,31 @@ class TaskRepo:
         self._tables = self._store.shard_tables("tasks")
         self._shard_no = {id(table): n for n, table in enumerate(self._tables)}
 
-    def _spread(self) -> None:
-        """Spread the tasks over more shard files when a shard holds too many on average
-        (`bot.reshard`): only in a writable store, outside a transaction, with the lock held."""
+    def spread(self) -> bool:
+        """Spread the tasks over more shard files if a shard holds more than `SPREAD_ABOVE`
+        on average (`bot.reshard`). The daily job calls it before the engine's run, and the
+        bot at start-up (an old directory), so that no claim waits behind it.
+
+        Returns:
+            Whether the tasks moved (never in a read-only store nor inside a transaction).
+        """
+        with self._store.lock:
+            self._index()
+            return self._spread(SPREAD_ABOVE)
+
+    def _spread(self, bound: int | None = None) -> bool:
+        """Spread the tasks over more shard files when a shard holds more than `bound` on
+        average: only in a writable store, outside a transaction, with the lock held. A write
+        (no bound: `SPREAD_FAR`) does it only far past the daily job's bound."""
         store, shards = self._store, len(self._tables)
-        if self._count <= SPREAD_ABOVE * shards or store.read_only or self._spread_failed:
-            return
+        if (
+            self._count <= (SPREAD_FAR if bound is None else bound) * shards
+            or store.read_only
+            or self._spread_failed
+        ):
+            return False
         if store.journal is not None and store.journal.active:
-            return  # the next write after the transaction does it
+            return False  # the next write after the transaction does it
         count = shards
         while self._count > SPREAD_TO * count:
             count *= 2
@@ -133,8 +156,9 @@ class TaskRepo:
         except OSError:
             self._spread_failed = True  # the old files are still in use; not tried again
             log.exception("Could not spread the tasks over %d shard files", count)
-            return
+            return False
         self._index()
+        return True
 
     def _moved(self) -> None:
         """The tasks moved to new shard files: the same tasks, at new places (no change to

@@ -3,8 +3,8 @@ chosen step, for the re-shard kill test.
 
 Run from the checkout as `python -m tests.bot.reshard_writer DATA_DIR WHEN`. It opens the
 store as the bot does, claims one task in a transaction (so the journal's log holds a record
-the re-shard must checkpoint first), lowers the task repository's spread bounds so the tasks
-it holds are past them, and asks for the count: building the task index spreads the tasks.
+the re-shard must checkpoint first), lowers the task repository's spread bound so the tasks
+it holds are past it, creates a task and spreads the tasks as the daily job does.
 Every step of the re-shard is announced on stdout before it starts:
 
 - `write tasks/64-00012.json`: a new shard file (`write data/store.json`: the flip);
@@ -105,7 +105,8 @@ def main(data_dir: str, when: str) -> None:
     with repos.store.transaction({"action": "claim"}):  # builds the index: no spread inside
         repos.tasks.mutate(CLAIMED, claim)
     kill_at(when)
-    repos.tasks.create(created_task())  # written, then the tasks are spread
+    repos.tasks.create(created_task())  # below the write's own bound: not spread
+    repos.tasks.spread()  # the daily job's, before the engine's run
     announce(f"count {repos.tasks.count()} shards {repos.store.shard_count('tasks')}")
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.clock import FixedClock
 from bot.jobs import digest_tick
+from bot.repos import tasks as tasks_module
+from bot.store import Store
 from tests.handlers.conftest import (
+    DAY_30,
     DIGEST,
     TODAY,
     add_checkins,
+    add_subscriber,
     join_digest_jobs,
     posted_record,
     wait_posted,
@@ -126,3 +132,41 @@ def test_restart_after_nine_without_a_digest_posts_it_once(bots):
     join_digest_jobs(late)
 
     assert _posts(late) == 2
+
+
+@pytest.fixture
+def low_spread_bounds(monkeypatch):
+    """Tasks are spread past 2 a shard on average (to 1), a write spreads them only past 100."""
+    monkeypatch.setattr(tasks_module, "SPREAD_ABOVE", 2)
+    monkeypatch.setattr(tasks_module, "SPREAD_TO", 1)
+    monkeypatch.setattr(tasks_module, "SPREAD_FAR", 100)
+
+
+def test_the_daily_job_spreads_grown_task_shards_before_the_engine_runs(
+    bots, tmp_path, low_spread_bounds
+):
+    data = tmp_path / "data"
+    Store(data, shards=2).close()  # a directory of two task shards
+    bot = bots(clock=FixedClock(MONDAY_0900), data_dir=data)
+    add_checkins(bot.repos, 5)
+    digest_tick(bot.publisher)  # the engine writes 5 tasks: 2.5 a shard, the write leaves them
+    assert posted_record(bot) is not None
+    assert (bot.repos.tasks.count(), bot.repos.store.shard_count("tasks")) == (5, 2)
+
+    tuesday = MONDAY_0900 + timedelta(days=1)
+    for i in range(4):  # due Tuesday: the engine adds 4 tasks after the spread
+        add_subscriber(bot.repos, f"tue_{i}", f"T {i}", f"t{i}@example.com", DAY_30 + timedelta(1))
+    bot.clock.set(tuesday)
+    digest_tick(bot.publisher)
+
+    record = posted_record(bot, TODAY + timedelta(days=1))
+    assert record is not None
+    assert bot.repos.tasks.count() == 9
+    assert bot.repos.store.shard_count("tasks") == 8  # 5 tasks spread (after the engine: 16)
+    assert {f"8-{n:05d}.json" for n in range(8)} >= {p.name for p in (data / "tasks").iterdir()}
+    bot.stop()
+
+    again = bots(clock=FixedClock(tuesday), data_dir=data)  # a restart finds every task once
+    assert again.repos.store.shard_count("tasks") == 8
+    ids = [t.id for t in again.repos.tasks.all()]
+    assert len(ids) == len(set(ids)) == 9

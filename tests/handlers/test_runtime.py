@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, date, datetime
 
 from bot.blocks import ids
+from bot.clock import FixedClock
+from bot.models import Task
+from bot.repos import Repos
+from bot.repos import tasks as tasks_module
+from bot.store import Store
 from tests.handlers.conftest import add_checkins, click, post_digest, tasks_of
 
 
@@ -38,3 +44,32 @@ def test_stop_lets_listeners_in_flight_finish_before_closing_the_store(care_bot,
 
     assert order == ["edited the digest message", "closed the store"]
     assert care_bot.fake.calls("chat.update")
+
+
+def test_start_up_spreads_the_tasks_of_an_old_directory_before_any_claim(
+    bots, tmp_path, monkeypatch
+):
+    data = tmp_path / "data"
+    made = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    with Store(data, shards=2) as store:  # written by a version that never spread its tasks
+        Repos.open(store).tasks.create_many(
+            [
+                Task(
+                    f"t{n:04d}",
+                    f"cus_{n}:checkin_30",
+                    "checkin_30",
+                    f"cus_{n}",
+                    date(2026, 6, 1),
+                    made,
+                )
+                for n in range(7)
+            ]
+        )
+    monkeypatch.setattr(tasks_module, "SPREAD_ABOVE", 2)
+    monkeypatch.setattr(tasks_module, "SPREAD_TO", 1)
+
+    bot = bots(clock=FixedClock(made), data_dir=data)
+
+    assert bot.repos.store.shard_count("tasks") == 8
+    assert not (data / "tasks" / "00.json").exists()
+    assert sorted(t.id for t in bot.repos.tasks.all()) == [f"t{n:04d}" for n in range(7)]
