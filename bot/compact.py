@@ -30,7 +30,7 @@ import msgspec
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from bot.store import AtomicJSONStorage, CorruptDataError, dump_doc, loads
+from bot.datafile import AtomicJSONStorage, CorruptDataError, dump_doc, loads
 
 Encoded = bytes | msgspec.Raw
 _raw_tables = msgspec.json.Decoder(dict[str, dict[str, msgspec.Raw]])
@@ -38,7 +38,7 @@ _encode = msgspec.json.encode
 
 
 def encode_doc(doc: Any) -> bytes:
-    """A document as the JSON bytes the store writes (`bot.store.dump_doc`)."""
+    """A document as the JSON bytes the store writes (`bot.datafile.dump_doc`)."""
     try:
         fast = _encode(doc)
     except (UnicodeEncodeError, TypeError, OverflowError):

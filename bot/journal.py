@@ -41,6 +41,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot import datafile
 from bot import store as store_module
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class Journal:
     def _drop_old(self) -> None:
         if self.old.exists():
             os.unlink(self.old)
-            store_module.fsync_dir(self.data_dir)
+            datafile.fsync_dir(self.data_dir)
         self._old = set()
 
     def _join(self) -> None:
@@ -188,7 +189,7 @@ class Journal:
             os.close(self._fd)
             self._fd = None
             os.unlink(self.path)
-            store_module.fsync_dir(self.data_dir)
+            datafile.fsync_dir(self.data_dir)
 
     # ----- opening a data directory ----------------------------------------------------------
 
@@ -204,7 +205,7 @@ class Journal:
             log.warning("Completing an interrupted write from %s (%s)", self.legacy, legacy[1])
             self._write_durably(legacy[0])
             os.unlink(self.legacy)
-            store_module.fsync_dir(self.data_dir)
+            datafile.fsync_dir(self.data_dir)
             interrupted = legacy[1]
         records = self.read_log(self.old) + self.read_log()
         if records:
@@ -216,7 +217,7 @@ class Journal:
         for path in (self.old, self.path):
             if path.exists():
                 os.unlink(path)
-                store_module.fsync_dir(self.data_dir)
+                datafile.fsync_dir(self.data_dir)
         return interrupted
 
     def pending(self) -> Files:
@@ -290,9 +291,9 @@ class Journal:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             self._size = os.fstat(self._fd).st_size
             if created:
-                store_module.fsync_dir(self.data_dir)
+                datafile.fsync_dir(self.data_dir)
         try:
-            store_module.append_log(self._fd, self.path, record)
+            datafile.append_log(self._fd, self.path, record)
         except BaseException:
             try:  # a torn record must not stay before the next one
                 os.ftruncate(self._fd, self._size)
@@ -304,8 +305,8 @@ class Journal:
     def _write(self, name: str, data: dict[str, Any], durable: bool) -> None:
         path = self._file(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        store_module.atomic_write(
-            path, partial(store_module.write_tables, data), durable=durable, binary=True
+        datafile.atomic_write(
+            path, partial(datafile.write_tables, data), durable=durable, binary=True
         )
 
     def _write_durably(self, files: Files) -> None:
@@ -316,7 +317,7 @@ class Journal:
         """True when every file already holds what `files` says (written before the kill)."""
         for name, data in files.items():
             try:
-                if store_module.loads(self._file(name).read_bytes()) != data:
+                if datafile.loads(self._file(name).read_bytes()) != data:
                     return False
             except (OSError, ValueError, UnicodeDecodeError):
                 return False
@@ -339,10 +340,10 @@ def _make_durable(paths: Iterable[Path]) -> None:
     """fsync each file written without it, then each of their directories."""
     directories = set()
     for path in paths:
-        store_module.fsync_file(path)
+        datafile.fsync_file(path)
         directories.add(path.parent)
     for directory in sorted(directories):
-        store_module.fsync_dir(directory)
+        datafile.fsync_dir(directory)
 
 
 def merge(records: list[tuple[Files, dict[str, Any]]]) -> Files:
@@ -358,7 +359,7 @@ def _encode_record(files: Files, intent: dict[str, Any]) -> bytes:
     out.write(f'{{"format":{FORMAT},"intent":{json.dumps(intent)},"files":{{'.encode())
     for i, (name, data) in enumerate(files.items()):
         out.write(f"{',' if i else ''}{json.dumps(name)}:".encode())
-        store_module.write_tables(data, out)
+        datafile.write_tables(data, out)
     out.write(b"}}")
     payload = out.getvalue()
     header = f"R{len(payload):08x}{zlib.crc32(payload):08x}\n".encode()

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from bot import store as store_module
+from bot import datafile
 from bot.compact import CompactDocs, Encoded, EncodedDocs, table_docs
 from bot.store import TABLE, Store, StoreError, shard_of
 
@@ -98,12 +98,12 @@ def _write_generation(data_dir: Path, held: dict[str, CompactDocs]) -> None:
         for file, docs in held.items():
             path = data_dir / f"{file}.json"
             written.append(path)
-            store_module.atomic_write(
-                path, partial(store_module.write_tables, {TABLE: docs}), durable=False, binary=True
+            datafile.atomic_write(
+                path, partial(datafile.write_tables, {TABLE: docs}), durable=False, binary=True
             )
-        store_module.sync_all()
+        datafile.sync_all()
         for directory in sorted({p.parent for p in written}):
-            store_module.fsync_dir(directory)
+            datafile.fsync_dir(directory)
     except BaseException:
         for path in written:
             with contextlib.suppress(OSError):
@@ -126,7 +126,7 @@ def remove_stale(data_dir: Path, name: str, current: list[str]) -> int:
             remove_file(Path(entry.path))
             removed += 1
     if removed:
-        store_module.fsync_dir(directory)
+        datafile.fsync_dir(directory)
         log.warning("Removed %d %s files of an unfinished re-shard", removed, name)
     return removed
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from bot import datafile
 from bot import journal as journal_module
-from bot import store as store_module
 from bot.audit import SURFACE_COMMAND
 from bot.care import CareService, Permissions
 from bot.clock import FixedClock
@@ -47,7 +47,7 @@ def kill_during_writes(when: str) -> None:
     """Wrap the store's `atomic_write` and `append_log` so that the process dies as `when` says."""
     mode, _, number = when.partition(":")
     target, seen = int(number or 0), 0
-    real_write, real_append = store_module.atomic_write, store_module.append_log
+    real_write, real_append = datafile.atomic_write, datafile.append_log
 
     def starting(path: Path) -> bool:
         """Announce a write; True when the process is to die inside it."""
@@ -75,8 +75,8 @@ def kill_during_writes(when: str) -> None:
             die()
         real_append(fd, path, record)
 
-    store_module.atomic_write = write  # type: ignore[assignment]
-    store_module.append_log = append
+    datafile.atomic_write = write  # type: ignore[assignment]
+    datafile.append_log = append
 
 
 def kill_during_checkpoint(target: int) -> None:
@@ -94,8 +94,8 @@ def kill_during_checkpoint(target: int) -> None:
 
         return checked
 
-    store_module.fsync_file = fsync(store_module.fsync_file)
-    store_module.fsync_dir = fsync(store_module.fsync_dir)
+    datafile.fsync_file = fsync(datafile.fsync_file)
+    datafile.fsync_dir = fsync(datafile.fsync_dir)
 
 
 def main(data_dir: str, task_id: str, user: str, when: str) -> None:

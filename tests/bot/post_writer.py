@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import app
-from bot import store as store_module
+from bot import datafile
 from bot.clock import FixedClock
 from bot.posting import Pacer
 from config import load_settings
@@ -34,7 +34,7 @@ def main(data_dir: str, when: str) -> None:
     publisher = runtime.services.publisher  # type: ignore[attr-defined]
     mode, _, number = when.partition(":")
     posts, real_post = 0, publisher.sink.post
-    real_write, real_append = store_module.atomic_write, store_module.append_log
+    real_write, real_append = datafile.atomic_write, datafile.append_log
 
     def post(*args: Any, **kwargs: Any) -> str:
         nonlocal posts
@@ -42,7 +42,7 @@ def main(data_dir: str, when: str) -> None:
         posts += 1
         announce(f"post {posts}")
         if mode == "never" or posts <= int(number):  # once armed, the kill stays armed
-            store_module.atomic_write, store_module.append_log = real_write, real_append
+            datafile.atomic_write, datafile.append_log = real_write, real_append
             armed = mode != "never" and posts == int(number)  # from here, the n-th write dies
             kill_during_writes(("at:2" if mode == "next" else f"{mode}:1") if armed else "never")
         return ts

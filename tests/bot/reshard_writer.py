@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bot import datafile
 from bot import reshard as reshard_module
 from bot import store as store_module
 from bot.models import TASK_CLAIMED, Task
@@ -47,7 +48,7 @@ def die() -> None:
 def kill_at(when: str) -> None:
     kind, _, number = when.partition(":")
     target, seen = int(number or 0), dict.fromkeys(("write", "sync", "meta", "remove"), 0)
-    real_write, real_sync = store_module.atomic_write, store_module.sync_all
+    real_write, real_sync = datafile.atomic_write, datafile.sync_all
     real_remove = reshard_module.remove_file
 
     def step(what: str, line: str) -> None:
@@ -78,8 +79,8 @@ def kill_at(when: str) -> None:
         step("remove", f"remove {path.parent.name}/{path.name}")
         real_remove(path)
 
-    store_module.atomic_write = write  # type: ignore[assignment]
-    store_module.sync_all = sync
+    datafile.atomic_write = write  # type: ignore[assignment]
+    datafile.sync_all = sync
     reshard_module.remove_file = remove
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import store as store_module
+from bot import datafile
 from bot.models import Event, Subscriber, Subscription, Task
 from bot.repos import Repos
 from bot.store import Store
@@ -52,13 +52,13 @@ def announce(line: str) -> None:
 
 
 def announce_writes() -> None:
-    real_write = store_module.atomic_write
+    real_write = datafile.atomic_write
 
     def write(path: Path, payload: Any, **kw: Any) -> None:
         announce(f"write {path.parent.name}/{path.name}")
         real_write(path, payload, **kw)
 
-    store_module.atomic_write = write
+    datafile.atomic_write = write
 
 
 def main(data_dir: str, last_gen: int) -> None:

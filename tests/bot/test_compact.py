@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from bot import store as store_module
+from bot import datafile
 from bot.compact import CompactDocs
 from bot.repos import Repos
 from bot.store import Store, raw_docs, shard_of
@@ -139,5 +139,5 @@ def test_a_shard_file_is_written_from_the_held_bytes_as_they_are() -> None:
     # cost most of a task write's CPU at 1M, and refused bytes that are not UTF-8).
     held = {"1": b'{"id":"t1","note":"caf\xe9"}', "2": msgspec.json.encode({"id": "t2"})}
     out = io.BytesIO()
-    store_module.write_tables({"_default": CompactDocs(held)}, out)
+    datafile.write_tables({"_default": CompactDocs(held)}, out)
     assert out.getvalue() == b'{"_default":{"1":' + held["1"] + b',"2":{"id":"t2"}}}'

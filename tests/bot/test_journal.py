@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot import datafile
 from bot import journal as journal_module
-from bot import store as store_module
 from bot.repos import Repos
 from bot.store import CorruptDataError, Store
 from tests.bot.repos.factories import outreach, subscriber, task
@@ -157,7 +157,7 @@ def test_a_file_the_log_covers_is_written_through_it_outside_a_transaction_too(
     _log_like(repos)  # tasks/NN.json is in the log now
     repos.tasks.mutate("t1", lambda t: setattr(t, "reason", "newer"))  # no transaction
     shard = next(data.glob("tasks/*.json"))
-    store_module.atomic_write(shard, b'{"_default":{}}')  # the file lost its newest write
+    datafile.atomic_write(shard, b'{"_default":{}}')  # the file lost its newest write
     _killed(store)
     with Store(data, shards=8) as store:
         assert Repos.open(store).tasks.require("t1").reason == "newer"
@@ -176,14 +176,14 @@ def test_a_log_past_its_bound_is_checkpointed_in_the_background_while_commits_go
     monkeypatch.setattr(journal_module, "CHECKPOINT_BYTES", journal.size * 2 + 1)
     started = threading.Event()
     synced: list[str] = []
-    real_fsync_file = store_module.fsync_file
+    real_fsync_file = datafile.fsync_file
 
     def slow_fsync(path: Path) -> None:  # the background thread waits for the next commit
         started.wait(10)
         synced.append(path.parent.name)
         real_fsync_file(path)
 
-    monkeypatch.setattr(store_module, "fsync_file", slow_fsync)
+    monkeypatch.setattr(datafile, "fsync_file", slow_fsync)
     for n in range(2):
         with repos.store.transaction({"action": "log", "tasks": ["t1"]}):
             repos.outreach.add(outreach("cus_1", "t1", n + 2))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import store as store_module
+from bot import datafile
 from bot.models import TASK_CLAIMED, Task
 from bot.repos import Repos
 from bot.repos import tasks as tasks_module
@@ -211,7 +211,7 @@ def test_a_spread_that_cannot_write_its_files_leaves_the_old_ones_in_use(
     def full_disk() -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store_module, "sync_all", full_disk)
+    monkeypatch.setattr(datafile, "sync_all", full_disk)
     with Store(data, shards=2) as store:
         repos = Repos.open(store)
         repos.tasks.create_many(some_tasks(5))
