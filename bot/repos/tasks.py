@@ -2,10 +2,11 @@
 
 Every change goes through `create` (refuses a second task with the same key) or `mutate`
 (read-modify-write under the store's lock), so two threads can never both claim a task.
-Tasks are held as their JSON bytes (`bot.compact`), decoded when read; the indexes hold ints:
-the hash of a task id, and of a key, -> shard and doc id (`bot.repos.hash_index`), each answer
-checked against the document. A subscriber's tasks are found in the
-one shard its id hashes to. A write encodes only the tasks it changes.
+Tasks are held as their JSON bytes (`bot.compact`), decoded when read; a task is found by id
+or key through the index of their hashes (`bot.repos.task_places`), each answer checked
+against the document. A subscriber's tasks are found in the one shard its id hashes to. A
+write encodes only the tasks it changes. Grown shards are spread over more files
+(`TaskRepo.spread`, `bot.reshard`).
 
 A task's digest link (`slack`, `digest_date`) is derived from the posted digest messages
 (`DigestRepo.fill_links`, wired by `Repos.open`) and filled in on every read; a write keeps the
@@ -15,20 +16,18 @@ stored fields as they were unless the change set them.
 from __future__ import annotations
 
 import logging
-from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, TypeVar
 
-import msgspec
 from tinydb.table import Table
 
 from bot.compact import Encoded, decode_doc, encode_doc, table_docs, write_docs
 from bot.ids import short_id
 from bot.models import ACTIVE_TASK_STATUSES, Task
 from bot.repos.changes import ChangeListeners
-from bot.repos.hash_index import HashIndex, key_hash
 from bot.repos.loading import load, load_all
-from bot.repos.records import holding, read_head, read_record
+from bot.repos.records import holding, read_head
+from bot.repos.task_places import TaskPlaces, read_task
 from bot.reshard import reshard
 from bot.store import Store
 
@@ -50,7 +49,6 @@ class SkipTask(Exception):
     """Raised by a `mutate_many` change to leave that task unchanged."""
 
 
-_read_task = msgspec.json.Decoder(Task).decode
 # Past SPREAD_ABOVE tasks a shard on average the tasks are spread over more shard files, the
 # count doubled until a shard holds at most SPREAD_TO: a write rewrites one shard, and at a
 # million subscribers (271k tasks in 1,024 files) that file's write cost twice 1k's. The
@@ -61,14 +59,6 @@ _read_task = msgspec.json.Decoder(Task).decode
 # gets there (the first engine run after a large import; docs/benchmarks.md, "When the
 # spread runs").
 SPREAD_ABOVE, SPREAD_TO, SPREAD_FAR = 32, 24, 128
-_SHIFT = 40  # a location is shard << _SHIFT | doc id
-_DOC_ID = (1 << _SHIFT) - 1
-
-
-def _read(raw: Encoded, table: Table, doc_id: int) -> Task | None:
-    """The task a document holds, None if it cannot be read (logged)."""
-    task: Task | None = read_record(_read_task, Task, raw, table, doc_id)
-    return task
 
 
 def _subscriber_of(raw: Encoded) -> str | None:
@@ -95,33 +85,19 @@ class StoredTasks:
         return self._raws
 
 
-class _Head(msgspec.Struct):
-    id: Any = None
-    key: Any = None
-
-
-_read_ids = msgspec.json.Decoder(_Head).decode
-
-
 class TaskRepo:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._places = TaskPlaces()
         self._use_tables()
         self._spread_failed = False
-        # hash of task id -> location, hash of key -> location (shard << _SHIFT | doc id):
-        # no str held (bot/repos/hash_index.py); each answer is checked against the document.
-        self._ids: HashIndex | None = None
-        self._keys = HashIndex()
-        self._count = 0
-        self._unreadable: set[int] = set()  # locations of documents without id/key/subscriber
         self.changes = ChangeListeners()  # who else must know (bot.worklist)
         self._fill: Fill | None = None
         store.on_undo(self._drop_index)
         store.on_reshard("tasks", self._moved)
 
     def _use_tables(self) -> None:
-        self._tables = self._store.shard_tables("tasks")
-        self._shard_no = {id(table): n for n, table in enumerate(self._tables)}
+        self._places.use(self._store.shard_tables("tasks"))
 
     def spread(self) -> bool:
         """Spread the tasks over more shard files if a shard holds more than `SPREAD_ABOVE`
@@ -139,9 +115,9 @@ class TaskRepo:
         """Spread the tasks over more shard files when a shard holds more than `bound` on
         average: only in a writable store, outside a transaction, with the lock held. A write
         (no bound: `SPREAD_FAR`) does it only far past the daily job's bound."""
-        store, shards = self._store, len(self._tables)
+        store, shards, tasks = self._store, len(self._places.tables), self._places.count
         if (
-            self._count <= (SPREAD_FAR if bound is None else bound) * shards
+            tasks <= (SPREAD_FAR if bound is None else bound) * shards
             or store.read_only
             or self._spread_failed
         ):
@@ -149,7 +125,7 @@ class TaskRepo:
         if store.journal is not None and store.journal.active:
             return False  # the next write after the transaction does it
         count = shards
-        while self._count > SPREAD_TO * count:
+        while tasks > SPREAD_TO * count:
             count *= 2
         try:
             reshard(store, "tasks", count, _subscriber_of)  # calls `_moved`
@@ -162,9 +138,8 @@ class TaskRepo:
 
     def _moved(self) -> None:
         """The tasks moved to new shard files: the same tasks, at new places (no change to
-        report); the indexes are rebuilt on next use."""
+        report); the index is rebuilt on next use."""
         self._use_tables()
-        self._ids, self._keys, self._count, self._unreadable = None, HashIndex(), 0, set()
 
     def derive_links(self, fill: Fill) -> None:
         """Have `fill` set each task's digest link as it is read (`DigestRepo.fill_links`)."""
@@ -188,84 +163,32 @@ class TaskRepo:
         return encode_doc(new)
 
     def _drop_index(self) -> None:
-        """Rebuild the indexes from the files on next use (a transaction was undone)."""
-        self._ids, self._keys, self._count = None, HashIndex(), 0
-        self._unreadable = set()
+        """Rebuild the index from the files on next use (a transaction was undone)."""
+        self._places.drop()
         self.changes(None)
 
-    def _index(self) -> HashIndex:
-        if self._ids is None:
-            ids, keys, locs = array("q"), array("q"), array("q")  # hashes, and where
-            for n, table in enumerate(self._tables):
-                for doc_id, raw in table_docs(table).pairs():
-                    task = _read(raw, table, doc_id)
-                    loc = n << _SHIFT | doc_id
-                    if task is None:  # left in its file, out of every view
-                        self._unreadable.add(loc)
-                        continue
-                    ids.append(key_hash(task.id))
-                    keys.append(key_hash(task.key))
-                    locs.append(loc)
-            self._ids, self._keys = HashIndex(ids, locs), HashIndex(keys, locs)
-            self._count = len(ids)
-            for same in self._ids.shared():  # a task id stored twice (hand-edited): rare
-                self._count -= len(same) - len({self._head(loc).id for loc in same})
+    def _index(self) -> TaskPlaces:
+        places = self._places
+        if not places.built:
+            places.build()
             if self._store.refresh_shards("tasks"):  # read-only: the bot spread them meanwhile
                 return self._index()
             self._spread()
-        assert self._ids is not None
-        return self._ids
-
-    def _head(self, loc: int) -> _Head:
-        """The id and key of the document at `loc` (None, None if there is none)."""
-        raw = table_docs(self._tables[loc >> _SHIFT]).get(str(loc & _DOC_ID))
-        if raw is None:
-            return _Head()
-        try:
-            return _read_ids(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-            doc = decode_doc(raw)
-            return _Head(doc.get("id"), doc.get("key")) if isinstance(doc, dict) else _Head()
+        return places
 
     def _loc(self, task_id: str) -> int | None:
-        """Where the task `task_id` is stored (the last one, if hand-edited twice)."""
-        for loc in reversed(self._index().get(key_hash(task_id))):
-            if loc not in self._unreadable and self._head(loc).id == task_id:
-                return loc
-        return None
+        return self._index().find(task_id)
 
     def _id_of_key(self, key: str) -> str | None:
-        self._index()
-        for loc in reversed(self._keys.get(key_hash(key))):
-            head = self._head(loc)
-            if loc not in self._unreadable and head.key == key and type(head.id) is str:
-                return head.id
-        return None
+        return self._index().id_of_key(key)
 
-    def _locate(self, task_id: str) -> tuple[Table, int] | None:
+    def _raw(self, task_id: str) -> tuple[Table, int, Encoded] | None:
         loc = self._loc(task_id)
         if loc is None:
             return None
-        return self._tables[loc >> _SHIFT], loc & _DOC_ID
-
-    def _raw(self, task_id: str) -> tuple[Table, int, Encoded] | None:
-        found = self._locate(task_id)
-        if found is None:
-            return None
-        table, doc_id = found
+        table, doc_id = self._places.where(loc)
         raw = table_docs(table).get(str(doc_id))
         return None if raw is None else (table, doc_id, raw)
-
-    def _doc(self, task_id: str) -> dict[str, Any] | None:
-        found = self._raw(task_id)
-        return None if found is None else decode_doc(found[2])
-
-    def _place(self, table: Table, doc_id: int, task: Task) -> None:
-        assert self._ids is not None
-        loc = self._shard_no[id(table)] << _SHIFT | doc_id
-        self._ids.add(key_hash(task.id), loc)
-        self._keys.add(key_hash(task.key), loc)
-        self._count += 1
 
     def _write(self, table: Table, changes: dict[int, Encoded | None]) -> None:
         try:
@@ -282,7 +205,7 @@ class TaskRepo:
         if found is None:
             return None
         table, doc_id, raw = found
-        task = _read(raw, table, doc_id)
+        task = read_task(raw, table, doc_id)
         return None if task is None else self._linked([task])[0]
 
     def require(self, task_id: str) -> Task:
@@ -302,33 +225,25 @@ class TaskRepo:
 
     def for_subscriber(self, subscriber_id: str) -> list[Task]:
         with self._store.lock:
-            self._index()  # first: building it may spread the tasks over more shards
+            places = self._index()  # first: building it may spread the tasks
             table = self._store.shard_table("tasks", subscriber_id)
-            shard = self._shard_no[id(table)]
             found = []
             for doc_id, data in holding(table_docs(table).pairs(), subscriber_id):
                 head = read_head(data)
                 if head is None or head.subscriber_id != subscriber_id:
                     continue
-                if self._loc(head.id) == shard << _SHIFT | doc_id:  # the stored one, readable
+                if self._loc(head.id) == places.loc(table, doc_id):  # the stored one, readable
                     found.append(head.id)
         return [t for t in (self.get(i) for i in found) if t]
 
     def _stored(self) -> list[tuple[Table, int, Encoded]]:
-        self._index()
-        skip = self._unreadable
-        return [
-            (table, doc_id, raw)
-            for n, table in enumerate(self._tables)
-            for doc_id, raw in table_docs(table).pairs()
-            if not skip or n << _SHIFT | doc_id not in skip
-        ]
+        return self._index().stored()
 
     def all(self) -> Iterator[Task]:
         with self._store.lock:
             stored = self._stored()
         for table, doc_id, raw in stored:
-            task = _read(raw, table, doc_id)
+            task = read_task(raw, table, doc_id)
             if task is not None:
                 yield self._linked([task])[0]
 
@@ -344,12 +259,11 @@ class TaskRepo:
 
     def count(self) -> int:
         with self._store.lock:
-            self._index()
-            return self._count
+            return self._index().count
 
     def load(self, docs: Iterable[dict[str, Any]]) -> list[Task]:
         """Tasks from documents `raw` gave; unreadable ones are skipped and logged."""
-        return self._linked(load_all(Task, docs, self._tables))
+        return self._linked(load_all(Task, docs, self._places.tables))
 
     def raw(self) -> StoredTasks:
         """Every stored task document with an id, for bulk read paths (the engine).
@@ -357,16 +271,7 @@ class TaskRepo:
         Each is decoded as it is iterated: a fresh copy the caller may keep or change.
         """
         with self._store.lock:
-            self._index()
-            skip = self._unreadable
-            return StoredTasks(  # no (table, doc id, bytes) tuple per task: the plan's peak
-                [
-                    raw
-                    for n, table in enumerate(self._tables)
-                    for doc_id, raw in table_docs(table).pairs()
-                    if not skip or n << _SHIFT | doc_id not in skip
-                ]
-            )
+            return StoredTasks(self._index().encoded())
 
     def new_id(self, key: str, reserved: Collection[str] = ()) -> str:
         """A short id for `key`, not used by a stored task nor in `reserved` (ids planned but
@@ -402,7 +307,7 @@ class TaskRepo:
                     table, {last + n: encode_doc(t.to_doc()) for n, t in enumerate(group, 1)}
                 )
                 for n, task in enumerate(group, 1):
-                    self._place(table, last + n, task)
+                    self._places.place(table, last + n, task)
             if fresh:
                 self.changes({t.subscriber_id for t in fresh.values()})
                 self._spread()

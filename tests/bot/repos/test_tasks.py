@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from bot.ids import ALPHABET
 from bot.models import TASK_CLAIMED, TASK_DONE, Task
-from bot.repos import Repos, TaskNotFound
-from bot.repos import tasks as tasks_module
+from bot.repos import Repos, TaskNotFound, task_places
 from bot.store import Store
 from tests.bot.repos.factories import subscriber, task
 
@@ -184,7 +183,7 @@ def test_a_task_write_leaves_the_subscriber_file_alone(file_store: Store) -> Non
 def test_task_lookups_are_right_whatever_the_hashes_collide(
     made: list[tuple[str, str]], buckets: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tasks_module, "key_hash", lambda key: hash(key) % buckets)
+    monkeypatch.setattr(task_places, "key_hash", lambda key: hash(key) % buckets)
     repos = Repos.open(Store.memory())
     stored: dict[str, Task] = {}  # key -> the task created under it
     for tid, sid in made:
