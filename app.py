@@ -104,6 +104,7 @@ def build(
     from bot.blocks.render import DigestRenderer
     from bot.care import CareService, Permissions
     from bot.clock import SystemClock
+    from bot.enginerun import resume_keeping
     from bot.health import Heartbeat
     from bot.jobs import register_digest
     from bot.outbox.service import Outbox
@@ -124,6 +125,7 @@ def build(
     store = Store(settings.data_dir)
     repos = Repos.open(store)
     _load_and_freeze(repos)
+    resume_keeping(store)  # the engine run's files, kept as the bot writes them (bot/enginerun.py)
     clock = clock or SystemClock()
     client = client or make_client(settings.slack.bot_token, settings.slack.api_url)
     listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="care-listener")

@@ -214,6 +214,8 @@ def atomic_write(
             raw.flush()
             if durable:
                 os.fsync(raw.fileno())
+        if _KEEP:
+            _keep_before_replacing(path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -221,6 +223,42 @@ def atomic_write(
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+# Files whose version is kept (hard-linked) when `atomic_write` first replaces it, as
+# `keep_on_replace` registered them: absolute path -> (the link to make, the inode to keep).
+_KEEP: dict[str, tuple[str, int]] = {}
+
+
+def keep_on_replace(directory: Path, files: dict[str, tuple[str, int]]) -> None:
+    """Keep a file's version by a hard link when this process first replaces it.
+
+    `bot.enginerun` keeps the engine run's shard files this way: a link made for each file
+    written since the run, when it is written, instead of one for every file at the run (17k
+    links under the store's lock at a million subscribers). A file is linked only if it is
+    still the inode given: a version some other process wrote since is not the one to keep.
+    A link that cannot be made is left out (the reader then compares the file by shard).
+
+    Args:
+        directory: what is registered for files under it is replaced by `files`.
+        files: each file's path under `directory` -> (the link's path under `directory`,
+            the file's inode when it is to be kept).
+    """
+    prefix = os.path.join(os.path.abspath(directory), "")
+    for key in list(_KEEP):  # one C call: a write in another thread may pop meanwhile
+        if key.startswith(prefix):
+            _KEEP.pop(key, None)
+    _KEEP.update({prefix + name: (prefix + link, inode) for name, (link, inode) in files.items()})
+
+
+def _keep_before_replacing(path: Path) -> None:
+    kept = _KEEP.pop(os.path.abspath(path), None)
+    if kept is None:
+        return
+    link, inode = kept
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_ino == inode:
+            os.link(path, link)
 
 
 def append_log(fd: int, path: Path, record: bytes) -> None:

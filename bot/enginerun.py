@@ -21,13 +21,14 @@ could not be written (a full disk) are never trusted.
 
 Writes after the run (claims, logged outreach, new events) leave most of the record good:
 `written_since` finds what was written since, each file's identity being kept in the record.
-Tasks, events and outreach are sharded by subscriber, and the run keeps a hard link to each
-of their shard files as it left them (`engine_run.files.*`: no copy; a write replaces a file
-with a new one, so the link keeps the old one): a written file's documents are compared with
-the kept one's, and the subscribers whose documents differ are the only ones the dry run has
-to look at again (`Written.touching`); with no kept copy, every subscriber of the file's
-shard. Every other subscriber's documents, tasks, events and outreach are as the run left
-them. An inbox item only decides whether a task the run would create is held out
+Tasks, events and outreach are sharded by subscriber, and the run keeps each of their shard
+files as it left them (`engine_run.files.*`): the bot hard-links a file there when it first
+replaces it after the run (`bot.datafile.keep_on_replace`: no copy, and no link for a file
+not written since), so the link holds the run's version. A written file's documents are
+compared with the kept one's, and the subscribers whose documents differ are the only ones
+the dry run has to look at again (`Written.touching`); with no kept copy, every subscriber
+of the file's shard. Every other subscriber's documents, tasks, events and outreach are as
+the run left them. An inbox item only decides whether a task the run would create is held out
 (`bot.holdout`), which the dry run works out afresh for what it creates. Anything else
 written (the subscribers file, `store.json`) and the whole dry run is needed.
 
@@ -42,7 +43,6 @@ and the settings: on the next day, every subscriber neither noted nor written si
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -58,6 +58,7 @@ from typing import Any
 import msgspec
 
 from bot.compact import table_docs
+from bot.datafile import keep_on_replace
 from bot.store import TABLE, Store, atomic_write, shard_of
 from config.settings import Settings
 
@@ -201,9 +202,11 @@ def forget(store: Store) -> None:
 
 
 def _keep(data_dir: Path, files: dict[str, str]) -> str | None:
-    """Hard-link the subscribers' record shards as they are into a new directory; its name.
+    """A new directory to keep the subscribers' record shards in as they are now; its name.
 
-    A link that cannot be made is left out (its file is then compared by shard alone).
+    Nothing is linked now: the store links each file there when it first replaces it
+    (`_keep_written`). A link that cannot be made is left out (its file is then compared by
+    shard alone).
     """
     kept = f"{KEPT}.{secrets.token_hex(4)}"
     try:
@@ -212,16 +215,46 @@ def _keep(data_dir: Path, files: dict[str, str]) -> str | None:
             (data_dir / kept / name).mkdir()
     except OSError as exc:
         log.warning("Could not keep the engine run's files: %s", exc)
+        keep_on_replace(data_dir, {})
         return None
-    for name in files:
-        if name.partition("/")[0] in BY_SUBSCRIBER:
-            with contextlib.suppress(OSError):
-                os.link(data_dir / name, data_dir / kept / name)
+    _keep_written(data_dir, kept, files)
     return kept
+
+
+def _keep_written(data_dir: Path, kept: str, files: dict[str, str]) -> None:
+    """Have this process link each of the subscribers' record shards in `files` (name ->
+    identity) into `kept` when it first replaces it: 17k links at a million subscribers made
+    at the run, under the store's lock, took seconds; most files are not written by the next
+    run."""
+    keep_on_replace(
+        data_dir,
+        {
+            name: (f"{kept}/{name}", int(stamp.partition(":")[0]))
+            for name, stamp in files.items()
+            if name.partition("/")[0] in BY_SUBSCRIBER
+        },
+    )
+
+
+def resume_keeping(store: Store) -> None:
+    """In a process that just opened the store for writing (the bot's start), go on keeping
+    the recorded run's shard files that are still as the run left them (`_keep_written`)."""
+    if store.data_dir is None or store.read_only:
+        return
+    doc = _read(store.data_dir / RECORD) or {}
+    kept, then, now = doc.get("kept"), doc.get("files"), fingerprint(store)
+    if not isinstance(kept, str) or not isinstance(then, dict) or now is None:
+        return
+    if not (store.data_dir / kept).is_dir() or "/" in kept or not kept.startswith(KEPT):
+        return
+    same = {name: stamp for name, stamp in then.items() if now.get(name) == stamp}
+    _keep_written(store.data_dir, kept, same)
 
 
 def _drop_kept(data_dir: Path, but: str | None) -> None:
     """Remove the kept copies of earlier runs (all of them if `but` is None)."""
+    if but is None:
+        keep_on_replace(data_dir, {})
     for old in data_dir.glob(f"{KEPT}.*"):
         if old.name != but:
             shutil.rmtree(old, ignore_errors=True)

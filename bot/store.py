@@ -364,6 +364,8 @@ class Store:
                     db.close()
                 self._dbs.clear()
                 if self._file_lock is not None:
+                    if self.data_dir is not None:  # no longer written by this process
+                        datafile.keep_on_replace(self.data_dir, {})
                     self._file_lock.release()
                     self._file_lock = None
 
