@@ -102,6 +102,7 @@ def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> E
     changes = plan_changes(today, repos, settings, clock.now(), since=since)
     with repos.store.lock:
         settled = before is not None and enginerun.fingerprint(repos.store) == before
+        enginerun.stop_keeping(repos.store)  # its own writes: no link for the run it replaces
         result = apply_changes(changes, repos)
         recorded = enginerun.record(repos.store, today, settings) if settled else None
         if recorded is None:

@@ -236,6 +236,13 @@ def _keep_written(data_dir: Path, kept: str, files: dict[str, str]) -> None:
     )
 
 
+def stop_keeping(store: Store) -> None:
+    """Keep no more files for the recorded run (the engine runs again: what it writes, the
+    next record keeps anew; a run that fails leaves the files it wrote compared by shard)."""
+    if store.data_dir is not None and not store.read_only:
+        keep_on_replace(store.data_dir, {})
+
+
 def resume_keeping(store: Store) -> None:
     """In a process that just opened the store for writing (the bot's start), go on keeping
     the recorded run's shard files that are still as the run left them (`_keep_written`)."""

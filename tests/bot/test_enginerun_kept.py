@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from bot import enginerun
@@ -102,4 +103,31 @@ def test_a_version_another_writer_made_is_not_kept_as_the_runs():
         assert _kept(data) == {}  # the run's version is gone: nothing to keep
         written = enginerun.written_since(store, TODAY, config)
         assert written is not None and written.files == {live}  # compared by shard alone
+        store.close()
+
+
+def test_the_next_run_links_nothing_for_the_run_it_replaces(monkeypatch):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        store, repos = _run(data)
+        config = load_settings({"CARE_DATA_DIR": str(data)}, dotenv=False)
+        repos.subscribers.put_many(  # due tomorrow: the next run writes their task shards
+            [member(f"new_{n:02d}", tenure=29, amount=30.0) for n in range(20)]
+        )
+        before = {p: p.stat().st_ino for p in (data / "tasks").glob("*.json")}
+        links: list[str] = []
+        real_link = os.link
+        monkeypatch.setattr(
+            os, "link", lambda src, dst: links.append(str(dst)) or real_link(src, dst)
+        )
+        tomorrow = TODAY + timedelta(days=1)
+        run_engine(tomorrow, repos, config, FixedClock(at_noon(tomorrow)))
+        written = [p for p, ino in before.items() if p.stat().st_ino != ino]
+        assert written  # the run wrote task shards, and kept none of them for the old run
+        assert links == []
+        assert enginerun.ran_today(store, tomorrow, config)
+        _claim(repos, "new_03")  # the new run's files are kept as they are written
+        assert len(links) == 1 and _kept(data) == {
+            _task_shard(store, "new_03"): _recorded(data)[_task_shard(store, "new_03")]
+        }
         store.close()
