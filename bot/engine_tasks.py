@@ -57,12 +57,14 @@ def of_written(
     """(the subscribers written since the engine's run or noted ahead by it, and those in
     `context_for`, in stored order; what planning needs of their tasks and outreach)."""
     wanted = set(context_for)
-    order = []
+    order: list[str] = []
+    gone: list[str] = []  # named, not stored: their stale tasks expire as in the whole run
     if since.files or since.subscribers or wanted:
         sids = repos.subscribers.ids()
         touched = set(since.touching(repos.store, sids))
         order = [sid for sid in sids if sid in wanted or sid in touched]
-    docs = [task.to_doc() for sid in order for task in repos.tasks.for_subscriber(sid)]
+        gone = sorted(since.subscribers.difference(sids))
+    docs = [t.to_doc() for sid in [*order, *gone] for t in repos.tasks.for_subscriber(sid)]
     outreach = {sid: repos.outreach.docs_for_subscriber(sid) for sid in order}
     return order, TaskIndex(docs, outreach, today, settings)
 

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from bot import engine, enginerun
 from bot.clock import FixedClock
 from bot.engine import plan_changes, run_engine
+from bot.models import Task
 from bot.repos import Repos
 from bot.store import Store
 from tests.bot.builders import TODAY, at_noon, event, member
@@ -225,3 +226,22 @@ def test_a_write_or_a_failure_while_the_next_day_is_planned_leaves_no_note(
         assert enginerun.written_since(store, TODAY, config) is None
         result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
         assert {t.subscriber_id for t in result.created} == {"cus_07", "cus_38", "cus_39"}
+
+
+def test_a_task_whose_customer_is_not_stored_expires_the_next_day_as_in_the_whole_dry_run():
+    with _forty_stored(run=False) as (data, store, repos, config):
+        # Left by a customer no longer in the subscribers file (a hand edit): its window
+        # (day 30 to 44) ended on YESTERDAY, so it expires on TODAY.
+        gone = Task(
+            id="gone1", key="cus_gone:checkin_30", kind="checkin_30", subscriber_id="cus_gone",
+            due=TODAY - timedelta(days=15), created_at=at_noon(TODAY - timedelta(days=15)),
+        )  # fmt: skip
+        repos.tasks.create(gone)
+        run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+        assert "cus_gone" in _noted(data)["subscribers"]
+        written = enginerun.written_since(store, TODAY, config)
+        whole = _changes(TODAY, repos, config, None)
+        assert "gone1" in whole[1]
+        assert _changes(TODAY, repos, config, written) == whole
+        result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+        assert "gone1" in {t.id for t in result.expired}
