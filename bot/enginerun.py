@@ -28,9 +28,12 @@ not written since), so the link holds the run's version. A written file's docume
 compared with the kept one's, and the subscribers whose documents differ are the only ones
 the dry run has to look at again (`Written.touching`); with no kept copy, every subscriber
 of the file's shard. Every other subscriber's documents, tasks, events and outreach are as
-the run left them. An inbox item only decides whether a task the run would create is held out
-(`bot.holdout`), which the dry run works out afresh for what it creates. Anything else
-written (the subscribers file, `store.json`) and the whole dry run is needed.
+the run left them. The subscribers file is kept and compared the same way, by each
+document's id (a webhook or a sync updating a few customers); more than a quarter of them
+changed (an import) and the whole dry run is cheaper. An inbox item only decides whether a
+task the run would create is held out (`bot.holdout`), which the dry run works out afresh
+for what it creates. Anything else written (`store.json`: a re-shard) and the whole dry run
+is needed.
 
 The next morning, before the day's run (a manager previewing the digest, or the daily job's
 own run), the record is of the day before. So after recording, `run_engine` also works out
@@ -71,6 +74,8 @@ WATCHED = ("subscribers.json", "store.json", "tasks", "events", "outreach", "inb
 BY_SUBSCRIBER = ("tasks", "events", "outreach")  # a subscriber's records: one shard file each
 KEPT = "engine_run.files"  # + a token: hard links to those shard files as the run left them
 HOLDOUT_ONLY = ("inbox_items",)  # decide only whether a new task is held out
+SUBSCRIBERS = "subscribers.json"  # kept too: compared document by document, by their "id"
+MOST_CHANGED = 4  # more than 1 in 4 subscribers' documents changed: the whole dry run
 AHEAD = "next_day"  # the subscribers the next day's dry run would touch (`note_ahead`)
 
 
@@ -231,7 +236,7 @@ def _keep_written(data_dir: Path, kept: str, files: dict[str, str]) -> None:
         {
             name: (f"{kept}/{name}", int(stamp.partition(":")[0]))
             for name, stamp in files.items()
-            if name.partition("/")[0] in BY_SUBSCRIBER
+            if name.partition("/")[0] in BY_SUBSCRIBER or name == SUBSCRIBERS
         },
     )
 
@@ -312,9 +317,11 @@ def written_since(store: Store, today: date, settings: Settings) -> Written | No
         top = name.partition("/")[0]
         if top in HOLDOUT_ONLY:
             continue
-        if top not in BY_SUBSCRIBER:
+        if top not in BY_SUBSCRIBER and name != SUBSCRIBERS:
             return None
         differ = _differ(store, name, then.get(name), kept) if isinstance(kept, str) else None
+        if differ is None and name == SUBSCRIBERS:
+            return None  # no copy to compare with, or most of them changed
         if differ is None:
             files.add(store.data_dir / name)
         else:
@@ -335,8 +342,9 @@ def _ahead(doc: dict[str, Any], day: date) -> frozenset[str] | None:
 
 
 def _differ(store: Store, name: str, stamp: str | None, kept: str) -> set[str] | None:
-    """The subscribers whose documents in the shard file `name` differ from the run's kept
-    copy of it; None when there is no such copy, or a changed document names no subscriber."""
+    """The subscribers whose documents in the shard file `name` (or the subscribers file)
+    differ from the run's kept copy of it; None when there is no such copy, a changed
+    document names no subscriber, or most subscribers' documents changed."""
     assert store.data_dir is not None
     old: dict[str, Any] = {}
     if stamp is not None:  # the file was there at the run
@@ -352,6 +360,8 @@ def _differ(store: Store, name: str, stamp: str | None, kept: str) -> set[str] |
     found: set[str] = set()
     if not all(doc_id.isdigit() for doc_id in old):
         return None  # not a shard file the store wrote: compare by shard alone
+    owner = _self if name == SUBSCRIBERS else _owner
+    most = len(new) // MOST_CHANGED + 1 if name == SUBSCRIBERS else None
     for doc_id in old.keys() | {str(i) for i in new}:
         was, now = old.get(doc_id), new.get(int(doc_id))
         if was is not None and now is not None and memoryview(was) == memoryview(now):
@@ -359,12 +369,14 @@ def _differ(store: Store, name: str, stamp: str | None, kept: str) -> set[str] |
         for raw in (was, now):
             if raw is not None:
                 try:
-                    sid = _owner.decode(raw).subscriber_id
+                    sid = owner.decode(raw).subscriber_id
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     return None
                 if type(sid) is not str:
                     return None
                 found.add(sid)
+        if most is not None and len(found) > most:
+            return None
     return found
 
 
@@ -372,7 +384,12 @@ class _Owner(msgspec.Struct):
     subscriber_id: Any = None
 
 
+class _Self(msgspec.Struct):
+    subscriber_id: Any = msgspec.field(default=None, name="id")
+
+
 _owner = msgspec.json.Decoder(_Owner)
+_self = msgspec.json.Decoder(_Self)
 _raw_tables = msgspec.json.Decoder(dict[str, dict[str, msgspec.Raw]])
 
 

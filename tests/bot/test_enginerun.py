@@ -205,12 +205,12 @@ def test_a_store_in_memory_is_never_trusted():
 
 
 # Writes after the engine's run, each on one customer: the plan's dry run looks again at the
-# customers whose shard files they wrote (`enginerun.written_since`), or at every customer
-# after a subscriber write.
+# customers whose documents they wrote (`enginerun.written_since`), or at every customer
+# after a re-shard.
 LATER = [
     "claim", "release", "stale", "event", "unevent", "outreach", "inbox", "subscriber", "spread",
 ]  # fmt: skip
-WHOLE = ("subscriber", "spread")  # the whole dry run again: subscribers or store.json written
+WHOLE = ("spread",)  # the whole dry run again: store.json written
 
 
 def _later(kind: str, repos: Repos, sid: str, n: int) -> None:
@@ -336,11 +336,22 @@ def test_only_the_customers_written_since_the_run_are_planned_again(monkeypatch)
             assert len(touched) < 40
             assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
 
-            # A subscriber write: every customer is planned again.
-            repos.subscribers.put(member("cus_41", tenure=30, amount=30.0))
+            # A subscriber written with no kept copy of the subscribers file: every customer
+            # is planned again. After a run that kept one, it is compared document by document.
+            repos.subscribers.put(member("cus_40", tenure=30, amount=30.0))
             assert enginerun.written_since(store, TODAY, config) is None
+            run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            repos.subscribers.put(member("cus_41", tenure=30, amount=30.0))
+            written = enginerun.written_since(store, TODAY, config)
+            assert written == enginerun.Written(subscribers=frozenset({"cus_41"}))
+            assert _changes(TODAY, repos, config, written) == _changes(TODAY, repos, config, None)
             plan, _ = plan_day(TODAY, repos, config, at_noon(TODAY), None, 300.0)
             assert "cus_41" in {e.subscriber.id for e in plan.entries}
+            # More than a quarter of them written (an import): every customer planned again.
+            repos.subscribers.put_many(
+                [member(f"cus_{n:02d}", tenure=31, amount=30.0) for n in range(11)]
+            )
+            assert enginerun.written_since(store, TODAY, config) is None
 
 
 def test_a_kept_copy_the_store_did_not_write_is_compared_by_shard_alone():
