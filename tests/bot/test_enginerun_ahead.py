@@ -16,6 +16,9 @@ import contextlib
 import dataclasses
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -245,3 +248,28 @@ def test_a_task_whose_customer_is_not_stored_expires_the_next_day_as_in_the_whol
         assert _changes(TODAY, repos, config, written) == whole
         result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
         assert "gone1" in {t.id for t in result.expired}
+
+
+@pytest.mark.parametrize("when", ["planning", "in-note", "never"])
+def test_a_bot_killed_while_it_plans_the_next_day_leaves_a_record_the_plan_can_trust(when):
+    root = Path(__file__).resolve().parents[2]
+    with _forty_stored(run=False) as (data, store, repos, config):
+        store.close()
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.bot.ahead_writer", str(data), when],
+            cwd=root, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert (proc.returncode == -signal.SIGKILL) == (when != "never"), proc.stderr
+        # The next morning: a preview's read-only open, then the bot's.
+        with Store(data, read_only=True) as reader:
+            repos = Repos.open(reader)
+            written = enginerun.written_since(reader, TODAY, config)
+            assert (written is None) == (when != "never")  # the run's record without its note
+            assert enginerun.written_since(reader, YESTERDAY, config) is not None
+            whole = _changes(TODAY, repos, config, None)
+            assert _changes(TODAY, repos, config, written) == whole
+        with Store(data) as writer:
+            repos = Repos.open(writer)
+            result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+            assert {t.subscriber_id for t in result.created} == {"cus_38", "cus_39"}
+            assert enginerun.ran_today(writer, TODAY, config)
