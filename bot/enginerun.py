@@ -229,8 +229,8 @@ def _keep(data_dir: Path, files: dict[str, str]) -> str | None:
 def _keep_written(data_dir: Path, kept: str, files: dict[str, str]) -> None:
     """Have this process link each of the subscribers' record shards in `files` (name ->
     identity) into `kept` when it first replaces it: 17k links at a million subscribers made
-    at the run, under the store's lock, took seconds; most files are not written by the next
-    run."""
+    at the run, under the store's lock, took seconds, and most files are not written between
+    two runs (the next run's own writes keep nothing: `stop_keeping`)."""
     keep_on_replace(
         data_dir,
         {
