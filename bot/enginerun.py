@@ -172,11 +172,15 @@ def record(store: Store, today: date, settings: Settings) -> dict[str, str] | No
 
 def note_ahead(store: Store, day: date, subscribers: Iterable[str], files: dict[str, str]) -> bool:
     """Add to the run's record the subscribers a dry run for `day` (the next day) would
-    create or expire tasks for, worked out on the data as the run recorded it (`files`).
+    create or expire tasks for, worked out after the run that recorded `files`.
 
-    Written only if the record is still that run's and nothing it watches was written since
-    (the caller holds the store lock): on the same data a dry run for `day` gives the same,
-    and `written_since(day)` adds whatever is written later.
+    Written only if the record is still that run's (the caller holds the store lock). Writes
+    since the run, even while the next day was planned, do not void it: a subscriber's dry run
+    reads only that subscriber's records, and `written_since(day)` counts every subscriber
+    written since the run (compared with the run's kept copies) as written, whatever the note
+    says of them; the others' records are as the run left them, so what the note says of them
+    holds. Writes that change more than subscribers' records (a re-shard) make `written_since`
+    give the whole dry run anyway.
 
     Returns:
         Whether it was written.
@@ -185,7 +189,7 @@ def note_ahead(store: Store, day: date, subscribers: Iterable[str], files: dict[
         return False
     path = store.data_dir / RECORD
     doc = _read(path)
-    if doc is None or doc.get("files") != files or fingerprint(store) != files:
+    if doc is None or doc.get("files") != files:
         return False
     doc[AHEAD] = {"date": day.isoformat(), "subscribers": sorted(set(subscribers))}
     try:

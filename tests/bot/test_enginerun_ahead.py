@@ -7,7 +7,8 @@ run), `written_since` counts those and the customers written since as written, s
 looks at them alone. Over generated customers, writes after the run, a read-only reopen (the
 preview's process) and one or two days passing, that plan must be the whole dry run's; a
 record that is stale, corrupt, foreign or written by something else is not trusted, and a
-note that could not be written or was overtaken by a write leaves the whole dry run.
+note that could not be written leaves the whole dry run; a write while the next day is
+planned keeps the note (the written customer is planned again).
 """
 
 from __future__ import annotations
@@ -49,14 +50,16 @@ def _noted(data: Path) -> dict | None:
 @given(
     customers=st.lists(customer, min_size=4, max_size=10),
     writes=st.lists(st.tuples(st.sampled_from(LATER), st.integers(0, 9)), max_size=3),
+    during=st.lists(st.tuples(st.sampled_from(LATER), st.integers(0, 9)), max_size=2),
     gap=st.sampled_from([1, 1, 2]),
     limit=st.integers(0, 4).map(lambda n: n or None),
     must_show=st.sampled_from([0.0, 300.0]),
     holdout=st.sampled_from([0, 50]),
 )
 def test_a_plan_on_the_day_after_the_run_gives_the_whole_dry_run(
-    customers, writes, gap, limit, must_show, holdout
+    customers, writes, during, gap, limit, must_show, holdout
 ):
+    """`during`: writes made while the run plans the next day ahead, before its dry run reads."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         memory = _stored(customers)
@@ -65,7 +68,17 @@ def test_a_plan_on_the_day_after_the_run_gives_the_whole_dry_run(
         with Store(data, shards=16) as store:
             repos = Repos.open(store)
             sids = _copy(memory, repos)
-            run_engine(ran, repos, config, FixedClock(at_noon(ran)))
+            real = engine.plan_changes
+
+            def ahead_after_writes(day, *args, **kwargs):  # noqa: ANN202
+                if day != ran:  # the next day's plan, after the run
+                    for n, (kind, who) in enumerate(during):
+                        _later(kind, repos, sids[who % len(sids)], 100 + n)
+                return real(day, *args, **kwargs)
+
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(engine, "plan_changes", ahead_after_writes)
+                run_engine(ran, repos, config, FixedClock(at_noon(ran)))
             noted = _noted(data)
             assert noted is not None and noted["date"] == (ran + timedelta(days=1)).isoformat()
             for n, (kind, who) in enumerate(writes):
@@ -74,7 +87,7 @@ def test_a_plan_on_the_day_after_the_run_gives_the_whole_dry_run(
         with Store(data, read_only=True) as store:
             repos = Repos.open(store)
             written = enginerun.written_since(store, day, config)
-            whole = gap > 1 or any(kind in WHOLE for kind, _ in writes)
+            whole = gap > 1 or any(kind in WHOLE for kind, _ in [*writes, *during])
             assert (written is None) == whole
             if written is not None:
                 assert set(noted["subscribers"]) <= written.subscribers
@@ -194,28 +207,54 @@ def _fail(repos: Repos) -> None:
     raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize("meanwhile", [_write_an_event, _fail])
-def test_a_write_or_a_failure_while_the_next_day_is_planned_leaves_no_note(
-    monkeypatch, caplog, meanwhile
+@pytest.mark.parametrize("before", [True, False], ids=["seen", "unseen"])
+def test_a_write_while_the_next_day_is_planned_keeps_the_note_and_is_planned_again(
+    monkeypatch, before
 ):
+    """A claim or a webhook while the bot plans the next day ahead (tens of seconds at a
+    million subscribers) leaves the note: the written customer is planned again the next day
+    whatever the note says of them, whether the plan ahead saw the write or not."""
     with _forty_stored(run=False) as (data, store, repos, config):
         real = engine.plan_changes
 
-        def ahead_then(day, *args, **kwargs):
+        def ahead_with_a_write(day, *args, **kwargs):
+            if day == TODAY and before:  # the next day's plan, after the run of YESTERDAY
+                _write_an_event(repos)
             planned = real(day, *args, **kwargs)
-            if day == TODAY:  # the next day's plan, after the run of YESTERDAY
-                meanwhile(repos)
+            if day == TODAY and not before:
+                _write_an_event(repos)
             return planned
 
-        monkeypatch.setattr(engine, "plan_changes", ahead_then)
+        monkeypatch.setattr(engine, "plan_changes", ahead_with_a_write)
+        run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
+        monkeypatch.undo()
+        assert _noted(data) is not None
+        written = enginerun.written_since(store, TODAY, config)
+        assert written is not None and "cus_07" in written.subscribers
+        whole = _changes(TODAY, repos, config, None)
+        assert _changes(TODAY, repos, config, written) == whole
+        result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
+        assert {t.subscriber_id for t in result.created} == {"cus_07", "cus_38", "cus_39"}
+
+
+def test_a_failure_while_the_next_day_is_planned_leaves_no_note(monkeypatch, caplog):
+    with _forty_stored(run=False) as (data, store, repos, config):
+        real = engine.plan_changes
+
+        def ahead_then_fail(day, *args, **kwargs):
+            planned = real(day, *args, **kwargs)
+            if day == TODAY:  # the next day's plan, after the run of YESTERDAY
+                _fail(repos)
+            return planned
+
+        monkeypatch.setattr(engine, "plan_changes", ahead_then_fail)
         run_engine(YESTERDAY, repos, config, FixedClock(at_noon(YESTERDAY)))
         monkeypatch.undo()
         assert _noted(data) is None  # the run is recorded, its note not
         assert enginerun.written_since(store, TODAY, config) is None
-        if meanwhile is _fail:
-            assert enginerun.ran_today(store, YESTERDAY, config)
-            assert "ahead" in caplog.text
-            _write_an_event(repos)
+        assert enginerun.ran_today(store, YESTERDAY, config)
+        assert "ahead" in caplog.text
+        _write_an_event(repos)
         assert enginerun.written_since(store, YESTERDAY, config) is not None
 
         # The record's rewrite fails (a full disk; a kill before the rename leaves the
@@ -224,7 +263,8 @@ def test_a_write_or_a_failure_while_the_next_day_is_planned_leaves_no_note(
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(enginerun, "atomic_write", full_disk)
-        assert not enginerun.note_ahead(store, TODAY, ["cus_38"], enginerun.fingerprint(store))
+        recorded = json.loads((data / enginerun.RECORD).read_bytes())["files"]
+        assert not enginerun.note_ahead(store, TODAY, ["cus_38"], recorded)
         monkeypatch.undo()
         assert enginerun.written_since(store, TODAY, config) is None
         result = run_engine(TODAY, repos, config, FixedClock(at_noon(TODAY)))
