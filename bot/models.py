@@ -139,12 +139,22 @@ class Subscription(Model):
     cancellation_reason: str = ""
     cancellation_comment: str = ""  # the customer's own words, when the export has them
     never_started: bool = False  # ended before it ever started (a Chargebee `future` cancelled)
+    trial_end: date | None = None  # the day a free trial ended (or ends), when the source says
 
     @property
     def never_paid(self) -> bool:
-        """Never a paying subscription: Stripe `incomplete_expired`, or cancelled before it
-        started. Such a subscription is no customer lost: it gets no win-back."""
-        return self.status == "incomplete_expired" or self.never_started
+        """Never a paying subscription: Stripe `incomplete_expired`, cancelled before it
+        started, or ended by the end of its free trial (a trial that never converted). Such a
+        subscription is no customer lost: it gets no win-back."""
+        if self.status == "incomplete_expired" or self.never_started:
+            return True
+        end = self.ended_at or self.canceled_at
+        return (
+            self.trial_end is not None
+            and end is not None
+            and self.status in ENDED_STATUSES
+            and end <= self.trial_end
+        )
 
     @property
     def interval_days(self) -> float:

@@ -92,6 +92,7 @@ SUBSCRIPTION_FIELDS = (
     "cancel_at",
     "cancellation_reason",
     "cancellation_comment",
+    "trial_end",
     # Read only when the fields above leave them open (Chargebee: no amount, no period).
     "amount_minor",
     "amount_total_minor",
@@ -215,6 +216,7 @@ GENERIC = SubscriberFormat(
             "cancelled_on",
         ),
         "ended_at": ("ended_at", "end_date", "ended"),
+        "trial_end": ("trial_end", "trial_ends_at", "trial_end_date"),
         "cancel_at_period_end": ("cancel_at_period_end",),
         "cancellation_reason": ("cancellation_reason", "cancel_reason"),
         "cancellation_comment": (
@@ -261,6 +263,7 @@ STRIPE = SubscriberFormat(
         "next_charge": ("Current Period End (UTC)",),
         "canceled_at": ("Canceled At (UTC)",),
         "ended_at": ("Ended At (UTC)",),
+        "trial_end": ("Trial End (UTC)",),
         "cancel_at_period_end": ("Cancel At Period End",),
         "cancel_at": ("Cancel At (UTC)",),
         "cancellation_reason": ("Cancellation Reason", "Cancellation Feedback"),
@@ -316,6 +319,7 @@ CHARGEBEE = SubscriberFormat(
         ),
         "next_charge": ("subscriptions.next_billing_at", "subscriptions.current_term_end"),
         "canceled_at": ("subscriptions.cancelled_at",),
+        "trial_end": ("subscriptions.trial_end",),
         "cancellation_reason": ("subscriptions.cancel_reason_code", "subscriptions.cancel_reason"),
         "period_start": ("subscriptions.current_term_start",),
         "period_end": ("subscriptions.current_term_end",),

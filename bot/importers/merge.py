@@ -171,6 +171,7 @@ class Merger:
                     )
             new.canceled_at = new.canceled_at or old.canceled_at
             new.ended_at = new.ended_at or old.ended_at
+            new.trial_end = new.trial_end or old.trial_end
             new.started = _earliest(old.started, new.started)
             new.cancellation_reason = new.cancellation_reason or old.cancellation_reason
             new.cancellation_comment = new.cancellation_comment or old.cancellation_comment

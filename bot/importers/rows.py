@@ -167,6 +167,7 @@ class RowReader:
             ),
             canceled_at=parse_day(get("canceled_at", ""), col["canceled_at"], order),
             ended_at=parse_day(get("ended_at", ""), col["ended_at"], order),
+            trial_end=parse_day(get("trial_end", ""), col["trial_end"], order),
             cancellation_reason=_one_line(get("cancellation_reason", "")),
             cancellation_comment=get("cancellation_comment", "").strip(),
         )

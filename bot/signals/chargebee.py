@@ -106,6 +106,7 @@ def subscription_of(sub: Mapping[str, Any]) -> Subscription:
         canceled_at=_day(sub.get("cancelled_at")) if status == "cancelled" else None,
         ended_at=_day(sub.get("cancelled_at")) if status == "cancelled" else None,
         cancellation_reason=str(sub.get("cancel_reason_code") or sub.get("cancel_reason") or ""),
+        trial_end=_day(sub.get("trial_end")),
     )
 
 

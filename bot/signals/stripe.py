@@ -139,6 +139,7 @@ def subscription_of(obj: Mapping[str, Any]) -> Subscription:
         canceled_at=_day(obj.get("canceled_at")),
         ended_at=_day(obj.get("ended_at")),
         cancellation_reason=reason,
+        trial_end=_day(obj.get("trial_end")),
     )
 
 

@@ -1,7 +1,8 @@
 """Triggers that match the lifecycle, from real exports, day by day on the movable clock.
 
 - A subscription that never paid (Stripe `incomplete_expired`, a Chargebee `future`
-  subscription cancelled before it started) gets no win-back.
+  subscription cancelled before it started, a trial that ended before it converted) gets no
+  win-back.
 - A scheduled cancellation is one save task, due `save_days_before` the day it ends, with the
   export's reason and comment; it opens no churn-risk task before then and is not reopened
   after it expires.
@@ -89,6 +90,53 @@ def test_never_paid_subscriptions_get_no_win_back_but_paid_ones_do(
     assert win_backs == ["cb_paid", "cus_paid"]
     paid = next(t for t in created if t.subscriber_id == "cus_paid")
     assert paid.value > 0  # what they paid, not $0
+
+
+def test_a_trial_cancelled_before_it_paid_gets_no_win_back_but_a_converted_trial_does(
+    tmp_path: Path, repos: Repos, settings: Settings
+):
+    # A trial that ended on or before its trial end never paid: a prospect, not a customer
+    # lost. A trial that converted and was cancelled later is won back like any customer.
+    def stripe_trial(sid: str, trial: tuple[str, str], ended: str, **cells: str):
+        return stripe_row(
+            **{"id": f"sub_{sid}", "Customer ID": sid, "Customer Email": f"{sid}@example.com"},
+            **{"Status": "canceled", "Trial Start (UTC)": trial[0], "Trial End (UTC)": trial[1]},
+            **{"Canceled At (UTC)": ended, "Ended At (UTC)": ended},
+            **cells,
+        )
+
+    stripe = [
+        stripe_trial("cus_mid_trial", ("2026-05-27 09:00", "2026-06-10 09:00"), "2026-06-08 09:00"),
+        # set to cancel at period end during the trial: it ends when the trial does
+        stripe_trial(
+            "cus_at_trial_end", ("2026-05-27 09:00", "2026-06-10 09:00"), "2026-06-10 09:00"
+        ),
+        stripe_trial("cus_converted", ("2026-03-01 09:00", "2026-03-15 09:00"), "2026-06-10 09:00"),
+    ]
+    import_file(write(tmp_path, "s.csv", stripe_header(), stripe), "auto", repos, NOW)
+    chargebee = [
+        {  # an `In Trial` subscription cancelled before its trial ended
+            "subscriptions.id": "cb_trial_sub",
+            "subscriptions.plan_id": "pro-monthly",
+            "subscriptions.plan_unit_price": "4900",
+            "subscriptions.status": "Cancelled",
+            "subscriptions.started_at": "2026-05-27 00:00:00",
+            "subscriptions.trial_start": "2026-05-27 00:00:00",
+            "subscriptions.trial_end": "2026-06-10 00:00:00",
+            "subscriptions.cancelled_at": "2026-06-08 00:00:00",
+            "customers.id": "cb_trial",
+        },
+    ]
+    import_file(
+        write(tmp_path, "Subscriptions.csv", chargebee_header(), chargebee), "auto", repos, NOW
+    )
+
+    created = run_days(repos, settings, START, START + timedelta(days=40))
+
+    win_backs = sorted(t.subscriber_id for t in created if t.kind == "win_back")
+    assert win_backs == ["cus_converted"]
+    trial = repos.subscribers.get("cus_mid_trial")
+    assert trial is not None and trial.subscriptions[0].trial_end == date(2026, 6, 10)
 
 
 def test_a_yearly_plan_set_to_cancel_in_10_months_gets_one_save_task_before_it_ends(

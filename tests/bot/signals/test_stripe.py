@@ -174,3 +174,17 @@ def test_paused_collection_counts_as_paused():
     assert sub.status == "paused"
     assert subscription_of({"id": "sub_1", "status": "active"}).started is None
     assert subscription_of({"id": "s", "start_date": 1781000000}).started == date(2026, 6, 9)
+
+
+def test_a_trial_deleted_before_it_ended_never_paid_and_a_converted_one_did():
+    # Stripe's own deletion event, its subscription given a trial (Unix seconds, as sent).
+    event = stripe_made("customer.subscription.deleted")
+    obj = event["data"]["object"]
+    ended = obj["ended_at"]
+    obj["trial_start"], obj["trial_end"] = ended - 5 * 86_400, ended + 9 * 86_400
+    (signal,) = parse_event(event)
+    assert signal.subscription is not None and signal.subscription.never_paid
+    assert signal.subscription.trial_end is not None
+    obj["trial_start"], obj["trial_end"] = ended - 90 * 86_400, ended - 76 * 86_400
+    (signal,) = parse_event(event)
+    assert signal.subscription is not None and not signal.subscription.never_paid
