@@ -222,12 +222,18 @@ class Subscriber(Model):
 
     @property
     def ended_on(self) -> date | None:
-        """When the last subscription ended, if every subscription has ended."""
+        """When the last paid subscription ended, if every subscription has ended; None for a
+        customer who never paid (every subscription `Subscription.never_paid`)."""
         if not self.subscriptions or any(s.live for s in self.subscriptions):
             return None
-        dates = [s.ended_at or s.canceled_at for s in self.subscriptions]
+        dates = [s.ended_at or s.canceled_at for s in self.subscriptions if not s.never_paid]
         known = [d for d in dates if d]
         return max(known) if known else None
+
+    @property
+    def never_paid(self) -> bool:
+        """Every subscription ended without ever paying (`Subscription.never_paid`)."""
+        return bool(self.subscriptions) and all(s.never_paid for s in self.subscriptions)
 
     @property
     def display_name(self) -> str:

@@ -8,10 +8,13 @@ from bot.models import Subscriber
 
 
 def lifecycle_stage(sub: Subscriber, today: date) -> str:
-    """ "Onboarding (day 12)", "Early (day 75)", "Established (2 yrs)", "Ended Mar 02, 2026"..."""
+    """ "Onboarding (day 12)", "Early (day 75)", "Established (2 yrs)", "Ended Mar 02, 2026",
+    "Never paid" (a checkout that never completed, a trial that never converted)..."""
     ended = sub.ended_on
     if ended is not None:
         return f"Ended {ended:%b %d, %Y}"
+    if sub.never_paid:
+        return "Never paid"
     status = sub.status
     tenure = sub.tenure_days(today)
     if tenure is None:

@@ -175,6 +175,7 @@ def test_chargebee_cancelled_keeps_its_cancellation_date(tmp_path: Path, repos: 
     row = {
         "subscriptions.id": "cb_sub_1",
         "subscriptions.status": "Cancelled",
+        "subscriptions.started_at": "2026-01-01 00:00:00",  # it started: it was a customer
         "subscriptions.cancelled_at": "2026-06-01 00:00:00",
         "customers.id": "cb_cus_1",
     }

@@ -125,3 +125,42 @@ def test_report_without_data_is_a_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CARE_DATA_DIR", str(tmp_path / "nothing"))
     assert app.main(["report"]) == 2
     assert "No data in" in capsys.readouterr().err
+
+
+def test_export_ended_on_leaves_out_subscriptions_that_never_paid(tmp_path, monkeypatch):
+    # A checkout that never completed (Stripe `incomplete_expired`) or a trial that never
+    # converted is no customer lost: it is not when a customer ended.
+    from bot.importers import import_file
+    from tests.bot.importers.exports import NOW, stripe_header, stripe_row, write
+
+    def row(sub: str, cus: str, status: str, ended: str, **cells: str) -> dict[str, object]:
+        return stripe_row(
+            **{"id": sub, "Customer ID": cus, "Customer Email": f"{cus}@example.com"},
+            **{"Status": status, "Canceled At (UTC)": ended, "Ended At (UTC)": ended},
+            **cells,
+        )
+
+    rows = [
+        row("sub_paid", "cus_left", "canceled", "2026-02-10 09:00"),
+        row("sub_retry", "cus_left", "incomplete_expired", "2026-03-01 09:00"),
+        row("sub_never", "cus_never", "incomplete_expired", "2026-03-01 09:00"),
+        row(
+            "sub_trial",
+            "cus_trial",
+            "canceled",
+            "2026-03-01 09:00",
+            **{"Trial End (UTC)": "2026-03-05 09:00"},
+        ),
+    ]
+    path = tmp_path / "data"
+    with Store(path, shards=8) as store:
+        import_file(write(tmp_path, "s.csv", stripe_header(), rows), "auto", Repos.open(store), NOW)
+    monkeypatch.setenv("CARE_DATA_DIR", str(path))
+    monkeypatch.delenv("CARE_CONFIG", raising=False)
+    out = tmp_path / "out"
+
+    assert app.main(["export", "--what", "subscribers", "--out", str(out)]) == 0
+
+    rows_out = csv.DictReader(io.StringIO((out / "subscribers.csv").read_text("utf-8-sig")))
+    ended = {r["id"]: r["ended_on"] for r in rows_out}
+    assert ended == {"cus_left": "2026-02-10", "cus_never": "", "cus_trial": ""}
