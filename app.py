@@ -145,7 +145,7 @@ def build(
     services = Services(settings, repos, clock, care, publisher, client)
     services.outbox = Outbox(repos, settings.smtp, settings.imap, clock, care)
     services.worklist = WorkList(
-        repos, settings.lifecycle.grace_days, settings.digest.must_show_value
+        repos, settings.lifecycle.grace_days, settings.digest.must_show_value, tz=settings.timezone
     )
     services.home = HomeTabs(services)
     publisher.before_posting.append(services.home.warm)  # not on a claim's turn while it posts

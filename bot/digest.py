@@ -90,7 +90,7 @@ def gather(
         if len(tasks) > 1:
             tasks.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
         overdue = any(t.overdue(today, grace) for t in tasks)
-        dues.append(Due(sid, tasks, overdue, priority.last_reached_on(logged)))
+        dues.append(Due(sid, tasks, overdue, priority.last_reached_on(logged, settings.timezone)))
     return dues, Entries(today, repos, settings, changes), deferred
 
 

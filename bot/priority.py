@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
 
 from bot.models import Risk, Task
@@ -114,7 +114,7 @@ def of_tasks(
         grace_days: a task due more than this many days ago is overdue.
         risk: today's risk if known; otherwise the highest risk noted on the tasks.
         value: the monthly value now if known; otherwise the highest noted on the tasks.
-        last_reached: when the customer was last reached (`last_reached_on`).
+        last_reached: the team's day the customer was last reached (`last_reached_on`).
     """
     overdue = any(t.overdue(today, grace_days) for t in tasks)
     if risk is not None:
@@ -135,8 +135,9 @@ def _payment_text(reason: str) -> bool:
     return "payment" in lowered and ("fail" in lowered or "past due" in lowered)
 
 
-def last_reached_on(outreach_docs: Iterable[dict[str, Any]]) -> date | None:
-    """The day of the latest outreach that reached the customer, from stored documents."""
+def last_reached_on(outreach_docs: Iterable[dict[str, Any]], tz: tzinfo) -> date | None:
+    """The day, in the team's timezone `tz`, of the latest outreach that reached the customer,
+    from stored documents (their times are stored in UTC)."""
     latest = ""
     for doc in outreach_docs:
         at = str(doc.get("at") or "")
@@ -145,9 +146,10 @@ def last_reached_on(outreach_docs: Iterable[dict[str, Any]]) -> date | None:
     if not latest:
         return None
     try:
-        return datetime.fromisoformat(latest).date()
+        when = datetime.fromisoformat(latest)
     except ValueError:
         return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz).date()
 
 
 def must_show(priority: Priority, min_value: float) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from bot import priority
@@ -59,8 +59,10 @@ class WorkEntry:
         return priority.sort_key(self.priority, today, first_due, self.subscriber.id)
 
 
-def rank(repos: Repos, tasks: Iterable[Task], today: date, grace_days: int) -> list[WorkEntry]:
-    """Group tasks by customer and rank the groups (`bot.priority`)."""
+def rank(
+    repos: Repos, tasks: Iterable[Task], today: date, grace_days: int, tz: tzinfo
+) -> list[WorkEntry]:
+    """Group tasks by customer and rank the groups (`bot.priority`); `tz`: the team's."""
     by_subscriber: dict[str, list[Task]] = {}
     for task in tasks:
         by_subscriber.setdefault(task.subscriber_id, []).append(task)
@@ -68,7 +70,7 @@ def rank(repos: Repos, tasks: Iterable[Task], today: date, grace_days: int) -> l
     for sid, group in by_subscriber.items():
         group.sort(key=lambda t: (kind_rank(t.kind), t.due, t.id))
         found = priority.of_tasks(
-            group, today, grace_days, last_reached=repos.outreach.last_reached(sid)
+            group, today, grace_days, last_reached=repos.outreach.last_reached(sid, tz)
         )
         entries.append(WorkEntry(Subscriber(id=sid), group, found, group[0].kind))
     return priority.rank(entries, lambda e: e.key(today))
@@ -104,23 +106,25 @@ def listed_today(task: Task, today: date) -> bool:
 
 
 def unclaimed(
-    repos: Repos, today: date, grace_days: int
+    repos: Repos, today: date, grace_days: int, tz: tzinfo
 ) -> tuple[list[WorkEntry], list[WorkEntry]]:
     """Today's unclaimed work: (listed by today's digest, waiting in the queue), both ranked."""
     tasks = due_unclaimed(repos, today)
     in_digest = [t for t in tasks if listed_today(t, today)]
     queued = [t for t in tasks if not listed_today(t, today)]
-    return rank(repos, in_digest, today, grace_days), rank(repos, queued, today, grace_days)
+    return rank(repos, in_digest, today, grace_days, tz), rank(repos, queued, today, grace_days, tz)
 
 
-def queue(repos: Repos, today: date, grace_days: int, kind: str = "") -> list[WorkEntry]:
+def queue(
+    repos: Repos, today: date, grace_days: int, tz: tzinfo, kind: str = ""
+) -> list[WorkEntry]:
     """The queue, ranked; with `kind`, only customers with a task of that kind.
 
     Raises:
         CareError: `kind` names no kind of task.
     """
     tasks = [t for t in due_unclaimed(repos, today) if not listed_today(t, today)]
-    return of_kind(rank(repos, tasks, today, grace_days), kind)
+    return of_kind(rank(repos, tasks, today, grace_days, tz), kind)
 
 
 def of_kind(entries: list[WorkEntry], kind: str = "") -> list[WorkEntry]:

@@ -21,7 +21,7 @@ import bisect
 import gc
 import threading
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from bot import priority, queue
@@ -43,11 +43,15 @@ class WorkList:
         grace_days: a task due more than this many days ago is overdue.
         must_show_value: the `[digest] must_show_value` whose must-show entries `page` keeps
             in order apart (always shown).
+        tz: the team's timezone (the days customers were last reached are its days).
     """
 
-    def __init__(self, repos: Repos, grace_days: int, must_show_value: float = 0.0) -> None:
+    def __init__(
+        self, repos: Repos, grace_days: int, must_show_value: float = 0.0, *, tz: tzinfo
+    ) -> None:
         self.repos = repos
         self.grace_days = grace_days
+        self.tz = tz
         self.must_show_value = must_show_value
         self._day: date | None = None
         self._entries: dict[tuple[str, bool], tuple[tuple[Any, ...], WorkEntry]] = {}
@@ -126,7 +130,7 @@ class WorkList:
         self._order = {IN_DIGEST: [], QUEUED: []}
         self._pins = {IN_DIGEST: [], QUEUED: []}
         with paused_gc():  # a bulk pass: see bot.bulk
-            in_digest, waiting = queue.unclaimed(self.repos, today, self.grace_days)
+            in_digest, waiting = queue.unclaimed(self.repos, today, self.grace_days, self.tz)
             for where, entries in ((IN_DIGEST, in_digest), (QUEUED, waiting)):
                 for entry in entries:
                     key = entry.key(today)
@@ -150,7 +154,7 @@ class WorkList:
         tasks = [t for t in self.repos.tasks.for_subscriber(sid) if due_unclaimed(t, today)]
         for where in (IN_DIGEST, QUEUED):
             mine = [t for t in tasks if queue.listed_today(t, today) is where]
-            for entry in queue.rank(self.repos, mine, today, self.grace_days):
+            for entry in queue.rank(self.repos, mine, today, self.grace_days, self.tz):
                 key = entry.key(today)
                 self._entries[(sid, where)] = (key, entry)
                 bisect.insort(self._order[where], key)

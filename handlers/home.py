@@ -107,7 +107,8 @@ class HomeTabs:
     def view(self, user: str) -> dict:
         s = self.services
         today, grace = s.care.today(), s.settings.lifecycle.grace_days
-        mine_ranked = queue.rank(s.repos, self.ledger.claimed_by(user), today, grace)
+        mine = self.ledger.claimed_by(user)
+        mine_ranked = queue.rank(s.repos, mine, today, grace, s.settings.timezone)
         in_digest, queued, n_digest, n_queued = s.worklist.page(today, MAX_ROWS)
         week = stats_view(s, self.ledger.stats(s.clock.now(), 7))
         lines, computed_at = headline_view(s)

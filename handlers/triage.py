@@ -314,7 +314,7 @@ class TriageSlack:
                 risk=risk.score if risk else 0,
                 band=risk.band if risk else "low",
                 value=sub.monthly_value if sub else 0.0,
-                last_reached=repos.outreach.last_reached(sub.id) if sub else None,
+                last_reached=repos.outreach.last_reached(sub.id, tz) if sub else None,
             )
             ranked.append(((*rank.key(today), view.received_at or now, item.id), view))
         ranked.sort(key=lambda pair: pair[0])

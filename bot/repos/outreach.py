@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 
 from bot.models import Outreach
 from bot.priority import last_reached_on
@@ -25,9 +25,10 @@ class OutreachRepo(ShardedRecords[Outreach]):
         logged = [o for o in self.for_subscriber(subscriber_id) if o.task_id == wanted]
         return max(logged, key=lambda o: o.at, default=None)
 
-    def last_reached(self, subscriber_id: str) -> date | None:
-        """The day the team last reached the customer (see `bot.priority`), None if never."""
-        return last_reached_on(self.docs_for_subscriber(subscriber_id))
+    def last_reached(self, subscriber_id: str, tz: tzinfo) -> date | None:
+        """The day (in `tz`, the team's timezone) the team last reached the customer (see
+        `bot.priority`), None if never."""
+        return last_reached_on(self.docs_for_subscriber(subscriber_id), tz)
 
     def latest(self, subscriber_id: str, limit: int = 5) -> list[Outreach]:
         return sorted(self.for_subscriber(subscriber_id), key=lambda o: o.at, reverse=True)[:limit]

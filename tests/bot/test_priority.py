@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,9 +54,18 @@ def test_last_reached_counts_only_outreach_that_reached_the_customer() -> None:
         {"outcome": "saved", "at": "2026-05-20T10:00:00+00:00"},
         {"outcome": "left_message", "at": "2026-06-12T10:00:00+00:00"},
     ]
-    assert last_reached_on(docs) == date(2026, 5, 20)
-    assert last_reached_on(docs[1::2]) is None
-    assert last_reached_on([{"outcome": "reached", "at": "not a date"}]) is None
+    assert last_reached_on(docs, UTC) == date(2026, 5, 20)
+    assert last_reached_on(docs[1::2], UTC) is None
+    assert last_reached_on([{"outcome": "reached", "at": "not a date"}], UTC) is None
+
+
+def test_last_reached_is_the_day_in_the_teams_timezone() -> None:
+    late = [{"outcome": "reached", "at": "2026-06-15T01:00:00Z"}]  # 21:00 in New York
+    assert last_reached_on(late, ZoneInfo("America/New_York")) == date(2026, 6, 14)
+    assert last_reached_on(late, ZoneInfo("Asia/Tokyo")) == date(2026, 6, 15)
+    assert last_reached_on([{"outcome": "reached", "at": "2026-06-15T01:00:00"}], UTC) == date(
+        2026, 6, 15
+    )  # an old document without an offset is UTC
 
 
 def _task(risk: int = 0, band: str = "low", value: float = 0.0, due: date = TODAY, **kw) -> Task:

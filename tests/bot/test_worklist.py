@@ -40,7 +40,7 @@ def shape(entries: list[queue.WorkEntry], today: date) -> list[tuple[str, list[s
 
 def assert_current(work: WorkList, repos: Repos, today: date) -> None:
     in_digest, waiting = work.lists(today)
-    fresh_digest, fresh_waiting = queue.unclaimed(repos, today, GRACE)
+    fresh_digest, fresh_waiting = queue.unclaimed(repos, today, GRACE, TZ)
     assert shape(in_digest, today) == shape(fresh_digest, today)
     assert shape(waiting, today) == shape(fresh_waiting, today)
     for limit in (1, 2, 4):  # the Home's rows, read without listing every entry
@@ -124,7 +124,7 @@ OPS = st.lists(
 def test_after_any_changes_the_lists_equal_a_fresh_ranking(ops):
     store = Store.memory()
     repos, care, clock = open_repos(store)
-    work = WorkList(repos, GRACE)
+    work = WorkList(repos, GRACE, tz=TZ)
     tasks: list[str] = []
     for n, sid in enumerate(CUSTOMERS):
         tasks.append(add_task(repos, clock, sid, KINDS[n % len(KINDS)], -n, 10 * n).id)
@@ -161,7 +161,7 @@ def test_after_any_changes_the_lists_equal_a_fresh_ranking(ops):
 def test_an_undone_transaction_lists_what_the_files_hold(tmp_path: Path):
     store = Store(tmp_path / "data", shards=8)
     repos, care, clock = open_repos(store)
-    work = WorkList(repos, GRACE)
+    work = WorkList(repos, GRACE, tz=TZ)
     first = add_task(repos, clock, "cus_1", "churn_risk", 0, 70)
     add_task(repos, clock, "cus_2", "pre_renewal", -5, 0)
     assert_current(work, repos, care.today())
@@ -178,7 +178,7 @@ def test_an_undone_transaction_lists_what_the_files_hold(tmp_path: Path):
 def test_shown_rows_are_copies_the_list_keeps_bare_entries():
     store = Store.memory()
     repos, care, clock = open_repos(store)
-    work = WorkList(repos, GRACE)
+    work = WorkList(repos, GRACE, tz=TZ)
     add_task(repos, clock, "cus_3", "checkin_30", 0, 0)
     shown = queue.with_subscribers(repos, work.lists(care.today())[1])
     assert shown[0].subscriber.email == "cus_3@example.com"
@@ -191,7 +191,7 @@ def test_a_full_ranking_leaves_nothing_for_the_collector_to_walk():
     stopped every thread (claims' answers) for seconds. A ranking leaves them frozen."""
     store = Store.memory()
     repos, care, clock = open_repos(store)
-    work = WorkList(repos, GRACE)
+    work = WorkList(repos, GRACE, tz=TZ)
     for sid in CUSTOMERS[:3]:
         add_task(repos, clock, sid, "checkin_30", 0, 0)
     entries = work.lists(care.today())[1]
@@ -208,7 +208,7 @@ def test_many_changed_customers_are_ranked_again_in_one_pass(monkeypatch):
     store = Store.memory()
     repos, care, clock = open_repos(store)
     ids = [add_task(repos, clock, sid, "checkin_30", 0, 0).id for sid in CUSTOMERS]
-    work = WorkList(repos, GRACE)
+    work = WorkList(repos, GRACE, tz=TZ)
     work.lists(care.today())
     every_task, scans = repos.tasks.raw, []
     repos.tasks.raw = lambda: scans.append(1) or every_task()  # type: ignore[method-assign]

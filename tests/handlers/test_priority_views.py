@@ -7,7 +7,7 @@ reached; high churn risk above `[digest] must_show_value` is never pushed off th
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from bot.models import Outreach, Task
 from handlers.home import MAX_ROWS
@@ -176,3 +176,28 @@ def test_triage_lists_overdue_then_risky_then_valuable(fake_slack, tmp_path):
         ]
     finally:
         bot.stop()
+
+
+def test_last_reached_counts_the_teams_days_not_utc_days(care_bot):
+    # The team is in New York. Both customers were reached yesterday, New York time: one in
+    # the morning, one at 21:00, which is already today in UTC. Both were reached one day
+    # ago, so they tie, and the tie falls to the customer's id.
+    bot = care_bot
+    evening, morning = put_task(bot, "c_a_evening"), put_task(bot, "c_b_morning")
+    for sid, hours_ago in (("c_a_evening", 12.5), ("c_b_morning", 23.5)):
+        at = MONDAY_MORNING - timedelta(hours=hours_ago)
+        bot.repos.outreach.add(
+            Outreach(
+                id=f"o_{sid}", subscriber_id=sid, task_id="", by="U1", channel="call",
+                outcome="reached", at=at,
+            )
+        )  # fmt: skip
+    assert (MONDAY_MORNING - timedelta(hours=12.5)).astimezone(UTC).date() == TODAY
+
+    text = home_text(bot)
+    assert text.count("last reached 1 days ago") == 2 and "last reached 0 days" not in text
+    for task in (evening, morning):
+        assert bot.sender.command(f"claim {task.id}", user_id="U2")[0] == 200
+    status, _, body = bot.sender.command("mine", user_id="U2")
+    text = message_text(json.loads(body))
+    assert text.index(f"`{evening.id}`") < text.index(f"`{morning.id}`")
