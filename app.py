@@ -107,6 +107,7 @@ def build(
     from bot.enginerun import resume_keeping
     from bot.health import Heartbeat
     from bot.jobs import register_digest
+    from bot.ledger import TaskLedger
     from bot.outbox.service import Outbox
     from bot.publisher import DigestPublisher
     from bot.repos import Repos
@@ -147,6 +148,7 @@ def build(
     services.worklist = WorkList(
         repos, settings.lifecycle.grace_days, settings.digest.must_show_value, tz=settings.timezone
     )
+    services.ledger = TaskLedger(repos)
     services.home = HomeTabs(services)
     publisher.before_posting.append(services.home.warm)  # not on a claim's turn while it posts
     services.drafts = _build_drafts(settings, repos)

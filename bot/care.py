@@ -277,12 +277,6 @@ class CareService:
                 outreach=outreach, closed=closed, follow_up=follow, subscriber=subscriber
             )
 
-    def mine(self, user: str) -> list[Task]:
-        return sorted(
-            (t for t in self.repos.tasks.active() if t.claimed_by == user),
-            key=lambda t: (t.due, t.id),
-        )
-
     def _active(self, task_ids: Iterable[str]) -> list[Task]:
         ids = [t.strip().lower() for t in task_ids if t.strip()]
         if not ids:

@@ -216,7 +216,7 @@ def post_outreach_reply(services: Services, closed: list[Task], outreach: Any) -
 def _mine(services: Services, user: str, args: list[str], _: str) -> Outcome:
     today, grace = services.care.today(), services.settings.lifecycle.grace_days
     tz = services.settings.timezone
-    ranked = queue.rank(services.repos, services.care.mine(user), today, grace, tz)
+    ranked = queue.rank(services.repos, services.ledger.claimed_by(user), today, grace, tz)
     tasks = [t for entry in ranked for t in entry.tasks]  # bot.priority order
     subs = {
         t.subscriber_id: s for t in tasks if (s := services.repos.subscribers.get(t.subscriber_id))

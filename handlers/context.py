@@ -28,4 +28,5 @@ class Services:
     outbox: Any = None  # bot.outbox.service.Outbox: email to customers (off without SMTP_HOST)
     drafts: Any = None  # bot.outreach.drafts.DraftService: outreach emails from templates
     worklist: Any = None  # bot.worklist.WorkList: today's unclaimed work for the Home and queue
+    ledger: Any = None  # bot.ledger.TaskLedger: who holds which task, the team's numbers
     extras: dict[str, Any] = field(default_factory=dict)

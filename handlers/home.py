@@ -44,7 +44,8 @@ class HomeTabs:
     def __init__(self, services: Services, max_viewers: int = 200) -> None:
         self.services = services
         self.max_viewers = max_viewers
-        self.ledger = TaskLedger(services.repos)  # the viewer's tasks and the week's numbers
+        # The viewer's tasks and the week's numbers (shared with /care mine when built by app.py)
+        self.ledger: TaskLedger = services.ledger or TaskLedger(services.repos)
         self._viewers: dict[str, None] = {}
         self._lock = threading.Lock()
         self._redraws = EditQueue(self._redraw, max_attempts=1)

@@ -64,6 +64,32 @@ def test_mine_lists_my_claimed_tasks_with_log_buttons(care_bot):
     assert "no claimed tasks" in nothing
 
 
+def test_mine_reads_no_task_but_the_claimants_after_the_digest_posted(care_bot):
+    """`/care mine` read every stored task to find the asker's (271k at 1M subscribers). It
+    reads the ledger the App Home keeps current from the task repository's change reports,
+    brought up to date before the digest posts: claims and a closed task since are seen."""
+    _digest(care_bot)  # posting warmed the ledger
+    tasks = care_bot.repos.tasks
+    every_task, every_active = tasks.raw, tasks.active
+    scans: list[str] = []
+
+    def counted(name, read):  # noqa: ANN001, ANN202 - the repository's own bulk reads, counted
+        return lambda: scans.append(name) or read()
+
+    tasks.raw, tasks.active = counted("raw", every_task), counted("active", every_active)
+    try:
+        _ask(care_bot, f"claim {_first(care_bot, 'cus_both')}", user="U2")
+        _ask(care_bot, f"claim {_first(care_bot, 'cus_001')}", user="U2")
+        _, text = _ask(care_bot, "mine", user="U2")
+        assert "you have *3* claimed tasks" in text and "Customer 001" in text
+        _ask(care_bot, f"log {_first(care_bot, 'cus_001')} call saved", user="U2")
+        _, text = _ask(care_bot, "mine", user="U2")
+        assert "you have *2* claimed tasks" in text and "Customer 001" not in text
+    finally:
+        del tasks.raw, tasks.active
+    assert scans == []
+
+
 def test_lookup_by_email_shows_stage_risk_reasons_and_recent_outreach_by_whom(care_bot):
     _digest(care_bot)
     _ask(care_bot, "log bo@example.com call left message voicemail", user="U3")
