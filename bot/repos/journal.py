@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.mapping import Model, UTCDateTime
-from bot.store import Store, dump_doc, fsync_dir, iter_docs
+from bot.repos.journal_retention import compacted_log, kept_keys, worth_compacting
+from bot.store import Store, atomic_write, dump_doc, fsync_dir, iter_docs
 
 log = logging.getLogger(__name__)
 
@@ -105,23 +106,48 @@ class JournalRepo:
     def _state(self) -> dict[str, dict[str, Any]]:
         """The deliveries by key (loaded by `_load`). Call with `_lock` held."""
         if self._docs is None:
-            docs: dict[str, dict[str, Any]] = {}
-            for _, _, doc in iter_docs(self._store.shard_tables(JOURNAL)):
-                docs[doc["id"]] = dict(doc)
-            for _, _, doc in iter_docs(self._store.shard_tables(VERSIONS)):
-                self._versions[doc["id"]] = dict(doc)
-            self._docs = docs
-            for doc in docs.values():
-                self._note_aliases(doc)
-            if self._path is not None:
-                self._replay(self._path)
+            raw = self._read()
+            if raw and not self._store.read_only and self._compact(raw):
+                self._docs, self._where, self._aliases, self._versions = None, {}, {}, {}
+                self._read()
+        assert self._docs is not None
         return self._docs
 
-    def _replay(self, path: Path) -> None:
+    def _read(self) -> bytes:
+        """Load the sharded files of older versions, then the log; returns the log as read."""
+        docs: dict[str, dict[str, Any]] = {}
+        for _, _, doc in iter_docs(self._store.shard_tables(JOURNAL)):
+            docs[doc["id"]] = dict(doc)
+        for _, _, doc in iter_docs(self._store.shard_tables(VERSIONS)):
+            self._versions[doc["id"]] = dict(doc)
+        self._docs = docs
+        for doc in docs.values():
+            self._note_aliases(doc)
+        return self._replay(self._path) if self._path is not None else b""
+
+    def _compact(self, raw: bytes) -> bool:
+        """Write the log again without deliveries finished long ago, when most of it is them
+        (`bot.repos.journal_retention`); True if it was written."""
+        assert self._docs is not None and self._path is not None
+        keys = kept_keys(self._docs)
+        if not worth_compacting(len(raw), len(keys), len(self._docs)):
+            return False
+        new = compacted_log(raw, keys, self._docs, self._where, self._versions)
+        for stale in self._path.parent.glob(f".{self._path.name}.*.tmp"):  # a killed compaction
+            stale.unlink(missing_ok=True)  # (this process holds the data directory's lock)
+        try:
+            atomic_write(self._path, new)  # a kill before the rename leaves the whole old log
+        except OSError:
+            log.exception("%s: not compacted; the whole log is kept", self._path)
+            return False
+        log.info("%s: %d of %d deliveries kept", self._path, len(keys), len(self._docs))
+        return True
+
+    def _replay(self, path: Path) -> bytes:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            return
+            return b""
         good = raw.rfind(b"\n") + 1  # a line without its newline was never acknowledged
         offset = 0
         for line in raw[:good].splitlines(keepends=True):
@@ -136,6 +162,7 @@ class JournalRepo:
                 fh.truncate(good)
                 os.fsync(fh.fileno())
         self._end = good
+        return raw[:good]
 
     def _take(self, entry: dict[str, Any], offset: int, length: int) -> None:
         """Apply one log line to the in-memory state."""
