@@ -111,6 +111,18 @@ def test_chargebee_scheduled_cancellation_is_non_renewing_with_its_end():
     )  # its cancel_reason_code and cancelled.subscription.status == "canceled"
 
 
+def test_chargebee_trial_cancelled_before_its_end_never_paid():
+    event = shared_json("chargebee", "subscription_cancelled.json")
+    sub = event["content"]["subscription"]
+    sub["started_at"] = sub["trial_start"] = sub["cancelled_at"] - 5 * 86_400  # a trial
+    sub["trial_end"] = sub["cancelled_at"] + 9 * 86_400  # cancelled before it ended
+    (signal,) = parse_event(event)
+    assert signal.subscription is not None and signal.subscription.never_paid
+    sub["trial_end"] = sub["cancelled_at"] - 60 * 86_400  # converted, cancelled much later
+    (signal,) = parse_event(event)
+    assert signal.subscription is not None and not signal.subscription.never_paid
+
+
 def test_chargebee_dunning_exhausted_means_retries_exhausted():
     # No Chargebee-made dunning_updated exists: its documented invoice fields on a real event.
     event = shared_json("chargebee", "payment_failed.json")
