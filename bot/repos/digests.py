@@ -12,12 +12,17 @@ as an index (task id -> message), built from the files on first use and kept by 
 `fill_links` puts it on tasks as they are read (`TaskRepo.derive_links`). So posting a message
 writes its own document and nothing else, whatever the store holds; a message's ts and its
 tasks' link are stored in one write, so a kill between the post and the link cannot happen.
+
+The index keeps the links of the last `KEEP_LINK_DAYS` digests (counted back from the newest):
+it held one entry per task ever posted. A task still open is listed again by every digest
+(carried over), so a task last listed earlier than that is long closed; its link only said
+where an old thread showed it, and a closed task changes nothing there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from tinydb import Query
@@ -34,6 +39,7 @@ POSTING, POSTED = "posting", "posted"
 # costs one file per 16 messages, and posting one rewrites a file of at most 16 small documents.
 MESSAGES_PER_SHARD = 16
 TALLY_KEYS = ("claimed", "done", "open", "expired", "moved")
+KEEP_LINK_DAYS = 180
 
 
 class DigestMessage(Model):
@@ -129,7 +135,20 @@ class DigestRepo:
             self._store.check_writable()
             self._index()
             self._table.upsert(record.to_doc(), Query().date == record.date.isoformat())
+            new_day = record.date not in self._days
             self._days[record.date] = (record.channel, record.parent_ts)
+            if new_day:
+                self._forget_old_links()
+
+    def _forget_old_links(self) -> None:
+        """Drop the links of tasks last listed more than `KEEP_LINK_DAYS` before the newest
+        digest (once per new day: one pass over the index)."""
+        if not self._days:
+            return
+        since = max(self._days) - timedelta(days=KEEP_LINK_DAYS)
+        old = [task_id for task_id, shown in self._shown.items() if shown[0] < since]
+        for task_id in old:
+            del self._shown[task_id]
 
     def recent(self, limit: int = 14) -> list[DigestRecord]:
         with self._store.lock:
@@ -258,6 +277,7 @@ class DigestRepo:
             for header in self._table.all():
                 day = date.fromisoformat(header["date"])
                 self._days[day] = (header.get("channel", ""), header.get("parent_ts", ""))
+            self._forget_old_links()
             for header in [d for d in self._table.all() if "messages" in d]:
                 self._migrate(dict(header))
         return self._where

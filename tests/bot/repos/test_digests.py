@@ -3,13 +3,13 @@ task's Slack link derived from the posted messages that list it."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.models import Task
 from bot.repos import Repos
-from bot.repos.digests import MESSAGES_PER_SHARD, DigestMessage, DigestRecord
+from bot.repos.digests import KEEP_LINK_DAYS, MESSAGES_PER_SHARD, DigestMessage, DigestRecord
 from bot.store import DEFAULT_SHARDS, Store, raw_docs
 from tests.bot.repos.factories import task
 
@@ -191,4 +191,34 @@ def test_links_reported_to_listeners_and_dropped_with_an_undone_transaction(tmp_
 
     assert heard[-1] is None  # anything may have changed: listeners rank again
     assert _link(repos, "aaaaa") == ({"channel": "C1", "ts": "2.0", "thread_ts": "1.0"}, DAY)
+    store.close()
+
+
+def test_the_link_index_keeps_half_a_year_of_digests_and_every_open_tasks_link(tmp_path):
+    # It held one entry per task ever posted. A task still open is carried into every digest;
+    # one last listed over KEEP_LINK_DAYS before the newest digest is long closed.
+    first = DAY - timedelta(days=399)
+    store = Store(tmp_path / "data", shards=8)
+    repos = Repos.open(store)
+    repos.tasks.create(task("opn00", "cus_open", key="cus_open:checkin_30"))
+    for n in range(400):  # a digest a day, each listing a task of its own, for 400 days
+        day = first + timedelta(days=n)
+        repos.tasks.create(task(f"t{n:04d}", f"cus_{n}", key=f"cus_{n}:checkin_30"))
+        listed = [f"t{n:04d}"] + (["opn00"] if n in (0, 399) else [])
+        _post(repos, day, 0, f"{n}.5", listed, parent=f"{n}.1")
+    kept_from = 399 - KEEP_LINK_DAYS
+
+    def links(reopened) -> dict[str, str]:  # noqa: ANN001
+        return {t.id: t.slack.get("ts", "") for t in reopened.tasks.load(reopened.tasks.raw())}
+
+    for _ in range(2):  # as the bot ran, and after a restart
+        shown = links(repos)
+        assert shown["opn00"] == "399.5"  # carried into the newest digest: linked there
+        assert shown[f"t{kept_from:04d}"] == f"{kept_from}.5" and shown["t0399"] == "399.5"
+        assert sorted(tid for tid, ts in shown.items() if not ts) == [
+            f"t{n:04d}" for n in range(kept_from)
+        ]
+        store.close()
+        store = Store(tmp_path / "data", shards=8)
+        repos = Repos.open(store)
     store.close()
