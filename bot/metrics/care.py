@@ -166,24 +166,47 @@ def retention(book: Book, as_of: date, months: int = 12) -> list[Cohort]:
     retained when active on that day, whatever happened between (a customer who left and came
     back by day N counts as retained).
     """
-    first_month = _month_start(as_of, months - 1)
-    members: dict[str, list[Timeline]] = {}
+    tally = Cohorts(as_of, months)
     for timeline in book.timelines.values():
-        start = timeline.first_start
-        if start is not None and first_month <= start <= as_of:
-            members.setdefault(start.strftime("%Y-%m"), []).append(timeline)
-    cohorts = []
-    for month in sorted(members):
-        group = members[month]
-        cohort = Cohort(month, len(group))
-        for n in RETENTION_DAYS:
-            due = [t for t in group if t.first_start and t.first_start + timedelta(n) <= as_of]
-            kept = sum(
-                1 for t in due if t.first_start and t.active_on(t.first_start + timedelta(n))
-            )
-            cohort.retention[n] = rate(kept, len(due), f"no member is {n} days in yet")
-        cohorts.append(cohort)
-    return cohorts
+        tally.add(timeline)
+    return tally.cohorts()
+
+
+class Cohorts:
+    """`retention` counted one timeline at a time: per start month, its size and, for each
+    day N, the members N days in and those of them active on that day (the full report
+    streams every customer's timeline through it and keeps none)."""
+
+    def __init__(self, as_of: date, months: int = 12) -> None:
+        self.as_of, self.first_month = as_of, _month_start(as_of, months - 1)
+        self._steps = [timedelta(n) for n in RETENTION_DAYS]
+        self._months: dict[str, list[int]] = {}  # month -> [size, (due, kept) per day N]
+
+    def add(self, timeline: Timeline) -> None:
+        start, as_of = timeline.first_start, self.as_of
+        if start is None or not self.first_month <= start <= as_of:
+            return
+        month = start.strftime("%Y-%m")
+        counts = self._months.get(month)
+        if counts is None:
+            counts = self._months[month] = [0] * (1 + 2 * len(RETENTION_DAYS))
+        counts[0] += 1
+        for i, step in enumerate(self._steps):
+            day = start + step
+            if day <= as_of:
+                counts[1 + 2 * i] += 1
+                counts[2 + 2 * i] += timeline.active_on(day)
+
+    def cohorts(self) -> list[Cohort]:
+        out = []
+        for month in sorted(self._months):
+            counts = self._months[month]
+            cohort = Cohort(month, counts[0])
+            for i, n in enumerate(RETENTION_DAYS):
+                due, kept = counts[1 + 2 * i], counts[2 + 2 * i]
+                cohort.retention[n] = rate(kept, due, f"no member is {n} days in yet")
+            out.append(cohort)
+        return out
 
 
 def _month_start(day: date, back: int) -> date:

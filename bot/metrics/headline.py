@@ -86,7 +86,7 @@ def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headlin
     today = now.astimezone(tz).date()
     period = Period.ending(today, HEADLINE_DAYS)
 
-    def needed(kind: str, day: date) -> bool:
+    def needed(_sid: str, kind: str, day: date) -> bool:
         return kind in ANY_DAY or (kind in IN_PERIOD and period.first <= day <= period.last)
 
     with paused_gc():  # a bulk pass: see bot.bulk

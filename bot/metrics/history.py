@@ -150,10 +150,10 @@ class Book:
     def read_events(
         self,
         event_docs: Mapping[str, Iterable[Mapping[str, Any]]],
-        keep: Callable[[str, date], bool] | None = None,
+        keep: Callable[[str, str, date], bool] | None = None,
     ) -> dict[str, list[tuple[date, str]]]:
-        """Add the events' signals (those `keep(type, local day)` accepts; default every one),
-        each type's in time order; unreadable ones are skipped.
+        """Add the events' signals (those `keep(subscriber id, type, local day)` accepts;
+        default every one), each type's in time order; unreadable ones are skipped.
 
         Returns:
             Each subscriber's payment events (day, type), for `timeline_of`.
@@ -170,7 +170,7 @@ class Book:
                 kind, value = str(doc.get("type", "")), doc.get("value", None)
                 if kind in _PAYMENTS:
                     failed_by_sub.setdefault(sid, []).append((day, kind))
-                if keep is not None and not keep(kind, day):
+                if keep is not None and not keep(sid, kind, day):
                     continue
                 found = Signal(
                     sid,

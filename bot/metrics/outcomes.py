@@ -123,37 +123,67 @@ def reached_vs_not(
     book: Book, task_docs: Iterable[Mapping[str, Any]], first: date, last: date, as_of: date
 ) -> list[Comparison]:
     """Tasks due from `first` to `last`, grouped by kind and band (see the module docstring)."""
-    groups: dict[tuple[str, str], dict[str, list[bool]]] = {}
-    for doc in task_docs:
-        try:
-            due = date.fromisoformat(str(doc["due"])[:10])
-        except (KeyError, ValueError):
-            continue
-        if not first <= due <= last or due + timedelta(days=LOST_WITHIN) > as_of:
-            continue
-        if doc.get("holdout"):
-            side = "held_out"
-        elif doc.get("status") == "expired":
-            side = "not_reached"
-        elif doc.get("status") == "done" and doc.get("outcome") in REACHED:
-            side = "reached"
-        else:
-            continue
-        timeline = book.timelines.get(str(doc.get("subscriber_id")))
-        lost = bool(timeline and timeline.ends_between(due, due + timedelta(days=LOST_WITHIN)))
-        key = (str(doc.get("kind", "")), str(doc.get("risk_band") or "low"))
-        groups.setdefault(key, {"reached": [], "not_reached": []}).setdefault(side, []).append(lost)
-    out = []
-    for (kind, band), sides in sorted(groups.items()):
-        figures = {
-            side: rate(
-                sum(v), len(v), f"no {side.replace('_', ' ')} task due in the period old enough"
+    losses = TaskLosses(task_docs, first, last, as_of)
+    for sid in losses.waiting():
+        timeline = book.timelines.get(sid)
+        if timeline is not None:
+            losses.add(timeline)
+    return losses.comparisons()
+
+
+class TaskLosses:
+    """`reached_vs_not` counted one timeline at a time: the tasks are read first, keeping of
+    each only its group, its side and its due day under its customer; each customer's
+    timeline then says whether they were lost (the full report streams every customer's
+    timeline through it and keeps none). A customer never added was not lost."""
+
+    def __init__(
+        self, task_docs: Iterable[Mapping[str, Any]], first: date, last: date, as_of: date
+    ) -> None:
+        # (kind, band) -> side -> [lost, tasks]
+        self.groups: dict[tuple[str, str], dict[str, list[int]]] = {}
+        self._due: dict[str, list[tuple[date, list[int]]]] = {}  # subscriber -> tasks
+        for doc in task_docs:
+            try:
+                due = date.fromisoformat(str(doc["due"])[:10])
+            except (KeyError, ValueError):
+                continue
+            if not first <= due <= last or due + timedelta(days=LOST_WITHIN) > as_of:
+                continue
+            if doc.get("holdout"):
+                side = "held_out"
+            elif doc.get("status") == "expired":
+                side = "not_reached"
+            elif doc.get("status") == "done" and doc.get("outcome") in REACHED:
+                side = "reached"
+            else:
+                continue
+            key = (str(doc.get("kind", "")), str(doc.get("risk_band") or "low"))
+            sides = self.groups.setdefault(key, {"reached": [0, 0], "not_reached": [0, 0]})
+            tally = sides.setdefault(side, [0, 0])
+            tally[1] += 1
+            self._due.setdefault(str(doc.get("subscriber_id")), []).append((due, tally))
+
+    def waiting(self) -> list[str]:
+        """The customers whose timelines are still wanted."""
+        return list(self._due)
+
+    def add(self, timeline: Timeline) -> None:
+        for due, tally in self._due.pop(timeline.subscriber_id, ()):
+            tally[0] += bool(timeline.ends_between(due, due + timedelta(days=LOST_WITHIN)))
+
+    def comparisons(self) -> list[Comparison]:
+        out = []
+        for (kind, band), sides in sorted(self.groups.items()):
+            figures = {
+                side: rate(
+                    lost, tasks, f"no {side.replace('_', ' ')} task due in the period old enough"
+                )
+                for side, (lost, tasks) in sides.items()
+            }
+            out.append(
+                Comparison(
+                    kind, band, figures["reached"], figures["not_reached"], figures.get("held_out")
+                )
             )
-            for side, v in sides.items()
-        }
-        out.append(
-            Comparison(
-                kind, band, figures["reached"], figures["not_reached"], figures.get("held_out")
-            )
-        )
-    return out
+        return out
