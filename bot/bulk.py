@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# A background pass rests this long once it has run this long (seconds).
+RUN_FOR, REST_FOR = 0.002, 0.0005
 
 
 @contextmanager
@@ -36,3 +44,37 @@ def settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def yielding(
+    items: Iterable[T],
+    *,
+    run_for: float = RUN_FOR,
+    rest_for: float = REST_FOR,
+) -> Iterator[T]:
+    """`items`, one at a time, resting `rest_for` seconds each time `run_for` has passed
+    since the last rest, when the process has other threads.
+
+    For a long pass in the bot's background (the App Home headline, a report) beside the
+    threads that answer Slack: CPython hands the interpreter to a waiting thread only every
+    5 ms, and a claim's answer passes through several threads (the HTTP loop, a worker,
+    Bolt's), each waiting that long while a pass computes. At 100k subscribers the daily
+    headline beside claims took their p95 from 18 to 103 ms; resting a fifth of the time
+    lets them through (the pass takes that much longer, its CPU the same). A process with
+    one thread (the CLI) never rests.
+    """
+    if _threads() <= 1:
+        yield from items
+        return
+    last = _clock()
+    for item in items:
+        yield item
+        if _clock() - last > run_for:
+            _sleep(rest_for)
+            last = _clock()
+
+
+# What `yielding` reads and calls (replaced in tests).
+_clock: Callable[[], float] = time.perf_counter
+_sleep: Callable[[float], None] = time.sleep
+_threads: Callable[[], int] = threading.active_count

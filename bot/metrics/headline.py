@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bot.bulk import paused_gc
+from bot.bulk import paused_gc, yielding
 from bot.clock import Clock
 from bot.metrics.care import Counts, Period, care_figures
 from bot.metrics.figures import Figure, figure_from_json
@@ -96,7 +96,7 @@ def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headlin
         touches = book.touches_between(period.first, period.last)
         saved = {t.subscriber_id for t in touches if t.outcome == "saved"}
         counts = Counts(period)
-        for sid, timeline, _ in timelines_of(repos.subscribers.iter_raw(), payments):
+        for sid, timeline, _ in timelines_of(yielding(repos.subscribers.iter_raw()), payments):
             if timeline is not None:
                 counts.add(timeline)
                 if sid in saved:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from bot.bulk import paused_gc
+from bot.bulk import paused_gc, yielding
 from bot.metrics.care import Cohort, Cohorts, Counts, Period, care_figures, no_customers
 from bot.metrics.figures import Figure, rate
 from bot.metrics.headline import ANY_DAY, IN_PERIOD
@@ -180,7 +180,7 @@ def _build(
     losses = TaskLosses(repos.tasks.raw(), since, as_of, as_of)
     counts, cohorts, weeks = Counts(period), Cohorts(as_of), WeekTally(span)
     skipped: dict[str, int] = {}
-    for sid, timeline, why in timelines_of(repos.subscribers.iter_raw(), payments):
+    for sid, timeline, why in timelines_of(yielding(repos.subscribers.iter_raw()), payments):
         if timeline is None:
             skipped[why] = skipped.get(why, 0) + 1
             continue

@@ -154,3 +154,27 @@ def test_a_kept_document_is_read_whole_or_refused_with_a_value_error(doc) -> Non
         return
     assert Headline.from_doc(headline.to_doc()) == headline
     assert headline.computed_at.tzinfo is not None
+
+
+def test_the_headline_and_the_report_rest_between_customers_beside_other_threads(
+    settings: Settings,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    """In the bot (other threads answering Slack), each pass over the customers rests as it
+    goes (`bot.bulk.yielding`); the figures are the same."""
+    from bot import bulk
+
+    rests: list[float] = []
+    clock = iter(range(10**6))
+    monkeypatch.setattr(bulk, "_clock", lambda: next(clock) * 0.001)
+    monkeypatch.setattr(bulk, "_sleep", rests.append)
+    monkeypatch.setattr(bulk, "_threads", lambda: 4)
+    people = [(n * 7, None if n % 3 else 20, "") for n in range(12)]
+    with Store.memory() as store:
+        repos = Repos.open(store)
+        fill(repos, people, [(1, "nps", 5, 9, "")], [], [])
+        headline = compute_headline(repos, settings, NOW)
+        after_headline = len(rests)
+        report = build_report(repos, settings, TODAY, 30, NOW)
+    assert after_headline >= 3 and len(rests) >= 2 * 3
+    assert headline.figures == report.figures()
