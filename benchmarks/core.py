@@ -159,6 +159,7 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             f"{big} < {PLAN_LIMIT_S} s",
             at_target("plan_s", PLAN_LIMIT_S),
         ),
+        Row("  its CPU (median)", values("plan_cpu_s"), "s"),
         Row("  the first of them (builds the facts later plans keep)", values("plan_first_s"), "s"),
         Row(
             "Full plan, every due customer's entry (--all, tech touch)", values("full_plan_s"), "s"
@@ -279,6 +280,11 @@ def large_rows(results: dict[int, dict[str, Any]]) -> list[Row]:
             f"< {LARGE_PLAN_S} s",
             big["plan_s"] < LARGE_PLAN_S,
         ),
+        Row(
+            f"{col}:   its CPU (the wall time less the waits of a loaded machine)",
+            {col: big.get("plan_cpu_s")},
+            "s",
+        ),
         Row(f"{col}: the first plan after the engine's run", {col: big.get("plan_first_s")}, "s"),
         Row(
             f"{col}: bot start-up",
@@ -356,12 +362,16 @@ def worker(workdir: Path, size: int) -> dict[str, Any]:
         out["tasks"] = repos.tasks.count()
         peaks["engine"] = peak_rss_mb()
 
-        plan_times = []
+        plan_times, plan_cpu = [], []
         for _ in range(REPEAT_PLANS):  # one plan alive at a time, as in the bot
+            cpu = time.process_time()
             seconds, day = _timed(_plan_the_day, repos, settings)
+            plan_cpu.append(time.process_time() - cpu)
             plan_times.append(seconds)
             del day
         out["plan_s"] = statistics.median(plan_times)
+        # Its CPU: on a loaded machine the wall time above waits for the other processes.
+        out["plan_cpu_s"] = statistics.median(plan_cpu)
         out["plan_first_s"] = plan_times[0]  # after the engine's run, as the bot's daily job
         peaks["plan"] = peak_rss_mb()
         # The full plan (every due customer's entry): `digest --preview --all`/`--json` and a
