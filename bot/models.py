@@ -120,6 +120,21 @@ def interval_days(interval: str, count: int) -> float:
     return PERIOD_DAYS.get(interval, 30.44) * max(count, 1)
 
 
+def never_paid(status: str, never_started: bool, end: date | None, trial_end: date | None) -> bool:
+    """Whether a subscription never paid: Stripe `incomplete_expired`, cancelled before it
+    started, or ended by the end of its free trial (a trial that never converted).
+
+    Args:
+        end: the day it ended, else the day it was cancelled (None if neither is known).
+        trial_end: the day its free trial ended or ends, when the source says.
+    """
+    if status == "incomplete_expired" or never_started:
+        return True
+    return (
+        trial_end is not None and end is not None and status in ENDED_STATUSES and end <= trial_end
+    )
+
+
 class Subscription(Model):
     """One subscription of a customer, as the export describes it."""
 
@@ -143,17 +158,9 @@ class Subscription(Model):
 
     @property
     def never_paid(self) -> bool:
-        """Never a paying subscription: Stripe `incomplete_expired`, cancelled before it
-        started, or ended by the end of its free trial (a trial that never converted). Such a
-        subscription is no customer lost: it gets no win-back."""
-        if self.status == "incomplete_expired" or self.never_started:
-            return True
-        end = self.ended_at or self.canceled_at
-        return (
-            self.trial_end is not None
-            and end is not None
-            and self.status in ENDED_STATUSES
-            and end <= self.trial_end
+        """Never a paying subscription (see `never_paid`): no customer lost, no win-back."""
+        return never_paid(
+            self.status, self.never_started, self.ended_at or self.canceled_at, self.trial_end
         )
 
     @property

@@ -12,7 +12,8 @@ Rules (docs/metrics.md says the same for a reader):
 - A subscription counts from `started` (else the subscriber's `first_started`) until the day it
   ended (`ended_at`, else `canceled_at`, else the day its status turned ended in the history).
   On its end day it no longer counts. Subscriptions that never became paying (`incomplete`,
-  `incomplete_expired`) are left out; so is one whose start or end cannot be told.
+  and those `Subscription.never_paid` names: `incomplete_expired`, cancelled before it started,
+  a trial ended by its trial end) are left out; so is one whose start or end cannot be told.
 - A live subscription that had ended before and was restarted (an ended-to-live change in its
   history) makes two spells: until the end, and from the restart.
 - A customer's spells are the union of their subscriptions' spells: a customer is active on a
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple, TypeVar
 
-from bot.models import ENDED_STATUSES, LIVE_STATUSES
+from bot.models import ENDED_STATUSES, LIVE_STATUSES, never_paid
 from bot.repos import Repos
 
 NEVER_PAID = frozenset({"incomplete", "incomplete_expired"})
@@ -305,7 +306,10 @@ def timeline_of(
     why = "no subscriptions"
     for sub in doc.get("subscriptions") or ():
         status = sub.get("status") or "active"
-        if status in NEVER_PAID:
+        end = _day(sub.get("ended_at")) or _day(sub.get("canceled_at"))
+        if status in NEVER_PAID or never_paid(
+            status, bool(sub.get("never_started")), end, _day(sub.get("trial_end"))
+        ):
             why = "never became a paying subscription"
             continue
         start = _day(sub.get("started")) or first_started
@@ -320,7 +324,6 @@ def timeline_of(
             if history
             else no_changes  # most customers: nothing to sort
         )
-        end = _day(sub.get("ended_at")) or _day(sub.get("canceled_at"))
         if status in ENDED_STATUSES:
             end = end or _last_end_change(changes)
             if end is None:

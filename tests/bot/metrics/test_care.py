@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -185,3 +186,58 @@ def test_saves_are_confirmed_lost_or_pending_thirty_days_on(repos: Repos) -> Non
 def test_a_period_has_at_least_one_day(days: int) -> None:
     with pytest.raises(ValueError):
         Period.ending(date(2026, 3, 1), days)
+
+
+def test_a_trial_cancelled_before_it_converted_is_no_customer_lost(
+    tmp_path: Path, repos: Repos
+) -> None:
+    # As the engine reads it (no win-back): a trial that ended on or before its trial end
+    # never paid, so it is neither a customer at the start nor a cancellation. A trial that
+    # converted and was cancelled later is a customer lost like any other.
+    from bot.importers import import_file
+    from tests.bot.importers.exports import NOW, chargebee_header, stripe_header, stripe_row, write
+
+    def stripe(sid: str, trial: tuple[str, str] | None, ended: str = "") -> dict[str, object]:
+        start = trial[0] if trial else "2026-01-10 09:00"
+        return stripe_row(
+            **{"id": f"sub_{sid}", "Customer ID": sid, "Customer Email": f"{sid}@example.com"},
+            **{"Status": "canceled" if ended else "active", "Canceled At (UTC)": ended},
+            **{"Ended At (UTC)": ended, "Start (UTC)": start, "Start Date (UTC)": start},
+            **({"Trial Start (UTC)": trial[0], "Trial End (UTC)": trial[1]} if trial else {}),
+        )
+
+    may_trial = ("2026-05-20 09:00", "2026-06-03 09:00")
+    rows = [
+        stripe("cus_mid_trial", may_trial, "2026-06-01 09:00"),
+        stripe("cus_at_trial_end", may_trial, "2026-06-03 09:00"),  # cancelled at trial end
+        stripe("cus_converted", ("2026-03-01 09:00", "2026-03-15 09:00"), "2026-06-05 09:00"),
+        stripe("cus_steady", None),
+    ]
+    import_file(write(tmp_path, "s.csv", stripe_header(), rows), "auto", repos, NOW)
+    chargebee = {  # an `In Trial` subscription cancelled before its trial ended
+        "subscriptions.id": "cb_trial_sub",
+        "subscriptions.plan_id": "pro-monthly",
+        "subscriptions.plan_unit_price": "4900",
+        "subscriptions.status": "Cancelled",
+        "subscriptions.started_at": "2026-05-20 00:00:00",
+        "subscriptions.trial_start": "2026-05-20 00:00:00",
+        "subscriptions.trial_end": "2026-06-03 00:00:00",
+        "subscriptions.cancelled_at": "2026-06-02 00:00:00",
+        "customers.id": "cb_trial",
+    }
+    import_file(
+        write(tmp_path, "Subscriptions.csv", chargebee_header(), [chargebee]), "auto", repos, NOW
+    )
+    book = Book.load(repos, NY)
+    june = Period(date(2026, 6, 1), date(2026, 6, 14))
+
+    figures = churn(book, june) | movement(book, june)
+
+    assert figures["customers_at_start"].value == 2  # cus_converted, cus_steady
+    assert figures["cancellations"].value == 1  # cus_converted only
+    assert figures["churn_rate"].value == 50.0
+    never = {"cus_mid_trial", "cus_at_trial_end", "cb_trial"}
+    assert never.isdisjoint(book.timelines)
+    assert {book.skipped[sid] for sid in never} == {"never became a paying subscription"}
+    may = [c for c in retention(book, date(2026, 6, 30)) if c.month == "2026-05"]
+    assert may == []  # no May cohort: its only starts were trials that never paid
