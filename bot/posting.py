@@ -54,13 +54,15 @@ class Pacer:
         self._lock = threading.Lock()
 
     def wait(self, channel: str) -> None:
+        """Wait for this channel's next turn. A turn is taken under the lock and waited for
+        outside it: one channel's wait never holds up a post to another."""
         with self._lock:
+            now = self._monotonic()
             last = self._last.get(channel)
-            if last is not None:
-                delay = last + self.interval - self._monotonic()
-                if delay > 0:
-                    self._sleep(delay)
-            self._last[channel] = self._monotonic()
+            turn = now if last is None else max(now, last + self.interval)
+            self._last[channel] = turn
+        if turn > now:
+            self._sleep(turn - now)
 
     def backoff(self, attempt: int) -> None:
         """Wait before retry `attempt` (1, 2, ...): 1, 2, 4, 8 intervals."""
@@ -76,17 +78,19 @@ def post_once(
     key: str,
     metadata: dict[str, Any],
     thread_ts: str = "",
+    attempts: int = POST_ATTEMPTS,
 ) -> str:
     """Post `message` (its `metadata` names it by `key`) once, however Slack fails; its ts.
 
     After a 5xx or a lost answer the message may be in Slack already: before each re-post
-    the channel (or thread) is searched for `key`, and a message found there is used.
+    (after `pacer.backoff`) the channel (or thread) is searched for `key`, and a message found
+    there is used. Any other error of the sink's, posting or searching, is raised as it is.
 
     Raises:
-        UncertainPost: still failing after `POST_ATTEMPTS`; the next run resumes.
+        UncertainPost: still failing after `attempts` tries; the next run resumes.
     """
     failure: UncertainPost | None = None
-    for attempt in range(POST_ATTEMPTS):
+    for attempt in range(attempts):
         if failure is not None:
             pacer.backoff(attempt)
             found = sink.find(channel, {"key": key}, thread_ts=thread_ts)
