@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +39,7 @@ from bot.inbox.triage import TriageActions, business_minutes
 from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER
 from bot.outreach.contact import last_contact
 from bot.outreach.thread import OutreachThreads
-from bot.posting import UncertainPost
+from bot.posting import UncertainPost, post_once
 from bot.priority import Priority
 from bot.risk import score
 from bot.stage import lifecycle_stage
@@ -77,27 +76,32 @@ SLACK_DOWN_ERRORS = frozenset(
 )
 
 
+class _TriageSink(SlackSink):
+    """The Web API sink whose searches fail as `PostFailed`: history that cannot be read says
+    Slack is not reachable now, so the email waits for a later try."""
+
+    def find(self, channel: str, metadata: dict[str, Any], thread_ts: str = "") -> dict[str, str]:
+        try:
+            return super().find(channel, metadata, thread_ts)
+        except (SlackApiError, OSError) as exc:
+            raise PostFailed(f"Slack history could not be read: {exc}") from exc
+
+
 class SlackTriagePoster:
     """Posts new conversations to the triage channel and follow-ups into their threads.
 
     Each post carries metadata naming it (`inbox:<item id>`, plus the email and part for a
-    reply). Posts go through a client that retries 429s only: after a 5xx or a lost answer the
-    message may be in Slack already, so the channel (or thread) is searched for its key before
-    each re-post, and when the ingest says an earlier attempt may have posted (`check_first`).
+    reply) and goes through `bot.posting.post_once`, paced by the bot's one `Pacer` (the
+    digest's): a client that retries 429s only, and after a 5xx or a lost answer the channel
+    (or thread) is searched for the post's key before each re-post, and when the ingest says
+    an earlier attempt may have posted (`check_first`).
     """
 
-    def __init__(
-        self,
-        services: Services,
-        channel: str,
-        sleep: Callable[[float], None] = time.sleep,
-        backoff: float = 1.0,
-    ) -> None:
+    def __init__(self, services: Services, channel: str) -> None:
         self.services = services
         self.channel = channel
-        self.sink = SlackSink(services.client)
-        self.sleep = sleep
-        self.backoff = backoff
+        self.sink = _TriageSink(services.client)
+        self.pacer = services.publisher.pacer
 
     def post_item(
         self, item: TriageItem, parsed: ParsedEmail, context: TriageContext, check_first: bool
@@ -172,29 +176,20 @@ class SlackTriagePoster:
     ) -> str:
         """Post once, however Slack fails; raise PostFailed when Slack will not take it."""
         metadata = {"event_type": META_TYPE, "event_payload": {"key": key}}
-        for attempt in range(POST_ATTEMPTS):
-            if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-                found = self._find(channel, thread_ts)
-                if key in found:
-                    log.warning("inbox: Slack stored %s but did not say so; not reposting", key)
-                    return found[key]
-            try:
-                return self.sink.post(channel, message, thread_ts=thread_ts, metadata=metadata)
-            except UncertainPost as exc:
-                log.warning("inbox: posting %s: %s; looking for it before trying again", key, exc)
-            except SlackApiError as exc:
-                error = str(exc.response.get("error", ""))
-                if exc.response.status_code == 429 or error in SLACK_DOWN_ERRORS:
-                    raise PostFailed(f"Slack refused the triage post: {error}") from exc
-                raise  # about this message (invalid_blocks, msg_too_long...): counts to parking
-        raise PostFailed(f"Slack did not confirm {key} after {POST_ATTEMPTS} tries")
+        try:
+            return post_once(
+                self.sink, self.pacer, channel, message, key, metadata, thread_ts, POST_ATTEMPTS
+            )
+        except UncertainPost as exc:
+            raise PostFailed(f"Slack did not confirm {key} after {POST_ATTEMPTS} tries") from exc
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if exc.response.status_code == 429 or error in SLACK_DOWN_ERRORS:
+                raise PostFailed(f"Slack refused the triage post: {error}") from exc
+            raise  # about this message (invalid_blocks, msg_too_long...): counts to parking
 
     def _find(self, channel: str, thread_ts: str) -> dict[str, str]:
-        try:
-            return self.sink.find(channel, {}, thread_ts=thread_ts)
-        except (SlackApiError, OSError) as exc:
-            raise PostFailed(f"Slack history could not be read: {exc}") from exc
+        return self.sink.find(channel, {}, thread_ts=thread_ts)
 
     def _now(self) -> tuple[Any, Any]:
         return self.services.clock.now(), self.services.settings.timezone

@@ -86,12 +86,15 @@ def fake_settings(fake: FakeSlack, data_dir: Path, **env: str) -> Settings:
     return load_settings(fake_env(fake, data_dir, **env), dotenv=False)
 
 
-def start_bot(fake: FakeSlack, data_dir: Path, clock: FixedClock, **env: str) -> CareBot:
+def start_bot(
+    fake: FakeSlack, data_dir: Path, clock: FixedClock, pacer: Pacer | None = None, **env: str
+) -> CareBot:
+    """A running bot on the fake Slack; posts unpaced unless a `pacer` is given."""
     for user in MANAGERS[3:]:
         if user not in fake.ws.users:
             fake.add_user(user)
     settings = fake_settings(fake, data_dir, **env)
-    runtime = app.build(settings, clock=clock, port=0, pacer=Pacer(interval=0))
+    runtime = app.build(settings, clock=clock, port=0, pacer=pacer or Pacer(interval=0))
     runtime.start(serve_http=True)
     url = f"http://127.0.0.1:{runtime.server.port}"  # type: ignore[attr-defined]
     return CareBot(

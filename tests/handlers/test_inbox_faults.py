@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the tests take the fixtures imported from test_inbox_slack)
 """Inbox faults driven as the webhook sender and Dovecot would: each email is posted once,
 a bad one never blocks the ones behind it, and Slack's lies never double a triage post."""
 
@@ -28,14 +29,8 @@ def triage_texts(bot) -> list[str]:  # noqa: ANN001
     return [message_text(m) for m in bot.fake.messages(TRIAGE)]
 
 
-@pytest.fixture
-def fast_poster(inbox_bot):  # noqa: F811
-    inbox_bot.services.triage.poster.backoff = 0.01
-    return inbox_bot
-
-
-def test_raw_utf8_address_over_the_webhook_is_posted_once_and_later_mail_flows(fast_poster):
-    bot = fast_poster
+def test_raw_utf8_address_over_the_webhook_is_posted_once_and_later_mail_flows(inbox_bot):
+    bot = inbox_bot
     status, answer = post_inbox(bot, UTF8_EMAIL)
     again = post_inbox(bot, UTF8_EMAIL)  # the sender retries anyway
     later = post_inbox(bot, make_email(subject="Later mail"))
@@ -50,8 +45,8 @@ def test_raw_utf8_address_over_the_webhook_is_posted_once_and_later_mail_flows(f
     assert bot.repos.inbox.message("<ça-1@exämple.com>").status == MESSAGE_POSTED
 
 
-def test_email_without_subject_is_posted_listed_counted_and_reminded(fast_poster):
-    bot = fast_poster
+def test_email_without_subject_is_posted_listed_counted_and_reminded(inbox_bot):
+    bot = inbox_bot
     raw = b"From: ann@example.com\r\nMessage-ID: <nosub@x>\r\n\r\nWhere is my box?\r\n"
     assert post_inbox(bot, raw)[1]["status"] == "posted"
 
@@ -64,8 +59,8 @@ def test_email_without_subject_is_posted_listed_counted_and_reminded(fast_poster
     assert post_inbox(bot, reply)[1]["status"] == "threaded"
 
 
-def test_slack_storing_the_triage_post_then_answering_500_posts_it_once(fast_poster):
-    bot = fast_poster
+def test_slack_storing_the_triage_post_then_answering_500_posts_it_once(inbox_bot):
+    bot = inbox_bot
     bot.fake.fail_next("chat.postMessage", status=500, after_store=True)
 
     status, answer = post_inbox(bot, make_email(subject="Where is my box?"))
@@ -76,8 +71,8 @@ def test_slack_storing_the_triage_post_then_answering_500_posts_it_once(fast_pos
     assert bot.repos.inbox.item(answer["item"]).slack["ts"] == message["ts"]
 
 
-def test_reply_stored_by_slack_then_500_is_threaded_once(fast_poster):
-    bot = fast_poster
+def test_reply_stored_by_slack_then_500_is_threaded_once(inbox_bot):
+    bot = inbox_bot
     first = make_email(subject="Where is my box?")
     post_inbox(bot, first)
     bot.fake.fail_next("chat.postMessage", status=500, after_store=True)
@@ -88,8 +83,8 @@ def test_reply_stored_by_slack_then_500_is_threaded_once(fast_poster):
     assert len(bot.fake.thread(TRIAGE, parent["ts"])) == 2
 
 
-def test_a_failed_write_after_the_post_never_posts_twice(fast_poster, monkeypatch):
-    bot = fast_poster
+def test_a_failed_write_after_the_post_never_posts_twice(inbox_bot, monkeypatch):
+    bot = inbox_bot
     real = InboxRepo.create_item
     failures = iter([OSError("No space left on device")])
 
@@ -122,9 +117,9 @@ def churn_refresh_breaks(monkeypatch):
 
 
 def test_a_permanently_failing_webhook_email_is_parked_then_retried_or_dropped(
-    fast_poster, churn_refresh_breaks
+    inbox_bot, churn_refresh_breaks
 ):
-    bot_ = fast_poster
+    bot_ = inbox_bot
     cancel = make_email(subject="Please cancel", body="Cancel my subscription please.")
     answers = [post_inbox(bot_, cancel) for _ in range(4)]
 
@@ -144,10 +139,8 @@ def test_a_permanently_failing_webhook_email_is_parked_then_retried_or_dropped(
     assert bot_.fake.wait_for(lambda: bot_.repos.inbox.dead.count() == 0)
 
 
-def test_inbox_drop_forgets_a_parked_email_and_refuses_unknown_ids(
-    fast_poster, churn_refresh_breaks
-):
-    bot_ = fast_poster
+def test_inbox_drop_forgets_a_parked_email_and_refuses_unknown_ids(inbox_bot, churn_refresh_breaks):
+    bot_ = inbox_bot
     cancel = make_email(subject="Please cancel", body="Cancel my subscription please.")
     letter_id = [post_inbox(bot_, cancel) for _ in range(3)][-1][1]["dead_letter"]
 
@@ -212,8 +205,8 @@ def test_a_permanently_failing_imap_email_is_parked_and_the_next_is_delivered(
         bot_.stop()
 
 
-def test_a_reminder_stored_by_slack_then_500_is_posted_once(fast_poster):
-    bot_ = fast_poster
+def test_a_reminder_stored_by_slack_then_500_is_posted_once(inbox_bot):
+    bot_ = inbox_bot
     post_inbox(bot_, make_email(subject="Where is my box?"))
     bot_.clock.advance(hours=3)
     bot_.fake.fail_next("chat.postMessage", status=500, after_store=True)
@@ -224,8 +217,8 @@ def test_a_reminder_stored_by_slack_then_500_is_posted_once(fast_poster):
     assert len(bot_.fake.thread(TRIAGE, parent["ts"])) == 2  # the item and one reminder
 
 
-def test_a_reminder_slack_refused_is_sent_on_a_later_turn(fast_poster):
-    bot_ = fast_poster
+def test_a_reminder_slack_refused_is_sent_on_a_later_turn(inbox_bot):
+    bot_ = inbox_bot
     post_inbox(bot_, make_email(subject="Where is my box?"))
     bot_.clock.advance(hours=3)
     bot_.fake.fail_next("chat.postMessage", error="channel_not_found")

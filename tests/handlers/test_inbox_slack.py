@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.inbox.webhook import sign
+from bot.posting import Pacer
 from handlers.triage import POST_ATTEMPTS
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.fakeslack.server import FakeSlack
@@ -197,7 +198,6 @@ def by_hand(bot: CareBot) -> CareBot:
     triage = bot.services.triage
     triage.stop()
     triage.connector.stop_event.clear()
-    triage.poster.backoff = 0.01  # fail fast: the poster's own tries 10 ms apart
     return bot
 
 
@@ -263,3 +263,29 @@ def test_raw_utf8_headers_are_stored_and_a_retry_is_not_posted_again(inbox_bot):
     assert (first[0], second[0]) == (200, 200)
     assert len(inbox_bot.fake.messages("C0TRIAGE")) == 1
     assert inbox_bot.repos.inbox.count_items() == 1
+
+
+def test_triage_posts_keep_to_slacks_rate_through_the_bots_one_pacer(
+    fake_slack, tmp_path, clock_at_monday
+):
+    # Slack takes about one message a second per channel: triage posts wait their turn in the
+    # same pacer as the digest's (the clock stands still, so the second waits a whole second).
+    waits: list[float] = []
+    pacer = Pacer(interval=1.0, sleep=waits.append, monotonic=lambda: 100.0)
+    bot = start_bot(
+        fake_slack,
+        tmp_path / "data",
+        clock_at_monday,
+        pacer,
+        CARE_TRIAGE_CHANNEL="C0TRIAGE",
+        INBOX_WEBHOOK_SECRET=SECRET,
+    )
+    try:
+        first = post_inbox(bot, make_email(subject="First"))
+        second = post_inbox(bot, make_email(subject="Second"))
+    finally:
+        bot.runtime.stop()
+
+    assert (first[1]["status"], second[1]["status"]) == ("posted", "posted")
+    assert len(fake_slack.messages("C0TRIAGE")) == 2
+    assert waits == [1.0]

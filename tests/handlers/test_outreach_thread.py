@@ -179,7 +179,6 @@ def test_a_refused_triage_post_sends_once_and_the_thread_is_posted_later(
     mail_bot, smtp_server, fake_slack
 ):
     bot = mail_bot()
-    bot.services.triage.poster.backoff = 0.01
     down = lambda: fake_slack.fail_next("chat.postMessage", status=500, times=POST_ATTEMPTS)  # noqa: E731
     sent, _ = send_outreach(bot, smtp_server, before_send=down)
 
@@ -202,7 +201,6 @@ def test_an_answer_arriving_while_the_thread_is_unposted_posts_it_first(
     mail_bot, smtp_server, fake_slack
 ):
     bot = mail_bot()
-    bot.services.triage.poster.backoff = 0.01
     down = lambda: fake_slack.fail_next("chat.postMessage", status=500, times=POST_ATTEMPTS)  # noqa: E731
     sent, _ = send_outreach(bot, smtp_server, before_send=down)
     assert "it is posted within minutes" in message_text(wait_modal(bot, "Sent"))
