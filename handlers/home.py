@@ -31,7 +31,7 @@ from bot.models import Task
 from bot.priority import must_show, select
 from handlers.context import Services
 from handlers.present import stats_view
-from handlers.report import headline_view
+from handlers.report import headline_view, keeper_of
 
 log = logging.getLogger(__name__)
 REST_FACTOR = 2.0  # after a redraw, rest twice as long as it took ...
@@ -113,6 +113,7 @@ class HomeTabs:
         in_digest, queued, n_digest, n_queued = s.worklist.page(today, MAX_ROWS)
         week = stats_view(s, self.ledger.stats(s.clock.now(), 7))
         lines, computed_at = headline_view(s)
+        keeper = keeper_of(s) if lines is None else None
         return build_home(
             user,
             self._page(mine_ranked),
@@ -124,6 +125,7 @@ class HomeTabs:
             queued=queue.with_subscribers(s.repos, queued),
             totals=(len(mine_ranked), n_digest, n_queued),
             headline_at=computed_at,
+            headline_soon=keeper is not None and keeper.due(),
         )
 
     def _page(self, ranked: list[queue.WorkEntry]) -> list[queue.WorkEntry]:

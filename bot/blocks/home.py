@@ -111,6 +111,7 @@ def build_home(
     queued: Sequence[EntryLike] = (),
     totals: tuple[int, int, int] | None = None,
     headline_at: datetime | None = None,
+    headline_soon: bool = False,
 ) -> dict[str, Any]:
     """The Home tab view for one manager.
 
@@ -127,6 +128,8 @@ def build_home(
         totals: how many entries each list has in all (mine, unclaimed today, queue) when
             the lists passed are a page of them.
         headline_at: when the headline's numbers were computed (shown: they are kept a day).
+        headline_soon: with no headline yet, whether it is computed at the bot's next turn
+            (the day's digest is posted, or none is due) rather than after today's digest.
 
     Returns:
         A `{"type": "home", ...}` view of at most 100 blocks; long lists end in "and N more".
@@ -203,8 +206,12 @@ def build_home(
         blocks.append(
             _context(as_of + "`/care report` for every number; definitions in docs/metrics.md")
         )
+    elif headline_soon:
+        blocks.append(
+            _context("The first numbers are being computed; they appear here within minutes.")
+        )
     else:
-        blocks.append(_context("Computed once a day, after the digest is posted."))
+        blocks.append(_context("Computed once a day, after today's digest is posted."))
     if len(blocks) > MAX_BLOCKS_VIEW:  # cannot happen with MAX_ROWS = 20; keep the promise
         blocks = blocks[: MAX_BLOCKS_VIEW - 1] + [_context("and more: see the digest thread")]
     return {"type": "home", "callback_id": ids.VIEW_HOME, "blocks": blocks}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
 from bot.blocks import ids
+from bot.clock import FixedClock
 from tests.handlers.conftest import (
     DIGEST,
     CareBot,
@@ -225,3 +227,28 @@ def test_a_home_opened_while_the_digest_posts_reads_no_task_but_the_changed(care
     care_bot.fake.wait_for(lambda: "Your claimed tasks (1)" in _home_text(care_bot, "U1"))
     assert care_bot.services.home.drain()
     assert "Unclaimed today (2)" in _home_text(care_bot, "U1")
+
+
+def test_before_the_first_headline_the_home_says_when_it_comes(bots):
+    # A fresh start keeps no headline until a 5-minute turn computes it. While the day's
+    # digest is due the Home says it comes after the digest; once the digest is posted (a
+    # restart after posting) or on a day without a digest, that it comes within minutes, not
+    # "after the digest is posted" as if it had to wait for the next one.
+    bot = bots()
+    add_checkins(bot.repos, 2)
+    text = _open_home(bot, "U1")
+    assert "Computed once a day, after today's digest is posted." in text
+    post_digest(bot)
+    bot.stop()
+
+    restarted = bots(data_dir=bot.data_dir)
+    text = _open_home(restarted, "U1")
+    assert "after today's digest" not in text
+    assert "The first numbers are being computed; they appear here within minutes." in text
+    restarted.services.extras["headline"].tick()
+    assert "As of Mon Jun 15, 09:30." in _open_home(restarted, "U1")
+    restarted.stop()
+
+    saturday = FixedClock(datetime(2026, 6, 20, 14, 0, tzinfo=UTC))  # no digest on Saturdays
+    fresh = bots(clock=saturday, data_dir=bot.data_dir.parent / "fresh")
+    assert "being computed; they appear here within minutes" in _open_home(fresh, "U1")

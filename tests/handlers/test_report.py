@@ -156,7 +156,7 @@ def home_text(bot, user: str = "U1") -> str:  # noqa: ANN001
 
 def test_home_shows_the_headline_once_computed_with_its_time(care_bot):
     seed(care_bot.repos)
-    assert "Computed once a day, after the digest is posted" in home_text(care_bot)
+    assert "Computed once a day, after today's digest is posted" in home_text(care_bot)
     keeper(care_bot).refresh()
     text = home_text(care_bot)
     assert "Churn rate: *20.0%* (of 10)" in text
@@ -191,7 +191,8 @@ def test_the_headline_is_computed_after_the_digest_is_posted_never_by_a_view(car
         release.set()
     wait_posted(care_bot)
     assert care_bot.fake.wait_for(lambda: not care_bot.services.publisher.posting)
-    assert "Computed once a day" in home_text(care_bot)  # views start nothing
+    assert "being computed; they appear here within minutes" in home_text(care_bot)
+    assert keeper(care_bot).current() is None  # views start nothing
     assert keeper(care_bot).current() is None
     run(job)
     text = home_text(care_bot)
@@ -244,7 +245,7 @@ def test_a_kept_headline_that_cannot_be_read_is_computed_again(bots, caplog):
     bot = bots(data_dir=bot.data_dir)
     assert keeper(bot).current() is None
     assert "The kept headline cannot be read" in caplog.text
-    assert "Computed once a day" in home_text(bot)
+    assert "being computed; they appear here within minutes" in home_text(bot)
     keeper(bot).tick()
     assert "Churn rate: *20.0%* (of 10)" in home_text(bot)
     bot.stop()
