@@ -407,7 +407,10 @@ class TriageSlack:
         one reminder in each long-unclaimed item's thread."""
         self.threads.post_pending()
         for item in self.actions.wake_snoozed():
-            self.redraw(item)
+            try:
+                self.redraw(item)
+            except Exception:  # its message (deleted in Slack?): the others are redrawn
+                log.exception("triage: item %s woke but its message could not be redrawn", item.id)
         sent = 0
         for item in self.actions.due_reminders():
             waited = business_minutes(

@@ -165,7 +165,8 @@ class OutreachThreads:
 
     def post_pending(self, limit: int = 20) -> int:
         """Post outreach items whose post failed earlier (the triage minute job); automatic
-        emails' items wait for the customer's answer."""
+        emails' items wait for the customer's answer. Slack down stops the turn; a refusal of
+        one item's post (its blocks, say) is logged and the next item is tried."""
         pending = [
             i
             for i in self.repos.inbox.items()
@@ -180,6 +181,9 @@ class OutreachThreads:
             except PostFailed as exc:
                 log.warning("outreach %s: triage post still failing: %s", item.id, exc)
                 break  # Slack is down: the next minute tries again
+            except Exception:  # about this item's message: the others still go
+                log.exception("outreach %s: Slack refused its triage post; next minute", item.id)
+                continue
             done += 1
         return done
 

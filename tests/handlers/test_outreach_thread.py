@@ -224,3 +224,35 @@ def test_without_a_triage_channel_the_email_is_sent_and_no_thread_is_kept(mail_b
 
     assert bot.services.triage is None
     assert list(bot.repos.inbox.items()) == []
+
+
+def test_a_post_or_edit_slack_refuses_for_itself_stops_no_other_triage_work(
+    mail_bot, smtp_server, fake_slack
+):
+    # The triage minute job posts outreach threads Slack refused at send time, wakes snoozed
+    # conversations and posts reminders. An answer about one message (its blocks refused, its
+    # message deleted in Slack) is that message's: the rest of the minute's work goes on.
+    bot = mail_bot()
+    down = lambda: fake_slack.fail_next("chat.postMessage", status=500, times=POST_ATTEMPTS)  # noqa: E731
+    send_outreach(bot, smtp_server, before_send=down)
+    assert "it is posted within minutes" in message_text(wait_modal(bot, "Sent"))
+    bot.fake.wait_for(lambda: any("<@U1>" in t for t in thread_texts(bot)))  # the last post
+    snoozed = post_inbox(
+        bot, make_email(subject="Skip June?", sender="Bo <bo@example.com>", message_id="<skip@x>")
+    )[1]
+    plain = post_inbox(
+        bot, make_email(subject="Box?", sender="Cy <cy@example.com>", message_id="<box@x>")
+    )[1]
+    triage = bot.services.triage
+    triage.actions.snooze(snoozed["item"], 60, "U1")
+    bot.clock.advance(hours=3)  # past the snooze, and both emails past their reminder time
+    fake_slack.fail_next("chat.postMessage", error="invalid_blocks")  # the outreach's post
+    fake_slack.fail_next("chat.update", error="message_not_found")  # the snoozed one's redraw
+
+    assert triage.remind() == 2  # both reminders, beside the two refusals
+
+    parents = {i: bot.repos.inbox.item(i).slack["ts"] for i in (snoozed["item"], plain["item"])}
+    assert all(len(bot.fake.thread(TRIAGE, ts)) == 2 for ts in parents.values())
+    assert not [m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]
+    triage.remind()  # the next minute: the outreach's post goes through
+    assert len([m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]) == 1
