@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import enginerun
+from bot import enginerun, enginerun_kept
 from bot.bulk import paused_gc
 from bot.clock import Clock
 from bot.engine_tasks import CHURN, TaskIndex, expires_after, of_written
@@ -102,7 +102,7 @@ def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> E
     changes = plan_changes(today, repos, settings, clock.now(), since=since)
     with repos.store.lock:
         settled = before is not None and enginerun.fingerprint(repos.store) == before
-        enginerun.stop_keeping(repos.store)  # its own writes: no link for the run it replaces
+        enginerun_kept.stop_keeping(repos.store)  # its own writes: no link for the run it replaces
         result = apply_changes(changes, repos)
         recorded = enginerun.record(repos.store, today, settings) if settled else None
         if recorded is None:

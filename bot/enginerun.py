@@ -22,9 +22,9 @@ could not be written (a full disk) are never trusted.
 Writes after the run (claims, logged outreach, new events) leave most of the record good:
 `written_since` finds what was written since, each file's identity being kept in the record.
 Tasks, events and outreach are sharded by subscriber, and the run keeps each of their shard
-files as it left them (`engine_run.files.*`): the bot hard-links a file there when it first
-replaces it after the run (`bot.datafile.keep_on_replace`: no copy, and no link for a file
-not written since), so the link holds the run's version. A written file's documents are
+files as it left them (`engine_run.files.*`, `bot.enginerun_kept`): the bot hard-links a file
+there when it first replaces it after the run (`bot.datafile.keep_on_replace`: no copy, and
+no link for a file not written since), so the link holds the run's version. A written file's documents are
 compared with the kept one's, and the subscribers whose documents differ are the only ones
 the dry run has to look at again (`Written.touching`); with no kept copy, every subscriber
 of the file's shard. Every other subscriber's documents, tasks, events and outreach are as
@@ -50,19 +50,22 @@ import hashlib
 import json
 import logging
 import os
-import secrets
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from bot.compact import table_docs
-from bot.datafile import keep_on_replace
-from bot.store import TABLE, Store, atomic_write, shard_of
+from bot.enginerun_kept import (
+    BY_SUBSCRIBER,
+    KEPT,
+    SUBSCRIBERS,
+    differing,
+    drop_kept,
+    keep,
+    keep_written,
+)
+from bot.store import Store, atomic_write, shard_of
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,11 +74,7 @@ RECORD = "engine_run.json"
 # What the engine and the plan read: subscribers, tasks, events, outreach, inbox items
 # (the holdout's writers), and the shard count that places a subscriber's records.
 WATCHED = ("subscribers.json", "store.json", "tasks", "events", "outreach", "inbox_items")
-BY_SUBSCRIBER = ("tasks", "events", "outreach")  # a subscriber's records: one shard file each
-KEPT = "engine_run.files"  # + a token: hard links to those shard files as the run left them
 HOLDOUT_ONLY = ("inbox_items",)  # decide only whether a new task is held out
-SUBSCRIBERS = "subscribers.json"  # kept too: compared document by document, by their "id"
-MOST_CHANGED = 4  # more than 1 in 4 subscribers' documents changed: the whole dry run
 AHEAD = "next_day"  # the subscribers the next day's dry run would touch (`note_ahead`)
 
 
@@ -158,15 +157,15 @@ def record(store: Store, today: date, settings: Settings) -> dict[str, str] | No
     now = fingerprint(store)
     if now is None or store.read_only or store.data_dir is None:
         return None
-    kept = _keep(store.data_dir, now)
+    kept = keep(store.data_dir, now)
     doc = {"date": today.isoformat(), "settings": settings_key(settings), "files": now}
     try:
         atomic_write(store.data_dir / RECORD, json.dumps({**doc, "kept": kept}).encode())
     except OSError as exc:  # only an optimisation is lost: plans run the dry run
         log.warning("Could not record the engine run: %s", exc)
-        _drop_kept(store.data_dir, but=None)
+        drop_kept(store.data_dir, but=None)
         return None
-    _drop_kept(store.data_dir, but=kept)
+    drop_kept(store.data_dir, but=kept)
     return now
 
 
@@ -207,54 +206,12 @@ def forget(store: Store) -> None:
             (store.data_dir / RECORD).unlink(missing_ok=True)
         except OSError as exc:
             log.warning("Could not drop the engine run record: %s", exc)
-        _drop_kept(store.data_dir, but=None)
-
-
-def _keep(data_dir: Path, files: dict[str, str]) -> str | None:
-    """A new directory to keep the subscribers' record shards in as they are now; its name.
-
-    Nothing is linked now: the store links each file there when it first replaces it
-    (`_keep_written`). A link that cannot be made is left out (its file is then compared by
-    shard alone).
-    """
-    kept = f"{KEPT}.{secrets.token_hex(4)}"
-    try:
-        (data_dir / kept).mkdir()
-        for name in BY_SUBSCRIBER:
-            (data_dir / kept / name).mkdir()
-    except OSError as exc:
-        log.warning("Could not keep the engine run's files: %s", exc)
-        keep_on_replace(data_dir, {})
-        return None
-    _keep_written(data_dir, kept, files)
-    return kept
-
-
-def _keep_written(data_dir: Path, kept: str, files: dict[str, str]) -> None:
-    """Have this process link each of the subscribers' record shards in `files` (name ->
-    identity) into `kept` when it first replaces it: 17k links at a million subscribers made
-    at the run, under the store's lock, took seconds, and most files are not written between
-    two runs (the next run's own writes keep nothing: `stop_keeping`)."""
-    keep_on_replace(
-        data_dir,
-        {
-            name: (f"{kept}/{name}", int(stamp.partition(":")[0]))
-            for name, stamp in files.items()
-            if name.partition("/")[0] in BY_SUBSCRIBER or name == SUBSCRIBERS
-        },
-    )
-
-
-def stop_keeping(store: Store) -> None:
-    """Keep no more files for the recorded run (the engine runs again: what it writes, the
-    next record keeps anew; a run that fails leaves the files it wrote compared by shard)."""
-    if store.data_dir is not None and not store.read_only:
-        keep_on_replace(store.data_dir, {})
+        drop_kept(store.data_dir, but=None)
 
 
 def resume_keeping(store: Store) -> None:
     """In a process that just opened the store for writing (the bot's start), go on keeping
-    the recorded run's shard files that are still as the run left them (`_keep_written`)."""
+    the recorded run's shard files that are still as the run left them (`bot.enginerun_kept.keep_written`)."""
     if store.data_dir is None or store.read_only:
         return
     doc = _read(store.data_dir / RECORD) or {}
@@ -264,16 +221,7 @@ def resume_keeping(store: Store) -> None:
     if not (store.data_dir / kept).is_dir() or "/" in kept or not kept.startswith(KEPT):
         return
     same = {name: stamp for name, stamp in then.items() if now.get(name) == stamp}
-    _keep_written(store.data_dir, kept, same)
-
-
-def _drop_kept(data_dir: Path, but: str | None) -> None:
-    """Remove the kept copies of earlier runs (all of them if `but` is None)."""
-    if but is None:
-        keep_on_replace(data_dir, {})
-    for old in data_dir.glob(f"{KEPT}.*"):
-        if old.name != but:
-            shutil.rmtree(old, ignore_errors=True)
+    keep_written(store.data_dir, kept, same)
 
 
 def ran_today(store: Store, today: date, settings: Settings) -> bool:
@@ -323,7 +271,7 @@ def written_since(store: Store, today: date, settings: Settings) -> Written | No
             continue
         if top not in BY_SUBSCRIBER and name != SUBSCRIBERS:
             return None
-        differ = _differ(store, name, then.get(name), kept) if isinstance(kept, str) else None
+        differ = differing(store, name, then.get(name), kept) if isinstance(kept, str) else None
         if differ is None and name == SUBSCRIBERS:
             return None  # no copy to compare with, or most of them changed
         if differ is None:
@@ -343,58 +291,6 @@ def _ahead(doc: dict[str, Any], day: date) -> frozenset[str] | None:
     if not isinstance(sids, list) or not all(type(sid) is str for sid in sids):
         return None
     return frozenset(sids)
-
-
-def _differ(store: Store, name: str, stamp: str | None, kept: str) -> set[str] | None:
-    """The subscribers whose documents in the shard file `name` (or the subscribers file)
-    differ from the run's kept copy of it; None when there is no such copy, a changed
-    document names no subscriber, or most subscribers' documents changed."""
-    assert store.data_dir is not None
-    old: dict[str, Any] = {}
-    if stamp is not None:  # the file was there at the run
-        path = store.data_dir / kept / name
-        try:
-            st = path.stat()
-            if f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" != stamp:
-                return None  # not the run's file (or the file was written in place)
-            old = _raw_tables.decode(path.read_bytes()).get(TABLE, {})
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-            return None
-    new = dict(table_docs(store.table(name.removesuffix(".json"))).pairs())
-    found: set[str] = set()
-    if not all(doc_id.isdigit() for doc_id in old):
-        return None  # not a shard file the store wrote: compare by shard alone
-    owner = _self if name == SUBSCRIBERS else _owner
-    most = len(new) // MOST_CHANGED + 1 if name == SUBSCRIBERS else None
-    for doc_id in old.keys() | {str(i) for i in new}:
-        was, now = old.get(doc_id), new.get(int(doc_id))
-        if was is not None and now is not None and memoryview(was) == memoryview(now):
-            continue
-        for raw in (was, now):
-            if raw is not None:
-                try:
-                    sid = owner.decode(raw).subscriber_id
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    return None
-                if type(sid) is not str:
-                    return None
-                found.add(sid)
-        if most is not None and len(found) > most:
-            return None
-    return found
-
-
-class _Owner(msgspec.Struct):
-    subscriber_id: Any = None
-
-
-class _Self(msgspec.Struct):
-    subscriber_id: Any = msgspec.field(default=None, name="id")
-
-
-_owner = msgspec.json.Decoder(_Owner)
-_self = msgspec.json.Decoder(_Self)
-_raw_tables = msgspec.json.Decoder(dict[str, dict[str, msgspec.Raw]])
 
 
 def _read(path: Path) -> dict[str, Any] | None:
