@@ -20,12 +20,12 @@ from typing import Any
 
 from bot.blocks.alerts import Alert, AlertView, build_alert_parent, build_alert_reply
 from bot.clock import Clock
-from bot.engine import refresh_churn_risk
 from bot.models import Task
 from bot.posting import MessageSink
 from bot.repos import Repos
 from bot.repos.alerts import AlertRepo, AlertThread
 from bot.repos.journal import Delivery
+from bot.rescore import refresh_churn_risk
 from bot.risk import score
 from bot.signals.apply import Applied
 from bot.stage import lifecycle_stage

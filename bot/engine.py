@@ -19,7 +19,8 @@ would expire. `apply_changes` writes them; `run_engine` does both. Rules:
 
 Planning asks the subscriber index (bot/repos/subscriber_index.py) for the subscribers that
 hold a date a milestone needs today, or whose document and events can score high, and parses
-only those: the rest of a million subscribers are never decoded.
+only those: the rest of a million subscribers are never decoded. Re-scoring one subscriber
+outside the run (a cancel request, a failed payment) is `bot.rescore`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from bot.bulk import paused_gc
 from bot.clock import Clock
 from bot.engine_tasks import CHURN, TaskIndex, expires_after, of_written
 from bot.holdout import in_holdout, inbox_writers, wrote_in
-from bot.lifecycle import SAVE_MARK, MilestoneWindows, due_milestones, save_end
+from bot.lifecycle import MilestoneWindows, due_milestones, save_end
 from bot.models import (
     TASK_EXPIRED,
     TASK_OPEN,
@@ -226,11 +227,11 @@ def _plan(
             else None
         )
         if churn_key:
-            new.append((churn_key, CHURN, today, _churn_reason(risk)))
+            new.append((churn_key, CHURN, today, churn_reason(risk)))
         if new or wanted:
             changes.subscribers[sid], changes.risks[sid] = _detached(sub), risk
         for key, kind, due, reason in new:
-            task = _new_task(repos, reserved, key, kind, sub, due, now, reason, risk)
+            task = new_task(repos, reserved, key, kind, sub, due, now, reason, risk)
             task.holdout = (
                 kind == CHURN
                 and in_holdout(key, holdout)
@@ -274,42 +275,6 @@ def apply_changes(changes: EngineChanges, repos: Repos) -> EngineResult:
     return result
 
 
-def refresh_churn_risk(
-    subscriber_id: str, repos: Repos, settings: Settings, now: datetime, force: bool = False
-) -> Task | None:
-    """Re-score one subscriber now (after a cancel request by email, say).
-
-    If a churn_risk task is active, its risk snapshot is updated and it is returned. Otherwise,
-    if the band is high and the subscriber is not in cooldown, a churn_risk task is created
-    and returned. Else (or for an unknown subscriber) returns None. `force` creates the task
-    whatever the band and cooldown: a live alert (a failed payment) asks for a person now.
-    An active churn_risk task that was held out (bot/holdout.py) is shown from now on: the
-    customer is before the team.
-    """
-    today = now.astimezone(settings.timezone).date()
-    with repos.store.lock:
-        sub = repos.subscribers.get(subscriber_id)
-        if sub is None:
-            return None
-        events = repos.events.for_subscriber(sub.id)
-        risk = score(sub, events, today, settings.risk, tz=settings.timezone)
-        docs = [t.to_doc() for t in repos.tasks.for_subscriber(sub.id)]
-        outreach = {sub.id: [o.to_doc() for o in repos.outreach.for_subscriber(sub.id)]}
-        index = TaskIndex(docs, outreach, today, settings)
-        active = index.active_churn_ids(sub.id)
-        if active:
-            snapshot = _snapshot(risk, today)
-            updated = [repos.tasks.mutate(tid, snapshot)[0] for tid in sorted(active)]
-            return min(updated, key=lambda t: (t.due, t.id))
-        key = index.next_churn_key(sub.id, today)
-        if force and key is None:
-            key = index.next_churn_key(sub.id, today, cooldown=False)
-        if key is None or (not opens_churn(sub, risk, settings.risk) and not force):
-            return None
-        task = _new_task(repos, set(), key, CHURN, sub, today, now, _churn_reason(risk), risk)
-        return task if repos.tasks.create(task) else repos.tasks.by_key(key)
-
-
 def opens_churn(sub: Subscriber, risk: Risk, rules: RiskRules) -> bool:
     """Whether a risk opens a churn_risk task: a high band, not counting a scheduled
     cancellation whose end day is known (its save task is timed before that day)."""
@@ -330,23 +295,11 @@ def _expirer(changes: EngineChanges):  # noqa: ANN202 - a mutate callback
     return expire
 
 
-def _snapshot(risk: Risk, today: date):  # noqa: ANN202 - a mutate callback
-    def update(task: Task) -> None:
-        task.risk_score, task.risk_band = risk.score, risk.band
-        task.risk_reasons = risk.reason_texts()
-        if SAVE_MARK not in task.key:  # a save task keeps its own reason
-            task.reason = _churn_reason(risk)
-        if task.held_out:  # the customer is before the team now: the holdout ends
-            task.holdout_ended = today
-
-    return update
-
-
-def _churn_reason(risk: Risk) -> str:
+def churn_reason(risk: Risk) -> str:
     return f"Churn risk {risk.score} ({risk.band}): " + "; ".join(risk.reason_texts())
 
 
-def _new_task(
+def new_task(
     repos: Repos,
     reserved: set[str],
     key: str,

@@ -3,7 +3,7 @@ each subscriber's churn_risk state (active, counted, last handled for the cooldo
 
 Built from one pass over task and outreach documents (`TaskIndex`), for every subscriber
 (`bot.engine.plan_changes`'s whole dry run) or for a few (after the engine's run, or one
-subscriber re-scored by `bot.engine.refresh_churn_risk`).
+subscriber re-scored by `bot.rescore.refresh_churn_risk`).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ RefreshChurn = Callable[[str, Repos, Settings, datetime], Task | None]
 def rescore_churn(
     subscriber_id: str, repos: Repos, settings: Settings, now: datetime
 ) -> Task | None:
-    from bot.engine import refresh_churn_risk
+    from bot.rescore import refresh_churn_risk
 
     return refresh_churn_risk(subscriber_id, repos, settings, now)
 

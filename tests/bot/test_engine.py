@@ -9,8 +9,9 @@ import pytest
 
 import bot.repos.tasks as tasks_module
 from bot.clock import FixedClock
-from bot.engine import apply_changes, plan_changes, refresh_churn_risk, run_engine
+from bot.engine import apply_changes, plan_changes, run_engine
 from bot.models import Event
+from bot.rescore import refresh_churn_risk
 from tests.bot.builders import TODAY, at_noon, days_ago, event, member, outreach_on
 
 

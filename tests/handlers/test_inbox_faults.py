@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-import bot.engine
+import bot.rescore
 from bot.inbox.models import MESSAGE_POSTED
 from bot.repos.inbox import InboxRepo
 from tests.bot.inbox.mail import make_email
@@ -112,7 +112,7 @@ def churn_refresh_breaks(monkeypatch):
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("the risk engine fell over")
 
-    monkeypatch.setattr(bot.engine, "refresh_churn_risk", broken)
+    monkeypatch.setattr(bot.rescore, "refresh_churn_risk", broken)
     return monkeypatch
 
 
