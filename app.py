@@ -54,6 +54,7 @@ class Runtime:
     signals: object = None
     listeners: Executor | None = None  # Bolt's listener threads (lazy work after the ack)
     heartbeat: object = None  # bot.health.Heartbeat: when the scheduler loop last turned
+    activity: object = None  # bot.activity.Activity: Slack requests, for background work
     health: object = None  # handlers.health.Health behind GET /healthz
     on_start: Callable[[], None] | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -101,6 +102,7 @@ def build(
     """Wire the bot from settings. Tests pass a clock, a client on the fake Slack and port 0."""
     from slack_bolt import App
 
+    from bot.activity import Activity
     from bot.blocks.render import DigestRenderer
     from bot.care import CareService, Permissions
     from bot.clock import SystemClock
@@ -160,6 +162,7 @@ def build(
     services.signals.schedule(scheduler)
     register(bolt, services)
     register_digest(scheduler, settings, publisher)
+    activity = Activity(clock)  # background work waits for lulls in Slack requests
     build_reports(services, scheduler)  # /care report, the weekly report, the Home headline
     runtime = Runtime(
         settings,
@@ -169,6 +172,7 @@ def build(
         inbox=services.triage,
         signals=services.signals,
         listeners=listeners,
+        activity=activity,
     )
     runtime.heartbeat = Heartbeat(clock)
     runtime.server, runtime.health = _build_http(settings, bolt, services, runtime, port)
@@ -180,7 +184,7 @@ def _build_http(settings: Settings, bolt, services, runtime: Runtime, port: int 
     """The front door: /slack/events (not in Socket Mode), /inbox (with a secret), /healthz."""
     from handlers.health import register_health
     from handlers.http import HttpServer, ServerLimits
-    from handlers.slack_http import register_slack
+    from handlers.slack_http import PATH, register_slack
     from handlers.webhooks import WebApp
 
     web = WebApp()
@@ -192,7 +196,8 @@ def _build_http(settings: Settings, bolt, services, runtime: Runtime, port: int 
     health = register_health(web, services, runtime.scheduler, runtime.heartbeat)
     port = settings.slack.port if port is None else port
     limits = ServerLimits(read_timeout=settings.http_read_timeout)
-    return HttpServer(web, "0.0.0.0", port, limits), health
+    server = HttpServer(web, "0.0.0.0", port, limits, runtime.activity, watched=(PATH,))
+    return server, health
 
 
 def _build_drafts(settings: Settings, repos):  # noqa: ANN001, ANN202

@@ -116,3 +116,35 @@ def test_start_returns_once_every_worker_waits_so_a_first_request_queues_behind_
             conn.close()
         server.stop()
     assert not [r for r in caplog.records if r.name == "waitress.queue"]
+
+
+def test_a_signed_slack_request_is_in_flight_until_answered_and_other_paths_are_not(bots):
+    """The server reports each request to /slack/events to the bot's activity tracker from
+    when a worker takes it to its answer (`handlers.http.Watched`); /healthz is not Slack."""
+    from datetime import timedelta
+
+    from tests.handlers.conftest import TODAY, add_checkins, add_task
+
+    bot = bots()
+    activity = bot.runtime.activity
+    add_checkins(bot.repos, 1)
+    task = add_task(bot.repos, "cus_000", "checkin_30", TODAY, bot.clock.now())
+    minute = timedelta(seconds=60)
+    assert activity.lull(minute)  # nothing since the start
+    answers: list[tuple[int, str]] = []
+    with bot.repos.store.lock:  # the claim's handler waits for the store inside the request
+        claimer = threading.Thread(
+            target=lambda: answers.append(bot.sender.command(f"claim {task.id}")[::2])
+        )
+        claimer.start()
+        assert bot.fake.wait_for(lambda: activity.in_flight == 1)
+        assert not activity.lull(minute)
+    claimer.join(10)
+    assert answers and answers[0][0] == 200 and "You claimed" in answers[0][1]
+    assert activity.in_flight == 0 and not activity.lull(minute)  # answered just now
+    bot.clock.advance(seconds=60)
+    assert activity.lull(minute)
+    with socket.create_connection(("127.0.0.1", bot.runtime.server.port), timeout=10) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 ")
+    assert activity.lull(minute)  # a health check is not a person
