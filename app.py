@@ -163,7 +163,7 @@ def build(
     register(bolt, services)
     register_digest(scheduler, settings, publisher)
     activity = Activity(clock)  # background work waits for lulls in Slack requests
-    build_reports(services, scheduler)  # /care report, the weekly report, the Home headline
+    build_reports(services, scheduler, activity)  # /care report, weekly report, Home headline
     runtime = Runtime(
         settings,
         services,

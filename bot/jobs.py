@@ -82,8 +82,10 @@ def register_digest(
 
 
 def register_headline(scheduler: schedule.Scheduler, keeper: HeadlineKeeper) -> SingleFlight:
-    """Every 5 minutes, compute the App Home headline if it is due: once per team day, after
-    the day's digest is posted (`HeadlineKeeper.due`), in its own thread, never beside a post."""
+    """Every minute, compute the App Home headline if it is due: once per team day, after
+    the day's digest is posted (`HeadlineKeeper.due`), in its own thread, never beside a post,
+    at the first turn after a lull in Slack requests (`HeadlineKeeper.tick`): a turn a minute
+    finds a lull of `LULL` soon after it begins."""
     tick = SingleFlight("headline", keeper.tick)
-    scheduler.every(5).minutes.do(tick).tag("headline")
+    scheduler.every(1).minutes.do(tick).tag("headline")
     return tick

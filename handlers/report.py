@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.activity import Activity
 from bot.blocks import replies
 from bot.blocks.report import build_report_message, headline_lines
 from bot.care import CareError
@@ -95,13 +96,20 @@ def _charts(report: Any) -> list[Any]:
     return charts(report)
 
 
-def build_reports(services: Services, scheduler: Any) -> None:
-    """The report cache, the weekly reporter and its 5-minute check (called by app.build)."""
+def build_reports(services: Services, scheduler: Any, activity: Activity | None = None) -> None:
+    """The report cache, the weekly reporter and its 5-minute check, the headline's keeper
+    and its turn (called by app.build). `activity`: the Slack requests the HTTP layer sees;
+    the headline waits for a lull in them, and both computations pause while one is in
+    flight."""
     from bot.metrics.weekly import WeeklyReporter, register_weekly_report
     from handlers.slack_sink import SlackSink
 
     cache = ReportCache(  # not computed while a digest posts: claims come first
-        services.repos, services.settings, services.clock, hold=lambda: services.publisher.posting
+        services.repos,
+        services.settings,
+        services.clock,
+        hold=lambda: services.publisher.posting,
+        pause=activity.pause if activity is not None else None,
     )
     services.extras[CACHE] = cache
     reporter = WeeklyReporter(
@@ -121,6 +129,7 @@ def build_reports(services: Services, scheduler: Any) -> None:
         services.settings,
         services.clock,
         ready=lambda: not publisher.posting and not publisher.is_due(),
+        activity=activity,
     )
     services.extras[HEADLINE] = keeper
     services.extras["headline_job"] = register_headline(scheduler, keeper)

@@ -3,12 +3,19 @@ day off the claims' path and kept, with the time they were computed, until the n
 
 Computing them reads every subscriber and event. Started by a Home view, as it was, at a
 million subscribers the computation ran right after the digest posted, in the process that
-answers claims, and took the bot to 4.4 GB. Now `HeadlineKeeper.tick` (every 5 minutes, from
+answers claims, and took the bot to 4.4 GB. Now `HeadlineKeeper.tick` (every minute, from
 `bot.jobs`) computes them once per team day, when the day's digest is posted (or, on a day
 without one, after its time), in one pass over the subscribers' documents that keeps none of
-them (`compute_headline`); views only read what is kept. The kept numbers live in the store (`bot.repos.reports.HeadlineRepo`), so a restart shows
-them at once. The figures are those of the full report (`bot.metrics.report`) for the same
-period: `care_figures` and `service_figures` of the same book.
+them (`compute_headline`); views only read what is kept. The kept numbers live in the store
+(`bot.repos.reports.HeadlineRepo`), so a restart shows them at once. The figures are those
+of the full report (`bot.metrics.report`) for the same period: `care_figures` and
+`service_figures` of the same book.
+
+Background work yields to people (`bot.activity`): the computation starts at the first turn
+after a minute without Slack requests (`LULL`; right after posting, the team is claiming),
+or anyway once it has waited `DEFER_AT_MOST`; while it runs, its passes stop whenever a
+Slack request is in flight. At 100k subscribers it took 4.6 s beside the claims that come
+right after posting, and their p95 from 18 to 46 ms.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.activity import Activity
 from bot.bulk import paused_gc, yielding
 from bot.clock import Clock
 from bot.metrics.care import Counts, Period, care_figures
@@ -32,6 +40,11 @@ from config import Settings
 
 log = logging.getLogger(__name__)
 HEADLINE_DAYS = 30
+# A due headline starts after this long without a Slack request: longer than the gaps
+# between one manager's clicks while working the digest (seconds), so the morning's burst of
+# claims is over; deferred at most this long (the Home shows yesterday's numbers meanwhile).
+LULL = timedelta(seconds=60)
+DEFER_AT_MOST = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,9 @@ IN_PERIOD = frozenset({"nps", "csat", "support_contact"})
 ANY_DAY = frozenset({"support_reply", "support_solved"})
 
 
-def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headline:
+def compute_headline(
+    repos: Repos, settings: Settings, now: datetime, pause: Callable[[], bool] | None = None
+) -> Headline:
     """The headline's figures for the `HEADLINE_DAYS` days ending today (team timezone).
 
     One pass over the subscribers' documents, one decoded at a time: each customer's
@@ -81,6 +96,9 @@ def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headlin
     the signals the figures read. Its memory does not grow with the number of customers,
     only with the period's answers and tickets (and each customer's payment events, which
     say whether an end was involuntary). Writes nothing.
+
+    Both passes (events, subscribers) rest beside other threads and stop while a Slack
+    request is in flight (`pause`: `bot.activity.Activity.pause`; see `bot.bulk.yielding`).
     """
     tz = settings.timezone
     today = now.astimezone(tz).date()
@@ -91,12 +109,15 @@ def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headlin
 
     with paused_gc():  # a bulk pass: see bot.bulk
         book = Book(tz)
-        payments = book.read_events(repos.events.raw_by_subscriber(), needed)
+        events = repos.events.raw_by_subscriber().items()
+        payments = book.read_events(yielding(events, pause=pause), needed)
         book.read_touches(repos)
         touches = book.touches_between(period.first, period.last)
         saved = {t.subscriber_id for t in touches if t.outcome == "saved"}
         counts = Counts(period)
-        for sid, timeline, _ in timelines_of(yielding(repos.subscribers.iter_raw()), payments):
+        for sid, timeline, _ in timelines_of(
+            yielding(repos.subscribers.iter_raw(), pause=pause), payments
+        ):
             if timeline is not None:
                 counts.add(timeline)
                 if sid in saved:
@@ -112,19 +133,35 @@ def compute_headline(repos: Repos, settings: Settings, now: datetime) -> Headlin
 class HeadlineKeeper:
     """Computes the headline once per team day and keeps it (in memory and in the store).
 
+    People first: a due computation starts at a turn after a lull in Slack requests (none
+    for `lull`), or once it has been deferred `defer_at_most` (then it runs anyway); while
+    it runs, its passes stop whenever a request is in flight (`bot.activity`).
+
     Args:
         ready: whether a computation may start now; the app answers False while the digest
             is being prepared or posted, or is due and not yet posted (claims come first).
+        activity: the Slack requests the HTTP layer reports; None: never deferred or paused.
+        lull: how long without a Slack request before the computation starts (`LULL`).
+        defer_at_most: how long a due computation may wait for a lull (`DEFER_AT_MOST`).
     """
 
     def __init__(
-        self, repos: Repos, settings: Settings, clock: Clock, ready: Callable[[], bool]
+        self,
+        repos: Repos,
+        settings: Settings,
+        clock: Clock,
+        ready: Callable[[], bool],
+        activity: Activity | None = None,
+        lull: timedelta = LULL,
+        defer_at_most: timedelta = DEFER_AT_MOST,
     ) -> None:
         self.repos, self.settings, self.clock, self.ready = repos, settings, clock, ready
+        self.activity, self.lull, self.defer_at_most = activity, lull, defer_at_most
         self.kept = HeadlineRepo(repos.store)
         self._current: Headline | None = None
         self._loaded = False
         self._lock = threading.Lock()
+        self.deferred_since: datetime | None = None  # due, waiting for a lull since then
 
     def current(self) -> Headline | None:
         """The last headline computed (possibly of an earlier day), or None if none is kept.
@@ -149,7 +186,8 @@ class HeadlineKeeper:
 
     def refresh(self) -> Headline:
         """Compute the headline now and keep it."""
-        headline = compute_headline(self.repos, self.settings, self.clock.now())
+        pause = self.activity.pause if self.activity is not None else None
+        headline = compute_headline(self.repos, self.settings, self.clock.now(), pause)
         if not self.repos.store.read_only:
             self.kept.save(headline.to_doc())
         with self._lock:
@@ -157,10 +195,30 @@ class HeadlineKeeper:
         log.info("Headline numbers for the %d days to %s computed", HEADLINE_DAYS, headline.as_of)
         return headline
 
-    def tick(self) -> None:
-        """Compute the headline if it is due (the scheduler calls this every 5 minutes)."""
-        if self.due():
-            self.refresh()
+    def tick(self) -> bool:
+        """Compute the headline if it is due and Slack is in a lull, or it has waited for one
+        `defer_at_most` (the scheduler calls this every minute). Returns whether it computed."""
+        if not self.due():
+            self.deferred_since = None
+            return False
+        now = self.clock.now()
+        if self.activity is not None and not self.activity.lull(self.lull):
+            if self.deferred_since is None:
+                self.deferred_since = now
+                log.info(
+                    "Headline due; waiting for %d s without Slack requests",
+                    self.lull.total_seconds(),
+                )
+                return False
+            if now - self.deferred_since < self.defer_at_most:
+                return False
+            log.info(
+                "Headline deferred since %s: computed now, beside Slack requests",
+                self.deferred_since,
+            )
+        self.refresh()
+        self.deferred_since = None
+        return True
 
     def _load(self) -> Headline | None:
         doc = self.kept.get()

@@ -150,11 +150,14 @@ class Book:
 
     def read_events(
         self,
-        event_docs: Mapping[str, Iterable[Mapping[str, Any]]],
+        event_docs: Mapping[str, Iterable[Mapping[str, Any]]]
+        | Iterable[tuple[str, Iterable[Mapping[str, Any]]]],
         keep: Callable[[str, str, date], bool] | None = None,
     ) -> dict[str, list[tuple[date, str]]]:
         """Add the events' signals (those `keep(subscriber id, type, local day)` accepts;
         default every one), each type's in time order; unreadable ones are skipped.
+        `event_docs`: each subscriber's event documents, as a mapping or (id, documents)
+        pairs (a background pass hands them through `bot.bulk.yielding`).
 
         Returns:
             Each subscriber's payment events (day, type), for `timeline_of`.
@@ -162,7 +165,8 @@ class Book:
         local = LocalDays(self.tz)
         failed_by_sub: dict[str, list[tuple[date, str]]] = {}
         signals, parse = self.signals, local.parse
-        for sid, docs in event_docs.items():
+        pairs = event_docs.items() if isinstance(event_docs, Mapping) else event_docs
+        for sid, docs in pairs:
             for doc in docs:  # 100k+ of them: kept to plain operations
                 try:
                     at, day = parse(str(doc["at"]))

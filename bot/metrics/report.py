@@ -131,7 +131,12 @@ def _team_json(team: TeamStats) -> dict[str, Any]:
 
 
 def build_report(
-    repos: Repos, settings: Settings, as_of: date, days: int, now: datetime
+    repos: Repos,
+    settings: Settings,
+    as_of: date,
+    days: int,
+    now: datetime,
+    pause: Callable[[], bool] | None = None,
 ) -> MetricsReport:
     """Compute the report for the `days` days ending on `as_of` (team timezone).
 
@@ -150,13 +155,20 @@ def build_report(
         days: the period's length.
         now: the current time; team numbers count up to the end of `as_of` or `now`,
             whichever is earlier.
+        pause: waits while a Slack request is in flight (`bot.activity.Activity.pause`):
+            the passes over events and subscribers stop then (`bot.bulk.yielding`).
     """
     with paused_gc():  # a bulk pass: see bot.bulk
-        return _build(repos, settings, as_of, days, now)
+        return _build(repos, settings, as_of, days, now, pause)
 
 
 def _build(
-    repos: Repos, settings: Settings, as_of: date, days: int, now: datetime
+    repos: Repos,
+    settings: Settings,
+    as_of: date,
+    days: int,
+    now: datetime,
+    pause: Callable[[], bool] | None,
 ) -> MetricsReport:
     tz = settings.timezone
     period = Period.ending(as_of, days)
@@ -176,11 +188,14 @@ def _build(
             return span.first <= day <= span.last
         return kind in IN_PERIOD and period.first <= day <= period.last
 
-    payments = book.read_events(repos.events.raw_by_subscriber(), needed)
+    events = repos.events.raw_by_subscriber().items()
+    payments = book.read_events(yielding(events, pause=pause), needed)
     losses = TaskLosses(repos.tasks.raw(), since, as_of, as_of)
     counts, cohorts, weeks = Counts(period), Cohorts(as_of), WeekTally(span)
     skipped: dict[str, int] = {}
-    for sid, timeline, why in timelines_of(yielding(repos.subscribers.iter_raw()), payments):
+    for sid, timeline, why in timelines_of(
+        yielding(repos.subscribers.iter_raw(), pause=pause), payments
+    ):
         if timeline is None:
             skipped[why] = skipped.get(why, 0) + 1
             continue

@@ -46,6 +46,7 @@ class ReportCache:
 
     Args:
         hold: while it answers True, `get` answers what it has and computes nothing.
+        pause: passed to `build_report`: its passes stop while a Slack request is in flight.
     """
 
     def __init__(
@@ -54,9 +55,10 @@ class ReportCache:
         settings: Settings,
         clock: Clock,
         hold: Callable[[], bool] | None = None,
+        pause: Callable[[], bool] | None = None,
     ) -> None:
         self.repos, self.settings, self.clock = repos, settings, clock
-        self.hold = hold
+        self.hold, self.pause = hold, pause
         self._reports: dict[str, tuple[datetime, MetricsReport]] = {}
         self._computing: set[str] = set()
         self._lock = threading.Lock()
@@ -64,7 +66,7 @@ class ReportCache:
     def compute(self, period: str) -> MetricsReport:
         now = self.clock.now()
         today = now.astimezone(self.settings.timezone).date()
-        report = build_report(self.repos, self.settings, today, PERIODS[period], now)
+        report = build_report(self.repos, self.settings, today, PERIODS[period], now, self.pause)
         with self._lock:
             self._reports[period] = (now, report)
         return report

@@ -57,3 +57,28 @@ def test_a_process_with_one_thread_never_rests(ticks: Ticks, monkeypatch) -> Non
     monkeypatch.setattr(bulk, "_threads", lambda: 1)
     assert list(bulk.yielding(itertools.islice(itertools.count(), 50))) == list(range(50))
     assert ticks.rests == []
+
+
+def test_a_pass_pauses_instead_of_resting_while_a_request_is_in_flight(ticks: Ticks) -> None:
+    """At each rest, `pause` is asked first: when it waited (a request was in flight) the pass
+    goes on at once; when nothing was in flight it rests as before."""
+    asked: list[int] = []
+    in_flight = iter([True, False, True])
+
+    def pause() -> bool:
+        asked.append(len(asked))
+        return next(in_flight)
+
+    out = list(bulk.yielding(range(10), run_for=0.0025, rest_for=0.0005, pause=pause))
+    assert out == list(range(10))
+    assert len(asked) == 3  # after items 2, 5 and 8, as the rests
+    assert ticks.rests == [0.0005]  # only where nothing was in flight
+
+
+def test_a_process_with_one_thread_never_pauses(ticks: Ticks, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(bulk, "_threads", lambda: 1)
+    asked: list[bool] = []
+    assert list(bulk.yielding(range(50), pause=lambda: asked.append(True) or True)) == list(
+        range(50)
+    )
+    assert asked == []

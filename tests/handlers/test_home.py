@@ -245,8 +245,9 @@ def test_before_the_first_headline_the_home_says_when_it_comes(bots):
     text = _open_home(restarted, "U1")
     assert "after today's digest" not in text
     assert "The first numbers are being computed; they appear here within minutes." in text
+    restarted.clock.advance(minutes=1)  # its turn waits for a lull in Slack requests
     restarted.services.extras["headline"].tick()
-    assert "As of Mon Jun 15, 09:30." in _open_home(restarted, "U1")
+    assert "As of Mon Jun 15, 09:31." in _open_home(restarted, "U1")
     restarted.stop()
 
     saturday = FixedClock(datetime(2026, 6, 20, 14, 0, tzinfo=UTC))  # no digest on Saturdays

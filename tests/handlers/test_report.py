@@ -9,6 +9,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from bot.clock import FixedClock
+from bot.metrics.headline import DEFER_AT_MOST, LULL
 from bot.models import Subscriber, Subscription
 from bot.repos import Repos
 from bot.repos.reports import HeadlineRepo
@@ -194,6 +195,7 @@ def test_the_headline_is_computed_after_the_digest_is_posted_never_by_a_view(car
     assert "being computed; they appear here within minutes" in home_text(care_bot)
     assert keeper(care_bot).current() is None  # views start nothing
     assert keeper(care_bot).current() is None
+    care_bot.clock.advance(seconds=LULL.total_seconds())  # a lull after the last request
     run(job)
     text = home_text(care_bot)
     assert "Churn rate: *16.7%* (of 12)" in text and "Computed once a day" not in text
@@ -228,12 +230,13 @@ def test_the_kept_headline_survives_a_restart_and_is_computed_again_after_the_ne
     assert not keeper(bot).due()  # the digest is due and not posted
     post_digest_on(bot, date(2026, 6, 16))
     assert keeper(bot).due()
+    bot.clock.advance(seconds=LULL.total_seconds())
     keeper(bot).tick()
     now = keeper(bot).current()
     assert now is not None and now.as_of == date(2026, 6, 16)
     assert now.figures["churn_rate"].value == 30.0
     text = home_text(bot)
-    assert "Churn rate: *30.0%* (of 10)" in text and "As of Tue Jun 16, 09:30." in text
+    assert "Churn rate: *30.0%* (of 10)" in text and "As of Tue Jun 16, 09:31." in text
 
 
 def test_a_kept_headline_that_cannot_be_read_is_computed_again(bots, caplog):
@@ -250,3 +253,39 @@ def test_a_kept_headline_that_cannot_be_read_is_computed_again(bots, caplog):
     assert "Churn rate: *20.0%* (of 10)" in home_text(bot)
     bot.stop()
     assert keeper(bots(data_dir=bot.data_dir)).current() is not None
+
+
+def test_the_headline_waits_for_a_lull_in_slack_requests_then_starts(care_bot):
+    """At each minute's turn after posting, a signed request in the last minute defers the
+    headline (claims come first); the first turn after a quiet minute computes it."""
+    seed(care_bot.repos)
+    post_digest(care_bot)
+    assert care_bot.fake.wait_for(lambda: not care_bot.services.publisher.posting)
+    job = care_bot.services.extras["headline_job"]
+    for _ in range(6):  # the team works the digest: a request every 30 s
+        status, _, _ = care_bot.sender.command("mine", user_id="U2")
+        assert status == 200
+        care_bot.clock.advance(seconds=30)
+        run(job)
+        assert keeper(care_bot).due() and keeper(care_bot).current() is None
+    assert "being computed; they appear here within minutes" in home_text(care_bot)
+    care_bot.clock.advance(seconds=LULL.total_seconds() - 30)
+    run(job)
+    assert "Churn rate: *20.0%* (of 10)" in home_text(care_bot)
+
+
+def test_a_headline_deferred_by_requests_for_its_whole_bound_is_computed_anyway(care_bot):
+    seed(care_bot.repos)
+    post_digest(care_bot)
+    assert care_bot.fake.wait_for(lambda: not care_bot.services.publisher.posting)
+    job = care_bot.services.extras["headline_job"]
+    started = care_bot.clock.now()
+    while care_bot.clock.now() - started < DEFER_AT_MOST:  # never a quiet minute
+        status, _, _ = care_bot.sender.command("mine", user_id="U2")
+        assert status == 200
+        run(job)
+        assert keeper(care_bot).current() is None
+        care_bot.clock.advance(minutes=10)
+    care_bot.sender.command("mine", user_id="U2")
+    run(job)
+    assert "Churn rate: *20.0%* (of 10)" in home_text(care_bot)

@@ -1,0 +1,144 @@
+"""The headline yields to people (`bot.metrics.headline.HeadlineKeeper` with `bot.activity`):
+it starts after a lull in Slack requests, or anyway once deferred its bound; while it runs its
+passes stop whenever a request is in flight; its figures stay the full report's."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bot import bulk
+from bot.activity import Activity
+from bot.clock import FixedClock
+from bot.metrics.headline import DEFER_AT_MOST, LULL, HeadlineKeeper, compute_headline
+from bot.metrics.report import build_report
+from bot.repos import Repos
+from bot.store import Store
+from config import Settings
+from tests.bot.metrics.test_headline import NOW, TODAY, fill
+
+PEOPLE = [(n * 7, None if n % 3 else 20, "") for n in range(12)]
+
+
+def a_request(activity: Activity) -> None:
+    with activity.serving():
+        pass
+
+
+@pytest.fixture
+def kept(repos: Repos, settings: Settings) -> tuple[HeadlineKeeper, Activity, FixedClock]:
+    fill(repos, PEOPLE, [(1, "nps", 5, 9, "")], [], [])
+    clock = FixedClock(NOW)  # Monday 14:00 in New York: the digest time has passed
+    activity = Activity(clock)
+    return HeadlineKeeper(repos, settings, clock, lambda: True, activity), activity, clock
+
+
+def test_the_headline_does_not_start_while_requests_come_and_starts_after_a_lull(kept) -> None:  # noqa: ANN001
+    keeper, activity, clock = kept
+    for _ in range(20):  # a request every 30 s for 10 minutes, a turn after each
+        a_request(activity)
+        clock.advance(seconds=30)
+        assert keeper.due() and keeper.tick() is False
+    assert keeper.current() is None and keeper.deferred_since == NOW + timedelta(seconds=30)
+    clock.advance(seconds=LULL.total_seconds() - 30)  # a minute since the last request
+    assert keeper.tick() is True
+    assert keeper.current() is not None and keeper.deferred_since is None
+    assert keeper.tick() is False  # once a day
+
+
+def test_a_request_in_flight_at_the_turn_is_no_lull_however_long_it_began_ago(kept) -> None:  # noqa: ANN001
+    keeper, activity, clock = kept
+    number = activity.begin()
+    clock.advance(minutes=10)
+    assert keeper.tick() is False
+    activity.end(number)
+    clock.advance(seconds=LULL.total_seconds())
+    assert keeper.tick() is True
+
+
+def test_a_headline_deferred_past_its_bound_is_computed_anyway(kept) -> None:  # noqa: ANN001
+    keeper, activity, clock = kept
+    turns = 0
+    while keeper.current() is None:  # the team never rests a minute: a request each turn
+        a_request(activity)
+        keeper.tick()
+        turns += 1
+        clock.advance(minutes=1)
+        assert turns <= DEFER_AT_MOST / timedelta(minutes=1) + 1
+    assert turns == DEFER_AT_MOST / timedelta(minutes=1) + 1  # deferred the whole bound
+    assert keeper.deferred_since is None
+
+
+def test_the_next_days_deferral_counts_from_its_own_first_turn(kept) -> None:  # noqa: ANN001
+    """A bound is counted from the first turn that deferred that day's computation, not from
+    a deferral of the day before."""
+    keeper, activity, clock = kept
+    a_request(activity)
+    assert keeper.tick() is False
+    clock.advance(seconds=LULL.total_seconds())
+    assert keeper.tick() is True
+    clock.advance(days=1)  # Tuesday 14:00: due again
+    a_request(activity)
+    assert keeper.tick() is False and keeper.deferred_since == clock.now()
+    clock.advance(minutes=30)
+    a_request(activity)
+    assert keeper.tick() is False  # 30 minutes deferred: not yet the bound
+    assert keeper.current() is not None and keeper.current().as_of == TODAY
+
+
+@pytest.fixture
+def ticking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each step of a pass reads 1 ms on the passes' clock: every step is a rest point."""
+    moments = iter(range(10**7))
+    monkeypatch.setattr(bulk, "_clock", lambda: next(moments) * 0.001)
+    monkeypatch.setattr(bulk, "_sleep", lambda _seconds: None)
+    monkeypatch.setattr(bulk, "_threads", lambda: 4)
+
+
+@pytest.mark.parametrize("pass_name", ["headline", "report"])
+def test_a_pass_stops_while_a_request_is_in_flight_and_finishes_once_it_is_answered(
+    ticking,  # noqa: ANN001
+    settings: Settings,
+    pass_name: str,
+) -> None:
+    with Store.memory() as store:
+        repos = Repos.open(store)
+        fill(repos, PEOPLE, [(n, "nps", 5, 9, "") for n in range(12)], [], [])
+        expected = build_report(repos, settings, TODAY, 30, NOW).figures()
+        activity = Activity(FixedClock(NOW), patience=60)
+        asked = threading.Event()
+
+        def pause() -> bool:
+            asked.set()
+            return activity.pause()
+
+        out: list[dict] = []
+
+        def compute() -> None:
+            if pass_name == "headline":
+                out.append(compute_headline(repos, settings, NOW, pause).figures)
+            else:
+                out.append(build_report(repos, settings, TODAY, 30, NOW, pause).figures())
+
+        number = activity.begin()  # a claim is being answered
+        worker = threading.Thread(target=compute)
+        worker.start()
+        assert asked.wait(10)
+        worker.join(0.3)
+        assert worker.is_alive() and not out  # stopped at its first rest point
+        activity.end(number)
+        worker.join(30)
+        assert not worker.is_alive()
+    assert out == [expected]
+
+
+def test_a_pass_finishes_beside_a_request_that_is_never_answered(ticking, settings) -> None:  # noqa: ANN001
+    with Store.memory() as store:
+        repos = Repos.open(store)
+        fill(repos, PEOPLE, [(1, "nps", 5, 9, "")], [], [])
+        activity = Activity(FixedClock(NOW), patience=0.05)
+        activity.begin()  # stuck
+        headline = compute_headline(repos, settings, NOW, activity.pause)
+        assert headline.figures == build_report(repos, settings, TODAY, 30, NOW).figures()
