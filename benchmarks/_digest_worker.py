@@ -7,8 +7,9 @@
 `post` imports the core section's synthetic exports (WORKDIR/stripe.csv, events.csv), starts
 the real bot against the fake Slack (10 managers, the default care.toml), and posts today's
 digest at Slack's 1 message/second while signed `/care claim`s of queued tasks arrive; then it
-claims every posted task, one after another. `preview` times `python app.py digest --preview`
-as a whole process, side by side with a process that only `json.load`s the files it reads.
+claims every posted task left, one after another, in two rows: beside the App Home headline
+as the bot runs it, and while it computes anyway (`benchmarks._after_posting`). `preview`
+times `python app.py digest --preview` as a whole process, side by side with a process that only `json.load`s the files it reads.
 `morning` does the same on a copy of the imported data after an engine run for the day
 before only (a manager previewing before the day's job): run it before `post`.
 Each prints one JSON object of figures as its last line.
@@ -28,11 +29,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks._after_posting import after_posting
 from benchmarks._slack_worker import (
     COMMANDS,
     MANAGERS,
     TODAY,
-    _claim,
     _metered_pacer,
     _watched_slack,
     start_bot,
@@ -118,10 +119,7 @@ def post(workdir: Path, size: int) -> dict[str, Any]:
                     **during,
                 }
             )
-            headline = _headline_beside(s)  # the daily job's turn after posting
-            out.update(claim_all(runtime, fake, record, sender))
-            headline.join()
-            out.update(headline.figures)
+            out.update(after_posting(runtime, fake, record, sender))
         finally:
             runtime.stop()
     finally:
@@ -130,37 +128,12 @@ def post(workdir: Path, size: int) -> dict[str, Any]:
     return out
 
 
-class _Headline(threading.Thread):
-    """The App Home headline's daily computation (`HeadlineKeeper.tick`), run as the
-    scheduler's 5-minute check runs it once the digest is posted: beside the claims after
-    posting. Its wall and CPU time go into the figures."""
-
-    def __init__(self, keeper: Any) -> None:
-        super().__init__(name="bench-headline", daemon=True)
-        self.keeper, self.figures = keeper, {}
-
-    def run(self) -> None:
-        wall, cpu = time.perf_counter(), time.thread_time()
-        self.keeper.tick()
-        self.figures = {
-            "headline_s": time.perf_counter() - wall,
-            "headline_cpu_s": time.thread_time() - cpu,
-            "headline_computed": self.keeper.current() is not None,
-        }
-
-
-def _headline_beside(services: Any) -> _Headline:
-    thread = _Headline(services.extras["headline"])
-    thread.start()
-    return thread
-
-
 def claim_while_posting(
     runtime: Any, fake: Any, sender: Any, done: threading.Event
 ) -> dict[str, Any]:
     """While the digest posts, `/care claim` one posted entry in `SHARE_WHILE_POSTING` (as
     soon as its message is posted) and, between them, tasks waiting in the queue: one claim
-    every `CLAIM_INTERVAL_S`. The rest of the posted entries stay open for `claim_all`.
+    every `CLAIM_INTERVAL_S`. The rest of the posted entries stay open for `after_posting`.
 
     The day's messages are stored before the parent is posted, so once the pacer has started
     the bench knows which tasks will be posted, and never claims one before its message is.
@@ -258,27 +231,6 @@ def _ack(sender: Any, fake: Any, task_id: str, user: str) -> tuple[float, int, s
     start = time.perf_counter()
     status, _, text = sender.post(body)
     return (time.perf_counter() - start) * 1000, status, text
-
-
-def claim_all(runtime: Any, fake: Any, record: Any, sender: Any) -> dict[str, Any]:
-    """After posting, `/care claim` every posted entry still open, one at a time, waiting
-    for its message's and the parent's `chat.update`: ms to the answer (p50 / p95)."""
-    repos = runtime.services.repos
-    answers = []
-    for n, message in enumerate(repos.digests.messages(TODAY)):
-        for entry in message.entries:
-            task = repos.tasks.require(entry[0])
-            if task.status != "open":
-                continue
-            user = MANAGERS[n % len(MANAGERS)]
-            answers.append(_claim(sender, fake, task.id, user, message.ts, record.parent_ts)[0])
-    if not answers:
-        raise RuntimeError("no posted entry was left open to claim after posting")
-    return {
-        "claims": len(answers),
-        "answer_p50_ms": statistics.median(answers),
-        "answer_p95_ms": percentile(answers, 95),
-    }
 
 
 # Runs `app.py ARGS` noting every file under ROOT it opens (Python's audit hook "open").

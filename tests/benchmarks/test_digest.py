@@ -71,8 +71,10 @@ def test_the_100k_targets_are_judged_at_100k_beside_a_million() -> None:
     assert row(rep, "CPU per message").values == {"100k": pytest.approx(1.1)}
     assert row(rep, "CPU per message").passed is True
     answers = [r for r in rep.rows if r.figure.strip() == "answered, p95"]
-    assert [r.passed for r in answers] == [None, True]  # while posting: no target; after: 100k
-    assert row(rep, "p95 100k / 1k").values == {"100k": pytest.approx(1.15)}
+    # while posting: no target; after, with the lull rule: 100k; beside a forced headline: shown
+    assert [r.passed for r in answers] == [None, True, None]
+    ratios = [r for r in rep.rows if r.figure.strip() == "p95 100k / 1k"]
+    assert ratios[1].values == {"100k": pytest.approx(1.15)}
     assert row(rep, "slowest answer").passed is False  # over 1 s at 1M
     assert row(rep, "preview / json.load").passed is True  # 1M is not previewed
     assert rep.columns == ["1k", "100k", "1M"]
@@ -148,3 +150,94 @@ def test_the_morning_worker_previews_a_copy_after_the_day_befores_run_only(
     assert (tmp_path / "data" / "subscribers.json").is_file()  # imported once, for `post`
     assert not (tmp_path / "data" / RECORD).exists()  # the engine ran on the copy alone
     assert not (tmp_path / "morning").exists()  # the copy is removed
+
+
+def test_claims_beside_the_lull_rule_are_judged_and_those_beside_a_forced_headline_shown() -> None:
+    rep = report(
+        {
+            1_000: figures(forced_p50_ms=16.0, forced_p95_ms=20.0, headline_turns_deferred=2),
+            100_000: figures(
+                answer_p95_ms=22.0, forced_p50_ms=24.0, forced_p95_ms=40.0, forced_claims=115
+            ),
+        }
+    )
+    judged = [r for r in rep.rows if r.figure.strip() == "p95 100k / 1k"]
+    # while posting (shown), after posting with the lull rule (judged), beside a forced one
+    assert [r.passed for r in judged] == [None, True, None]
+    assert judged[1].values == {"100k": pytest.approx(1.1)}
+    assert judged[2].values == {"100k": pytest.approx(2.0)}
+    assert row(rep, "the headline's turns that waited").values["1k"] == 2
+    assert row(rep, "After posting: /care claim of the other half").values["100k"] == 115
+    slow = report({1_000: figures(), 100_000: figures(answer_p95_ms=25.0)})
+    assert [r for r in slow.rows if r.figure.strip() == "p95 100k / 1k"][1].passed is False
+    unmeasured = report({1_000: figures(), 100_000: figures()})  # an older run's figures
+    assert [r for r in unmeasured.rows if r.figure.strip() == "p95 100k / 1k"][2].values == {
+        "100k": None
+    }
+
+
+class FakeKeeper:
+    """A keeper whose `tick` computes at the `at`-th turn, and whose `refresh` takes `takes` s."""
+
+    def __init__(self, at: int = 3, takes: float = 0.01) -> None:
+        self.turns, self.at, self.takes, self.refreshed = 0, at, takes, 0
+
+    def tick(self) -> bool:
+        self.turns += 1
+        return self.turns >= self.at
+
+    def current(self) -> object:
+        return object() if self.turns >= self.at else None
+
+    def refresh(self) -> None:
+        import time
+
+        time.sleep(self.takes)
+        self.refreshed += 1
+
+
+def test_the_turns_tick_until_the_headline_computes_and_count_the_deferred_ones() -> None:
+    from benchmarks._after_posting import Turns
+
+    keeper = FakeKeeper(at=3)
+    turns = Turns(keeper, every=0.01)
+    turns.start()
+    turns.join(10)
+    assert not turns.is_alive() and keeper.turns == 3
+    assert turns.deferred == 2 and turns.started_at is not None
+    assert turns.figures["headline_computed"] is True and turns.figures["headline_s"] >= 0
+    never = Turns(FakeKeeper(at=10**9), every=0.01)
+    never.start()
+    never.stop()
+    never.join(10)
+    assert not never.is_alive() and never.started_at is None
+
+
+def test_the_forced_headline_computes_again_until_stopped() -> None:
+    import time
+
+    from benchmarks._after_posting import Forced
+
+    keeper = FakeKeeper(takes=0.02)
+    forced = Forced(keeper)
+    forced.start()
+    assert forced.running.wait(10)
+    time.sleep(0.1)
+    forced.stop()
+    forced.join(10)
+    assert forced.figures["forced_headline_runs"] == keeper.refreshed >= 2
+    assert forced.figures["forced_headline_s"] >= 0.02 and not forced.error
+
+
+def test_the_bots_clock_runs_with_real_time_after_posting() -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from benchmarks._after_posting import run_clock
+    from bot.clock import FixedClock
+
+    clock = FixedClock(datetime(2026, 6, 15, 13, 30, tzinfo=UTC))
+    run_clock(clock)
+    first = clock.now()
+    time.sleep(0.05)
+    assert (clock.now() - first).total_seconds() >= 0.04
