@@ -128,8 +128,9 @@ def build_home(
         totals: how many entries each list has in all (mine, unclaimed today, queue) when
             the lists passed are a page of them.
         headline_at: when the headline's numbers were computed (shown: they are kept a day).
-        headline_soon: with no headline yet, whether it is computed at the bot's next turn
-            (the day's digest is posted, or none is due) rather than after today's digest.
+        headline_soon: with no headline yet, whether it is computed at the bot's next quiet
+            turn (the day's digest is posted, or none is due; `bot.metrics.headline` defers
+            it an hour at most) rather than after today's digest.
 
     Returns:
         A `{"type": "home", ...}` view of at most 100 blocks; long lists end in "and N more".
@@ -208,7 +209,10 @@ def build_home(
         )
     elif headline_soon:
         blocks.append(
-            _context("The first numbers are being computed; they appear here within minutes.")
+            _context(
+                "The first numbers are computed once Slack is quiet for a minute; they appear "
+                "here within the hour."
+            )
         )
     else:
         blocks.append(_context("Computed once a day, after today's digest is posted."))

@@ -192,7 +192,7 @@ def test_the_headline_is_computed_after_the_digest_is_posted_never_by_a_view(car
         release.set()
     wait_posted(care_bot)
     assert care_bot.fake.wait_for(lambda: not care_bot.services.publisher.posting)
-    assert "being computed; they appear here within minutes" in home_text(care_bot)
+    assert "they appear here within the hour" in home_text(care_bot)
     assert keeper(care_bot).current() is None  # views start nothing
     assert keeper(care_bot).current() is None
     care_bot.clock.advance(seconds=LULL.total_seconds())  # a lull after the last request
@@ -248,7 +248,7 @@ def test_a_kept_headline_that_cannot_be_read_is_computed_again(bots, caplog):
     bot = bots(data_dir=bot.data_dir)
     assert keeper(bot).current() is None
     assert "The kept headline cannot be read" in caplog.text
-    assert "being computed; they appear here within minutes" in home_text(bot)
+    assert "they appear here within the hour" in home_text(bot)
     keeper(bot).tick()
     assert "Churn rate: *20.0%* (of 10)" in home_text(bot)
     bot.stop()
@@ -268,7 +268,7 @@ def test_the_headline_waits_for_a_lull_in_slack_requests_then_starts(care_bot):
         care_bot.clock.advance(seconds=30)
         run(job)
         assert keeper(care_bot).due() and keeper(care_bot).current() is None
-    assert "being computed; they appear here within minutes" in home_text(care_bot)
+    assert "they appear here within the hour" in home_text(care_bot)
     care_bot.clock.advance(seconds=LULL.total_seconds() - 30)
     run(job)
     assert "Churn rate: *20.0%* (of 10)" in home_text(care_bot)

@@ -46,7 +46,7 @@ def test_home_shows_my_tasks_unclaimed_tasks_and_the_week() -> None:
     ]
     assert "Computed once a day, after today's digest is posted" in str(view["blocks"][-1])
     soon = build_home(ALICE, mine, [], stats, NOW, TZ, headline_soon=True)
-    assert "being computed; they appear here within minutes" in str(soon["blocks"][-1])
+    assert "they appear here within the hour" in str(soon["blocks"][-1])
     accessories = [b["accessory"] for b in view["blocks"] if "accessory" in b]
     assert accessories[0]["action_id"] == ids.ACTION_HOME_REFRESH
     assert [a["action_id"] for a in accessories[1:3]] == [ids.ACTION_LOG] * 2
