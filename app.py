@@ -61,9 +61,10 @@ class Runtime:
 
     def start(self, serve_http: bool = True) -> None:
         if self.settings.slack.app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from handlers.slack_socket import WatchedSocketModeHandler
 
-            self.socket = SocketModeHandler(self.bolt, self.settings.slack.app_token)
+            token = self.settings.slack.app_token
+            self.socket = WatchedSocketModeHandler(self.bolt, token, self.activity)  # type: ignore[arg-type]
             self.socket.connect()
         self.heartbeat.beat()  # type: ignore[attr-defined]
         if serve_http:

@@ -81,3 +81,33 @@ def test_http_events_endpoint_is_closed_in_socket_mode_but_health_answers(socket
         assert conn.getresponse().status == 404
     finally:
         conn.close()
+
+
+def test_a_request_over_the_socket_is_in_flight_until_acknowledged(socket_bot, socket_mode):
+    """In Socket Mode too, background work sees each Slack request (`bot.activity`): the
+    headline waits for a lull in them and its passes pause while one is answered."""
+    import threading
+    from datetime import timedelta
+
+    from tests.handlers.conftest import TODAY, add_task
+
+    activity = socket_bot.runtime.activity
+    add_checkins(socket_bot.repos, 1)
+    task = add_task(socket_bot.repos, "cus_000", "checkin_30", TODAY, socket_bot.clock.now())
+    minute = timedelta(seconds=60)
+    assert activity.lull(minute)
+    acks: list[dict] = []
+    with socket_bot.repos.store.lock:  # the claim waits for the store inside the request
+        claimer = threading.Thread(
+            target=lambda: acks.append(_command(socket_mode, f"claim {task.id}"))
+        )
+        claimer.start()
+        assert socket_bot.fake.wait_for(lambda: activity.in_flight == 1)
+        assert not activity.lull(minute)
+    claimer.join(10)
+    assert acks and "You claimed" in message_text(acks[0]["payload"])
+    # it ends once the acknowledgement is sent: the test may read the ack a moment before
+    assert socket_bot.fake.wait_for(lambda: activity.in_flight == 0)
+    assert not activity.lull(minute)
+    socket_bot.clock.advance(seconds=60)
+    assert activity.lull(minute)

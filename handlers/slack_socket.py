@@ -1,0 +1,27 @@
+"""Socket Mode: Slack's requests come over a websocket instead of `POST /slack/events`.
+
+Each one is reported to the bot's `bot.activity.Activity` from when Bolt takes it until its
+acknowledgement is sent, as the HTTP server reports `/slack/events` (`handlers.http.Watched`):
+background work waits for a lull in them and pauses while one is in flight, in both modes.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode.client import BaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bot.activity import Activity
+
+
+class WatchedSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode handler, each request counted in flight in `activity`."""
+
+    def __init__(self, app: App, app_token: str, activity: Activity) -> None:
+        self.activity = activity
+        super().__init__(app, app_token)
+
+    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with self.activity.serving():
+            super().handle(client, req)  # type: ignore[arg-type]
