@@ -98,14 +98,17 @@ def ticking(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("pass_name", ["headline", "report"])
+@pytest.mark.parametrize("people", [PEOPLE, []], ids=["customers", "events-only"])
 def test_a_pass_stops_while_a_request_is_in_flight_and_finishes_once_it_is_answered(
     ticking,  # noqa: ANN001
     settings: Settings,
     pass_name: str,
+    people: list,
 ) -> None:
+    """Over customers, or over events alone (no customer stored: only the events' pass)."""
     with Store.memory() as store:
         repos = Repos.open(store)
-        fill(repos, PEOPLE, [(n, "nps", 5, 9, "") for n in range(12)], [], [])
+        fill(repos, people, [(n, "nps", 5, 9, "") for n in range(12)], [], [])
         expected = build_report(repos, settings, TODAY, 30, NOW).figures()
         activity = Activity(FixedClock(NOW), patience=60)
         asked = threading.Event()
