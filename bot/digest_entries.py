@@ -8,30 +8,15 @@ and builds the full `DigestEntry` only for those it is asked for.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
-
-import msgspec
 
 from bot import duetask, priority
-from bot.compact import decode_doc
 from bot.digest_plan import DigestEntry, Due
 from bot.engine import EngineChanges, scored
 from bot.models import Risk, Subscriber
 from bot.repos import Repos
-from bot.repos.records import GroupedDocs
 from bot.repos.subscriber_index import value_and_flags
-from bot.risk import MAX_SCORE, Mark, UpperBound, doc_flags, marks, subscription_flags
+from bot.risk import MAX_SCORE, Mark, UpperBound, doc_flags, event_marks, subscription_flags
 from config.settings import Settings
-
-
-class _Mark(msgspec.Struct):
-    """What the risk bound reads of a stored event (`bot.risk.Mark`), as `dict.get` would."""
-
-    type: Any = ""
-    at: Any = ""
-
-
-_read_mark = msgspec.json.Decoder(_Mark).decode
 
 
 class Entries:
@@ -97,17 +82,7 @@ class Entries:
 
     def _marks(self, sid: str) -> list[Mark]:
         """What the risk bound reads of the customer's events, from a slim decode of each."""
-        events = self.changes.events
-        if not isinstance(events, GroupedDocs):
-            return marks(events.get(sid, ()))
-        found = []
-        for raw in events.encoded(sid):
-            try:
-                mark = _read_mark(raw)
-                found.append((mark.type, str(mark.at)))
-            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-                found.extend(marks([decode_doc(raw)]))
-        return found
+        return event_marks(self.changes.events, sid)
 
     def may_pin(self, sid: str, most: int) -> bool:
         """Whether the must-show rules could pin the customer, their risk bound being `most`

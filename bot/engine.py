@@ -48,7 +48,7 @@ from bot.models import (
 )
 from bot.repos import Repos
 from bot.repos.tasks import SkipTask
-from bot.risk import MAX_SCORE, UpperBound, band_of, doc_flags, score
+from bot.risk import MAX_SCORE, UpperBound, band_of, doc_flags, event_marks, score
 from config.settings import LifecycleRules, RiskRules, Settings
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def _plan(
         try:
             maybe_milestone = doc is not None and windows.may_have_milestone(doc)
             bits = flags.get(sid, 0) if doc is None else doc_flags(doc)
-            most = bound.points_of(bits, events.get(sid, ()))
+            most = bound.points_of_marks(bits, event_marks(events, sid))
         except (KeyError, TypeError, AttributeError, ValueError):
             if doc is None or repos.subscribers.load(doc) is None:
                 continue  # a document that cannot be read: skipped, and logged by load

@@ -27,6 +27,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+import msgspec
+
+from bot.compact import decode_doc
 from bot.models import ENDED_STATUSES, Event, Risk, RiskReason, Subscriber
 from config.settings import RiskRules
 
@@ -241,6 +244,33 @@ Mark = tuple[Any, str]
 def marks(event_docs: Iterable[dict[str, Any]]) -> list[Mark]:
     """The `Mark`s of stored event documents."""
     return [(e.get("type", ""), str(e.get("at", ""))) for e in event_docs]
+
+
+class _Mark(msgspec.Struct):
+    """What the risk bound reads of a stored event (`Mark`), as `dict.get` would."""
+
+    type: Any = ""
+    at: Any = ""
+
+
+_read_mark = msgspec.json.Decoder(_Mark).decode
+
+
+def event_marks(events: Mapping[str, list[dict[str, Any]]], sid: str) -> list[Mark]:
+    """The `Mark`s of a subscriber's stored events: from a slim decode of each event's bytes
+    when `events` holds them (`bot.repos.records.GroupedDocs.encoded`), else of the
+    documents."""
+    encoded = getattr(events, "encoded", None)
+    if encoded is None:
+        return marks(events.get(sid, ()))
+    found = []
+    for raw in encoded(sid):
+        try:
+            mark = _read_mark(raw)
+            found.append((mark.type, str(mark.at)))
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            found.extend(marks([decode_doc(raw)]))
+    return found
 
 
 # An event reduced to what the rules need: its local day and its value.
