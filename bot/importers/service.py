@@ -160,6 +160,8 @@ def import_rows(
             _import_events(table, reader, repos, now, report, progress)
         else:
             _import_subscribers(table, reader, repos, now, report, progress)
+        if not dry_run:  # the next plan restores the index, not reads every customer
+            repos.subscribers.keep_plan_index()
     return report
 
 

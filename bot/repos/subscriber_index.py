@@ -182,10 +182,10 @@ class PlanIndex:
         self.flags: dict[str, int] = {}
         self.values: dict[str, float] = {}  # monthly value, for those of the model's types
         self.unsure: set[str] = set()
-        self._by_day: dict[str, list[str]] = {}
-        self._by_charge: dict[str, dict[float, list[str]]] = {}  # day -> months -> ids
-        self._by_month_day: dict[str, list[str]] = {}
-        self._entries = 0
+        self.by_day: dict[str, list[str]] = {}
+        self.by_charge: dict[str, dict[float, list[str]]] = {}  # day -> months -> ids
+        self.by_month_day: dict[str, list[str]] = {}
+        self.entries = 0
 
     def add(self, sid: str, head: Head | None) -> None:
         """Index `sid` as `head` describes it (None: its document has an unexpected shape)."""
@@ -209,18 +209,18 @@ class PlanIndex:
                 days.add(s.current_period_end)  # a save before the end
             months = _renewal_months(s)
             if months is not None:  # a pre-renewal touch, if it renews rarely enough
-                by_months = self._by_charge.setdefault(s.current_period_end, {})
+                by_months = self.by_charge.setdefault(s.current_period_end, {})
                 by_months.setdefault(months, []).append(sid)
-                self._entries += 1
+                self.entries += 1
         days.update(str(h.at or "")[:10] for h in head.history or ())
         start = _start(head)
         if start:
             days.add(start)
-            self._by_month_day.setdefault(start[5:], []).append(sid)
+            self.by_month_day.setdefault(start[5:], []).append(sid)
         days.discard("")
         for day in days:
-            self._by_day.setdefault(day, []).append(sid)
-        self._entries += len(days) + 1
+            self.by_day.setdefault(day, []).append(sid)
+        self.entries += len(days) + 1
         self.flags[sid] = subscription_flags(
             ((s.status, s.cancel_at_period_end) for s in subs), bool(head.last_order)
         )
@@ -233,13 +233,13 @@ class PlanIndex:
 
     def stale(self, subscribers: int) -> bool:
         """Whether entries left by changed subscribers outnumber live ones: time to rebuild."""
-        return self._entries > 8 * subscribers + 10_000
+        return self.entries > 8 * subscribers + 10_000
 
     def on_days(self, days: Iterable[str]) -> set[str]:
-        return {sid for day in days for sid in self._by_day.get(day, ())}
+        return {sid for day in days for sid in self.by_day.get(day, ())}
 
     def on_month_days(self, month_days: Iterable[str]) -> set[str]:
-        return {sid for md in month_days for sid in self._by_month_day.get(md, ())}
+        return {sid for md in month_days for sid in self.by_month_day.get(md, ())}
 
     def flagged(self) -> set[str]:
         """Subscribers whose document alone can give risk points."""
@@ -249,7 +249,7 @@ class PlanIndex:
         """Subscribers with a renewal on one of `days`, billed every `min_months` or more."""
         found: set[str] = set()
         for day in days:
-            for months, sids in self._by_charge.get(day, {}).items():
+            for months, sids in self.by_charge.get(day, {}).items():
                 if months >= min_months:
                     found.update(sids)
         return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -12,29 +12,12 @@ import msgspec
 from bot.compact import CompactDocs, Encoded, EncodedDocs, decode_doc, encode_doc
 from bot.lifecycle import MilestoneWindows
 from bot.models import Subscriber
+from bot.repos import plan_file
+from bot.repos.addresses import Addresses, base_of, normalize_email
 from bot.repos.hash_index import HashIndex, key_hash
 from bot.repos.loading import load
 from bot.repos.subscriber_index import PlanIndex, read_head, read_id
 from bot.store import Store, raw_docs
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def base_email(email: str) -> str:
-    """`name+tag@example.com` -> `name@example.com` (lower-cased)."""
-    return _base_of(normalize_email(email))
-
-
-def _base_of(email: str) -> str:
-    """`base_email` of an address already normalised."""
-    if "+" not in email:
-        return email
-    local, at, domain = email.partition("@")
-    if not at:
-        return email
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 class SubscriberRepo:
@@ -52,14 +35,14 @@ class SubscriberRepo:
         self._table = store.table("subscribers")
         self._ids: HashIndex | None = None  # hash of id -> doc id
         self._count = 0  # distinct readable ids
-        self._emails: HashIndex | None = None  # hash of address -> doc ids
-        self._bases: HashIndex | None = None  # hash of a +tagged address's base -> doc ids
+        self._emails: Addresses | None = None  # addresses -> doc ids
         self._plan: PlanIndex | None = None  # built by the first plan, then kept up to date
+        self._plan_saved = False  # its file (`bot.repos.plan_file`) is as the documents are
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the file on next use (a write undone, or a failed one)."""
-        self._ids, self._emails, self._bases, self._plan = None, None, None, None
+        self._ids, self._emails, self._plan = None, None, None
 
     def _docs(self) -> CompactDocs:
         return CompactDocs.of(raw_docs(self._table))
@@ -71,27 +54,32 @@ class SubscriberRepo:
         return self._ids
 
     def _build(self, plan: bool) -> None:
-        """Index the ids (and, with `plan`, the plan index) in one pass over the documents."""
+        """Index the ids (and, with `plan`, the plan index) in one pass over the documents;
+        the plan index restored from its saved file when it can be (`bot.repos.plan_file`)."""
         encoded = self._docs().encoded
-        hashes, doc_ids = array("q"), array("q")
-        index = PlanIndex() if plan else None
-        for doc_id, raw in encoded.pairs():
-            if index is None:
-                sid = read_id(raw)[0]
-            else:
-                head, sid = read_head(raw)
-            if type(sid) is not str:  # unreadable: left in the file, out of every view
-                load(Subscriber, decode_doc(raw), self._table, doc_id)
-                continue
-            hashes.append(key_hash(sid))
-            doc_ids.append(doc_id)
-            if index is not None:
-                index.add(sid, head)
+        restored = plan_file.restore_held(self._store, encoded, self._unreadable) if plan else None
+        if restored is not None:
+            index: PlanIndex | None = restored[0]
+            self._plan_saved = restored[2]
+            hashes, doc_ids = ids_of(encoded.pairs(), restored[1])
+        else:
+            index = PlanIndex() if plan else None
+            hashes, doc_ids = self._scan(encoded, index)
         ids = HashIndex(hashes, doc_ids)
         del hashes, doc_ids
         self._ids, self._count = ids, len(ids) - self._repeats(ids, encoded)
         if index is not None:
             self._plan = index
+
+    def _scan(self, encoded: EncodedDocs, index: PlanIndex | None) -> IdArrays:
+        """`scan`; the plan index it fills saved for the next process."""
+        hashes, doc_ids, sids = scan(encoded.pairs(), index, self._unreadable)
+        if index is not None:
+            self._plan_saved = plan_file.save_held(self._store, encoded, sids, index)
+        return hashes, doc_ids
+
+    def _unreadable(self, doc_id: int, raw: Encoded) -> None:
+        load(Subscriber, decode_doc(raw), self._table, doc_id)  # logs it
 
     @staticmethod
     def _repeats(ids: HashIndex, encoded: EncodedDocs) -> int:
@@ -120,66 +108,34 @@ class SubscriberRepo:
             if self._ids is None:
                 self._build(plan=True)
             else:
-                plan = PlanIndex()
-                for raw in self._docs().encoded.values():
-                    head, sid = read_head(raw)
-                    if type(sid) is str:
-                        plan.add(sid, head)
-                self._plan = plan
+                encoded = self._docs().encoded
+                restored = plan_file.restore_held(self._store, encoded, self._unreadable)
+                if restored is not None:
+                    self._plan, self._plan_saved = restored[0], restored[2]
+                else:
+                    self._plan = PlanIndex()
+                    self._scan(encoded, self._plan)
         assert self._plan is not None
         return self._plan
 
-    def _addresses(self) -> tuple[HashIndex, HashIndex]:
-        """(exact address -> doc ids, base of a +tagged address -> doc ids), built once.
+    def keep_plan_index(self) -> None:
+        """Save the plan index as the documents are now (built if it is not): the next process
+        to plan restores it (`bot.repos.plan_file`). An import calls this at its end."""
+        with self._store.lock:
+            plan = self._plan_index()
+            if self._plan_saved or self._store.read_only:
+                return
+            encoded = self._docs().encoded
+            sids = [read_id(raw)[0] for raw in encoded.raws()]
+            self._plan_saved = plan_file.save_held(
+                self._store, encoded, [s if type(s) is str else None for s in sids], plan
+            )
 
-        An address without a +tag is its own base: it is found in the first alone (most
-        addresses; a second entry for each would cost memory for nothing).
-        """
-        if self._emails is None or self._bases is None:
-            exact: _Pairs = (array("q"), array("q"))
-            bases: _Pairs = (array("q"), array("q"))
-            for doc_id, raw in self._docs().encoded.pairs():
-                sid, email = read_id(raw)
-                if type(sid) is str and type(email) is str and email:
-                    self._file_address(exact, bases, normalize_email(email), doc_id)
-            self._emails, self._bases = HashIndex(*exact), HashIndex(*bases)
-        return self._emails, self._bases
-
-    @staticmethod
-    def _file_address(
-        exact: HashIndex | _Pairs, bases: HashIndex | _Pairs, email: str, doc_id: int
-    ) -> None:
-        """File `doc_id` under `email` (normalised) in `exact` and, if tagged, in `bases`."""
-        _put(exact, key_hash(email), doc_id)
-        base = _base_of(email)
-        if base != email:
-            _put(bases, key_hash(base), doc_id)
-
-    def _holder(self, index: HashIndex, address: str, tagged: bool) -> tuple[int, str] | None:
-        """(doc id, id) of the first stored subscriber whose address is `address` (`tagged`:
-        whose +tagged address has `address` as its base)."""
-        encoded = self._docs().encoded
-        for doc_id in index.get(key_hash(address)):
-            raw = encoded.get(str(doc_id))
-            if raw is None:
-                continue
-            sid, email = read_id(raw)
-            if type(sid) is not str or type(email) is not str:
-                continue
-            email = normalize_email(email)
-            base = _base_of(email)
-            held = email if not tagged else base if base != email else None
-            if held == address and self._doc_id(sid) == doc_id:  # the live one of its id
-                return doc_id, sid
-        return None
-
-    def _first_by_base(self, base: str) -> str | None:
-        """The first stored subscriber whose address, without its +tag, is `base`."""
-        exact, bases = self._addresses()
-        found = [
-            h for h in (self._holder(bases, base, True), self._holder(exact, base, False)) if h
-        ]
-        return min(found)[1] if found else None
+    def _addresses(self) -> Addresses:
+        """The address index, built on first use."""
+        if self._emails is None:
+            self._emails = Addresses(self._docs().encoded.pairs())
+        return self._emails
 
     def count(self) -> int:
         with self._store.lock:
@@ -229,15 +185,24 @@ class SubscriberRepo:
     def id_by_email(self, email: str) -> str | None:
         """The id holding exactly this address (case-insensitive), first stored first."""
         with self._store.lock:
-            found = self._holder(self._addresses()[0], normalize_email(email), False)
+            encoded, address = self._docs().encoded, normalize_email(email)
+            found = self._addresses().holder(encoded, address, False, self._doc_id)
             return found[1] if found else None
 
     def by_email(self, email: str) -> Subscriber | None:
         """Exact address (case-insensitive), else the same address without a `+tag`."""
         with self._store.lock:
-            email = normalize_email(email)
-            found = self._holder(self._addresses()[0], email, False)
-            sid = found[1] if found else self._first_by_base(_base_of(email))
+            email, encoded, addresses = (
+                normalize_email(email),
+                self._docs().encoded,
+                self._addresses(),
+            )
+            found = addresses.holder(encoded, email, False, self._doc_id)
+            sid = (
+                found[1]
+                if found
+                else addresses.first_by_base(encoded, base_of(email), self._doc_id)
+            )
             return self.get(sid) if sid else None
 
     def resolve(self, id_or_email: str) -> Subscriber | None:
@@ -360,25 +325,54 @@ class SubscriberRepo:
                 self._table._next_id = None  # noqa: SLF001 - TinyDB's own id counter
             self._count += new
             for sub in {s.id: s for s in items}.values():  # the last of each id is stored
-                if self._emails is not None and self._bases is not None and sub.email:
-                    email = normalize_email(sub.email)
-                    self._file_address(self._emails, self._bases, email, placed[sub.id])
+                if self._emails is not None and sub.email:
+                    self._emails.file(normalize_email(sub.email), placed[sub.id])
                 if self._plan is not None:
                     self._plan.add(sub.id, read_head(encoded[sub.id])[0])
+                    self._plan_saved = False
             if self._plan is not None and self._plan.stale(self._count):
                 self._plan = None
             return len(items)
 
 
-_Pairs = tuple["array[int]", "array[int]"]  # hashes and doc ids, while building an index
+IdArrays = tuple["array[int]", "array[int]"]  # id hashes and doc ids, for a `HashIndex`
 
 
-def _put(index: HashIndex | _Pairs, h: int, doc_id: int) -> None:
-    if isinstance(index, HashIndex):
-        index.add(h, doc_id)
-    else:
-        index[0].append(h)
-        index[1].append(doc_id)
+def scan(
+    pairs: Iterable[tuple[int, Encoded]],
+    index: PlanIndex | None,
+    unreadable: Callable[[int, Encoded], object],
+) -> tuple[array[int], array[int], list[str | None]]:
+    """(id hashes, doc ids) of the readable documents of `pairs` ((doc id, bytes)) and each
+    document's id (None: not readable, `unreadable` called with it), in one pass that also
+    fills `index` (if any)."""
+    hashes, doc_ids = array("q"), array("q")
+    sids: list[str | None] = []
+    for doc_id, raw in pairs:
+        if index is None:
+            sid = read_id(raw)[0]
+        else:
+            head, sid = read_head(raw)
+        if type(sid) is not str:  # unreadable: left in the file, out of every view
+            sids.append(None)
+            unreadable(doc_id, raw)
+            continue
+        sids.append(sid)
+        hashes.append(key_hash(sid))
+        doc_ids.append(doc_id)
+        if index is not None:
+            index.add(sid, head)
+    return hashes, doc_ids, sids
+
+
+def ids_of(pairs: Iterable[tuple[int, Encoded]], sids: list[str | None]) -> IdArrays:
+    """(id hashes, doc ids) of the documents of `pairs` whose id `sids` knows (`scan`'s)."""
+    hashes, doc_ids = array("q"), array("q")
+    for (doc_id, _), sid in zip(pairs, sids, strict=True):
+        if sid is not None:
+            hashes.append(key_hash(sid))
+            doc_ids.append(doc_id)
+    return hashes, doc_ids
 
 
 def _holds_id(raw: Encoded, sid: str) -> bool:

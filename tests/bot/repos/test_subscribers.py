@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.lifecycle import MilestoneWindows
 from bot.repos import Repos
+from bot.repos import addresses as addresses_module
 from bot.repos import subscribers as subscribers_module
 from bot.store import Store
 from config.settings import LifecycleRules
@@ -199,7 +200,8 @@ ADDRESSES = ["ann@example.com", "ANN+x@example.com", "bo@example.com", "bo+y@exa
 def test_lookups_are_right_whatever_the_hashes_collide(
     puts: list[tuple[str, str]], buckets: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(subscribers_module, "key_hash", lambda key: hash(key) % buckets)
+    for module in (subscribers_module, addresses_module):  # ids, and addresses
+        monkeypatch.setattr(module, "key_hash", lambda key: hash(key) % buckets)
     repos = Repos.open(Store.memory())
     email_of: dict[str, str] = {}
     for sid, email in puts:
