@@ -3,6 +3,7 @@
     python -m benchmarks._digest_worker post WORKDIR SIZE
     python -m benchmarks._digest_worker preview WORKDIR SIZE
     python -m benchmarks._digest_worker morning WORKDIR SIZE
+    python -m benchmarks._digest_worker fresh WORKDIR SIZE
 
 `post` imports the core section's synthetic exports (WORKDIR/stripe.csv, events.csv), starts
 the real bot against the fake Slack (10 managers, the default care.toml), and posts today's
@@ -11,7 +12,8 @@ claims every posted task left, one after another, in two rows: beside the App Ho
 as the bot runs it, and while it computes anyway (`benchmarks._after_posting`). `preview`
 times `python app.py digest --preview` as a whole process, side by side with a process that only `json.load`s the files it reads.
 `morning` does the same on a copy of the imported data after an engine run for the day
-before only (a manager previewing before the day's job): run it before `post`.
+before only (a manager previewing before the day's job): run it before `post`. `fresh` does
+the same with no engine run at all (the first day after an import): run it before `post` too.
 Each prints one JSON object of figures as its last line.
 """
 
@@ -263,7 +265,8 @@ def files_read(command: list[str], env: dict[str, str], data_dir: Path) -> list[
     )  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(f"{command} failed: {proc.stderr[-2000:]!r}")
-    return [p for p in out.read_text().splitlines() if Path(p).is_file()]
+    opened = (Path(p) for p in out.read_text().splitlines())
+    return [str(p) for p in opened if p.is_file() and p.suffix == ".json"]  # not the plan index
 
 
 def preview(workdir: Path, size: int) -> dict[str, Any]:
@@ -304,6 +307,29 @@ def morning(workdir: Path, size: int) -> dict[str, Any]:
         "morning_engine_s": engine_s,
         "morning_noted": len(noted.get("subscribers", [])) if noted.get("date") else None,
         **{f"morning_{key}": value for key, value in out.items()},
+    }
+
+
+def fresh(workdir: Path, size: int) -> dict[str, Any]:
+    """The preview on the first day after an import (or after a day the bot was down): no
+    engine run noted the day, so it runs the whole dry run. On a copy of the imported data
+    (before the `post` step runs the day's engine), `digest --preview` beside a bare
+    `json.load` of the files it reads, alternately (`side_by_side`)."""
+    from bot.enginerun import RECORD
+    from bot.repos.plan_file import NAME
+
+    data_dir = workdir / "fresh" / "data"
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
+    data_dir.parent.mkdir()
+    subprocess.run(["cp", "-a", str(import_data(workdir)), str(data_dir)], check=True)
+    (data_dir / RECORD).unlink(missing_ok=True)
+    try:
+        out = side_by_side(data_dir, every=False)
+    finally:
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+    return {
+        "fresh_saved_index": int((workdir / "data" / NAME).is_file()),
+        **{f"fresh_{key}": value for key, value in out.items()},
     }
 
 
@@ -351,4 +377,5 @@ def side_by_side(data_dir: Path, every: bool) -> dict[str, Any]:
 
 if __name__ == "__main__":
     _mode, _dir, _size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    print(json.dumps({"post": post, "preview": preview, "morning": morning}[_mode](_dir, _size)))
+    modes = {"post": post, "preview": preview, "morning": morning, "fresh": fresh}
+    print(json.dumps(modes[_mode](_dir, _size)))

@@ -24,6 +24,9 @@ in fresh interpreters (`python -m benchmarks._digest_worker post|preview WORKDIR
 3. `morning` (run first, on a copy of the imported data): the engine runs for the day before
    only, as the bot's daily job did yesterday; then the day's `digest --preview` beside a
    bare `json.load`, as in 2: a manager previewing before the day's job. Same target.
+4. `fresh` (also first, on a copy): the preview with no engine run at all, the first day
+   after an import (or after a day the bot was down): the whole dry run, its subscribers'
+   plan index restored from the file the import saved (`bot.repos.plan_file`). Same target.
 
 Importing a million subscribers takes some 8 minutes before anything is measured. To reuse a
 data directory already imported from the same synthetic exports (`core`'s, seed 3), name it
@@ -78,6 +81,12 @@ def run(options: Options) -> Report:
                     results[size] = run_worker(
                         "benchmarks._digest_worker", ["morning", workdir, size], WORKER_TIMEOUT
                     )
+                with console.status(f"digest: {label(size)}: the preview after an import"):
+                    results[size].update(
+                        run_worker(
+                            "benchmarks._digest_worker", ["fresh", workdir, size], WORKER_TIMEOUT
+                        )
+                    )
             with console.status(f"digest: {label(size)}: posting at 1/s, claims while posting"):
                 results[size].update(
                     run_worker("benchmarks._digest_worker", ["post", workdir, size], WORKER_TIMEOUT)
@@ -125,6 +134,7 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
     big = max((s for s in sizes if small < s <= PREVIEW_MAX_SIZE), default=sizes[-1])
     previewed = max((s for s in sizes if "preview_over_load" in results[s]), default=big)
     morning = max((s for s in sizes if "morning_preview_over_load" in results[s]), default=None)
+    fresh = max((s for s in sizes if "fresh_preview_over_load" in results[s]), default=None)
 
     def values(key: str) -> dict[str, float | None]:
         return {label(s): results[s].get(key) for s in sizes}
@@ -277,6 +287,20 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
             values("morning_engine_s"),
             "s",
         ),
+        Row(
+            "digest --preview the first day after an import (no engine run: the whole dry run)",
+            values("fresh_preview_process_s"),
+            "s",
+        ),
+        Row("  a bare json.load of the same files", values("fresh_json_load_process_s"), "s"),
+        Row(
+            "  first-day preview / json.load",
+            values("fresh_preview_over_load"),
+            "x",
+            f"{label(fresh)} <= {PREVIEW_RATIO}" if fresh else "",
+            None if fresh is None else results[fresh]["fresh_preview_over_load"] <= PREVIEW_RATIO,
+        ),
+        Row("  the import saved the plan index (1: yes)", values("fresh_saved_index")),
         Row("Peak memory of the posting bot (RSS)", values("peak_rss_mb"), "MB"),
     ]
     return Report(

@@ -241,3 +241,46 @@ def test_the_bots_clock_runs_with_real_time_after_posting() -> None:
     first = clock.now()
     time.sleep(0.05)
     assert (clock.now() - first).total_seconds() >= 0.04
+
+
+def test_the_first_day_preview_is_judged_against_its_own_target() -> None:
+    rep = report(
+        {
+            1_000: figures(fresh_preview_over_load=1.4, fresh_saved_index=1),
+            100_000: figures(fresh_preview_over_load=3.7, fresh_saved_index=1),
+            1_000_000: figures(),  # not previewed
+        }
+    )
+    fresh = row(rep, "first-day preview / json.load")
+    assert fresh.values == {"1k": 1.4, "100k": 3.7, "1M": None}
+    assert fresh.passed is False and fresh.target == "100k <= 3"
+    assert row(rep, "preview / json.load").passed is True  # the other cases keep their rows
+    assert row(rep, "the import saved the plan index").values["100k"] == 1
+    fine = report(
+        {1_000: figures(fresh_preview_over_load=4.0), 100_000: figures(fresh_preview_over_load=2.5)}
+    )
+    assert row(fine, "first-day preview / json.load").passed is True
+    unmeasured = report({1_000: figures(), 100_000: figures()})
+    assert row(unmeasured, "first-day preview / json.load").passed is None
+
+
+def test_the_first_day_worker_previews_a_copy_with_no_engine_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import _digest_worker
+    from benchmarks.core import prepare
+    from bot.enginerun import RECORD
+    from bot.repos.plan_file import NAME
+
+    monkeypatch.setattr(_digest_worker, "PREVIEW_RUNS", 1)
+    prepare(tmp_path, 200)
+    out = _digest_worker.fresh(tmp_path, 200)
+    assert out["fresh_saved_index"] == 1  # the import left the plan index for the preview
+    assert out["fresh_preview_process_s"] > 0 and out["fresh_json_load_process_s"] > 0
+    assert out["fresh_preview_over_load"] == pytest.approx(
+        out["fresh_preview_process_s"] / out["fresh_json_load_process_s"]
+    )
+    assert out["fresh_files_read"] > 1  # subscribers and shards, never the binary index
+    assert (tmp_path / "data" / NAME).is_file()
+    assert not (tmp_path / "data" / RECORD).exists()  # no engine ran
+    assert not (tmp_path / "fresh").exists()  # the copy is removed
