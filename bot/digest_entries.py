@@ -15,7 +15,7 @@ from bot.engine import EngineChanges, scored
 from bot.models import Risk, Subscriber
 from bot.repos import Repos
 from bot.repos.subscriber_index import value_and_flags
-from bot.risk import MAX_SCORE, Mark, UpperBound, doc_flags, event_marks, subscription_flags
+from bot.risk import MAX_SCORE, Mark, UpperBound, doc_flags, event_marks, subscriber_flags
 from config.settings import Settings
 
 
@@ -66,8 +66,7 @@ class Entries:
             return self.changes.risks[sid].score
         flags = self.changes.flags.get(sid)
         if flags is None and sub is not None:
-            subs = ((s.status, s.cancel_at_period_end) for s in sub.subscriptions)
-            flags = subscription_flags(subs, bool(sub.last_order))
+            flags = subscriber_flags(sub)
         if flags is None:  # not indexed (an unexpected shape): read the document
             doc = self.repos.subscribers.raw_doc(sid)
             try:

@@ -48,7 +48,7 @@ from bot.models import (
 )
 from bot.repos import Repos
 from bot.repos.tasks import SkipTask
-from bot.risk import MAX_SCORE, UpperBound, band_of, doc_flags, event_marks, score
+from bot.risk import MAX_SCORE, UpperBound, band_of, event_marks, score, subscriber_flags
 from config.settings import LifecycleRules, RiskRules, Settings
 
 log = logging.getLogger(__name__)
@@ -194,29 +194,29 @@ def _plan(
     holdout = settings.holdout_percent
     writers = inbox_writers(repos) if holdout and order else set()
     for sid in order:
-        # Only subscribers holding one of the dates a milestone needs are decoded to test
-        # it; the risk bound of the others comes from the index (bot/repos/subscriber_index).
-        doc = repos.subscribers.raw_doc(sid) if sid in dated else None
+        # Only subscribers holding one of the dates a milestone needs are read to test it
+        # (straight from their JSON, `SubscriberRepo.get`): the risk bound of the others
+        # comes from the index (bot/repos/subscriber_index).
+        dated_sub = repos.subscribers.get(sid) if sid in dated else None
+        if sid in dated and dated_sub is None:
+            continue  # not stored, or cannot be read (logged by the repository)
         try:
-            maybe_milestone = doc is not None and windows.may_have_milestone(doc)
-            bits = flags.get(sid, 0) if doc is None else doc_flags(doc)
+            bits = flags.get(sid, 0) if dated_sub is None else subscriber_flags(dated_sub)
             most = bound.points_of_marks(bits, event_marks(events, sid))
         except (KeyError, TypeError, AttributeError, ValueError):
-            if doc is None or repos.subscribers.load(doc) is None:
-                continue  # a document that cannot be read: skipped, and logged by load
+            if dated_sub is None:
+                continue  # events that cannot be read
             raise
         wanted = sid in context_for
         # A churn_risk task can open only if the bound reaches the high band and none is
         # active or in cooldown: otherwise today's score changes nothing here.
         can_open = most >= risk_rules.high and tasks.next_churn_key(sid, today) is not None
-        if not (maybe_milestone or can_open or wanted):
+        if not (dated_sub is not None or can_open or wanted):
             continue
-        sub: Subscriber | None = (
-            repos.subscribers.get(sid) if doc is None else repos.subscribers.load(doc)
-        )
+        sub = dated_sub or repos.subscribers.get(sid)
         if sub is None:
             continue
-        milestones = due_milestones(sub, today, lifecycle) if maybe_milestone else []
+        milestones = due_milestones(sub, today, lifecycle) if dated_sub is not None else []
         new = [(m.key, m.kind, m.due, m.reason) for m in milestones if not tasks.has_key(m.key)]
         if not (new or can_open or wanted):
             continue

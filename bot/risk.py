@@ -143,6 +143,13 @@ def doc_flags(doc: Mapping[str, Any]) -> int:
     )
 
 
+def subscriber_flags(sub: Subscriber) -> int:
+    """`doc_flags` of a subscriber read from their document (the same facts, as `score`
+    reads them)."""
+    subs = ((s.status, s.cancel_at_period_end) for s in sub.subscriptions)
+    return subscription_flags(subs, bool(sub.last_order))
+
+
 def subscription_flags(subs: Iterable[tuple[Any, Any]], last_order: bool) -> int:
     """`doc_flags` from each subscription's (status, cancel_at_period_end)."""
     flags = LAST_ORDER if last_order else 0

@@ -309,10 +309,8 @@ def test_only_the_customers_written_since_the_run_are_planned_again(monkeypatch)
             # Compared with the run's kept copy of the two files written: their customers.
             assert written == enginerun.Written(subscribers=frozenset({"cus_07", "cus_12"}))
             read: list[str] = []
-            real = repos.subscribers.raw_doc
-            monkeypatch.setattr(
-                repos.subscribers, "raw_doc", lambda sid: read.append(sid) or real(sid)
-            )
+            real = repos.subscribers.get
+            monkeypatch.setattr(repos.subscribers, "get", lambda sid: read.append(sid) or real(sid))
             changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
             assert sorted(read) == ["cus_07", "cus_12"]
             assert [t.kind for t in changes.create] == ["churn_risk"]  # cus_07 asked to cancel

@@ -140,8 +140,8 @@ def test_the_next_morning_only_the_noted_and_the_written_are_planned(monkeypatch
         written = enginerun.written_since(store, TODAY, config)
         assert written == enginerun.Written(subscribers=frozenset({"cus_07", "cus_38", "cus_39"}))
         read: list[str] = []
-        real = repos.subscribers.raw_doc
-        monkeypatch.setattr(repos.subscribers, "raw_doc", lambda sid: read.append(sid) or real(sid))
+        real = repos.subscribers.get
+        monkeypatch.setattr(repos.subscribers, "get", lambda sid: read.append(sid) or real(sid))
         changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
         assert sorted(read) == ["cus_07", "cus_38", "cus_39"]
         assert sorted((t.subscriber_id, t.kind) for t in changes.create) == [

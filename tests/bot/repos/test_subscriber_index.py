@@ -12,7 +12,7 @@ from msgspec.structs import replace
 from bot.lifecycle import MilestoneWindows
 from bot.repos import Repos
 from bot.repos.subscriber_index import value_and_flags
-from bot.risk import LAST_ORDER, UpperBound, doc_flags
+from bot.risk import LAST_ORDER, UpperBound, doc_flags, subscriber_flags
 from bot.store import Store
 from config.settings import LifecycleRules, RiskRules
 
@@ -161,3 +161,23 @@ def test_the_plan_index_follows_each_write_of_a_subscribers_value_and_flags(repo
     assert repos.subscribers.planned("cus_1") == (90.0, doc_flags(now)) != (30.0, 3)
     repos.subscribers.put(replace(stored, subscriptions=[], last_order=TODAY))
     assert repos.subscribers.planned("cus_1") == (0.0, LAST_ORDER)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=document, extra=st.sampled_from([{}, {"status": "paused"}, {"last_order": ""}]))
+def test_the_engines_read_of_a_dated_subscriber_is_the_documents(
+    doc: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    """The dry run reads a subscriber holding a window date straight from its JSON
+    (`SubscriberRepo.get`): the same subscriber, and the same risk-bound facts, as the
+    document decoded and loaded (what it read before)."""
+    store = Store.memory()
+    repos = Repos.open(store)
+    store.table("subscribers").insert({"id": "cus_1", **doc, **extra})
+    raw = repos.subscribers.raw_doc("cus_1")
+    assert raw is not None
+    loaded = repos.subscribers.load(raw)
+    got = repos.subscribers.get("cus_1")
+    assert got == loaded
+    if got is not None:
+        assert subscriber_flags(got) == doc_flags(raw)
