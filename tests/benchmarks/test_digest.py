@@ -131,25 +131,33 @@ def test_the_morning_preview_is_judged_at_the_largest_size_that_measured_it() ->
     assert row(unmeasured, "morning preview / json.load").passed is None
 
 
-def test_the_morning_worker_previews_a_copy_after_the_day_befores_run_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _worker_preview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> dict:
+    """The digest worker's `mode` step (`morning`, `fresh`) at 200 subscribers, one run: its
+    figures, with what every preview step must give."""
     from benchmarks import _digest_worker
     from benchmarks.core import prepare
-    from bot.enginerun import RECORD
 
     monkeypatch.setattr(_digest_worker, "PREVIEW_RUNS", 1)
     prepare(tmp_path, 200)
-    out = _digest_worker.morning(tmp_path, 200)
-    assert out["morning_noted"] is not None and out["morning_noted"] >= 0  # noted the day
-    assert out["morning_preview_process_s"] > 0 and out["morning_json_load_process_s"] > 0
-    assert out["morning_preview_over_load"] == pytest.approx(
-        out["morning_preview_process_s"] / out["morning_json_load_process_s"]
+    out = getattr(_digest_worker, mode)(tmp_path, 200)
+    assert out[f"{mode}_preview_process_s"] > 0 and out[f"{mode}_json_load_process_s"] > 0
+    assert out[f"{mode}_preview_over_load"] == pytest.approx(
+        out[f"{mode}_preview_process_s"] / out[f"{mode}_json_load_process_s"]
     )
-    assert out["morning_files_read"] > 1  # the subscribers and the record, at least
+    assert out[f"{mode}_files_read"] > 1  # the subscribers and shards, at least
     assert (tmp_path / "data" / "subscribers.json").is_file()  # imported once, for `post`
+    assert not (tmp_path / mode).exists()  # the copy is removed
+    return out
+
+
+def test_the_morning_worker_previews_a_copy_after_the_day_befores_run_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.enginerun import RECORD
+
+    out = _worker_preview(tmp_path, monkeypatch, "morning")
+    assert out["morning_noted"] is not None and out["morning_noted"] >= 0  # noted the day
     assert not (tmp_path / "data" / RECORD).exists()  # the engine ran on the copy alone
-    assert not (tmp_path / "morning").exists()  # the copy is removed
 
 
 def test_claims_beside_the_lull_rule_are_judged_and_those_beside_a_forced_headline_shown() -> None:
@@ -267,20 +275,10 @@ def test_the_first_day_preview_is_judged_against_its_own_target() -> None:
 def test_the_first_day_worker_previews_a_copy_with_no_engine_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from benchmarks import _digest_worker
-    from benchmarks.core import prepare
     from bot.enginerun import RECORD
     from bot.repos.plan_file import NAME
 
-    monkeypatch.setattr(_digest_worker, "PREVIEW_RUNS", 1)
-    prepare(tmp_path, 200)
-    out = _digest_worker.fresh(tmp_path, 200)
+    out = _worker_preview(tmp_path, monkeypatch, "fresh")
     assert out["fresh_saved_index"] == 1  # the import left the plan index for the preview
-    assert out["fresh_preview_process_s"] > 0 and out["fresh_json_load_process_s"] > 0
-    assert out["fresh_preview_over_load"] == pytest.approx(
-        out["fresh_preview_process_s"] / out["fresh_json_load_process_s"]
-    )
-    assert out["fresh_files_read"] > 1  # subscribers and shards, never the binary index
     assert (tmp_path / "data" / NAME).is_file()
     assert not (tmp_path / "data" / RECORD).exists()  # no engine ran
-    assert not (tmp_path / "fresh").exists()  # the copy is removed
