@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -32,26 +35,30 @@ from bot.store import Store, atomic_write
 log = logging.getLogger(__name__)
 
 NAME = "plan_index.bin"
-FORMAT = 1  # changes whenever what `PlanIndex` holds or how a document is indexed changes
+FORMAT = 2  # changes whenever what `PlanIndex` holds or how a document is indexed changes
 MOST_CHANGED = 4  # more than 1 in 4 documents changed: the whole build is as cheap
 _DIGEST = 16
 
 
 class _Saved(msgspec.Struct, array_like=True):
-    """The file: per document (in doc id order) its id, digest and subscriber id (None: none
-    readable); the index's tables with subscribers as positions in that list."""
+    """The file: per document (in doc id order) its doc id, digest, subscriber id (None: none
+    readable), risk-bound flags and value; the index's tables with subscribers as positions
+    in that order. Numbers are packed arrays (`array`, in `byteorder`): a million
+    subscribers' index restores without a Python int for each entry."""
 
     format: int
-    doc_ids: list[int]
-    digests: bytes
+    byteorder: str
+    doc_ids: bytes  # array "q"
+    digests: bytes  # _DIGEST bytes each
     sids: list[str | None]
     repeats: bool  # an id held by two documents (hand-edited)
-    flags: dict[int, int]
-    values: dict[int, float]
-    unsure: list[int]
-    by_day: dict[str, list[int]]
-    by_charge: dict[str, dict[float, list[int]]]
-    by_month_day: dict[str, list[int]]
+    flags: bytes  # array "b": `PlanIndex.flags`, -1 for none
+    valued: bytes  # one byte each: 1 if `values` holds the document's value
+    values: bytes  # array "d"
+    unsure: bytes  # array "i" of positions
+    by_day: dict[str, bytes]
+    by_charge: dict[str, dict[float, bytes]]
+    by_month_day: dict[str, bytes]
     entries: int
 
 
@@ -68,27 +75,39 @@ def save(path: Path, index: PlanIndex, docs: Iterable[tuple[int, Encoded, str | 
     """Save `index`, built from `docs` ((doc id, bytes, subscriber id or None), in doc id
     order) as they are now (the caller holds the store lock). Returns whether it was written
     (a failure only loses the next process's shortcut)."""
-    doc_ids, digests, sids = [], [], []
+    doc_ids, digests, sids = array("q"), bytearray(), []
     for doc_id, raw, sid in docs:
         doc_ids.append(doc_id)
-        digests.append(digest(raw))
+        digests += digest(raw)
         sids.append(sid)
     at = {sid: n for n, sid in enumerate(sids) if sid is not None}
+    flags, valued, values = array("b", bytes(len(sids))), bytearray(len(sids)), array("d")
+    for n, sid in enumerate(sids):
+        flags[n] = index.flags.get(sid, -1) if sid is not None else -1
+        value = index.values.get(sid) if sid is not None else None
+        valued[n] = value is not None
+        values.append(0.0 if value is None else value)
+
+    def places(held: Iterable[str]) -> bytes:
+        return array("i", (at[sid] for sid in held if sid in at)).tobytes()
+
     saved = _Saved(
         format=FORMAT,
-        doc_ids=doc_ids,
-        digests=b"".join(digests),
+        byteorder=sys.byteorder,
+        doc_ids=doc_ids.tobytes(),
+        digests=bytes(digests),
         sids=sids,
         repeats=len(at) != sum(sid is not None for sid in sids),
-        flags={at[sid]: bits for sid, bits in index.flags.items() if sid in at},
-        values={at[sid]: value for sid, value in index.values.items() if sid in at},
-        unsure=[at[sid] for sid in index.unsure if sid in at],
-        by_day={day: _places(sids_, at) for day, sids_ in index.by_day.items()},
+        flags=flags.tobytes(),
+        valued=bytes(valued),
+        values=values.tobytes(),
+        unsure=places(index.unsure),
+        by_day={day: places(held) for day, held in index.by_day.items()},
         by_charge={
-            day: {months: _places(sids_, at) for months, sids_ in by_months.items()}
+            day: {months: places(held) for months, held in by_months.items()}
             for day, by_months in index.by_charge.items()
         },
-        by_month_day={md: _places(sids_, at) for md, sids_ in index.by_month_day.items()},
+        by_month_day={md: places(held) for md, held in index.by_month_day.items()},
         entries=index.entries,
     )
     for left in path.parent.glob(f".{path.name}.*.tmp"):  # by a process killed saving it
@@ -101,19 +120,16 @@ def save(path: Path, index: PlanIndex, docs: Iterable[tuple[int, Encoded, str | 
     return True
 
 
-def _places(sids: list[str], at: dict[str, int]) -> list[int]:
-    return [at[sid] for sid in sids if sid in at]
-
-
 Restored = tuple[PlanIndex, list[str | None], int]
 
 
 def restore(
     path: Path,
-    docs: list[tuple[int, Encoded]],
+    docs: Callable[[], Iterator[tuple[int, Encoded]]],
     unreadable: Callable[[int, Encoded], object],
 ) -> Restored | None:
-    """The plan index of `docs` ((doc id, bytes) in doc id order) from the saved file.
+    """The plan index of the documents `docs()` gives ((doc id, bytes) in doc id order, each
+    call from the first) from the saved file.
 
     Args:
         path: the saved file.
@@ -129,66 +145,91 @@ def restore(
         saved = _decoder.decode(path.read_bytes())
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
-    n = len(saved.doc_ids)
-    if saved.format != FORMAT or len(saved.sids) != n or len(saved.digests) != n * _DIGEST:
+    if saved.format != FORMAT or saved.byteorder != sys.byteorder:
         return None
-    places = {doc_id: at for at, doc_id in enumerate(saved.doc_ids)}
-    if len(places) != n or len(docs) < n:
+    try:
+        doc_ids = _array("q", saved.doc_ids)
+    except ValueError:
+        return None
+    n = len(doc_ids)
+    if len(saved.sids) != n or len(saved.digests) != n * _DIGEST:
         return None
     sids: list[str | None] = []
-    fresh: list[tuple[int, Encoded]] = []
-    seen = 0
-    for doc_id, raw in docs:
-        at = places.get(doc_id)
-        if at is not None:
-            seen += 1
-            if saved.digests[at * _DIGEST : (at + 1) * _DIGEST] == digest(raw):
-                sids.append(saved.sids[at])
-                continue
-        sids.append(None)
-        fresh.append((len(sids) - 1, raw))
-        if len(fresh) > len(docs) // MOST_CHANGED + 1:
+    fresh: list[tuple[int, int, Encoded]] = []  # (position, saved position or -1, bytes)
+    at, count = 0, 0
+    for doc_id, raw in docs():
+        count += 1
+        if at < n and doc_ids[at] < doc_id:
+            return None  # a saved document is gone (or the file is not in doc id order)
+        if at < n and doc_ids[at] == doc_id:
+            same = saved.digests[at * _DIGEST : (at + 1) * _DIGEST] == digest(raw)
+            sids.append(saved.sids[at] if same else None)
+            if not same:
+                fresh.append((len(sids) - 1, at, raw))
+            at += 1
+        else:
+            sids.append(None)
+            fresh.append((len(sids) - 1, -1, raw))
+        if len(fresh) > count // MOST_CHANGED + 1 and len(fresh) > n // MOST_CHANGED + 1:
             return None
-    if seen != n:
-        return None  # a saved document is gone
+    if at != n or len(fresh) > count // MOST_CHANGED + 1:
+        return None  # a saved document is gone, or most changed
     heads = []
-    for pos, raw in fresh:
+    for pos, was, raw in fresh:
         head, sid = read_head(raw)
         sid = sid if type(sid) is str else None
-        at = places.get(docs[pos][0])
-        if at is not None and saved.sids[at] != sid:
+        if was >= 0 and saved.sids[was] != sid:
             return None  # a document now holding another id (or none)
         sids[pos] = sid
         heads.append((sid, head))
     held = [sid for sid in sids if sid is not None]
     if fresh and (saved.repeats or len(set(held)) != len(held)):
         return None  # an id held twice: which of its documents is last decides
-    index = _index_of(saved)
+    del held
+    try:
+        index = _index_of(saved)
+    except (ValueError, IndexError, TypeError):
+        return None  # positions out of range: not a file this code wrote
     for sid, head in heads:
         if sid is not None:
             index.add(sid, head)
-    for (doc_id, raw), sid in zip(docs, sids, strict=True):
+    for (doc_id, raw), sid in zip(docs(), sids, strict=True):
         if sid is None:
             unreadable(doc_id, raw)
     return index, sids, len(fresh)
 
 
+def _array(code: str, data: bytes) -> array[Any]:
+    found = array(code)
+    found.frombytes(data)
+    return found
+
+
 def _index_of(saved: _Saved) -> PlanIndex:
     sids = saved.sids
 
-    def named(places: list[int]) -> list[str]:
-        return [sids[at] for at in places]  # type: ignore[misc]
+    def named(data: bytes) -> list[str]:
+        found = [sids[at] for at in _array("i", data)]
+        if None in found:
+            raise ValueError("a position of no subscriber")
+        return found  # type: ignore[return-value]
 
+    flags, valued = _array("b", saved.flags), saved.valued
+    values = _array("d", saved.values)
+    if not len(flags) == len(valued) == len(values) == len(sids):
+        raise ValueError("tables of another length")
     index = PlanIndex()
-    index.flags = {sids[at]: bits for at, bits in saved.flags.items()}  # type: ignore[misc]
-    index.values = {sids[at]: value for at, value in saved.values.items()}  # type: ignore[misc]
-    index.unsure = {sids[at] for at in saved.unsure}  # type: ignore[misc]
-    index.by_day = {day: named(places) for day, places in saved.by_day.items()}
+    index.flags = {sid: f for sid, f in zip(sids, flags, strict=True) if sid is not None and f >= 0}
+    index.values = {
+        sid: v for sid, v, has in zip(sids, values, valued, strict=True) if sid is not None and has
+    }
+    index.unsure = set(named(saved.unsure))
+    index.by_day = {day: named(data) for day, data in saved.by_day.items()}
     index.by_charge = {
-        day: {months: named(places) for months, places in by_months.items()}
+        day: {months: named(data) for months, data in by_months.items()}
         for day, by_months in saved.by_charge.items()
     }
-    index.by_month_day = {md: named(places) for md, places in saved.by_month_day.items()}
+    index.by_month_day = {md: named(data) for md, data in saved.by_month_day.items()}
     index.entries = saved.entries
     return index
 
@@ -207,7 +248,7 @@ def restore_held(
         the documents as they are), or None: build the index in full.
     """
     path = path_of(store)
-    restored = None if path is None else restore(path, list(encoded.pairs()), unreadable)
+    restored = None if path is None else restore(path, encoded.pairs, unreadable)
     if restored is None:
         return None
     index, sids, fresh = restored

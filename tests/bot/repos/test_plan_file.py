@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from array import array
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -149,7 +150,10 @@ def test_a_file_cut_short_corrupt_or_of_another_format_is_not_used():
         assert _planned_with(data)[0] is not None
         encoded = plan_file._decoder.decode(good)
         other = plan_file._encoder.encode(replace(encoded, format=plan_file.FORMAT + 1))
-        for broken in (good[: len(good) // 2], b"\x00garbage", b"", other):
+        swapped = plan_file._encoder.encode(replace(encoded, byteorder="neither"))
+        far = array("i", [10**6]).tobytes()  # a position past the subscribers saved
+        beyond = plan_file._encoder.encode(replace(encoded, by_day={TODAY.isoformat(): far}))
+        for broken in (good[: len(good) // 2], b"\x00garbage", b"", other, swapped, beyond):
             path.write_bytes(broken)
             restored, got = _planned_with(data)
             assert restored is None
