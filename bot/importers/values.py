@@ -6,18 +6,18 @@ date: use YYYY-MM-DD"). The importer turns a `RowError` into a rejected row with
 
 Every parser is wrapped by `cell_parser`, so no text can make one raise anything else: a
 value Python cannot represent (`inf`, `1e999`, a date that overflows when moved to UTC) is
-a `RowError` too. Numbers are finite and bounded; dates lie between 1970 and 2200.
+a `RowError` too. Numbers and dates keep the bounds of `bot.bounds`, as a webhook's do.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import ParamSpec, TypeVar
 
+from bot.bounds import COUNT_RULE, is_amount, is_count, is_day, is_number
 from bot.importers import dates
 from bot.models import STATUSES
 from bot.money import ZERO_DECIMAL
@@ -25,8 +25,6 @@ from bot.money import ZERO_DECIMAL
 P = ParamSpec("P")
 T = TypeVar("T")
 
-MAX_AMOUNT = 1e12  # per billing interval; more is a typo or a column mix-up
-MAX_COUNT = 1_000_000  # quantities and interval counts
 _SHOWN = 60  # characters of a bad cell quoted in a message
 
 
@@ -155,7 +153,7 @@ def parse_when(text: str, column: str, order: str | None = None) -> datetime | N
         ) from None
     except (ValueError, OverflowError, OSError):  # 0001-01-01T00:00+01:00 has no UTC time
         value = None
-    if value is None or not 1970 <= value.year <= 2200:
+    if value is None or not is_day(value):
         raise RowError(
             f"{column} {shown(text)} is not a date I can read: use YYYY-MM-DD or YYYY-MM-DD HH:MM"
         )
@@ -229,7 +227,7 @@ def parse_amount(text: str, column: str) -> float | None:
         raise RowError(f"{column} {shown(raw)} is not an amount: write it like 19.00") from None
     if value < 0:
         raise RowError(f"{column} {shown(raw)} is negative")
-    if not value < MAX_AMOUNT:  # also inf and nan
+    if not is_amount(value):  # also inf and nan
         raise RowError(f"{column} {shown(raw)} is too large to be a price")
     return value
 
@@ -271,7 +269,7 @@ def parse_number(text: str, column: str) -> float | None:
         value = float(raw.replace(",", "."))
     except ValueError:
         raise RowError(f"{column} {shown(raw)} is not a number") from None
-    if not math.isfinite(value) or abs(value) >= MAX_AMOUNT:
+    if not is_number(value):
         raise RowError(f"{column} {shown(raw)} is not a number I can store")
     return value
 
@@ -290,8 +288,8 @@ def parse_count(text: str, column: str) -> int | None:
         number = float(raw)
     except ValueError:
         raise RowError(f"{column} {shown(raw)} is not a whole number") from None
-    if not 1 <= number <= MAX_COUNT or number != int(number):  # also inf and nan
-        raise RowError(f"{column} {shown(raw)} is not a whole number from 1 to {MAX_COUNT:,}")
+    if not is_count(number):  # also inf and nan
+        raise RowError(f"{column} {shown(raw)} is not {COUNT_RULE}")
     return int(number)
 
 

@@ -30,11 +30,11 @@ from typing import Any
 from bot.models import Subscription
 from bot.repos.journal import Delivery
 from bot.signals.model import (
+    Bounded,
     Envelope,
     Happening,
     Refused,
     Signal,
-    cents,
     from_unix,
     json_body,
 )
@@ -84,35 +84,45 @@ class ChargebeeReceiver:
         return parse_event(json.loads(delivery.body))
 
 
-def subscription_of(sub: Mapping[str, Any]) -> Subscription:
-    """A Chargebee subscription (product catalog 1.0 or 2.0) as the bot's `Subscription`."""
+def subscription_of(sub: Mapping[str, Any], bounded: Bounded | None = None) -> Subscription:
+    """A Chargebee subscription (product catalog 1.0 or 2.0) as the bot's `Subscription`.
+
+    A number or date out of bounds is read as absent and named in `bounded`."""
+    check = bounded or Bounded()
     items = sub.get("subscription_items") or [{}]
     item = items[0] or {}
     price = sub.get("plan_unit_price", item.get("unit_price"))
     status = str(sub.get("status") or "active")
     ends = sub.get("cancelled_at") if status == "non_renewing" else None
+    cancelled = check.unix("canceled_at", sub.get("cancelled_at"), "cancelled_at")
+    cancelled_day = cancelled.date() if cancelled and status == "cancelled" else None
     return Subscription(
         id=str(sub["id"]),
         plan=str(sub.get("plan_id") or item.get("item_price_id") or ""),
         status=STATUSES.get(status, status),
-        amount=cents(price) or 0.0,
+        amount=check.amount("amount", price, "plan_unit_price", minor=True) or 0.0,
         currency=str(sub.get("currency_code") or ""),
         interval=str(sub.get("billing_period_unit") or "month"),
-        interval_count=int(sub.get("billing_period") or 1),
-        quantity=int(sub.get("plan_quantity") or item.get("quantity") or 1),
-        started=_day(sub.get("started_at") or sub.get("activated_at") or sub.get("created_at")),
-        current_period_end=_day(ends or sub.get("current_term_end") or sub.get("next_billing_at")),
+        interval_count=check.count("interval_count", sub.get("billing_period"), "billing_period")
+        or 1,
+        quantity=check.count(
+            "quantity", sub.get("plan_quantity") or item.get("quantity"), "plan_quantity"
+        )
+        or 1,
+        started=check.unix_day(
+            "started",
+            sub.get("started_at") or sub.get("activated_at") or sub.get("created_at"),
+        ),
+        current_period_end=check.unix_day(
+            "current_period_end",
+            ends or sub.get("current_term_end") or sub.get("next_billing_at"),
+        ),
         cancel_at_period_end=status == "non_renewing",
-        canceled_at=_day(sub.get("cancelled_at")) if status == "cancelled" else None,
-        ended_at=_day(sub.get("cancelled_at")) if status == "cancelled" else None,
+        canceled_at=cancelled_day,
+        ended_at=cancelled_day,
         cancellation_reason=str(sub.get("cancel_reason_code") or sub.get("cancel_reason") or ""),
-        trial_end=_day(sub.get("trial_end")),
+        trial_end=check.unix_day("trial_end", sub.get("trial_end")),
     )
-
-
-def _day(seconds: Any):  # noqa: ANN202 - date | None
-    when = from_unix(seconds)
-    return when.date() if when else None
 
 
 def parse_event(event: Mapping[str, Any]) -> list[Signal]:
@@ -133,8 +143,9 @@ def parse_event(event: Mapping[str, Any]) -> list[Signal]:
         email=str(customer.get("email") or "").lower(),
         name=name,
     )
+    bounded = Bounded()
     if isinstance(sub, dict) and sub.get("id"):
-        signal.subscription = subscription_of(sub)
+        signal.subscription = subscription_of(sub, bounded)
         signal.facts["plan"] = signal.subscription.plan
         signal.facts["reason"] = signal.subscription.cancellation_reason
         if signal.subscription.cancel_at_period_end:
@@ -143,18 +154,20 @@ def parse_event(event: Mapping[str, Any]) -> list[Signal]:
     if kind in EVENTS:
         signal.happenings.append(Happening(EVENTS[kind], note=signal.facts.get("reason", "")))
     elif kind in ("payment_failed", "payment_succeeded", "dunning_updated"):
-        _payment(signal, kind, content)
+        _payment(signal, kind, content, bounded)
     elif not kind.startswith(("subscription_", "customer_")):
         return []
+    signal.leave_out(bounded)
     return [signal]
 
 
-def _payment(signal: Signal, kind: str, content: Mapping[str, Any]) -> None:
+def _payment(signal: Signal, kind: str, content: Mapping[str, Any], bounded: Bounded) -> None:
     transaction = content.get("transaction") or {}
     invoice = content.get("invoice") or {}
     currency = str(transaction.get("currency_code") or invoice.get("currency_code") or "")
-    amount = cents(transaction.get("amount") or invoice.get("amount_due"))
-    retry = from_unix(invoice.get("next_retry_at"))
+    raw = transaction.get("amount") or invoice.get("amount_due")
+    amount = bounded.amount("amount", raw, "amount", minor=True)
+    retry = bounded.unix("next_retry", invoice.get("next_retry_at"), "next_retry_at")
     dunning = str(invoice.get("dunning_status") or "")
     signal.facts.update(
         amount=amount,

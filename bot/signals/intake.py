@@ -197,12 +197,16 @@ class Intake:
         note = "" if applied else "nothing for care in this event type"
         if applied and all(o.stale for o in applied) and not any(o.events for o in applied):
             status, note = IGNORED, "older than the state already stored"
+        left_out = [why for o in outcomes for why in o.signal.left_out]
+        if left_out:  # the rest was applied; the journal and the log say what was not
+            note = "left out: " + "; ".join(dict.fromkeys(left_out))
+            log.warning("%s: %s", delivery.id, note)
         first = applied[0].subscriber if applied else None
         self.journal.set_status(
             delivery.id,
             status,
             at=self._clock.now(),
-            note=note,
+            note=note[:500],
             subscriber_id=first.id if first else "",
         )
         return applied

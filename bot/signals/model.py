@@ -8,12 +8,14 @@ alert needs to say (amount, attempt, next retry, decline code, reason), in plain
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from bot.bounds import AMOUNT_RULE, COUNT_RULE, DAY_RULE, is_amount, is_count, is_day
 from bot.models import Subscription
 from bot.repos.journal import Delivery
 
@@ -78,10 +80,21 @@ class Signal:
     customer_fields: bool = False
     happenings: list[Happening] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)  # fields out of bounds, and why
 
     @property
     def types(self) -> list[str]:
         return [h.type for h in self.happenings]
+
+    def leave_out(self, bounded: Bounded) -> None:
+        """Apply the signal without the fields `bounded` refused: a subscription keeps what is
+        stored for them (its other fields are applied), and `left_out` says why."""
+        if not bounded.refused:
+            return
+        self.left_out.extend(bounded.refused.values())
+        if self.subscription is not None:
+            stated = self.sub_fields or tuple(f.name for f in dataclasses.fields(Subscription))
+            self.sub_fields = tuple(f for f in stated if f not in bounded.refused)
 
 
 @dataclass(frozen=True)
@@ -144,11 +157,82 @@ def from_unix(seconds: Any) -> datetime | None:
         return None
 
 
-def cents(amount: Any) -> float | None:
-    """An amount in minor units (Stripe, Chargebee) as a float of major units."""
-    if amount in (None, "") or isinstance(amount, bool):
+class Bounded:
+    """A vendor object's numbers and dates, read within the importers' bounds (`bot.bounds`).
+
+    A field out of them, or unreadable, is refused: the reader returns None (the caller's
+    default) and `refused` keeps, under the field's name in the bot's terms (`quantity`,
+    `amount`, `trial_end`), why. `Signal.leave_out` then applies the rest of the delivery.
+    """
+
+    def __init__(self) -> None:
+        self.refused: dict[str, str] = {}
+
+    def _refuse(self, name: str, key: str, raw: Any, rule: str) -> None:
+        shown = (
+            repr(raw)
+            if len(repr(raw)) <= 40
+            else f"{repr(raw)[:40]}... ({len(repr(raw))} characters)"
+        )
+        self.refused[name] = f"{key or name} {shown} is not {rule}"
+
+    def count(self, name: str, raw: Any, key: str = "") -> int | None:
+        """A quantity or interval count; None when absent (or 0) or refused."""
+        if raw in (None, "", 0):
+            return None
+        number = _number(raw)
+        if number is None or not is_count(number):
+            self._refuse(name, key, raw, COUNT_RULE)
+            return None
+        return int(number)
+
+    def amount(self, name: str, raw: Any, key: str = "", minor: bool = False) -> float | None:
+        """An amount in major units (`minor`: given in cents, as Stripe and Chargebee do);
+        None when absent or refused."""
+        if raw in (None, ""):
+            return None
+        number = _number(raw)
+        try:
+            value = None if number is None else (number / 100 if minor else float(number))
+        except OverflowError:  # an int too large for a float
+            value = None
+        if value is None or not is_amount(value):
+            self._refuse(name, key, raw, AMOUNT_RULE)
+            return None
+        return round(value, 2) if minor else value
+
+    def unix(self, name: str, raw: Any, key: str = "") -> datetime | None:
+        """A Unix time (seconds) as an aware UTC datetime; None when absent or refused."""
+        return self._day(name, key, raw, from_unix(raw))
+
+    def unix_day(self, name: str, raw: Any, key: str = "") -> date | None:
+        """A Unix time's UTC date; None when absent or refused."""
+        when = self.unix(name, raw, key)
+        return when.date() if when else None
+
+    def iso(self, name: str, raw: Any, key: str = "") -> datetime | None:
+        """An ISO 8601 time as an aware UTC datetime; None when absent or refused."""
+        return self._day(name, key, raw, from_iso(raw))
+
+    def _day(self, name: str, key: str, raw: Any, when: datetime | None) -> datetime | None:
+        if raw in (None, ""):
+            return None
+        if when is None or not is_day(when):
+            self._refuse(name, key, raw, DAY_RULE)
+            return None
+        return when
+
+
+def _number(raw: Any) -> float | None:
+    """A JSON number, or a string holding one; None for anything else."""
+    if isinstance(raw, bool):
         return None
-    try:
-        return round(int(amount) / 100, 2)
-    except (TypeError, ValueError):
-        return None
+    if isinstance(raw, int | float):
+        return raw
+    if isinstance(raw, str):
+        for kind in (int, float):
+            try:
+                return kind(raw.strip())
+            except ValueError:
+                continue
+    return None

@@ -30,7 +30,7 @@ from typing import Any
 
 from bot.models import Subscription
 from bot.repos.journal import Delivery
-from bot.signals.model import Envelope, Happening, Refused, Signal, from_iso, json_body
+from bot.signals.model import Bounded, Envelope, Happening, Refused, Signal, from_iso, json_body
 
 SOURCE = "recharge"
 MAX_AGE = 48 * 3600  # seconds: Recharge's own replay window
@@ -105,25 +105,31 @@ def _resource(data: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None]:
     return "", None
 
 
-def subscription_of(sub: Mapping[str, Any]) -> Subscription:
-    """A Recharge 2021-11 subscription as the bot's `Subscription`."""
+def subscription_of(sub: Mapping[str, Any], bounded: Bounded | None = None) -> Subscription:
+    """A Recharge 2021-11 subscription as the bot's `Subscription`.
+
+    A number or date out of bounds is read as absent and named in `bounded`."""
+    check = bounded or Bounded()
     status = str(sub.get("status") or "active").lower()
     title = " ".join(str(sub.get(k) or "") for k in ("product_title", "variant_title")).strip()
-    cancelled = from_iso(sub.get("cancelled_at"))
+    cancelled = check.iso("canceled_at", sub.get("cancelled_at"), "cancelled_at")
     reason = " / ".join(
         str(sub[k]) for k in ("cancellation_reason", "cancellation_reason_comments") if sub.get(k)
     )
-    next_charge = from_iso(sub.get("next_charge_scheduled_at"))
-    started = from_iso(sub.get("created_at"))
+    next_charge = check.iso(
+        "current_period_end", sub.get("next_charge_scheduled_at"), "next_charge_scheduled_at"
+    )
+    started = check.iso("started", sub.get("created_at"), "created_at")
+    count = sub.get("order_interval_frequency")
     return Subscription(
         id=str(sub["id"]),
         plan=title,
         status=STATUSES.get(status, status),
-        amount=float(sub.get("price") or 0),
+        amount=check.amount("amount", sub.get("price"), "price") or 0.0,
         currency=str(sub.get("presentment_currency") or ""),
         interval=str(sub.get("order_interval_unit") or "month").rstrip("s"),
-        interval_count=int(sub.get("order_interval_frequency") or 1),
-        quantity=int(sub.get("quantity") or 1),
+        interval_count=check.count("interval_count", count, "order_interval_frequency") or 1,
+        quantity=check.count("quantity", sub.get("quantity")) or 1,
         started=started.date() if started else None,
         current_period_end=next_charge.date() if next_charge else None,
         canceled_at=cancelled.date() if cancelled else None,
@@ -150,8 +156,9 @@ def parse_webhook(topic: str, data: Mapping[str, Any], received: Any) -> list[Si
         signal.customer_id, signal.customer_fields = str(obj["id"]), True
         signal.name = " ".join(str(obj.get(k) or "") for k in ("first_name", "last_name")).strip()
         return [signal]
+    bounded = Bounded()
     if topic.startswith("subscription/"):
-        signal.subscription = subscription_of(obj)
+        signal.subscription = subscription_of(obj, bounded)
         signal.facts = {
             "plan": signal.subscription.plan,
             "reason": signal.subscription.cancellation_reason,
@@ -160,13 +167,14 @@ def parse_webhook(topic: str, data: Mapping[str, Any], received: Any) -> list[Si
             signal.happenings.append(
                 Happening(SUBSCRIPTION_EVENTS[topic], note=signal.facts["reason"])
             )
+        signal.leave_out(bounded)
         return [signal]
-    amount = float(obj.get("total_price") or 0) or None
-    retry = from_iso(obj.get("retry_date"))
+    amount = bounded.amount("amount", obj.get("total_price"), "total_price") or None
+    retry = bounded.iso("next_retry", obj.get("retry_date"), "retry_date")
     signal.facts = {
         "amount": amount,
         "currency": str(obj.get("currency") or ""),
-        "attempt": int(obj.get("charge_attempts") or 0),
+        "attempt": bounded.count("attempt", obj.get("charge_attempts"), "charge_attempts") or 0,
         "next_retry": retry.isoformat() if retry else "",
         "decline_code": str(obj.get("error_type") or ""),
         "reason": str(obj.get("error") or ""),
@@ -178,4 +186,5 @@ def parse_webhook(topic: str, data: Mapping[str, Any], received: Any) -> list[Si
         signal.happenings.append(Happening("order", amount))
     else:
         return []
+    signal.leave_out(bounded)
     return [signal]

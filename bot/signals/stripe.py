@@ -36,7 +36,15 @@ from typing import Any
 
 from bot.models import Subscription
 from bot.repos.journal import Delivery
-from bot.signals.model import Envelope, Happening, Refused, Signal, from_unix, json_body
+from bot.signals.model import (
+    Bounded,
+    Envelope,
+    Happening,
+    Refused,
+    Signal,
+    from_unix,
+    json_body,
+)
 
 SOURCE = "stripe"
 # A running bot takes `sync stripe`'s listed state as deliveries of these types (never sent by
@@ -89,19 +97,20 @@ HARD_DECLINES = frozenset(
 )
 
 
-def money(amount: Any, currency: str) -> float | None:
-    """A Stripe amount (minor units, except zero-decimal currencies) in major units."""
-    if amount in (None, "") or isinstance(amount, bool):
-        return None
-    try:
-        value = int(amount)
-    except (TypeError, ValueError):
-        return None
-    return float(value) if currency.lower() in ZERO_DECIMAL else round(value / 100, 2)
+def money(
+    amount: Any, currency: str, bounded: Bounded | None = None, key: str = ""
+) -> float | None:
+    """A Stripe amount (minor units, except zero-decimal currencies) in major units; None when
+    absent, or out of bounds (then `bounded` says why, under "amount")."""
+    minor = currency.lower() not in ZERO_DECIMAL
+    return (bounded or Bounded()).amount("amount", amount, key or "amount", minor=minor)
 
 
-def subscription_of(obj: Mapping[str, Any]) -> Subscription:
-    """A Stripe subscription object as the bot's `Subscription` (API 2017-08-15 to current)."""
+def subscription_of(obj: Mapping[str, Any], bounded: Bounded | None = None) -> Subscription:
+    """A Stripe subscription object as the bot's `Subscription` (API 2017-08-15 to current).
+
+    A number or date out of bounds is read as absent and named in `bounded`."""
+    check = bounded or Bounded()
     items = (obj.get("items") or {}).get("data") or [{}]
     item = items[0] or {}
     price = item.get("price") or item.get("plan") or obj.get("plan") or {}
@@ -124,28 +133,24 @@ def subscription_of(obj: Mapping[str, Any]) -> Subscription:
         str(details[k]) for k in ("reason", "feedback", "comment") if details.get(k)
     )
     period_end = obj.get("current_period_end") or item.get("current_period_end")
+    count = recurring.get("interval_count") or price.get("interval_count")
     return Subscription(
         id=str(obj["id"]),
         plan=str(plan),
         status=status,
-        amount=money(amount, currency) or 0.0,
+        amount=money(amount, currency, check, "unit_amount") or 0.0,
         currency=currency.upper(),
         interval=str(recurring.get("interval") or price.get("interval") or "month"),
-        interval_count=int(recurring.get("interval_count") or price.get("interval_count") or 1),
-        quantity=int(item.get("quantity") or obj.get("quantity") or 1),
-        started=_day(obj.get("start_date") or obj.get("created")),
-        current_period_end=_day(period_end),
+        interval_count=check.count("interval_count", count) or 1,
+        quantity=check.count("quantity", item.get("quantity") or obj.get("quantity")) or 1,
+        started=check.unix_day("started", obj.get("start_date") or obj.get("created")),
+        current_period_end=check.unix_day("current_period_end", period_end),
         cancel_at_period_end=bool(obj.get("cancel_at_period_end") or obj.get("cancel_at")),
-        canceled_at=_day(obj.get("canceled_at")),
-        ended_at=_day(obj.get("ended_at")),
+        canceled_at=check.unix_day("canceled_at", obj.get("canceled_at")),
+        ended_at=check.unix_day("ended_at", obj.get("ended_at")),
         cancellation_reason=reason,
-        trial_end=_day(obj.get("trial_end")),
+        trial_end=check.unix_day("trial_end", obj.get("trial_end")),
     )
-
-
-def _day(seconds: Any):  # noqa: ANN202 - date | None
-    when = from_unix(seconds)
-    return when.date() if when else None
 
 
 def _customer_id(obj: Mapping[str, Any]) -> str:
@@ -257,7 +262,8 @@ def _expiry(card: Mapping[str, Any]) -> str:
 def _subscription_signal(
     kind: str, at: datetime, obj: Mapping[str, Any], previous: Mapping[str, Any] | None
 ) -> Signal:
-    sub = subscription_of(obj)
+    bounded = Bounded()
+    sub = subscription_of(obj, bounded)
     email, name = _customer_email(obj)
     signal = Signal(SOURCE, kind, at, customer_id=_customer_id(obj), email=email.lower(), name=name)
     signal.subscription = sub
@@ -270,15 +276,16 @@ def _subscription_signal(
     elif event == "resumed":
         signal.happenings.append(Happening("resume"))
     elif event == "trial_will_end":
-        trial_end = from_unix(obj.get("trial_end"))
-        facts["trial_end"] = trial_end.date().isoformat() if trial_end else ""
+        trial_end = sub.trial_end
+        facts["trial_end"] = trial_end.isoformat() if trial_end else ""
         signal.happenings.append(Happening("trial_ending", note=facts["trial_end"]))
     elif event == "updated":
         signal.happenings.extend(_updates(sub, obj, previous))
     if sub.cancel_at_period_end:
-        ends = from_unix(obj.get("cancel_at") or obj.get("current_period_end"))
+        ends = bounded.unix("ends", obj.get("cancel_at") or obj.get("current_period_end"))
         facts["ends"] = ends.date().isoformat() if ends else ""
     signal.facts = facts
+    signal.leave_out(bounded)
     return signal
 
 
@@ -310,7 +317,8 @@ def _updates(
 
 def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal | None:
     currency = str(obj.get("currency") or "")
-    attempt = int(obj.get("attempt_count") or 0)
+    bounded = Bounded()
+    attempt = bounded.count("attempt", obj.get("attempt_count"), "attempt_count") or 0
     email, name = _customer_email(obj)
     signal = Signal(SOURCE, kind, at, customer_id=_customer_id(obj), email=email.lower(), name=name)
     facts: dict[str, Any] = {
@@ -319,8 +327,8 @@ def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal |
         "attempt": attempt,
     }
     if kind == "invoice.payment_failed":
-        amount = money(obj.get("amount_due") or obj.get("amount_remaining"), currency)
-        retry = from_unix(obj.get("next_payment_attempt"))
+        amount = money(obj.get("amount_due") or obj.get("amount_remaining"), currency, bounded)
+        retry = bounded.unix("next_retry", obj.get("next_payment_attempt"), "next_payment_attempt")
         decline, advice = _decline(obj)
         hard = advice in HARD_ADVICE or decline in HARD_DECLINES
         facts.update(
@@ -334,18 +342,19 @@ def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal |
         if retry is None and attempt > 1:
             signal.happenings.append(Happening("retries_exhausted", value=amount))
     elif kind == "invoice.payment_succeeded":
-        amount = money(obj.get("amount_paid"), currency)
+        amount = money(obj.get("amount_paid"), currency, bounded, "amount_paid")
         facts["amount"] = amount
         if attempt <= 1:
             return None
         signal.happenings.append(Happening("payment_recovered", value=amount))
     elif kind == "invoice.marked_uncollectible":
-        amount = money(obj.get("amount_remaining") or obj.get("amount_due"), currency)
+        amount = money(obj.get("amount_remaining") or obj.get("amount_due"), currency, bounded)
         facts["amount"] = amount
         signal.happenings.append(Happening("retries_exhausted", value=amount))
     else:
         return None
     signal.facts = facts
+    signal.leave_out(bounded)
     return signal
 
 

@@ -17,10 +17,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bot.bounds import MAX_AMOUNT, MAX_COUNT
 from bot.importers.events import parse_type
 from bot.importers.values import (
-    MAX_AMOUNT,
-    MAX_COUNT,
     RowError,
     parse_amount,
     parse_count,

@@ -195,8 +195,8 @@ def test_a_batch_applies_in_order_with_one_write_and_skips_a_bad_delivery(
         body, headers = stripe_request(event)
         intake.receive("stripe", body, headers)
         keys.append(f"stripe:evt_{n}")
-    bad = stripe_event("invoice.payment_failed", "evt_bad", T0, customer="cus_1")
-    bad["data"]["object"]["attempt_count"] = "many"  # parse fails: int("many")
+    bad = stripe_event("customer.subscription.updated", "evt_bad", T0, customer="cus_1")
+    del bad["data"]["object"]["id"]  # parse fails: a subscription without its id
     body, headers = stripe_request(bad)
     intake.receive("stripe", body, headers)
     results = intake.apply_many([*keys[:2], "stripe:evt_bad", keys[2]])
