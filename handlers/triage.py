@@ -335,6 +335,14 @@ class TriageSlack:
             return replies.build_info(f"Dropped the parked email `{letter.id}`."), None
 
         def retry() -> None:
+            if letter.source == SOURCE_OUTREACH:  # a sent email's triage post Slack refused
+                try:
+                    self.threads.retry_parked(letter)
+                except Exception as exc:  # noqa: BLE001 - the answer is: it stays parked
+                    log.warning(
+                        "inbox: retry of %s by %s: %s; it stays parked", letter.id, user, exc
+                    )
+                return
             try:
                 result = self.ingestor.retry_parked(letter.id)
             except PostFailed as exc:

@@ -33,7 +33,7 @@ from bot.blocks.text import (
     truncate,
     user_ref,
 )
-from bot.inbox.models import DeadLetter
+from bot.inbox.models import SOURCE_OUTREACH, DeadLetter
 from bot.models import Outreach, Risk, Subscriber, Task
 
 TRIAGE_OPEN, TRIAGE_CLAIMED, TRIAGE_RESOLVED = "open", "claimed", "resolved"
@@ -430,12 +430,22 @@ def build_parked_blocks(letters: Sequence[DeadLetter], tz: ZoneInfo) -> list[dic
     for letter in letters[:30]:
         who = clip(one_line(letter.sender), 60) or "unknown sender"
         subject = clip(one_line(letter.subject), 80) or "(no subject)"
+        if letter.source == SOURCE_OUTREACH:
+            subject = f"triage post of our email: {subject}"
         lines.append(
             f"`{escape(letter.id)}`  ·  {subject}  ·  {who}  ·  "
             f"{slack_date(letter.parked_at, '{date_short} {time}', tz=tz)}  ·  "
             f"{letter.attempts} tries: {clip(one_line(letter.error), 120)}"
         )
     blocks = [_section(head)]
+    if any(letter.source == SOURCE_OUTREACH for letter in letters):
+        blocks.append(
+            _context(
+                "A triage post of our email: the email was sent, and the customer's answer "
+                "still lands in triage (and posts it). Slack refused the post itself: retry it "
+                "after the bot is updated, or drop it."
+            )
+        )
     for start in range(0, len(lines), 5):
         blocks.append(_section(bullet_list(lines[start : start + 5], MAX_SECTION_TEXT)))
     if count > 30:

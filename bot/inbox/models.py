@@ -19,6 +19,10 @@ ITEM_AWAITING = "awaiting"
 ITEM_STATUSES = (ITEM_OPEN, ITEM_CLAIMED, ITEM_RESOLVED, ITEM_SNOOZED, ITEM_AWAITING)
 ACTIVE_ITEM_STATUSES = frozenset({ITEM_OPEN, ITEM_CLAIMED, ITEM_SNOOZED})
 SOURCE_OUTREACH = "outreach"  # an item that began with an email the team sent
+# Snapshot flags of an outreach item (bot.outreach.thread): an automatic email's item, posted
+# only when the customer answers; the refusals of its triage post counted so far; parked after
+# too many (listed in `/care triage` with the parked emails, no longer tried every minute).
+POST_ON_ANSWER, POST_REFUSALS, POST_PARKED = "post_on_answer", "post_refusals", "post_parked"
 
 # A message record is written "posting" (with its item id) BEFORE the Slack post, then
 # "posted"/"threaded" with the ts: a failure between the two never posts it twice, because a
@@ -76,6 +80,18 @@ class TriageItem(Model):
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_ITEM_STATUSES
+
+    @property
+    def awaits_post(self) -> bool:
+        """An outreach item whose triage post the minute job still has to make: not posted,
+        not an automatic email's (posted on the answer), not parked."""
+        snap = self.snapshot
+        return (
+            self.source == SOURCE_OUTREACH
+            and not self.slack.get("ts")
+            and not snap.get(POST_ON_ANSWER)
+            and not snap.get(POST_PARKED)
+        )
 
     @property
     def opened_at(self) -> datetime | None:

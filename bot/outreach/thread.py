@@ -18,21 +18,29 @@ Slack does not take the post the email stays sent (nothing is sent again) and th
 without a Slack message: `OutreachThreads.post_pending` (the triage minute job) posts it later,
 and an answer arriving first posts it before threading (`OutreachThreads.ensure_posted`).
 Posts carry their item's key, so a post whose answer was lost is found, not repeated.
+A post Slack refuses for itself (its blocks, its length: not an outage) is tried again on
+`max_attempts` minutes, then parked as the inbox parks an email it cannot handle: listed in
+`/care triage` with the error, `/care inbox retry ID` posts it, `drop ID` stops the list
+showing it; it is no longer tried every minute (the customer's answer still posts it).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.inbox.ids import normalize_address, normalize_id
-from bot.inbox.ingest import PostFailed
+from bot.inbox.ingest import MAX_ATTEMPTS, PostFailed
 from bot.inbox.models import (
     ITEM_AWAITING,
     MESSAGE_SENT,
+    POST_ON_ANSWER,
+    POST_PARKED,
+    POST_REFUSALS,
     SOURCE_OUTREACH,
+    DeadLetter,
     InboxMessage,
     TriageItem,
 )
@@ -43,7 +51,7 @@ from bot.repos import Repos
 log = logging.getLogger(__name__)
 
 OUTREACH_TEXT = 3000  # of the sent text, kept to draw the post (the whole email is in Sent)
-ON_ANSWER = "post_on_answer"  # snapshot flag: an automatic email's item, posted when answered
+PARKED_KEY = "outreach:"  # + item id: the parked list's key of a parked outreach post
 
 
 class OutreachPoster(Protocol):
@@ -94,12 +102,20 @@ class OutreachThreads:
         clock: the time source.
         poster: posts to the triage channel; None when no triage channel is configured
             (then nothing is recorded, and an answer becomes an ordinary triage item).
+        max_attempts: refusals of one item's post (not outages) before it is parked.
     """
 
-    def __init__(self, repos: Repos, clock: Clock, poster: OutreachPoster | None) -> None:
+    def __init__(
+        self,
+        repos: Repos,
+        clock: Clock,
+        poster: OutreachPoster | None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
         self.repos = repos
         self.clock = clock
         self.poster = poster
+        self.max_attempts = max_attempts
 
     def record(
         self,
@@ -161,31 +177,86 @@ class OutreachThreads:
 
         item = self.repos.inbox.mutate_item(item.id, posted)[0]
         log.info("outreach %s posted in the triage channel as item %s", item.key, item.id)
+        if item.snapshot.get(POST_REFUSALS):  # posted at last (the answer, a retry): unpark
+            letter = self.repos.inbox.dead.by_key(PARKED_KEY + item.id)
+            if letter is not None:
+                self.repos.inbox.dead.drop(letter)
+            item = self.repos.inbox.mutate_item(item.id, _unparked)[0]
         return item
 
     def post_pending(self, limit: int = 20) -> int:
         """Post outreach items whose post failed earlier (the triage minute job); automatic
         emails' items wait for the customer's answer. Slack down stops the turn; a refusal of
-        one item's post (its blocks, say) is logged and the next item is tried."""
-        pending = [
-            i
-            for i in self.repos.inbox.items()
-            if i.source == SOURCE_OUTREACH
-            and not i.slack.get("ts")
-            and not i.snapshot.get(ON_ANSWER)
-        ]
+        one item's post (its blocks, say) is counted, parked at `max_attempts`, and the next
+        item is tried. Reads only the items awaiting their post (`InboxRepo.awaiting_post`)."""
         done = 0
-        for item in sorted(pending, key=lambda i: i.created_at)[:limit]:
+        for item in self.repos.inbox.awaiting_post()[:limit]:
             try:
                 self.ensure_posted(item)
             except PostFailed as exc:
                 log.warning("outreach %s: triage post still failing: %s", item.id, exc)
                 break  # Slack is down: the next minute tries again
-            except Exception:  # about this item's message: the others still go
-                log.exception("outreach %s: Slack refused its triage post; next minute", item.id)
+            except Exception as exc:  # about this item's message: the others still go
+                self._refused(item, exc)
                 continue
             done += 1
         return done
+
+    def _refused(self, item: TriageItem, exc: Exception) -> None:
+        """Count a refusal of `item`'s post; at `max_attempts` park it (the parked list first,
+        then the item's flag: a kill between the two parks it again, once, the next minute)."""
+        error = refusal(exc)
+
+        def count(current: TriageItem) -> int:
+            refusals = int(current.snapshot.get(POST_REFUSALS, 0)) + 1
+            current.snapshot = {**current.snapshot, POST_REFUSALS: refusals}
+            return refusals
+
+        item, refusals = self.repos.inbox.mutate_item(item.id, count)
+        if refusals < self.max_attempts:
+            log.warning(
+                "outreach %s: %s (%d of %d); trying again next minute",
+                item.id,
+                error,
+                refusals,
+                self.max_attempts,
+                exc_info=exc,
+            )
+            return
+        letter = DeadLetter(
+            id="",
+            key=PARKED_KEY + item.id,
+            parked_at=self.clock.now(),
+            attempts=refusals,
+            error=error,
+            message_id=item.key,
+            subject=item.subject[:200],
+            sender=item.sender,
+            source=SOURCE_OUTREACH,
+        )
+        letter = self.repos.inbox.dead.park(letter, b"")
+        self.repos.inbox.mutate_item(item.id, _parked)
+        log.error(
+            "outreach %s: %s, %d times; parked as %s (see /care triage)",
+            item.id,
+            error,
+            refusals,
+            letter.id,
+        )
+
+    def retry_parked(self, letter: DeadLetter) -> TriageItem:
+        """`/care inbox retry ID` of a parked outreach post: post it now; it leaves the
+        parked list once Slack takes it (see `ensure_posted`), else it stays there.
+
+        Raises:
+            LookupError: its item is gone.
+            PostFailed, or Slack's refusal: not posted (still parked).
+        """
+        item = self.repos.inbox.require_item(letter.key.removeprefix(PARKED_KEY))
+        if item.slack.get("ts"):  # posted meanwhile
+            self.repos.inbox.dead.drop(letter)
+            return item
+        return self.ensure_posted(item)
 
     def _item(
         self, sent: SentMail, text: str, name: str, task_ids: list[str], post: bool
@@ -214,7 +285,7 @@ class OutreachThreads:
                 source=SOURCE_OUTREACH,
                 snapshot={
                     "outreach_text": text[:OUTREACH_TEXT],
-                    **({} if post else {ON_ANSWER: True}),
+                    **({} if post else {POST_ON_ANSWER: True}),
                 },
                 outreach_by=sent.by if post else "",
                 outreach_tasks=list(task_ids),
@@ -226,3 +297,19 @@ class OutreachThreads:
 
 def _tried(item: TriageItem) -> None:
     item.snapshot = {**item.snapshot, "post_tried": True}
+
+
+def _parked(item: TriageItem) -> None:
+    item.snapshot = {**item.snapshot, POST_PARKED: True}
+
+
+def _unparked(item: TriageItem) -> None:
+    gone = (POST_PARKED, POST_REFUSALS)
+    item.snapshot = {k: v for k, v in item.snapshot.items() if k not in gone}
+
+
+def refusal(exc: Exception) -> str:
+    """What Slack said of a post it refused ("invalid_blocks"), else the exception."""
+    response: Any = getattr(exc, "response", None)
+    error = response.get("error", "") if hasattr(response, "get") else ""
+    return f"Slack refused the post: {error}" if error else f"{type(exc).__name__}: {exc}"[:300]

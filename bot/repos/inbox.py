@@ -60,6 +60,7 @@ class InboxRepo:
         self._where: dict[str, tuple[Table, int]] | None = None  # item id -> (shard, doc id)
         self._by_key: dict[str, str] = {}
         self._threads: dict[tuple[str, str], list[str]] = {}  # (sender, subject) -> item ids
+        self._unposted: set[str] = set()  # ids of items that await their post (`awaiting_post`)
         self.dead = DeadLetters(store, self._state, self._put_state)
 
     # ----- items -------------------------------------------------------------------------
@@ -68,10 +69,12 @@ class InboxRepo:
         if self._where is None:
             where: dict[str, tuple[Table, int]] = {}
             for table, doc_id, doc in iter_docs(self._item_tables):
-                if load(TriageItem, doc, table, doc_id) is None:  # left in its file, unseen
+                item = load(TriageItem, doc, table, doc_id)
+                if item is None:  # left in its file, unseen
                     continue
                 where[doc["id"]] = (table, doc_id)
                 self._remember(doc)
+                self._track(item)
             self._where = where
         return self._where
 
@@ -80,6 +83,12 @@ class InboxRepo:
         if doc.get("normalized_subject"):
             thread = (doc.get("sender", ""), doc["normalized_subject"])
             self._threads.setdefault(thread, []).append(doc["id"])
+
+    def _track(self, item: TriageItem) -> None:
+        if item.awaits_post:
+            self._unposted.add(item.id)
+        else:
+            self._unposted.discard(item.id)
 
     def _doc(self, item_id: str) -> dict[str, Any] | None:
         loc = self._index().get(item_id)
@@ -128,6 +137,7 @@ class InboxRepo:
             doc = item.to_doc()
             index[item.id] = (table, table.insert(doc))
             self._remember(doc)
+            self._track(item)
 
     def mutate_item(self, item_id: str, change: Callable[[TriageItem], T]) -> tuple[TriageItem, T]:
         """Read the item, let `change` modify it (or raise), write it back; all under the lock."""
@@ -148,6 +158,7 @@ class InboxRepo:
                 docs[doc_id] = new_doc
 
             rewrite(table, replace)
+            self._track(item)
             if (new_doc.get("sender"), new_doc.get("normalized_subject")) != (
                 doc.get("sender"),
                 doc.get("normalized_subject"),
@@ -178,6 +189,18 @@ class InboxRepo:
         with self._store.lock:
             docs = [doc for _, _, doc in iter_docs(self._item_tables)]
         yield from load_all(TriageItem, docs, self._item_tables)
+
+    def awaiting_post(self) -> list[TriageItem]:
+        """Outreach items whose triage post is still to be made (`TriageItem.awaits_post`),
+        oldest first, read alone: their ids are kept in memory, found with the id index from
+        the items themselves at the first read after a start (nothing on disk to go stale if
+        the bot is killed) and kept by every write here. The triage minute job reads these
+        few, not the inbox's whole history."""
+        with self._store.lock:
+            self._index()
+            found = [self.item(item_id) for item_id in sorted(self._unposted)]
+        waiting = [i for i in found if i is not None and i.awaits_post]
+        return sorted(waiting, key=lambda i: i.created_at)
 
     def active_items(self) -> list[TriageItem]:
         """Open, claimed and snoozed items, oldest first (for `/care triage` and reminders)."""

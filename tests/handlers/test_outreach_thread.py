@@ -11,6 +11,7 @@ from email.policy import default
 import pytest
 
 from bot.blocks import ids
+from bot.inbox.ingest import MAX_ATTEMPTS
 from bot.inbox.models import ITEM_AWAITING, ITEM_OPEN, SOURCE_OUTREACH
 from handlers.triage import POST_ATTEMPTS
 from tests.bot.inbox.mail import make_email, reply_to
@@ -256,3 +257,45 @@ def test_a_post_or_edit_slack_refuses_for_itself_stops_no_other_triage_work(
     assert not [m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]
     triage.remind()  # the next minute: the outreach's post goes through
     assert len([m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]) == 1
+
+
+def test_an_outreach_post_slack_always_refuses_is_parked_listed_and_posted_on_retry(
+    mail_bot, smtp_server, fake_slack
+):
+    # invalid_blocks is about the message, not an outage: tried on MAX_ATTEMPTS minutes, then
+    # parked with the inbox's parked emails, no longer tried every minute.
+    bot = mail_bot()
+    down = lambda: fake_slack.fail_next("chat.postMessage", status=500, times=POST_ATTEMPTS)  # noqa: E731
+    sent, _ = send_outreach(bot, smtp_server, before_send=down)
+    assert "it is posted within minutes" in message_text(wait_modal(bot, "Sent"))
+    bot.fake.wait_for(lambda: any("<@U1>" in t for t in thread_texts(bot)))  # the last post
+    item = bot.repos.inbox.item_by_key(sent["Message-ID"])
+    key = f"inbox:{item.id}"
+
+    def tries() -> int:  # posts of this item's message (its metadata carries its key)
+        metas = [c.args.get("metadata") or {} for c in fake_slack.calls("chat.postMessage")]
+        metas = [json.loads(m) if isinstance(m, str) else m for m in metas]
+        return sum(1 for m in metas if m.get("event_payload", {}).get("key") == key)
+
+    triage, before = bot.services.triage, tries()
+    for _ in range(MAX_ATTEMPTS):
+        fake_slack.fail_next("chat.postMessage", error="invalid_blocks")
+        triage.remind()
+        bot.clock.advance(minutes=1)
+    assert tries() == before + MAX_ATTEMPTS
+    for _ in range(5):  # parked: the minutes that follow leave it alone
+        triage.remind()
+        bot.clock.advance(minutes=1)
+    assert tries() == before + MAX_ATTEMPTS
+    assert not [m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]
+    (letter,) = bot.repos.inbox.dead.all()
+    listing = bot.sender.command("triage", user_id="U1")[2]
+    assert letter.id in listing and "invalid_blocks" in listing and SUBJECT in listing
+    assert "the email was sent" in listing and "/care inbox retry ID" in listing
+
+    status, _, text = bot.sender.command(f"inbox retry {letter.id}", user_id="U1")
+    assert status == 200 and "Retrying" in text
+    outreach_post(bot)
+    assert bot.fake.wait_for(lambda: bot.repos.inbox.dead.count() == 0)
+    assert bot.repos.inbox.item(item.id).slack.get("ts")
+    assert bot.repos.inbox.awaiting_post() == []

@@ -3,24 +3,40 @@ standing in for Slack (the end-to-end tests: tests/handlers/test_outreach_thread
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.inbox.ingest import PostFailed
 from bot.inbox.models import ITEM_AWAITING, MESSAGE_SENT, SOURCE_OUTREACH, TriageItem
 from bot.outbox.models import MAIL_FAILED, MAIL_SENT, SentMail
 from bot.outreach.thread import OutreachThreads
+from bot.repos import Repos
+from bot.store import Store
+
+
+class Refusal(Exception):
+    """What the Slack side raises for a post Slack refuses for itself (SlackApiError-like)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"The request to the Slack API failed: {error}")
+        self.response = {"ok": False, "error": error}
 
 
 class Poster:
-    """Posts into a list; `down` makes it refuse like Slack in an outage."""
+    """Posts into a list; `down` makes it refuse like Slack in an outage, `refuse` like Slack
+    refusing this message for itself (as the Slack side raises it: SlackApiError)."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, bool]] = []
         self.down = False
+        self.refuse = ""
 
     def post_outreach(self, item: TriageItem, check_first: bool) -> tuple[str, str]:
         if self.down:
             raise PostFailed("Slack refused the triage post: internal_error")
+        if self.refuse:
+            raise Refusal(self.refuse)
         self.posts.append((item.id, check_first))
         return "C0TRIAGE", f"100.{len(self.posts)}"
 
@@ -107,3 +123,65 @@ def test_an_automatic_email_is_recorded_unposted_until_the_customer_answers(repo
     assert threads.post_pending() == 0 and poster.posts == []  # waits for the answer
     assert threads.ensure_posted(item).slack == {"channel": "C0TRIAGE", "ts": "100.1"}
     assert poster.posts == [(item.id, False)]
+
+
+def reopened(tmp_path):  # noqa: ANN001, ANN201 - a restart: the store read again from its files
+    store = Store(tmp_path / "data", shards=8)
+    return store, Repos.open(store)
+
+
+def test_an_item_awaits_its_post_across_restarts_until_posted(tmp_path, clock):
+    store, repos = reopened(tmp_path)
+    poster = Poster()
+    poster.down = True
+    threads = OutreachThreads(repos, clock, poster)
+    item = threads.record(sent_mail(clock), "Hi Ann").item
+    automatic = replace(sent_mail(clock, by="care-bot"), key="email:V2", message_id="<auto@x>")
+    threads.record(automatic, "Hi", post=False)  # waits for the answer, not the minute job
+    assert [i.id for i in repos.inbox.awaiting_post()] == [item.id]
+    store.close()
+
+    store, repos = reopened(tmp_path)
+    assert [i.id for i in repos.inbox.awaiting_post()] == [item.id]
+    poster.down = False
+    assert OutreachThreads(repos, clock, poster).post_pending() == 1
+    assert repos.inbox.awaiting_post() == []
+    store.close()
+
+    store, repos = reopened(tmp_path)
+    assert repos.inbox.awaiting_post() == [] and len(list(repos.inbox.items())) == 2
+    store.close()
+
+
+def test_a_post_slack_refuses_for_itself_is_parked_after_max_attempts_minutes(tmp_path, clock):
+    store, repos = reopened(tmp_path)
+    poster = Poster()
+    poster.down = True
+    threads = OutreachThreads(repos, clock, poster, max_attempts=3)
+    item = threads.record(sent_mail(clock), "Hi Ann").item
+    poster.down, poster.refuse = False, "invalid_blocks"
+    for _ in range(2):
+        clock.advance(minutes=1)
+        assert threads.post_pending() == 0
+    assert repos.inbox.dead.all() == [] and repos.inbox.awaiting_post()  # still tried
+    clock.advance(minutes=1)
+    threads.post_pending()
+    (letter,) = repos.inbox.dead.all()
+    assert (letter.attempts, letter.error, letter.source) == (
+        3,
+        "Slack refused the post: invalid_blocks",
+        SOURCE_OUTREACH,
+    )
+    assert letter.subject == "How is it going?" and letter.sender == "ann@example.com"
+    assert repos.inbox.awaiting_post() == []
+    store.close()
+
+    store, repos = reopened(tmp_path)  # parked stays parked
+    assert repos.inbox.awaiting_post() == [] and repos.inbox.dead.count() == 1
+    poster = Poster()
+    threads = OutreachThreads(repos, clock, poster, max_attempts=3)
+    # The customer answers: the ingest posts the item first, which unparks it.
+    posted = threads.ensure_posted(repos.inbox.item(item.id))
+    assert posted.slack.get("ts") and repos.inbox.dead.count() == 0
+    assert "post_parked" not in posted.snapshot
+    store.close()
