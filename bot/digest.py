@@ -70,13 +70,13 @@ def gather(
         loaded = repos.tasks.load(docs)
         stored.extend((t.subscriber_id, t) for t in loaded if t.due <= today and not t.held_out)
     # After the engine's run today, only for the subscribers written since (bot/enginerun.py)
-    changes = plan_since_run(today, repos, settings, now)
+    changes = plan_since_run(today, repos, settings, now, lazy=slim)
     expiring = {t.id for t in changes.expire}
     by_subscriber: dict[str, list[TaskFacts]] = {}
     for sid, task in stored:
         if task.id not in expiring:
             by_subscriber.setdefault(sid, []).append(task)
-    for task in changes.create:
+    for task in changes.planned if slim else changes.create:
         if task.id not in expiring and task.due <= today and not task.held_out:
             by_subscriber.setdefault(task.subscriber_id, []).append(task)
     outreach = repos.outreach.raw_by_subscriber()

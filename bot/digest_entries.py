@@ -112,7 +112,7 @@ class Entries:
 
     def entry(self, due: Due) -> DigestEntry:
         """The customer's full entry: subscriber, today's risk, priority."""
-        sid, tasks = due.subscriber_id, duetask.full(self.repos, due.tasks)
+        sid = due.subscriber_id
         sub, risk = self.changes.subscribers.get(sid), self.changes.risks.get(sid)
         if sub is None or risk is None:
             stored = self.repos.subscribers.get(sid)
@@ -121,6 +121,7 @@ class Entries:
             if stored is not None:
                 events = self.changes.events.get(sid, ())
                 risk = scored(stored, events, self.bound(sid), self.today, self.settings)
+        tasks = duetask.full(self.repos, due.tasks, risk)
         entry = DigestEntry(sub, tasks, risk, due.tasks[0].kind, due.overdue)
         entry.priority = priority.of_tasks(
             tasks,

@@ -16,15 +16,18 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Protocol
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.compact import Encoded, decode_doc
 from bot.holdout import held_out
-from bot.models import ACTIVE_TASK_STATUSES, Task
+from bot.models import ACTIVE_TASK_STATUSES, TASK_OPEN, Risk, Task
 from bot.repos import Repos
 from bot.repos.loading import load
 from bot.repos.tasks import TaskRepo
+
+if TYPE_CHECKING:
+    from bot.lifecycle import Milestone
 
 
 class TaskFacts(Protocol):
@@ -57,11 +60,51 @@ class DueTask:
         return self.status in ACTIVE_TASK_STATUSES and (today - self.due).days > grace_days
 
 
-def full(repos: Repos, tasks: Iterable[TaskFacts]) -> list[Task]:
+@dataclass(slots=True)
+class PlannedTask:
+    """A milestone task a dry run would create, kept as its ranking facts (`TaskFacts`): its
+    id is reserved in creation order, its reason and risk are worked out by `task` only for
+    the entries a sized plan builds (`bot.engine.plan_changes` with `lazy`)."""
+
+    id: str
+    key: str
+    kind: str
+    due: date
+    value: float
+    subscriber_id: str
+    created_at: datetime
+    why: Milestone  # its reason, worded when asked
+    status: str = TASK_OPEN
+    held_out: bool = False  # only churn_risk tasks are drawn into the holdout
+
+    def overdue(self, today: date, grace_days: int) -> bool:
+        return (today - self.due).days > grace_days
+
+    def task(self, risk: Risk) -> Task:
+        """The `Task` the dry run would have created, `risk` being the customer's today."""
+        return Task(
+            id=self.id,
+            key=self.key,
+            kind=self.kind,
+            subscriber_id=self.subscriber_id,
+            due=self.due,
+            created_at=self.created_at,
+            reason=self.why.reason,
+            risk_score=risk.score,
+            risk_band=risk.band,
+            risk_reasons=risk.reason_texts(),
+            value=self.value,
+        )
+
+
+def full(repos: Repos, tasks: Iterable[TaskFacts], risk: Risk | None = None) -> list[Task]:
     """The stored tasks behind `tasks` (a `Task` is kept as it is; one no longer stored is
-    left out)."""
+    left out; a `PlannedTask` is built with `risk`, the customer's today)."""
     out = []
     for task in tasks:
+        if isinstance(task, PlannedTask):
+            out.append(task.task(risk or Risk(0, "low", [])))
+            continue
         found = task if isinstance(task, Task) else repos.tasks.get(task.id)
         if found is not None:
             out.append(found)

@@ -34,6 +34,7 @@ from typing import Any
 from bot import enginerun, enginerun_kept
 from bot.bulk import paused_gc
 from bot.clock import Clock
+from bot.duetask import PlannedTask
 from bot.engine_tasks import CHURN, TaskIndex, expires_after, of_written
 from bot.holdout import in_holdout, inbox_writers, wrote_in
 from bot.lifecycle import MilestoneWindows, due_milestones, save_end
@@ -62,6 +63,9 @@ class EngineChanges:
     now: datetime
     lifecycle: LifecycleRules = field(default_factory=LifecycleRules)  # decides expiry
     create: list[Task] = field(default_factory=list)
+    # With `lazy`, everything created in creation order: the `create` tasks, and the milestone
+    # tasks of customers whose risk changes nothing here as `PlannedTask` facts.
+    planned: list[Task | PlannedTask] = field(default_factory=list)
     expire: list[Task] = field(default_factory=list)  # as stored, still open
     # What planning saw of the subscribers it planned for (and of `context_for`).
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
@@ -136,6 +140,7 @@ def plan_changes(
     *,
     context_for: Collection[str] = (),
     since: enginerun.Written | None = None,
+    lazy: bool = False,
 ) -> EngineChanges:
     """Work out, without writing anything, what `run_engine` would do on `today`.
 
@@ -150,22 +155,27 @@ def plan_changes(
             noted today's dry run ahead (`bot.enginerun.written_since`): only the subscribers
             it touches are planned, the run having left nothing to do for the others. None
             plans for every subscriber.
+        lazy: for a plan that builds few entries (`bot.sizing`): a customer whose risk
+            cannot open a churn_risk task gets their milestone tasks as `PlannedTask` facts
+            (id reserved in the same order), neither scored nor kept in `subscribers`.
 
     Returns:
         The changes, with `subscribers` and `risks` for every planned task's subscriber and
         every id in `context_for` that is stored.
     """
     with paused_gc():
-        return _plan(today, repos, settings, now, context_for, since)
+        return _plan(today, repos, settings, now, context_for, since, lazy)
 
 
-def plan_since_run(today: date, repos: Repos, settings: Settings, now: datetime) -> EngineChanges:
+def plan_since_run(
+    today: date, repos: Repos, settings: Settings, now: datetime, *, lazy: bool = False
+) -> EngineChanges:
     """`plan_changes` for a digest: after the engine's run today (or yesterday's, which noted
     today ahead), for the subscribers written since or noted (none: nothing to do), else for
     every subscriber (`bot.enginerun`)."""
     with repos.store.lock:  # the record read against the files as they are
         since = enginerun.written_since(repos.store, today, settings)
-    return plan_changes(today, repos, settings, now, since=since)
+    return plan_changes(today, repos, settings, now, since=since, lazy=lazy)
 
 
 def _plan(
@@ -175,6 +185,7 @@ def _plan(
     now: datetime,
     context_for: Collection[str],
     since: enginerun.Written | None,
+    lazy: bool = False,
 ) -> EngineChanges:
     lifecycle, risk_rules = settings.lifecycle, settings.risk
     changes = EngineChanges(today, now, lifecycle)
@@ -217,9 +228,20 @@ def _plan(
         if sub is None:
             continue
         milestones = due_milestones(sub, today, lifecycle) if dated_sub is not None else []
-        new = [(m.key, m.kind, m.due, m.reason) for m in milestones if not tasks.has_key(m.key)]
-        if not (new or can_open or wanted):
+        fresh = [m for m in milestones if not tasks.has_key(m.key)]
+        if not (fresh or can_open or wanted):
             continue
+        if lazy and not (can_open or wanted):  # the risk changes nothing here
+            value = _value(sub)
+            for m in fresh:
+                task_id = repos.tasks.new_id(m.key, reserved)
+                reserved.add(task_id)
+                tasks.keys.add(m.key)
+                changes.planned.append(
+                    PlannedTask(task_id, m.key, m.kind, m.due, value, sid, now, m)
+                )
+            continue
+        new = [(m.key, m.kind, m.due, m.reason) for m in fresh]
         risk = scored(sub, events.get(sid, ()), most, today, settings)
         churn_key = (
             tasks.next_churn_key(sid, today)
@@ -239,6 +261,8 @@ def _plan(
             )  # bot/holdout.py
             tasks.add(task)
             changes.create.append(task)
+            if lazy:
+                changes.planned.append(task)
     return changes
 
 

@@ -21,7 +21,10 @@ order is exactly `choose`'s. A customer the must-show rules cannot pin (worth le
 `must_show_value`) is first keyed as if at the highest risk, and bounded (their events read)
 only if popped: when overdue work fills the day, those not overdue are never bounded. What waits in the queue is kept as the cheap `Due` records, a
 stored task as its `bot.duetask.DueTask` facts (a posted entry reads its tasks in full): the
-digest counts them, `/care queue` ranks them from the tasks (`bot.queue`).
+digest counts them, `/care queue` ranks them from the tasks (`bot.queue`). With no engine run
+the day before, the dry run's new tasks are kept the same way: a customer whose risk cannot
+open a churn_risk task gets their milestone tasks as `bot.duetask.PlannedTask` facts, neither
+scored nor worded until their entry is built (`bot.engine.plan_changes` with `lazy`).
 """
 
 from __future__ import annotations
