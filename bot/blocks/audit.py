@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.audit import AuditEntry
 from bot.blocks.labels import kind_label
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import clip, day_label, escape, one_line, slack_date, user_ref
+from bot.blocks.text import clip, day_label, escape, one_line, slack_date, truncate, user_ref
 from bot.models import Task
 
 VERBS = {
@@ -127,7 +127,7 @@ def _chunks(lines: list[str]) -> list[str]:
     chunks: list[str] = []
     current = ""
     for line in lines:
-        line = line[: MAX_SECTION_TEXT - 10]
+        line = truncate(line, MAX_SECTION_TEXT - 10)
         if current and len(current) + 1 + len(line) > MAX_SECTION_TEXT - 10:
             chunks.append(current)
             current = ""

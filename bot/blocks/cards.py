@@ -31,6 +31,7 @@ from bot.blocks.text import (
     one_line,
     slack_date,
     tenure,
+    truncate,
     user_ref,
 )
 from bot.models import TASK_CLAIMED, Outreach, Risk, Subscriber, Task
@@ -75,7 +76,7 @@ def _context(text: str) -> dict[str, Any]:
 
 def _field(label: str, value: str) -> dict[str, str]:
     text = f"*{label}*\n{value or '–'}"
-    return {"type": "mrkdwn", "text": text[:MAX_FIELD_TEXT]}
+    return {"type": "mrkdwn", "text": truncate(text, MAX_FIELD_TEXT)}
 
 
 def task_line(task: Task, today: date, subscriber: Subscriber | None = None) -> str:

@@ -70,7 +70,7 @@ def build_carried_message(
         blocks.append(_section("_Nothing left to show here: these tasks are gone._"))
     text = "; ".join(entry_fallback(e) for e in entries) or "No tasks left in this message"
     text = f"{CARRIED_TITLE}: {text}"
-    return {"text": text if len(text) <= 3000 else text[:2999] + "…", "blocks": blocks}
+    return {"text": truncate(text, 3000), "blocks": blocks}
 
 
 def _line(entry: EntryLike, today: date) -> dict[str, Any]:

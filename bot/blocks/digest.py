@@ -276,7 +276,7 @@ def _assemble(
 
 def clip_text(text: str, limit: int = 3000) -> str:
     """Fallback texts stay short: a notification shows the first line anyway."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate(text, limit)
 
 
 def build_digest_batches(

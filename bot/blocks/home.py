@@ -24,6 +24,7 @@ from bot.blocks.text import (
     local,
     one_line,
     slack_date,
+    truncate,
     user_ref,
 )
 from bot.money import amount_text, price_label
@@ -76,7 +77,7 @@ def entry_row(
         button["style"] = style
     return {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]},
+        "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)},
         "accessory": button,
     }
 

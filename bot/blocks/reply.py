@@ -15,7 +15,7 @@ from typing import Any
 from bot.blocks import ids
 from bot.blocks.labels import kind_label
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import clip, escape, mention, split_escaped
+from bot.blocks.text import clip, escape, mention, split_escaped, truncate
 from bot.outbox.reply import MAX_DRAFT, ReplyDraft
 
 TITLE = "Reply by email"
@@ -32,11 +32,14 @@ class ReplyInput:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}],
+    }
 
 
 def _addressing(draft: ReplyDraft, sender: str) -> list[dict[str, Any]]:
@@ -88,7 +91,7 @@ def build_reply_modal(
     if error:
         blocks.append(
             _section(
-                f":warning: *Not sent.* {escape(error)[:2800]}\nFix it and press *Send* again: it is sent once."
+                f":warning: *Not sent.* {clip(error, 2800)}\nFix it and press *Send* again: it is sent once."
             )
         )
     blocks += _addressing(draft, sender) + _quote(draft)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import bullet_list, escape
+from bot.blocks.text import bullet_list, escape, truncate
 from bot.metrics.figures import Figure
 from bot.metrics.report import LABELS, MetricsReport
 
@@ -41,7 +41,7 @@ def headline_lines(figures: Mapping[str, Figure]) -> list[str]:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}}
 
 
 def build_report_message(report: MetricsReport, title: str = "Care report") -> dict[str, Any]:
