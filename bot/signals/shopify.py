@@ -40,7 +40,7 @@ from typing import Any
 
 from bot.models import Subscription
 from bot.repos.journal import Delivery
-from bot.signals.model import Envelope, Happening, Refused, Signal, from_iso, json_body
+from bot.signals.model import Bounded, Envelope, Happening, Refused, Signal, from_iso, json_body
 
 SOURCE = "shopify"
 STATUSES = {"cancelled": "canceled", "failed": "past_due", "stale": "expired"}
@@ -129,11 +129,12 @@ def parse_webhook(topic: str, data: Mapping[str, Any], at: datetime) -> list[Sig
     if resource == "subscription_contracts":
         policy = data.get("billing_policy") or {}
         status = str(data.get("status") or "active").lower()
+        bounded = Bounded()
         sub = Subscription(
             id=str(data["id"]),
             status=STATUSES.get(status, status),
             interval=str(policy.get("interval") or "month").lower(),
-            interval_count=int(policy.get("interval_count") or 1),
+            interval_count=bounded.count("interval_count", policy.get("interval_count")) or 1,
             currency=str(data.get("currency_code") or ""),
         )
         signal = Signal(
@@ -144,6 +145,7 @@ def parse_webhook(topic: str, data: Mapping[str, Any], at: datetime) -> list[Sig
             subscription=sub,
             sub_fields=CONTRACT_FIELDS,
         )
+        signal.leave_out(bounded)
         if action in CONTRACT_EVENTS:
             signal.happenings.append(Happening(CONTRACT_EVENTS[action]))
         return [signal]
@@ -166,14 +168,17 @@ def parse_webhook(topic: str, data: Mapping[str, Any], at: datetime) -> list[Sig
         signal.happenings.append(Happening(action))
     elif topic == "orders/create":
         customer = data.get("customer") or {}
+        bounded = Bounded()
+        amount = bounded.amount("amount", data.get("total_price"), "total_price") or None
         signal = Signal(
             SOURCE,
             topic,
             from_iso(data.get("created_at")) or at,
             customer_id=str(customer.get("id") or ""),
             email=str(data.get("email") or customer.get("email") or "").lower(),
-            happenings=[Happening("order", float(data.get("total_price") or 0) or None)],
+            happenings=[Happening("order", amount)],
         )
+        signal.leave_out(bounded)
     else:
         return []
     return [signal] if contract or signal.customer_id or signal.email else []

@@ -22,6 +22,7 @@ from bot.repos.journal import APPLIED
 from bot.signals.chargebee import ChargebeeReceiver
 from bot.signals.intake import Intake
 from bot.signals.recharge import RechargeReceiver
+from bot.signals.shopify import ShopifyReceiver
 from bot.signals.stripe import StripeReceiver
 from bot.store import Store
 from tests.bot.signals.conftest import deliver, make_intake
@@ -29,10 +30,12 @@ from tests.hooks import (
     CHARGEBEE_PASSWORD,
     CHARGEBEE_USER,
     RECHARGE_SECRET,
+    SHOPIFY_SECRET,
     STRIPE_SECRET,
     chargebee_headers,
     recharge_headers,
     shared_json,
+    shopify_headers,
     stripe_made,
     stripe_request,
 )
@@ -197,3 +200,22 @@ def test_any_number_in_any_numeric_field_is_applied_or_left_out_never_stored_out
     assert all(_in_bounds(s) for s in stored.subscriptions), delivery.note
     assert stored.monthly_value >= 0
     store.close()
+
+
+def test_a_shopify_contract_with_an_absurd_interval_count_keeps_the_stored_one(
+    repos: Repos, clock: FixedClock
+):
+    intake = make_intake(repos, clock, {"shopify": ShopifyReceiver(SHOPIFY_SECRET)})
+    contract = shared_json("shopify", "subscription_contracts.update.json")
+    contract["billing_policy"]["interval_count"] = HUGE
+    contract["status"] = "paused"
+    _known(repos, str(contract["customer_id"]), str(contract["id"]))
+    body = json.dumps(contract).encode()
+    headers = shopify_headers(body, "subscription_contracts/update", "w-bounds")
+    assert deliver(intake, "shopify", body, headers)["status"] == 200
+    (delivery,) = intake.journal.with_status([APPLIED])
+    assert "interval_count 1000000000" in delivery.note
+    stored = repos.subscribers.get(str(contract["customer_id"]))
+    (sub,) = stored.subscriptions
+    assert (sub.status, sub.interval_count, sub.interval) == ("paused", 1, "week")
+    assert stored.monthly_value >= 0  # was OverflowError
