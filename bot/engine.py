@@ -114,6 +114,9 @@ def run_engine(today: date, repos: Repos, settings: Settings, clock: Clock) -> E
             enginerun.forget(repos.store)
     if recorded is not None:
         _plan_ahead(today + timedelta(days=1), repos, settings, clock, recorded)
+    # The plan index this process keeps up to date, saved again if written since its file was
+    # (bot/repos/plan_file.py): a preview or a restart restores it instead of indexing anew.
+    repos.subscribers.resave_plan_index()
     return result
 
 

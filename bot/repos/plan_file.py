@@ -5,6 +5,8 @@ Building `PlanIndex` decodes every subscriber document: about 2.1 s of the 8 s o
 first day after an import, a day the bot was down), 20 s at a million. A process that may
 write (an import, the bot) saves the index it built beside the subscribers file; the next
 process that plans (a preview, the bot after a restart) restores it instead of building it.
+The bot saves it again after its daily engine run if customers were written since
+(`SubscriberRepo.resave_plan_index`), so the file does not age through a long-running bot.
 
 The file names each document by its doc id and a digest of its bytes (BLAKE2b, 16 bytes).
 Restoring takes the saved entries of every document whose bytes are still the same, and

@@ -122,14 +122,28 @@ class SubscriberRepo:
         """Save the plan index as the documents are now (built if it is not): the next process
         to plan restores it (`bot.repos.plan_file`). An import calls this at its end."""
         with self._store.lock:
-            plan = self._plan_index()
-            if self._plan_saved or self._store.read_only:
-                return
-            encoded = self._docs().encoded
-            sids = [read_id(raw)[0] for raw in encoded.raws()]
-            self._plan_saved = plan_file.save_held(
-                self._store, encoded, [s if type(s) is str else None for s in sids], plan
-            )
+            self._save_plan(self._plan_index())
+
+    def resave_plan_index(self) -> bool:
+        """Save the plan index again if this process holds it and documents were written since
+        its file was (the bot after its daily run): the next process to plan then restores it
+        rather than indexing the day's writes afresh, or building it whole once a quarter of
+        the documents changed. An index not built here is not built for it. Whether it saved
+        (about 0.6 s of CPU at 100k subscribers, under the store lock)."""
+        with self._store.lock:
+            if self._plan is None or self._plan_saved or plan_file.path_of(self._store) is None:
+                return False
+            return self._save_plan(self._plan)
+
+    def _save_plan(self, plan: PlanIndex) -> bool:
+        if self._plan_saved or self._store.read_only:
+            return False
+        encoded = self._docs().encoded
+        sids = [read_id(raw)[0] for raw in encoded.raws()]
+        self._plan_saved = plan_file.save_held(
+            self._store, encoded, [s if type(s) is str else None for s in sids], plan
+        )
+        return self._plan_saved
 
     def _addresses(self) -> Addresses:
         """The address index, built on first use."""
