@@ -21,13 +21,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, replies
 from bot.blocks.outreach_post import build_answer_note, build_outreach_post
-from bot.blocks.triage import (
-    Attachment,
-    CancelState,
-    TriageView,
+from bot.blocks.triage import Attachment, CancelState, TriageView
+from bot.blocks.triage_list import build_triage_list
+from bot.blocks.triage_message import build_triage_message
+from bot.blocks.triage_thread import (
     build_full_email_messages,
-    build_triage_list,
-    build_triage_message,
     build_triage_reminder,
     build_triage_reply,
 )

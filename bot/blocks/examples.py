@@ -28,7 +28,8 @@ from bot.blocks.outreach_post import build_outreach_post
 from bot.blocks.plain import to_text
 from bot.blocks.queue import build_queue
 from bot.blocks.reply import build_reply_modal, build_reply_note
-from bot.blocks.triage import Attachment, CancelState, TriageView, build_triage_message
+from bot.blocks.triage import Attachment, CancelState, TriageView
+from bot.blocks.triage_message import build_triage_message
 from bot.models import Risk, RiskReason, Subscriber, Subscription, Task
 from bot.outbox.reply import ReplyDraft
 from bot.priority import Priority

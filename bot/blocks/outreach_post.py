@@ -2,7 +2,7 @@
 
 "@dana emailed Ann Lee: *subject*", the start of what was sent, who the customer is and when
 they were last reached, and that the answer will come into this thread (`bot.outreach.thread`).
-When the customer answers, the message becomes an ordinary triage message (`bot.blocks.triage`).
+When the customer answers, the message becomes an ordinary triage message (`bot.blocks.triage_message`).
 Customer text (name, address, subject, the email) is escaped; only our managers are mentioned.
 """
 

@@ -101,6 +101,33 @@ def outreach(note: str = "Happy with the new roast", **overrides: Any) -> Outrea
     return Outreach(**values)
 
 
+def triage_view(**overrides: Any) -> TriageView:
+    """An ordinary triage view: Ann Lee asks to cancel, five minutes ago."""
+    values: dict[str, Any] = {
+        "item_id": "m9r2t",
+        "sender_email": "ann@example.com",
+        "sender_name": "Ann Lee",
+        "subject": "Please cancel",
+        "text": "Hi, please cancel my subscription.",
+        "received_at": NOW - timedelta(minutes=5),
+        "intent": "cancel",
+    }
+    values.update(overrides)
+    return TriageView(**values)
+
+
+def buttons(msg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A message's buttons and selects by action id."""
+    return {
+        e["action_id"]: e for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]
+    }
+
+
+def text_of(msg: dict[str, Any]) -> str:
+    """Every string of a message's blocks, one a line."""
+    return "\n".join(t for _, t in walk_strings(msg["blocks"]))
+
+
 def hostile_subscriber() -> Subscriber:
     return subscriber(
         name=HOSTILE,

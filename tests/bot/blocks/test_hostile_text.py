@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from bot.blocks import cards, digest, home, modal, replies, triage
+from bot.blocks import (
+    cards,
+    digest,
+    home,
+    modal,
+    replies,
+    triage_list,
+    triage_message,
+    triage_thread,
+)
 from bot.blocks.digest import DigestProgress
 from bot.blocks.limits import check_message, walk_strings
 from tests.bot.blocks.factories import (
@@ -137,31 +146,31 @@ BUILDERS: dict[str, tuple[Callable[[], Any], bool]] = {
         True,
     ),
     "home_garbage_user": (lambda: home.build_home(HOSTILE, [], [], None, NOW, TZ), True),
-    "triage_open": (lambda: triage.build_triage_message(hostile_triage(), NOW, TZ), True),
+    "triage_open": (lambda: triage_message.build_triage_message(hostile_triage(), NOW, TZ), True),
     "triage_claimed": (
-        lambda: triage.build_triage_message(
+        lambda: triage_message.build_triage_message(
             hostile_triage(status="claimed", claimed_by=HOSTILE, claimed_at=NOW), NOW, TZ
         ),
         True,
     ),
     "triage_resolved": (
-        lambda: triage.build_triage_message(
+        lambda: triage_message.build_triage_message(
             hostile_triage(status="resolved", resolved_by=ALICE, resolved_at=NOW), NOW, TZ
         ),
         True,
     ),
     "triage_unknown_sender": (
-        lambda: triage.build_triage_message(hostile_triage(subscriber=None), NOW, TZ),
+        lambda: triage_message.build_triage_message(hostile_triage(subscriber=None), NOW, TZ),
         True,
     ),
-    "triage_reminder": (lambda: triage.build_triage_reminder(hostile_triage(), 125), True),
-    "triage_full": (lambda: triage.build_full_email_messages(hostile_triage()), True),
+    "triage_reminder": (lambda: triage_thread.build_triage_reminder(hostile_triage(), 125), True),
+    "triage_full": (lambda: triage_thread.build_full_email_messages(hostile_triage()), True),
     "triage_reply": (
-        lambda: triage.build_triage_reply(hostile_triage(reopened=True), HOSTILE, NOW, TZ),
+        lambda: triage_thread.build_triage_reply(hostile_triage(reopened=True), HOSTILE, NOW, TZ),
         True,
     ),
     "triage_list": (
-        lambda: triage.build_triage_list(
+        lambda: triage_list.build_triage_list(
             [hostile_triage(), hostile_triage(claimed_by=HOSTILE)], NOW, TZ
         ),
         True,
