@@ -3,36 +3,43 @@
 Built on the standard library's `email` package with the modern policy. Nothing here raises on
 bad input: malformed MIME, unknown charsets, broken dates and missing headers all produce
 whatever could be read plus a human-readable note, so the connector never stalls on one bad
-message. Attachments are listed by name and size; their content is not kept.
+message. A huge message is first cut to what is read (`shrink.py`), so parsing stays fast.
 
-Headers may carry raw UTF-8 (RFC 6532, SMTPUTF8 mail): the parser hands them over as
-surrogate-escaped bytes, which are decoded here (UTF-8, else Windows-1252), so no string that
-leaves this module holds a lone surrogate. Addresses are NFC-normalised and lower-cased with
-IDNA domains shown in Unicode; Message-IDs are NFC-normalised and kept short (`ids.py`).
-A huge message is first cut to what is read (`shrink.py`), so parsing stays fast.
+Where each part is read:
+- `bot.inbox.headers`: the header values (sender, recipients, date, Message-IDs). Headers may
+  carry raw UTF-8 (RFC 6532, SMTPUTF8 mail): the parser hands them over as surrogate-escaped
+  bytes, which are decoded (UTF-8, else Windows-1252). Addresses are NFC-normalised and
+  lower-cased with IDNA domains shown in Unicode; Message-IDs are NFC-normalised and kept
+  short (`ids.py`).
+- `bot.inbox.body`: the MIME tree: text parts, forwards, attachments (listed by name and size;
+  their content is not kept), report parts and structural notes.
+- here: the new text split from quotes and signature (`bot.inbox.text`), the whole assembled,
+  and every string made storable (no lone surrogate leaves this module).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from email import message_from_bytes
-from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from bot.inbox.headers import POLICY
-from bot.inbox.htmltext import html_to_text
-from bot.inbox.ids import clean_text, message_ids, normalize_address
-from bot.inbox.shrink import SIZE_HEADER, shrink
-from bot.inbox.text import (
-    HEADER_LIMIT,
-    decode_bytes,
-    decode_header_value,
-    split_new_text,
+from bot.inbox.body import MAX_TEXT_PART, Attachment, BodyReader
+from bot.inbox.headers import (
+    POLICY,
+    addresses,
+    first,
+    first_id,
+    raw_headers,
+    read_date,
+    safely,
+    sender,
 )
+from bot.inbox.ids import clean_text, message_ids
+from bot.inbox.shrink import shrink
+from bot.inbox.text import HEADER_LIMIT, decode_header_value, split_new_text
 
 # Headers the filters and threading read, kept raw (lower-case names).
 KEPT_HEADERS = frozenset(
@@ -58,39 +65,7 @@ KEPT_HEADERS = frozenset(
         "x-loop",
     }
 )
-# Machine-readable report parts: read by the filters, never shown as text.
-REPORT_TYPES = frozenset(
-    {
-        "message/delivery-status",
-        "message/global-delivery-status",
-        "message/disposition-notification",
-        "message/feedback-report",
-        "text/rfc822-headers",
-    }
-)
-MAX_TEXT_PART = 100_000  # characters of one text part that are read (Slack shows 40,000)
-MAX_DEPTH = 12
 MAX_REFERENCES = 50
-
-_DEFECT_WORDS = {
-    "StartBoundaryNotFoundDefect": "a multipart boundary is missing",
-    "CloseBoundaryNotFoundDefect": "a multipart section is not closed",
-    "NoBoundaryInMultipartDefect": "a multipart part declares no boundary",
-    "MultipartInvariantViolationDefect": "the multipart structure is inconsistent",
-    "MissingHeaderBodySeparatorDefect": "the headers run into the body",
-    "FirstHeaderLineIsContinuationDefect": "the first header line is a continuation",
-    "InvalidBase64PaddingDefect": "base64 padding is damaged",
-    "InvalidBase64CharactersDefect": "base64 data has invalid characters",
-    "InvalidBase64LengthDefect": "base64 data has an invalid length",
-    "MisplacedEnvelopeHeaderDefect": "an envelope line sits among the headers",
-}
-
-
-class Attachment(NamedTuple):
-    """An attachment as listed in triage: name and size in bytes (content is not kept)."""
-
-    filename: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -143,9 +118,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     generated = "<" + hashlib.sha256(raw).hexdigest()[:32] + "@generated.proactive-care>"
     try:
         shrunk, notes = shrink(raw)
-        reader = _Reader(shrunk, generated)
-        reader.notes.extend(notes)
-        return _cleaned(replace(reader.read(), size=len(raw)))
+        return _cleaned(replace(_read(shrunk, generated, notes), size=len(raw)))
     except Exception as exc:  # last resort: the structure defeated the parser entirely
         text = raw[:MAX_TEXT_PART].decode("utf-8", errors="replace")
         return ParsedEmail(
@@ -158,214 +131,55 @@ def parse_email(raw: bytes) -> ParsedEmail:
         )
 
 
-class _Reader:
-    """One pass over a message's MIME tree, collecting text, attachments and notes."""
-
-    def __init__(self, raw: bytes, generated_id: str) -> None:
-        self.raw = raw
-        self.generated_id = generated_id
-        self.notes: list[str] = []
-        self.bodies: list[str] = []  # inline text parts, in order
-        self.forwards: list[tuple[str, str]] = []  # (rendered forwarded message, its sender)
-        self.attachments: list[Attachment] = []
-        self.reports: list[tuple[str, str]] = []
-        self.part_types: set[str] = set()
-        self.counter = 0
-
-    def read(self) -> ParsedEmail:
-        msg = message_from_bytes(self.raw, policy=POLICY)
-        headers = _raw_headers(msg)
-        self._walk(msg, 0)
-        self._note_defects(msg)
-        subject = decode_header_value(_first(headers, "subject"))
-        name, address = _sender(_first(headers, "from"))
-        main = self.bodies[0] if self.bodies else ""
-        new = split_new_text(main, subject)
-        text_parts = [new.text] if new.text else []
-        forwarded_from = new.forwarded_from
-        if new.forwarded:
-            text_parts.append(new.forwarded)
-        for rendered, sender in self.forwards:
-            text_parts.append(rendered)
-            forwarded_from = forwarded_from or sender
-        full = self.bodies + [rendered for rendered, _ in self.forwards]
-        message_id = _first_id(_first(headers, "message-id"))
-        references = message_ids(" ".join(headers.get("references", ()))[-HEADER_LIMIT * 4 :])
-        return ParsedEmail(
-            message_id=message_id or self.generated_id,
-            subject=subject,
-            from_name=name,
-            from_address=address,
-            to=tuple(a for a in (_addresses(headers.get("to", ())) or ()) if a),
-            date=self._date(_first(headers, "date")),
-            in_reply_to=_first_id(_first(headers, "in-reply-to")),
-            references=tuple(references[-MAX_REFERENCES:]),
-            text="\n\n".join(text_parts).strip(),
-            full_text="\n\n".join(p.strip() for p in full if p.strip()),
-            signature=new.signature,
-            attachments=tuple(self.attachments),
-            notes=tuple(dict.fromkeys(self.notes)),
-            headers={k: v for k, v in headers.items() if k in KEPT_HEADERS},
-            content_type=_safe(msg.get_content_type, "text/plain"),
-            report_type=str(_safe(lambda: msg.get_param("report-type"), "") or "").lower(),
-            reports=tuple(self.reports),
-            part_types=frozenset(self.part_types),
-            forwarded_from=forwarded_from,
-            size=len(self.raw),
-            generated_id=not message_id,
-        )
-
-    def _walk(self, part: Message, depth: int) -> None:
-        self.counter += 1
-        label = f"part {self.counter}"
-        ctype = _safe(part.get_content_type, "application/octet-stream")
-        self.part_types.add(ctype)
-        if depth > MAX_DEPTH:
-            self.notes.append(f"{label} is nested too deeply: skipped")
-            return
-        if ctype in REPORT_TYPES:
-            self.reports.append((ctype, _report_text(part)))
-            return
-        if ctype in ("message/rfc822", "message/global"):
-            self._forwarded(part, depth)
-            return
-        if part.is_multipart():
-            children = [c for c in part.get_payload() if isinstance(c, Message)]
-            if ctype == "multipart/alternative" and children:
-                children = [_best_alternative(children)]
-            for child in children:
-                self._walk(child, depth + 1)
-            return
-        disposition = _safe(part.get_content_disposition, None)
-        filename = _safe(part.get_filename, None)
-        inline = disposition == "inline" or (disposition is None and not filename)
-        if ctype.startswith("multipart/"):  # a multipart whose boundary is lost: read it raw
-            inline, ctype = True, "text/plain"
-        if ctype in ("text/plain", "text/html") and inline:
-            text = self._text(part, label)
-            if text.strip():
-                self.bodies.append(html_to_text(text) if ctype == "text/html" else text)
-            return
-        self._attachment(part, label, ctype, filename)
-
-    def _text(self, part: Message, label: str) -> str:
-        data = _payload_bytes(part)
-        text, note = decode_bytes(data, _safe(part.get_content_charset, None), label)
-        if note:
-            self.notes.append(note)
-        if len(text) > MAX_TEXT_PART:
-            self.notes.append(
-                f"{label} is very long: only the first {MAX_TEXT_PART:,} characters are read"
-            )
-            text = text[:MAX_TEXT_PART]
-        return text
-
-    def _attachment(self, part: Message, label: str, ctype: str, filename: str | None) -> None:
-        size = len(_payload_bytes(part))
-        original = str(_safe(lambda: part.get(SIZE_HEADER, ""), "")).strip()
-        if original.isdigit():  # cut by shrink(): estimate the decoded size from the encoded one
-            encoded = int(original)
-            base64 = str(_safe(lambda: part.get("content-transfer-encoding", ""), "")).lower()
-            size = encoded * 57 // 78 if "base64" in base64 else encoded
-        name = decode_header_value(filename) if filename else f"unnamed {ctype} ({label})"
-        self.attachments.append(Attachment(name, size))
-
-    def _forwarded(self, part: Message, depth: int) -> None:
-        payload = part.get_payload()
-        inner = payload[0] if isinstance(payload, list) and payload else None
-        if not isinstance(inner, Message):
-            self.notes.append(f"part {self.counter} is an attached message that could not be read")
-            return
-        headers = _raw_headers(inner)
-        sub = _Reader(b"", self.generated_id)
-        sub.counter = self.counter
-        sub._walk(inner, depth + 1)
-        self.counter = sub.counter
-        self.notes.extend(sub.notes)
-        self.attachments.extend(sub.attachments)
-        self.reports.extend(sub.reports)
-        self.part_types |= sub.part_types
-        lines = ["---------- Forwarded message ----------"]
-        for name in ("from", "date", "subject", "to"):
-            value = decode_header_value(_first(headers, name))
-            if value:
-                lines.append(f"{name.capitalize()}: {value}")
-        body = "\n\n".join(b.strip() for b in sub.bodies + [f for f, _ in sub.forwards])
-        self.forwards.append(
-            ("\n".join(lines) + "\n\n" + body, _sender(_first(headers, "from"))[1])
-        )
-
-    def _note_defects(self, msg: Message) -> None:
-        for i, part in enumerate(_safe(lambda: list(msg.walk()), [msg]), start=1):
-            for defect in getattr(part, "defects", ()):
-                words = _DEFECT_WORDS.get(type(defect).__name__)
-                if words:
-                    where = "the message" if i == 1 else f"part {i}"
-                    self.notes.append(
-                        f"malformed MIME in {where}: {words}; showing what could be read"
-                    )
-
-    def _date(self, value: str) -> datetime | None:
-        if not value:
-            return None
-        try:
-            parsed = parsedate_to_datetime(decode_header_value(value))
-        except (TypeError, ValueError, IndexError, OverflowError):
-            self.notes.append(f"unreadable Date header {value[:60]!r}: date unknown")
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-
-
-def _safe(call: Any, default: Any) -> Any:
-    try:
-        return call()
-    except Exception:
-        return default
-
-
-def _raw_headers(msg: Message) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for name, value in _safe(msg.raw_items, []):
-        key = clean_text(str(name)).strip().lower()
-        found.setdefault(key, []).append(clean_text(str(value)))
-    return {k: tuple(v) for k, v in found.items()}
-
-
-def _first(headers: Mapping[str, tuple[str, ...]], name: str) -> str:
-    values = headers.get(name, ())
-    return values[0] if values else ""
-
-
-def _first_id(value: str) -> str:
-    found = message_ids(value[:HEADER_LIMIT], first=True)
-    return found[0] if found else ""
-
-
-def _addresses(values: tuple[str, ...]) -> list[str]:
-    try:
-        pairs = getaddresses([decode_header_value(v[:HEADER_LIMIT]) for v in values])
-    except Exception:
-        return []
-    found = (normalize_address(addr) for _, addr in pairs)
-    return [addr for addr in found if addr]
-
-
-def _sender(value: str) -> tuple[str, str]:
-    """(display name, normalised address) of a From header; the name may be encoded."""
-    value = value[:HEADER_LIMIT]
-    if not value:
-        return "", ""
-    try:
-        pairs = getaddresses([value])
-    except Exception:
-        pairs = []
-    for name, addr in pairs:
-        address = normalize_address(addr)
-        if address:
-            return decode_header_value(name), address
-    return decode_header_value(value), ""
+def _read(raw: bytes, generated_id: str, notes: Iterable[str]) -> ParsedEmail:
+    """One pass: the headers, the body's MIME tree, then the new text split from the rest."""
+    msg = message_from_bytes(raw, policy=POLICY)
+    headers = raw_headers(msg)
+    body = BodyReader()
+    body.notes.extend(notes)
+    body.walk(msg, 0)
+    body.note_defects(msg)
+    subject = decode_header_value(first(headers, "subject"))
+    name, address = sender(first(headers, "from"))
+    main = body.bodies[0] if body.bodies else ""
+    new = split_new_text(main, subject)
+    text_parts = [new.text] if new.text else []
+    forwarded_from = new.forwarded_from
+    if new.forwarded:
+        text_parts.append(new.forwarded)
+    for rendered, forwarder in body.forwards:
+        text_parts.append(rendered)
+        forwarded_from = forwarded_from or forwarder
+    full = body.bodies + [rendered for rendered, _ in body.forwards]
+    message_id = first_id(first(headers, "message-id"))
+    references = message_ids(" ".join(headers.get("references", ()))[-HEADER_LIMIT * 4 :])
+    to = tuple(a for a in (addresses(headers.get("to", ())) or ()) if a)
+    date, note = read_date(first(headers, "date"))
+    if note:
+        body.notes.append(note)
+    return ParsedEmail(
+        message_id=message_id or generated_id,
+        subject=subject,
+        from_name=name,
+        from_address=address,
+        to=to,
+        date=date,
+        in_reply_to=first_id(first(headers, "in-reply-to")),
+        references=tuple(references[-MAX_REFERENCES:]),
+        text="\n\n".join(text_parts).strip(),
+        full_text="\n\n".join(p.strip() for p in full if p.strip()),
+        signature=new.signature,
+        attachments=tuple(body.attachments),
+        notes=tuple(dict.fromkeys(body.notes)),
+        headers={k: v for k, v in headers.items() if k in KEPT_HEADERS},
+        content_type=safely(msg.get_content_type, "text/plain"),
+        report_type=str(safely(lambda: msg.get_param("report-type"), "") or "").lower(),
+        reports=tuple(body.reports),
+        part_types=frozenset(body.part_types),
+        forwarded_from=forwarded_from,
+        size=len(raw),
+        generated_id=not message_id,
+    )
 
 
 def _cleaned(parsed: ParsedEmail) -> ParsedEmail:
@@ -385,43 +199,3 @@ def _cleaned(parsed: ParsedEmail) -> ParsedEmail:
         clean_text(k): tuple(clean_text(v) for v in values) for k, values in parsed.headers.items()
     }
     return replace(parsed, **changes)
-
-
-def _best_alternative(children: list[Message]) -> Message:
-    """The plain-text alternative when it has text, else HTML, else the richest part."""
-    by_type: dict[str, Message] = {}
-    for child in children:
-        by_type.setdefault(_safe(child.get_content_type, ""), child)
-    plain = by_type.get("text/plain")
-    if plain is not None and _payload_bytes(plain).strip():
-        return plain
-    for kind in ("text/html", "multipart/related", "multipart/mixed"):
-        if kind in by_type:
-            return by_type[kind]
-    return children[-1]
-
-
-def _payload_bytes(part: Message) -> bytes:
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        data = None
-    if isinstance(data, bytes):
-        return data
-    raw = _safe(part.get_payload, "")
-    if isinstance(raw, str):
-        return raw.encode("utf-8", errors="surrogateescape")
-    return b""
-
-
-def _report_text(part: Message) -> str:
-    """A report part as "Name: value" lines, one blank-line-separated block per recipient."""
-    payload = _safe(part.get_payload, "")
-    if isinstance(payload, list):
-        blocks = []
-        for block in payload:
-            if isinstance(block, Message):
-                blocks.append("\n".join(f"{k}: {v}" for k, v in _safe(block.raw_items, [])))
-        return "\n\n".join(blocks)
-    data = _payload_bytes(part)
-    return data.decode("utf-8", errors="replace")
