@@ -112,7 +112,7 @@ def measure_burst(runtime: Any, count: int, size: int) -> dict[str, Any]:
         event = stripe_event(
             "customer.subscription.updated",
             f"evt_burst_{n}",
-            T0 + 100_000 + n,
+            T0 - count + n,  # the month's renewals, up to the bot's clock (never ahead of it)
             id=f"sub_{sid}",
             customer=sid,
             status="past_due" if n % 2 else "active",
@@ -157,7 +157,7 @@ def measure_burst(runtime: Any, count: int, size: int) -> dict[str, Any]:
         "accept_rate_per_cpu_s": count / accepted_cpu_s if accepted_cpu_s else None,
         "accepted_s": accepted_s,
         "applied_s": applied_s,
-        "pending_after": counts.get("pending", 0) + counts.get("failed", 0),
+        "pending_after": sum(counts.get(status, 0) for status in ("pending", "failed", "held")),
     }
 
 

@@ -142,6 +142,7 @@ def test_failed_payment_alerts_with_context_raises_the_score_and_recovery_closes
         attempt_count=2,
         amount_paid=4900,
     )
+    bot.clock.advance(days=3)  # Stripe's retry, three days on
     assert send(bot, recovered) == 200
     applied(bot, "evt_ok")
     thread = bot.fake.thread(ALERTS, parent["ts"])
@@ -162,6 +163,7 @@ def test_one_customer_one_thread_and_duplicates_post_nothing(bot: CareBot):
         next_payment_attempt=None,
         charge={"id": "ch_2", "failure_code": "stolen_card"},
     )
+    bot.clock.advance(days=1)  # the last retry, the next day
     send(bot, final)
     applied(bot, "evt_2")
     (parent,) = bot.fake.messages(ALERTS)

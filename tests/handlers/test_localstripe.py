@@ -6,18 +6,25 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import stripe
 from rich.console import Console
 
 from bot.blocks.plain import to_text
+from bot.clock import FixedClock
 from bot.signals.cli import run_sync
 from tests.handlers.conftest import CareBot
 from tests.hooks import STRIPE_SECRET
 from tests.localstripe import LocalStripe
 
 ALERTS = "C0ALERTS"
+
+
+def now() -> FixedClock:
+    """The bot's clock for localstripe, which dates its events by the real clock: an event
+    dated past the bot's clock by more than its skew would be held (`bot.signals.intake`)."""
+    return FixedClock(datetime.now(UTC))
 
 
 def _card(client: stripe.StripeClient, customer: str, number: str) -> None:
@@ -36,7 +43,7 @@ def _card(client: stripe.StripeClient, customer: str, number: str) -> None:
 def test_localstripe_events_reach_the_bot_and_alert(
     bots: Callable[..., CareBot], localstripe: LocalStripe
 ):
-    bot = bots(STRIPE_WEBHOOK_SECRET=STRIPE_SECRET, CARE_ALERTS_CHANNEL=ALERTS)
+    bot = bots(clock=now(), STRIPE_WEBHOOK_SECRET=STRIPE_SECRET, CARE_ALERTS_CHANNEL=ALERTS)
     bot.fake.add_channel(ALERTS, "care-alerts")
     localstripe.deliver_to(f"{bot.url}/hooks/stripe", STRIPE_SECRET)
     client = localstripe.client()
@@ -83,6 +90,7 @@ def test_sync_while_the_bot_runs_goes_through_its_receiver_quietly(
 
     customer_id, sub_id = _stripe_data(localstripe)
     bot = bots(
+        clock=now(),
         STRIPE_WEBHOOK_SECRET=STRIPE_SECRET,
         STRIPE_API_KEY="sk_test_local",
         STRIPE_API_BASE=localstripe.url,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -68,7 +69,7 @@ def test_csat_scales():
     ]
 
 
-def test_zendesk_signature_over_timestamp_and_body(intake: Intake, repos: Repos):
+def test_zendesk_signature_over_timestamp_and_body(intake: Intake, repos: Repos, clock: FixedClock):
     body = helpdesk_body(
         "ticket_created", "881", "Ann@Example.com", updated_at="2026-06-15T13:00:00Z"
     )
@@ -86,6 +87,7 @@ def test_zendesk_signature_over_timestamp_and_body(intake: Intake, repos: Repos)
         comment="Nobody answered",
         updated_at="2026-06-16T09:00:00Z",
     )
+    clock.set(datetime(2026, 6, 16, 9, 0, tzinfo=UTC))  # rated the next morning
     deliver(intake, "zendesk", rating, zendesk_headers(rating))
     assert types(repos) == [("csat", 0.0), ("support_contact", None)]
 
@@ -150,7 +152,7 @@ def test_front_inbound_is_a_support_contact_and_stale_or_wrong_is_refused(
 
 
 def test_helpdesk_first_response_and_solve_times_reach_the_service_metrics(
-    intake: Intake, repos: Repos, settings
+    intake: Intake, repos: Repos, settings, clock: FixedClock
 ):
     from datetime import date
     from zoneinfo import ZoneInfo
@@ -160,6 +162,7 @@ def test_helpdesk_first_response_and_solve_times_reach_the_service_metrics(
     from bot.metrics.service import service_figures
 
     def zendesk(event: str, ticket: str, at: str) -> None:
+        clock.set(datetime.fromisoformat(at))  # the day passes: each arrives as it happens
         body = helpdesk_body(event, ticket, "ann@example.com", updated_at=at)
         assert deliver(intake, "zendesk", body, zendesk_headers(body))["status"] == 200
 
@@ -181,6 +184,7 @@ def test_helpdesk_first_response_and_solve_times_reach_the_service_metrics(
             },
         }
         body = json.dumps(event).encode()
+        clock.set(datetime.fromtimestamp(at, UTC))
         assert deliver(intake, "front", body, front_headers(body))["status"] == 200
 
     front("inbound", "evt_f1", 1781532000)  # 2026-06-15 14:00 UTC
