@@ -72,13 +72,14 @@ class Signals:
 
     def schedule(self, scheduler: schedule.Scheduler) -> None:
         """Every 15 minutes: warn of quiet sources, apply deliveries whose customer arrived
-        (by a CSV import, say)."""
+        (by a CSV import, say) and held ones whose date has come."""
         scheduler.every(15).minutes.do(self.check).tag("signals")
 
     def check(self) -> None:
         rules = self.alerts.settings.alerts
         self.quiet.check(self.intake.receivers, self.clock.now(), rules.quiet_hours)
         self.intake.retry_waiting()
+        self.intake.release_held()
 
     def start(self) -> None:
         self.intake.start()

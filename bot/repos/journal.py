@@ -8,7 +8,8 @@ raw body, then applied. Its `status` says where it stands:
 - `waiting`: it names a customer the store does not know and carries too little to create
   one; it is applied when that customer arrives (`wait_for` holds the customer id or email);
 - `ignored`: a type that means nothing for care, or an older state than the one stored;
-- `failed`: applying it raised; `error` says why, and it is retried at the next start.
+- `failed`: applying it raised; `error` says why, and it is retried at the next start;
+- `held`: dated too far ahead of the bot's clock, applied once that time comes (see intake).
 
 The journal is one append-only file of JSON lines (`signal_journal.jsonl`): a delivery, a
 change of a delivery's status, or the time of the newest state applied to a resource (a

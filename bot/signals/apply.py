@@ -6,7 +6,9 @@ behave exactly as for a CSV row. Rules of a live way in on top:
 
 - Newer wins by the event's own time: the time of the newest state applied is kept per
   resource (`<source>:sub:<id>`, `<source>:customer:<id>`); a subscription or customer state
-  older than that is not applied. Care events are facts and are always recorded.
+  older than that is not applied. Care events are facts and are always recorded. An event
+  dated too far ahead of the bot's clock competes as of its receipt (`Signal.order_at`), so
+  a bad clock never makes later real updates look older (`bot.signals.intake`).
 - An unknown customer is created when the signal names both its id and email; otherwise the
   signal waits for that customer (`Applied.wait_for`).
 - Event ids are derived from the delivery key and type, so applying a delivery twice adds
@@ -93,7 +95,7 @@ class SignalApplier:
         )
         if not known and not (signal.customer_id and signal.email):
             return Applied(signal, wait_for=signal.customer_id or signal.email or sub_resource)
-        at = signal.at.isoformat(timespec="seconds")
+        at = (signal.order_at or signal.at).isoformat(timespec="seconds")
         row = CustomerRow(line=0, customer_id=known or signal.customer_id, email=signal.email)
         fresh: list[str] = []  # resources whose state this signal applies
         stale = False

@@ -1,5 +1,5 @@
-"""Freshness: per source, when it last sent, what was applied, what waits or failed, and
-whether it has gone quiet.
+"""Freshness: per source, when it last sent, what was applied, what waits, is held (dated
+ahead of the bot's clock) or failed, and whether it has gone quiet.
 
 `source_states` reads the journal's counts; a source that has sent before and has been
 silent longer than `[alerts] quiet_hours` is `quiet`. `QuietWatch` posts one warning per
@@ -18,6 +18,7 @@ from bot.models import parse_datetime
 from bot.posting import MessageSink
 from bot.repos.alerts import AlertRepo, AlertThread
 from bot.repos.journal import APPLIED, FAILED, IGNORED, PENDING, WAITING, JournalRepo
+from bot.signals.intake import HELD
 
 
 @dataclass
@@ -29,6 +30,7 @@ class SourceState:
     waiting: int = 0
     pending: int = 0
     failed: int = 0
+    held: int = 0
     quiet: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -39,6 +41,7 @@ class SourceState:
             "waiting": self.waiting,
             "pending": self.pending,
             "failed": self.failed,
+            "held": self.held,
             "quiet": self.quiet,
         }
 
@@ -47,6 +50,7 @@ class SourceState:
         last = self.last_received.strftime("%Y-%m-%d %H:%M UTC") if self.last_received else "never"
         parts = [f"last event {last}", f"{self.applied} applied", f"{self.waiting} waiting"]
         parts += [f"{self.pending} pending", f"{self.failed} failed"]
+        parts += [f"{self.held} held (dated in the future)"] if self.held else []
         return " · ".join(parts) + (" · quiet" if self.quiet else "")
 
 
@@ -68,6 +72,7 @@ def source_states(
                 waiting=row.get(WAITING, 0),
                 pending=row.get(PENDING, 0),
                 failed=row.get(FAILED, 0),
+                held=row.get(HELD, 0),
                 quiet=last is not None and now - last > timedelta(hours=quiet_hours),
             )
         )

@@ -8,6 +8,14 @@ in order of receipt (`start`), or synchronously through `apply_now` (tests, the 
 every delivery left `pending` or `failed` by a crash is applied (`catch_up`), and one waiting
 for a customer is applied once that customer is known (`retry_waiting`).
 
+A delivery dated more than `FUTURE_SKEW` ahead of the bot's clock is answered 200 and kept,
+`held`, with a journal note saying so; it is applied once that time comes (`release_held`).
+Then, and whenever an event was dated that far ahead of its own receipt, its state competes as
+of its receipt (`Signal.order_at`): a vendor's test clock, a replayed or hand-built payload
+signed with a valid secret, or a wrong clock never make it the newest version of a subscription
+with every real update after it ignored as older. Refusing it instead would make the vendor
+retry for days and then disable the endpoint, stopping every other event with it.
+
 Listeners (`on_applied`) run after a delivery is applied: alerts hang off this.
 """
 
@@ -18,6 +26,7 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.repos.journal import (
@@ -39,6 +48,13 @@ log = logging.getLogger(__name__)
 # the next, so 10,000 deliveries cost a handful of writes and the receivers keep the CPU.
 BATCH = 5000
 MAX_BODY = 1024 * 1024  # vendors' events are a few KB; Shopify's largest orders stay far below
+# How far ahead of the bot's clock an event may be dated. Vendors date an event by their own
+# NTP-kept clocks before they send it, so a real one is at most seconds ahead; five minutes (the
+# window of Stripe's and Front's signatures) also covers a bot whose clock drifts. Much more
+# would let an event block a day of real updates; less would hold real ones from a bot whose
+# clock is a few minutes slow. Not a setting: a wrong clock is to be set right, not tolerated.
+FUTURE_SKEW = timedelta(minutes=5)
+HELD = "held"  # the journal status of a delivery dated beyond it, until that time comes
 
 Listener = Callable[[Delivery, list[Applied]], None]
 
@@ -58,7 +74,8 @@ class Intake:
         receivers: the configured vendors by source name; a source not here is off (404).
         journal: the durable journal.
         applier: writes signals into subscribers and events.
-        clock: stamps receipt and apply times.
+        clock: stamps receipt and apply times, and is the clock events may not run ahead of.
+        skew: how far ahead of `clock` an event may be dated (`FUTURE_SKEW`).
     """
 
     def __init__(
@@ -68,8 +85,10 @@ class Intake:
         applier: SignalApplier,
         clock: Clock,
         max_body: int = MAX_BODY,
+        skew: timedelta = FUTURE_SKEW,
     ) -> None:
         self.receivers = dict(receivers)
+        self.skew = skew
         self.journal = journal
         self.max_body = max_body
         self._applier = applier
@@ -143,15 +162,22 @@ class Intake:
         delivery is marked failed and the others are applied."""
         with self._apply_lock:
             parsed: list[tuple[Delivery, list[Signal]]] = []
+            now = self._clock.now()
             for key in keys:
                 delivery = self.journal.get(key)
                 receiver = self.receivers.get(delivery.source) if delivery else None
                 if delivery is None or receiver is None or delivery.status == APPLIED:
                     continue  # (a source whose secret was removed keeps its deliveries)
                 try:
-                    parsed.append((delivery, receiver.parse(delivery)))
+                    signals = receiver.parse(delivery)
                 except Exception as exc:
                     self._failed(key, exc)
+                    continue
+                if not self._held(delivery, signals, now):
+                    parsed.append((delivery, signals))
+            if not parsed:
+                self.journal.commit()
+                return {}
             items = [(s, d.id) for d, signals in parsed for s in signals]
             try:
                 outcomes = self._applier.apply_batch(items)
@@ -182,6 +208,23 @@ class Intake:
             self.retry_waiting()
         return results
 
+    def _held(self, delivery: Delivery, signals: list[Signal], now: datetime) -> bool:
+        """Whether the delivery waits (`held`) because an event is dated beyond the skew.
+
+        A delivery applied has each event dated beyond its receipt plus the skew ordered as
+        of its receipt."""
+        latest = max((s.at for s in signals), default=None)
+        if latest is not None and latest > now + self.skew:
+            if delivery.status != HELD:
+                note = _held_note(latest, now, self.skew)
+                log.warning("%s: %s", delivery.id, note)
+                self.journal.set_status(delivery.id, HELD, note=note)
+            return True
+        for signal in signals:
+            if signal.at > delivery.received_at + self.skew:
+                signal.order_at = delivery.received_at
+        return False
+
     def _failed(self, key: str, exc: Exception) -> None:
         log.error("applying %s failed", key, exc_info=exc)
         self.journal.set_status(key, FAILED, note=f"{type(exc).__name__}: {exc}"[:500])
@@ -197,9 +240,13 @@ class Intake:
         note = "" if applied else "nothing for care in this event type"
         if applied and all(o.stale for o in applied) and not any(o.events for o in applied):
             status, note = IGNORED, "older than the state already stored"
+        if any(o.signal.order_at for o in outcomes):
+            note = "; ".join(filter(None, [note, ORDERED_AS_RECEIVED]))
         left_out = [why for o in outcomes for why in o.signal.left_out]
         if left_out:  # the rest was applied; the journal and the log say what was not
-            note = "left out: " + "; ".join(dict.fromkeys(left_out))
+            note = "; ".join(
+                filter(None, [note, "left out: " + "; ".join(dict.fromkeys(left_out))])
+            )
             log.warning("%s: %s", delivery.id, note)
         first = applied[0].subscriber if applied else None
         self.journal.set_status(
@@ -216,7 +263,7 @@ class Intake:
         keys = [d.id for d in self.journal.with_status(UNFINISHED)]
         for start in range(0, len(keys), BATCH):
             self.apply_many(keys[start : start + BATCH])
-        return len(keys) + self.retry_waiting()
+        return len(keys) + self.retry_waiting() + self.release_held()
 
     def retry_waiting(self) -> int:
         """Apply the waiting deliveries whose customer is now known. Returns how many."""
@@ -229,6 +276,15 @@ class Intake:
             self.journal.set_status(key, PENDING)
             self.apply_now(key)
         return len(ready)
+
+    def release_held(self) -> int:
+        """Apply the held deliveries whose time has come (the others stay held). Returns how
+        many were applied."""
+        keys = [d.id for d in self.journal.with_status([HELD])]
+        done = 0
+        for start in range(0, len(keys), BATCH):
+            done += len(self.apply_many(keys[start : start + BATCH]))
+        return done
 
     def start(self) -> threading.Thread:
         """Apply what a crash left, then apply deliveries as they are received."""
@@ -272,6 +328,31 @@ KEPT_HEADERS = (
     "x-shopify-triggered-at",
     "x-recharge-topic",
 )
+
+
+ORDERED_AS_RECEIVED = "dated too far ahead of the bot's clock when received: ordered as of then"
+
+
+def _held_note(latest: datetime, now: datetime, skew: timedelta) -> str:
+    """The journal note of a held delivery: what is wrong, and what happens and to do."""
+    return (
+        f"held: dated in the future, {latest:%Y-%m-%d %H:%M} UTC, {_span(latest - now)} ahead "
+        f"of the bot's clock (at most {_span(skew)} allowed). It is applied by itself once that "
+        "time comes, as of when it was received, so it never outranks a later update. From a "
+        "vendor's test clock or a replayed payload it needs nothing; if every delivery is held, "
+        "the bot's clock is slow: set it right (NTP)."
+    )
+
+
+def _span(delta: timedelta) -> str:
+    """A duration in its two largest units: "3 days 4 hours", "5 minutes", "12 seconds"."""
+    left = int(delta.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts[:2]) or "0 seconds"
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:

@@ -66,6 +66,8 @@ class Signal:
             names no customer (Shopify's billing attempts).
         customer_fields: whether `email`/`name` are the customer's record itself (a customer
             event), so they are kept only when newer than what is stored.
+        order_at: when its state competes with the stored one, if not `at`: an event dated
+            too far ahead of the bot's clock competes as of its receipt (`bot.signals.intake`).
     """
 
     source: str
@@ -81,6 +83,7 @@ class Signal:
     happenings: list[Happening] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     left_out: list[str] = field(default_factory=list)  # fields out of bounds, and why
+    order_at: datetime | None = None
 
     @property
     def types(self) -> list[str]:
