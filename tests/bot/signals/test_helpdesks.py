@@ -199,3 +199,20 @@ def test_helpdesk_first_response_and_solve_times_reach_the_service_metrics(
     assert figures["first_response_median"].detail == {"unanswered": 1}
     assert figures["resolution_median"].value == 3.5  # 6 h and 1 h
     assert figures["resolution_median"].detail == {"unresolved": 1}
+
+
+def test_a_helpdesk_event_dated_ahead_of_the_clock_waits_for_its_time(
+    intake: Intake, repos: Repos, clock: FixedClock
+):
+    """Helpdesks order nothing by date, but a contact dated tomorrow would sit ahead of every
+    real one in the customer's timeline: it is held like a billing event, then recorded."""
+    body = helpdesk_body(
+        "ticket_created", "990", "ann@example.com", updated_at="2026-06-16T14:00:00Z"
+    )
+    assert deliver(intake, "zendesk", body, zendesk_headers(body)) == {"status": 200, "ok": True}
+    (held,) = intake.journal.with_status(["held"])
+    assert held.note.startswith("held: dated in the future, 2026-06-16 14:00 UTC, 1 day ahead")
+    assert types(repos) == []
+    clock.set(datetime(2026, 6, 16, 13, 56, tzinfo=UTC))  # within five minutes of it
+    assert intake.release_held() == 1
+    assert types(repos) == [("support_contact", None)]
