@@ -9,10 +9,19 @@ from bot.clock import FixedClock
 from bot.repos import Repos
 from bot.repos.journal import JournalRepo
 from bot.signals.apply import SignalApplier
+from bot.signals.chargebee import ChargebeeReceiver
 from bot.signals.intake import Intake
 from bot.signals.model import Receiver
+from bot.signals.recharge import RechargeReceiver
+from bot.signals.shopify import ShopifyReceiver
 from bot.signals.stripe import StripeReceiver
-from tests.hooks import STRIPE_SECRET
+from tests.hooks import (
+    CHARGEBEE_PASSWORD,
+    CHARGEBEE_USER,
+    RECHARGE_SECRET,
+    SHOPIFY_SECRET,
+    STRIPE_SECRET,
+)
 
 
 def make_intake(
@@ -25,6 +34,16 @@ def make_intake(
         SignalApplier(repos, journal, clock),
         clock,
     )
+
+
+def billing_receivers() -> dict[str, Receiver]:
+    """The four billing vendors' receivers, with the tests' secrets."""
+    return {
+        "stripe": StripeReceiver(STRIPE_SECRET),
+        "chargebee": ChargebeeReceiver(CHARGEBEE_USER, CHARGEBEE_PASSWORD),
+        "recharge": RechargeReceiver(RECHARGE_SECRET),
+        "shopify": ShopifyReceiver(SHOPIFY_SECRET),
+    }
 
 
 def deliver(intake: Intake, source: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:

@@ -20,20 +20,11 @@ from bot.models import Subscriber, Subscription
 from bot.repos import Repos
 from bot.repos.journal import APPLIED, IGNORED, Delivery
 from bot.signals.apply import Applied
-from bot.signals.chargebee import ChargebeeReceiver
 from bot.signals.freshness import source_states
 from bot.signals.intake import FUTURE_SKEW, HELD, Intake
-from bot.signals.recharge import RechargeReceiver
-from bot.signals.shopify import ShopifyReceiver
-from bot.signals.stripe import StripeReceiver
 from bot.store import Store
-from tests.bot.signals.conftest import deliver, make_intake
+from tests.bot.signals.conftest import billing_receivers, deliver, make_intake
 from tests.hooks import (
-    CHARGEBEE_PASSWORD,
-    CHARGEBEE_USER,
-    RECHARGE_SECRET,
-    SHOPIFY_SECRET,
-    STRIPE_SECRET,
     chargebee_headers,
     recharge_headers,
     shared_json,
@@ -99,16 +90,7 @@ VENDORS: dict[str, Callable[[datetime, str, int], Made]] = {
 
 
 def _intake(repos: Repos, clock: FixedClock) -> Intake:
-    return make_intake(
-        repos,
-        clock,
-        {
-            "stripe": StripeReceiver(STRIPE_SECRET),
-            "chargebee": ChargebeeReceiver(CHARGEBEE_USER, CHARGEBEE_PASSWORD),
-            "recharge": RechargeReceiver(RECHARGE_SECRET),
-            "shopify": ShopifyReceiver(SHOPIFY_SECRET),
-        },
-    )
+    return make_intake(repos, clock, billing_receivers())
 
 
 def _known(repos: Repos, source: str) -> str:
