@@ -93,7 +93,7 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
         ),
         Row("Burst: all applied after", values("applied_s"), "s"),
         Row(
-            "Left pending or failed",
+            "Left pending, failed or held",
             values("pending_after"),
             "",
             "0",
