@@ -209,10 +209,9 @@ class Intake:
         return results
 
     def _held(self, delivery: Delivery, signals: list[Signal], now: datetime) -> bool:
-        """Whether the delivery waits (`held`) because an event is dated beyond the skew.
-
-        A delivery applied has each event dated beyond its receipt plus the skew ordered as
-        of its receipt."""
+        """Whether the delivery must wait (status `held`): an event of it is dated more than
+        the skew ahead of `now`. Otherwise each event dated more than the skew after the
+        delivery was received (it was held) competes in the order check as of that receipt."""
         latest = max((s.at for s in signals), default=None)
         if latest is not None and latest > now + self.skew:
             if delivery.status != HELD:
