@@ -288,8 +288,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--url", default="", help="while the bot runs: its /hooks/stripe URL (default: local)"
     )
     hooks = sub.add_parser("hooks", help="webhook receivers")
-    hooks.add_argument("action", choices=["test"])
-    hooks.add_argument("source", choices=["stripe"])
+    hooks.add_argument("action", choices=["test", "held"], help="held: list deliveries held")
+    hooks.add_argument("source", nargs="?", default="stripe", choices=["stripe"])
     hooks.add_argument("--url", default="", help="the bot's /hooks/stripe URL (default: local)")
     if _command(argv) not in CORE_COMMANDS:  # their modules cost a `digest --preview` 0.3 s
         from bot.metrics.cli import add_commands
@@ -342,8 +342,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_sync(settings, args.source, args.since, console, args.url)
         if args.command == "hooks":
-            from bot.signals.cli import run_hooks_test
+            from bot.signals.cli import run_hooks_held, run_hooks_test
 
+            if args.action == "held":
+                return run_hooks_held(settings, console)
             return run_hooks_test(settings, args.source, args.url, console)
         return run_bot(settings)
     except (ConfigError, StoreError) as exc:

@@ -1,11 +1,14 @@
-"""`python app.py sync stripe [--since DATE]` and `python app.py hooks test stripe`.
+"""`python app.py sync stripe [--since DATE]`, `python app.py hooks test stripe` and
+`python app.py hooks held`.
 
 `sync` backfills through the official SDK with a progress display (see `bot.signals.sync`): into
 the data directory when the bot is stopped, else through the running bot's Stripe receiver,
 signed with its secret (the bot alone writes its data). `hooks test`
 sends one signed sample delivery to the running bot, the way Stripe signs, and says what the
 bot answered: 200 means the secret, URL and route all work (the sample is journalled as a
-type care ignores, and shows as the source's last event).
+type care ignores, and shows as the source's last event). `hooks held` lists the deliveries
+held for being dated ahead of the bot's clock (`bot.signals.intake`), read-only, so it runs
+beside the bot.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from bot.clock import SystemClock
 from bot.repos import Repos
+from bot.repos.journal import JournalRepo
 from bot.signals.apply import SignalApplier
-from bot.signals.intake import Intake
+from bot.signals.intake import HELD, Intake
 from bot.signals.stripe import StripeReceiver
 from bot.signals.sync import SyncReport, read_stripe, snapshot_event, sync_stripe
 from bot.store import DataDirLocked, Store
@@ -176,3 +180,26 @@ def run_hooks_test(settings: Settings, source: str, url: str, console: Console) 
         return 0
     console.print(f"The bot at {target} answered {status}: {text[:300]}")
     return 1
+
+
+def run_hooks_held(settings: Settings, console: Console) -> int:
+    """List the held deliveries: key, type, the date they carry, when received, the note."""
+    with Store(settings.data_dir, read_only=True) as store:
+        held = JournalRepo(store).with_status([HELD])
+    if not held:
+        console.print("No delivery is held: none was dated ahead of the bot's clock.")
+        return 0
+    console.print(f"{len(held)} held, applied by the bot once their time comes:")
+    for delivery in held:
+        dated = f"{delivery.at:%Y-%m-%d %H:%M} UTC" if delivery.at else "undated"
+        line = (
+            f"{_shown(delivery.id)} ({_shown(delivery.type)}): dated {dated}, received "
+            f"{delivery.received_at:%Y-%m-%d %H:%M} UTC. {delivery.note}"
+        )
+        console.print(line, markup=False, highlight=False)
+    return 0
+
+
+def _shown(text: str) -> str:
+    """A sender's text for the terminal: no control characters, at most 120 characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:120])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import app
 from bot.clock import FixedClock
 from bot.models import Subscriber, Subscription
 from bot.repos import Repos
@@ -229,3 +230,23 @@ def test_whatever_an_event_is_dated_a_real_update_after_it_wins(
         assert intake.journal.with_status([HELD]) == []  # nothing lost: every one applied
         assert _status(repos, sid) == ("active" if wins else "paused")
         assert all(o.subscriber is not None for outcomes in applied for o in outcomes)
+
+
+def test_hooks_held_lists_what_is_held_beside_the_running_bot(
+    tmp_path, clock: FixedClock, monkeypatch, capsys
+):
+    monkeypatch.setenv("CARE_DATA_DIR", str(tmp_path / "data"))
+    with Store(tmp_path / "data") as store:  # the bot holds the data directory
+        repos = Repos.open(store)
+        intake = _intake(repos, clock)
+        _known(repos, "stripe")
+        assert app.main(["hooks", "held"]) == 0
+        assert "No delivery is held" in capsys.readouterr().err
+        event = stripe_made("customer.subscription.updated")
+        event["id"], event["created"] = "evt_\x1b[31mtest_clock", int(NOW.timestamp()) + 86400 * 40
+        deliver(intake, "stripe", *stripe_request(event))
+        assert app.main(["hooks", "held"]) == 0
+    out = " ".join(capsys.readouterr().err.split())
+    assert "1 held, applied by the bot once their time comes" in out
+    assert "stripe:evt_?[31mtest_clock (customer.subscription.updated): dated 2026-07-25" in out
+    assert "received 2026-06-15 14:00 UTC. held: dated in the future" in out and "\x1b" not in out
