@@ -288,7 +288,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--url", default="", help="while the bot runs: its /hooks/stripe URL (default: local)"
     )
     hooks = sub.add_parser("hooks", help="webhook receivers")
-    hooks.add_argument("action", choices=["test", "held"], help="held: list deliveries held")
+    hooks.add_argument(
+        "action",
+        choices=["test", "held"],
+        help="test: send the bot a signed sample; held: list deliveries dated ahead of its clock",
+    )
     hooks.add_argument("source", nargs="?", default="stripe", choices=["stripe"])
     hooks.add_argument("--url", default="", help="the bot's /hooks/stripe URL (default: local)")
     if _command(argv) not in CORE_COMMANDS:  # their modules cost a `digest --preview` 0.3 s
