@@ -163,7 +163,7 @@ class CountingPoster:
     def post_item(
         self, item: Any, parsed: Any, context: Any, check_first: bool = False
     ) -> tuple[str, str]:
-        from handlers.triage import email_snapshot
+        from handlers.triage_post import email_snapshot
 
         item.snapshot = email_snapshot(parsed)  # as SlackTriagePoster does: the item keeps it
         self.items += 1
@@ -202,7 +202,7 @@ def memory_worker(count: int, traced: bool = False) -> dict[str, Any]:
     from bot.repos import Repos
     from bot.store import Store
     from config import load_settings
-    from handlers import triage  # noqa: F401  # the poster's snapshot: loaded at start, as in the bot
+    from handlers import triage_post  # noqa: F401  # the poster's snapshot: loaded at start, as in the bot
 
     store = Store(None)  # the bot's shards, in memory: the disk is not what is measured
     repos = Repos.open(store)

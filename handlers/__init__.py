@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, email, events, link, reply, views
+from handlers import actions, commands, email, events, link, reply, triage_buttons, views
 from handlers.context import Services
 
 
@@ -15,6 +15,6 @@ def register(app: App, services: Services) -> None:
     email.register(app, services)
     views.register(app, services)
     if services.triage is not None:
-        services.triage.register(app)
+        triage_buttons.register(app, services)
         reply.register(app, services)
         link.register(app, services)

@@ -29,6 +29,7 @@ from bot.stage import lifecycle_stage
 from bot.stats import team_stats
 from handlers.context import Services
 from handlers.present import stats_view, task_entry_ids
+from handlers.triage_commands import list_open, parked_command
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -320,7 +321,7 @@ def _triage(services: Services, user: str, args: list[str], _: str) -> Outcome:
         return Outcome(
             replies.build_info("The shared inbox is not connected. See docs/inbox.md to set it up.")
         )
-    return Outcome(services.triage.list_open())
+    return Outcome(list_open(services.triage))
 
 
 def _report(services: Services, user: str, args: list[str], _: str) -> Outcome:
@@ -338,7 +339,7 @@ def _inbox(services: Services, user: str, args: list[str], _: str) -> Outcome:
         raise CareError(
             "Usage: `/care inbox retry ID` or `/care inbox drop ID` (ids: `/care triage`)"
         )
-    answer, after = services.triage.parked_command(user, args[0].lower(), args[1])
+    answer, after = parked_command(services.triage, user, args[0].lower(), args[1])
     return Outcome(answer, after=after)
 
 

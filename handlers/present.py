@@ -8,6 +8,7 @@ from bot.blocks.digest import digest_total
 from bot.repos.digests import POSTED
 from bot.stats import TeamStats
 from handlers.context import Services
+from handlers.triage_commands import inbox_figures
 
 
 def task_entry_ids(services: Services, task_id: str, claimed_by: str | None = None) -> list[str]:
@@ -64,7 +65,7 @@ def stats_view(services: Services, stats: TeamStats, with_digest: bool = False) 
             progress = services.publisher.progress(record)
             view.digest = {"listed": digest_total(record.counts), **progress}
     if services.triage is not None:
-        view.inbox = services.triage.stats()
+        view.inbox = inbox_figures(services.triage)
     if services.signals is not None:
         view.signals = {s.source: s.summary() for s in services.signals.states()}
     return view

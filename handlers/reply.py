@@ -27,16 +27,13 @@ from bot.care import CareError, NotAllowed, Permissions
 from bot.outbox.reply import ReplyResult, ReplyService
 from bot.outbox.smtp import SendError
 from handlers.context import Services
+from handlers.triage_buttons import tell
 from handlers.views import after_log
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
-    # Registered only beside the triage handlers: importing them at module level would load
-    # the email parse stack (inscriptis, lxml) into every bot, with or without an inbox.
-    from handlers.triage import tell
-
     settings = services.settings
     service = ReplyService(
         services.repos,

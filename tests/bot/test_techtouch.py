@@ -23,6 +23,7 @@ from bot.stats import team_stats
 from bot.store import Store
 from bot.techtouch import BOT_USER, KEY_PREFIX
 from config.techtouch import TechTouchRules
+from handlers.triage_jobs import remind
 from tests.bot.builders import days_ago, event, member
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.handlers.conftest import (
@@ -40,8 +41,8 @@ from tests.handlers.conftest import (
     tasks_of,
     wait_posted,
 )
-from tests.handlers.test_inbox_slack import by_hand, post_inbox
 from tests.handlers.test_reply import TRIAGE, mail_bot  # noqa: F401 - the fixture
+from tests.handlers.test_triage import by_hand, post_inbox
 from tests.inbox_server import USERS
 
 pytestmark = pytest.mark.imap
@@ -182,7 +183,7 @@ def test_an_answer_to_an_automatic_email_lands_in_triage_threaded_and_linked_day
     )
     assert (item.outreach_by, item.outreach_tasks, item.slack) == ("", [ann_task.id], {})
     assert bot.repos.inbox.message(msg["Message-ID"]).item_id == item.id
-    assert bot.services.triage.remind() == 0  # the minute job leaves it for the answer
+    assert remind(bot.services.triage) == 0  # the minute job leaves it for the answer
     assert bot.fake.messages(TRIAGE) == []  # a hundred automatic emails bury no channel
 
     # two days later, after a restart, Ann answers from her mail client

@@ -21,8 +21,8 @@ from tests.handlers.conftest import (
     post_digest,
     tasks_of,
 )
-from tests.handlers.test_inbox_slack import SECRET, post_inbox
 from tests.handlers.test_log import _submit, _values
+from tests.handlers.test_triage import SECRET, post_inbox
 from tests.slackreq import app_home_opened
 
 

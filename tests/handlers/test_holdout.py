@@ -27,7 +27,7 @@ from tests.handlers.conftest import (
     wait_posted,
 )
 from tests.handlers.test_home import _open_home
-from tests.handlers.test_inbox_slack import SECRET, post_inbox
+from tests.handlers.test_triage import SECRET, post_inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 TUESDAY, WEDNESDAY = TODAY + timedelta(days=1), TODAY + timedelta(days=2)

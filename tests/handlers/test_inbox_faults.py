@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the tests take the fixtures imported from test_inbox_slack)
+# ruff: noqa: F811  (the tests take the fixtures imported from test_triage)
 """Inbox faults driven as the webhook sender and Dovecot would: each email is posted once,
 a bad one never blocks the ones behind it, and Slack's lies never double a triage post."""
 
@@ -12,10 +12,11 @@ import pytest
 import bot.rescore
 from bot.inbox.models import MESSAGE_POSTED
 from bot.repos.inbox import InboxRepo
+from handlers.triage_jobs import remind
 from tests.bot.inbox.mail import make_email
 from tests.bot.inbox.test_parse_hostile import UTF8_EMAIL
 from tests.handlers.conftest import add_subscriber, message_text
-from tests.handlers.test_inbox_slack import (  # noqa: F401  (fixtures)
+from tests.handlers.test_triage import (  # noqa: F401  (fixtures)
     clock_at_monday,
     inbox_bot,
     post_inbox,
@@ -54,33 +55,9 @@ def test_email_without_subject_is_posted_listed_counted_and_reminded(inbox_bot):
     assert status == 200 and "(no subject)" in listing and "1 open inbox item" in listing
     assert bot.sender.command("stats", user_id="U1")[0] == 200
     bot.clock.advance(hours=3)
-    assert bot.services.triage.remind() == 1
+    assert remind(bot.services.triage) == 1
     reply = make_email(subject="", body="Any news?", headers={"In-Reply-To": "<nosub@x>"})
     assert post_inbox(bot, reply)[1]["status"] == "threaded"
-
-
-def test_slack_storing_the_triage_post_then_answering_500_posts_it_once(inbox_bot):
-    bot = inbox_bot
-    bot.fake.fail_next("chat.postMessage", status=500, after_store=True)
-
-    status, answer = post_inbox(bot, make_email(subject="Where is my box?"))
-
-    assert (status, answer["status"]) == (200, "posted")
-    [message] = bot.fake.messages(TRIAGE)
-    assert "Where is my box?" in message_text(message)
-    assert bot.repos.inbox.item(answer["item"]).slack["ts"] == message["ts"]
-
-
-def test_reply_stored_by_slack_then_500_is_threaded_once(inbox_bot):
-    bot = inbox_bot
-    first = make_email(subject="Where is my box?")
-    post_inbox(bot, first)
-    bot.fake.fail_next("chat.postMessage", status=500, after_store=True)
-    reply = make_email(subject="Re: Where is my box?", body="Any news?")
-
-    assert post_inbox(bot, reply)[1]["status"] == "threaded"
-    [parent] = bot.fake.messages(TRIAGE)
-    assert len(bot.fake.thread(TRIAGE, parent["ts"])) == 2
 
 
 def test_a_failed_write_after_the_post_never_posts_twice(inbox_bot, monkeypatch):
@@ -114,42 +91,6 @@ def churn_refresh_breaks(monkeypatch):
 
     monkeypatch.setattr(bot.rescore, "refresh_churn_risk", broken)
     return monkeypatch
-
-
-def test_a_permanently_failing_webhook_email_is_parked_then_retried_or_dropped(
-    inbox_bot, churn_refresh_breaks
-):
-    bot_ = inbox_bot
-    cancel = make_email(subject="Please cancel", body="Cancel my subscription please.")
-    answers = [post_inbox(bot_, cancel) for _ in range(4)]
-
-    assert [a[0] for a in answers] == [500, 500, 202, 202]
-    letter_id = answers[2][1]["dead_letter"]
-    assert answers[3][1]["dead_letter"] == letter_id  # parked: not run again by itself
-    assert post_inbox(bot_, make_email(subject="Later mail"))[1]["status"] == "posted"
-    listing = bot_.sender.command("triage", user_id="U1")[2]
-    assert letter_id in listing and "RuntimeError" in listing and "Please cancel" in listing
-    assert "parked emails" in bot_.sender.command("stats", user_id="U1")[2]
-
-    churn_refresh_breaks.undo()
-    status, _, text = bot_.sender.command(f"inbox retry {letter_id}", user_id="U1")
-    assert status == 200 and "Retrying" in text
-    bot_.fake.wait_for(lambda: len(bot_.fake.messages(TRIAGE)) == 2)
-    assert "Please cancel" in triage_texts(bot_)[1]
-    assert bot_.fake.wait_for(lambda: bot_.repos.inbox.dead.count() == 0)
-
-
-def test_inbox_drop_forgets_a_parked_email_and_refuses_unknown_ids(inbox_bot, churn_refresh_breaks):
-    bot_ = inbox_bot
-    cancel = make_email(subject="Please cancel", body="Cancel my subscription please.")
-    letter_id = [post_inbox(bot_, cancel) for _ in range(3)][-1][1]["dead_letter"]
-
-    assert "No parked email" in bot_.sender.command("inbox drop zzzzz", user_id="U1")[2]
-    assert "Usage" in bot_.sender.command("inbox retry", user_id="U1")[2]
-    assert "Dropped" in bot_.sender.command(f"inbox drop {letter_id}", user_id="U1")[2]
-    assert bot_.repos.inbox.dead.count() == 0
-    assert letter_id not in bot_.sender.command("triage", user_id="U1")[2]
-    assert "/care inbox retry" in bot_.sender.command("help", user_id="U1")[2]
 
 
 def _imap_bot(fake_slack, tmp_path, clock, dovecot):  # noqa: ANN001, ANN202
@@ -203,27 +144,3 @@ def test_a_permanently_failing_imap_email_is_parked_and_the_next_is_delivered(
         assert json.dumps(letter.to_doc())
     finally:
         bot_.stop()
-
-
-def test_a_reminder_stored_by_slack_then_500_is_posted_once(inbox_bot):
-    bot_ = inbox_bot
-    post_inbox(bot_, make_email(subject="Where is my box?"))
-    bot_.clock.advance(hours=3)
-    bot_.fake.fail_next("chat.postMessage", status=500, after_store=True)
-
-    assert bot_.services.triage.remind() == 1
-    assert bot_.services.triage.remind() == 0
-    [parent] = bot_.fake.messages(TRIAGE)
-    assert len(bot_.fake.thread(TRIAGE, parent["ts"])) == 2  # the item and one reminder
-
-
-def test_a_reminder_slack_refused_is_sent_on_a_later_turn(inbox_bot):
-    bot_ = inbox_bot
-    post_inbox(bot_, make_email(subject="Where is my box?"))
-    bot_.clock.advance(hours=3)
-    bot_.fake.fail_next("chat.postMessage", error="channel_not_found")
-
-    assert bot_.services.triage.remind() == 0
-    assert bot_.services.triage.remind() == 1
-    [parent] = bot_.fake.messages(TRIAGE)
-    assert len(bot_.fake.thread(TRIAGE, parent["ts"])) == 2

@@ -15,7 +15,7 @@ from bot.clock import FixedClock
 from tests.bot.inbox.mail import make_email
 from tests.fakeslack.server import FakeSlack
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, add_subscriber, start_bot
-from tests.handlers.test_inbox_slack import SECRET, post_inbox
+from tests.handlers.test_triage import SECRET, post_inbox
 from tests.slackreq import block_suggestion_body
 
 TRIAGE = "C0TRIAGE"

@@ -13,13 +13,14 @@ import pytest
 from bot.blocks import ids
 from bot.inbox.ingest import MAX_ATTEMPTS
 from bot.inbox.models import ITEM_AWAITING, ITEM_OPEN, SOURCE_OUTREACH
-from handlers.triage import POST_ATTEMPTS
+from handlers.triage_jobs import remind
+from handlers.triage_post import POST_ATTEMPTS
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.handlers import test_reply
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, message_text
 from tests.handlers.test_email import open_modal
 from tests.handlers.test_email_send import seed, submit, thread_texts, wait_modal
-from tests.handlers.test_inbox_slack import by_hand, post_inbox
+from tests.handlers.test_triage import by_hand, post_inbox
 from tests.inbox_server import USERS
 
 pytestmark = pytest.mark.imap
@@ -100,7 +101,7 @@ def test_an_answer_by_imap_lands_in_the_outreach_thread_linked_and_answerable(
     )
     status, _, text = bot.sender.command("triage", user_id="U1")
     assert status == 200 and "No open inbox items" in text  # not work yet
-    assert bot.services.triage.remind() == 0  # and no "still unclaimed" reminder
+    assert remind(bot.services.triage) == 0  # and no "still unclaimed" reminder
 
     answer = reply_to(sent.as_bytes(), "Going well! Can I skip the July box?")
     dovecot_server.append(answer)
@@ -189,9 +190,9 @@ def test_a_refused_triage_post_sends_once_and_the_thread_is_posted_later(
     item = bot.repos.inbox.item_by_key(sent["Message-ID"])
     assert item is not None and not item.slack
 
-    assert bot.services.triage.remind() == 0  # the minute job posts it ...
+    assert remind(bot.services.triage) == 0  # the minute job posts it ...
     post = outreach_post(bot)
-    bot.services.triage.remind()  # ... once
+    remind(bot.services.triage)  # ... once
     assert len([m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]) == 1
     assert post_inbox(bot, reply_to(sent.as_bytes(), "Fine, thanks"))[1]["status"] == "threaded"
     assert bot.fake.wait_for(lambda: thread_posts(bot, post["ts"]))
@@ -250,12 +251,12 @@ def test_a_post_or_edit_slack_refuses_for_itself_stops_no_other_triage_work(
     fake_slack.fail_next("chat.postMessage", error="invalid_blocks")  # the outreach's post
     fake_slack.fail_next("chat.update", error="message_not_found")  # the snoozed one's redraw
 
-    assert triage.remind() == 2  # both reminders, beside the two refusals
+    assert remind(triage) == 2  # both reminders, beside the two refusals
 
     parents = {i: bot.repos.inbox.item(i).slack["ts"] for i in (snoozed["item"], plain["item"])}
     assert all(len(bot.fake.thread(TRIAGE, ts)) == 2 for ts in parents.values())
     assert not [m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]
-    triage.remind()  # the next minute: the outreach's post goes through
+    remind(triage)  # the next minute: the outreach's post goes through
     assert len([m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]) == 1
 
 
@@ -280,11 +281,11 @@ def test_an_outreach_post_slack_always_refuses_is_parked_listed_and_posted_on_re
     triage, before = bot.services.triage, tries()
     for _ in range(MAX_ATTEMPTS):
         fake_slack.fail_next("chat.postMessage", error="invalid_blocks")
-        triage.remind()
+        remind(triage)
         bot.clock.advance(minutes=1)
     assert tries() == before + MAX_ATTEMPTS
     for _ in range(5):  # parked: the minutes that follow leave it alone
-        triage.remind()
+        remind(triage)
         bot.clock.advance(minutes=1)
     assert tries() == before + MAX_ATTEMPTS
     assert not [m for m in fake_slack.messages(TRIAGE) if "emailed" in message_text(m)]

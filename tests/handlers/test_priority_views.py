@@ -20,7 +20,7 @@ from tests.handlers.conftest import (
     message_text,
     start_bot,
 )
-from tests.handlers.test_inbox_slack import SECRET, post_inbox
+from tests.handlers.test_triage import SECRET, post_inbox
 from tests.slackreq import app_home_opened
 
 LONG_AGO = date(2025, 1, 10)  # no lifecycle milestone near today

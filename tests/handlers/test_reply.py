@@ -18,7 +18,7 @@ from bot.inbox.models import ITEM_RESOLVED
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.fakeslack.server import FakeSlack
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, add_subscriber, add_task, start_bot
-from tests.handlers.test_inbox_slack import SECRET, post_inbox
+from tests.handlers.test_triage import SECRET, post_inbox
 from tests.inbox_server import USERS
 from tests.slackreq import text_input
 from tests.smtp_server import USERS as SMTP_USERS

@@ -1,4 +1,5 @@
-"""The shared inbox end to end: webhook and Dovecot into the running bot, out to the fake Slack."""
+"""The shared inbox end to end: webhook and Dovecot into the running bot, out to the fake Slack
+(`handlers/triage.py`; the buttons, commands, minute job and posting have their own files)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.inbox.webhook import sign
-from bot.posting import Pacer
-from handlers.triage import POST_ATTEMPTS
+from handlers.triage_post import POST_ATTEMPTS
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.fakeslack.server import FakeSlack
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, add_subscriber, start_bot
@@ -122,60 +122,6 @@ def test_same_email_twice_is_posted_once(inbox_bot):
     assert len(inbox_bot.fake.messages("C0TRIAGE")) == 1
 
 
-def test_claiming_a_triage_item_updates_it_in_place_and_refuses_the_second(inbox_bot):
-    post_inbox(inbox_bot, make_email())
-    fake = inbox_bot.fake
-    [message] = fake.messages("C0TRIAGE")
-    status, _, _ = inbox_bot.sender.action(
-        "care_triage_claim", message=message, channel_id="C0TRIAGE", user_id="U1"
-    )
-    assert status == 200
-    assert fake.wait_for(lambda: fake.edits("C0TRIAGE", message["ts"]), timeout=5)
-    assert "<@U1>" in json.dumps(fake.message("C0TRIAGE", message["ts"])["blocks"])
-    inbox_bot.sender.action(
-        "care_triage_claim", message=message, channel_id="C0TRIAGE", user_id="U2"
-    )
-    assert fake.wait_for(lambda: fake.ephemerals("U2"), timeout=5)
-    assert "<@U1>" in json.dumps(fake.ephemerals("U2")[-1])
-
-
-def test_resolving_someone_elses_item_is_refused_naming_them(inbox_bot):
-    post_inbox(inbox_bot, make_email())
-    fake = inbox_bot.fake
-    [message] = fake.messages("C0TRIAGE")
-    inbox_bot.sender.action(
-        "care_triage_claim", message=message, channel_id="C0TRIAGE", user_id="U1"
-    )
-    assert fake.wait_for(lambda: fake.edits("C0TRIAGE", message["ts"]), timeout=5)
-    inbox_bot.sender.action(
-        "care_triage_resolve", message=message, channel_id="C0TRIAGE", user_id="U2"
-    )
-    assert fake.wait_for(lambda: fake.ephemerals("U2"), timeout=5)
-    refusal = json.dumps(fake.ephemerals("U2")[-1])
-    assert "<@U1> has this conversation" in refusal and "&lt;@" not in refusal
-    assert inbox_bot.repos.inbox.active_items()[0].status == "claimed"
-
-
-def test_unclaimed_item_gets_one_reminder_after_business_hours_pass(inbox_bot):
-    post_inbox(inbox_bot, make_email())
-    triage = inbox_bot.services.triage
-    assert triage.remind() == 0
-    inbox_bot.clock.advance(minutes=119)
-    assert triage.remind() == 0
-    inbox_bot.clock.advance(minutes=2)
-    assert triage.remind() == 1
-    inbox_bot.clock.advance(hours=3)
-    assert triage.remind() == 0
-    [parent] = inbox_bot.fake.messages("C0TRIAGE")
-    assert len(inbox_bot.fake.thread("C0TRIAGE", parent["ts"])) == 2
-
-
-def test_triage_command_lists_open_items(inbox_bot):
-    post_inbox(inbox_bot, make_email(subject="Refund please", body="I was charged twice"))
-    status, _, text = inbox_bot.sender.command("triage", user_id="U1")
-    assert status == 200 and "Refund please" in text
-
-
 def start_imap_bot(fake_slack, tmp_path, clock, dovecot) -> CareBot:  # noqa: ANN001
     """A bot reading the test Dovecot, its connector driven by hand (`poll_once`)."""
     bot = start_bot(
@@ -263,29 +209,3 @@ def test_raw_utf8_headers_are_stored_and_a_retry_is_not_posted_again(inbox_bot):
     assert (first[0], second[0]) == (200, 200)
     assert len(inbox_bot.fake.messages("C0TRIAGE")) == 1
     assert inbox_bot.repos.inbox.count_items() == 1
-
-
-def test_triage_posts_keep_to_slacks_rate_through_the_bots_one_pacer(
-    fake_slack, tmp_path, clock_at_monday
-):
-    # Slack takes about one message a second per channel: triage posts wait their turn in the
-    # same pacer as the digest's (the clock stands still, so the second waits a whole second).
-    waits: list[float] = []
-    pacer = Pacer(interval=1.0, sleep=waits.append, monotonic=lambda: 100.0)
-    bot = start_bot(
-        fake_slack,
-        tmp_path / "data",
-        clock_at_monday,
-        pacer,
-        CARE_TRIAGE_CHANNEL="C0TRIAGE",
-        INBOX_WEBHOOK_SECRET=SECRET,
-    )
-    try:
-        first = post_inbox(bot, make_email(subject="First"))
-        second = post_inbox(bot, make_email(subject="Second"))
-    finally:
-        bot.runtime.stop()
-
-    assert (first[1]["status"], second[1]["status"]) == ("posted", "posted")
-    assert len(fake_slack.messages("C0TRIAGE")) == 2
-    assert waits == [1.0]
