@@ -1,0 +1,89 @@
+"""Answer a slash command within Slack's 3 seconds, however long the work behind it takes.
+
+Slack waits 3 s for a command's answer; after that Bolt gives up on the listener, answers 404
+"unhandled request", and the manager sees "/care failed" while the command may well go on and
+succeed. A `/care claim` is answered once the claim is stored, and storing it waits for one
+`fdatasync` of the store's journal (`bot.journal`). On a disk busy writing back other files
+(ext4 commits their data with its journal) that one call took 1.6 s in the slack bench beside a
+600 MB copy, and over 3 s once in CI: the flake of the bench's claims.
+
+The answer is true only once the claim is stored, so it cannot go out earlier. Instead,
+`InTime` gives the work `ANSWER_WITHIN` seconds: answered by then, the answer is the ack, as
+always; if not, Slack gets a holding answer then, and the real one follows through the
+command's `response_url` (30 minutes, five posts) as soon as it is ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from types import TracebackType
+from typing import Any
+
+from slack_bolt import Ack, Respond
+
+from bot.blocks import replies
+
+log = logging.getLogger(__name__)
+# Seconds from the listener's start to the holding answer: Slack's 3 s run from its send, and
+# the network, the server's queue and Bolt's own steps come before the listener.
+ANSWER_WITHIN = 2.0
+HOLDING = "Still working on it: the answer follows here in a moment."
+FAILED = "That did not go through: something went wrong on our side. Try again in a minute."
+
+
+class InTime:
+    """One command's answer, sent within `within` seconds (`ANSWER_WITHIN`).
+
+    Use as a context manager around the work; call it with the answer's fields (as `ack`
+    takes them). The first of the answer and the deadline wins: an answer in time is the ack;
+    past the deadline Slack was acked with `HOLDING` and the answer goes by `respond`. Work
+    that raises past the deadline tells the manager it failed, and the error goes on to Bolt.
+    """
+
+    def __init__(self, ack: Ack, respond: Respond, within: float | None = None) -> None:
+        self._ack, self._respond = ack, respond
+        self._lock = threading.Lock()
+        self._answered = self.late = False
+        self.within = ANSWER_WITHIN if within is None else within
+        self._timer = threading.Timer(self.within, self._hold)
+        self._timer.daemon = True
+
+    def __enter__(self) -> InTime:
+        self._timer.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._timer.cancel()
+        with self._lock:  # the deadline may be passing right now: after this it finds us done
+            late, answered, self._answered = self.late, self._answered, True
+        if kind is not None and late and not answered:
+            self._send_late(replies.build_error(FAILED))
+
+    def __call__(self, **answer: Any) -> None:
+        """Send the answer: the ack when in time, else through the response_url."""
+        with self._lock:
+            self._answered = True
+            if not self.late:
+                self._ack(**answer)
+                return
+        self._send_late(answer)
+
+    def _hold(self) -> None:
+        with self._lock:
+            if self._answered:
+                return
+            self.late = True
+            self._ack(response_type="ephemeral", **replies.build_info(HOLDING))
+        log.warning("A command took over %.1f s: Slack was told its answer follows", self.within)
+
+    def _send_late(self, answer: dict[str, Any]) -> None:
+        try:
+            self._respond(**{"response_type": "ephemeral", **answer})
+        except Exception:
+            log.exception("A late answer could not be sent to the command's response_url")
