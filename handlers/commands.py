@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
 from bot import queue
 from bot.audit import SURFACE_COMMAND
@@ -28,6 +28,7 @@ from bot.risk import score
 from bot.stage import lifecycle_stage
 from bot.stats import team_stats
 from handlers.context import Services
+from handlers.in_time import InTime
 from handlers.present import stats_view, task_entry_ids
 from handlers.triage_commands import list_open, parked_command
 
@@ -46,9 +47,10 @@ class Outcome:
 
 
 def register(app: App, services: Services) -> None:
-    def on_command(ack: Ack, body: dict[str, Any]) -> None:
-        outcome = run_command(services, body)
-        ack(response_type="ephemeral", **outcome.reply)
+    def on_command(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
+        with InTime(ack, respond) as answer:  # within Slack's 3 s, even if the disk stalls
+            outcome = run_command(services, body)
+            answer(response_type="ephemeral", **outcome.reply)
         # Nothing after the answer may raise: Bolt would replace the answer with an error.
         try:
             if outcome.changed:
