@@ -43,6 +43,7 @@ def _watched_slack() -> Any:
             super().__init__()
             self.updated: dict[str, list[float]] = defaultdict(list)  # ts -> perf_counter
             self.opened: list[float] = []  # views.open answers (perf_counter)
+            self.responded: dict[str, list[float]] = defaultdict(list)  # response_url posts
             self._seen = threading.Condition()
             self._lean = 0  # calls before this one keep only their plain arguments
 
@@ -62,6 +63,20 @@ def _watched_slack() -> Any:
                         self.updated[str(args.get("ts"))].append(time.perf_counter())
                     self._seen.notify_all()
             return answer
+
+        def respond(self, url: str, raw: bytes) -> Any:
+            answer = super().respond(url, raw)
+            with self._seen:
+                self.responded[url].append(time.perf_counter())
+                self._seen.notify_all()
+            return answer
+
+        def wait_responded(self, url: str, timeout: float = 30.0) -> float:
+            """When the first post to `url` (a command's response_url) was answered."""
+            with self._seen:
+                if not self._seen.wait_for(lambda: self.responded[url], timeout):
+                    raise RuntimeError(f"nothing posted to {url} after {timeout}s")
+                return self.responded[url][0]
 
         def wait_opened(self, count: int, timeout: float = 10.0) -> float:
             """When the `count`-th views.open was answered (perf_counter)."""
@@ -295,7 +310,7 @@ def measure_claims(runtime: Any, fake: Any, record: Any) -> dict[str, Any]:
             timings.append(_claim(sender, fake, task_id, user, entry_ts, record.parent_ts))
     finally:
         gc.callbacks.remove(pauses)
-    answers, updates, parents = (list(column) for column in zip(*timings, strict=True))
+    answers, firsts, updates, parents = (list(column) for column in zip(*timings, strict=True))
     claimed = sum(1 for t in task_ids if tasks.require(t).claimed_by)
     if claimed != len(task_ids):
         raise RuntimeError(f"only {claimed} of {len(task_ids)} tasks ended up claimed")
@@ -303,6 +318,9 @@ def measure_claims(runtime: Any, fake: Any, record: Any) -> dict[str, Any]:
         "claims": len(answers),
         "answer_p50_ms": statistics.median(answers),
         "answer_p95_ms": percentile(answers, 95),
+        "answer_max_ms": max(answers),
+        "first_answer_max_ms": max(firsts),
+        "late_answers": sum(1 for a, f in zip(answers, firsts, strict=True) if a != f),
         "update_p50_ms": statistics.median(updates),
         "update_p95_ms": percentile(updates, 95),
         "update_max_ms": max(updates),
@@ -314,27 +332,39 @@ def measure_claims(runtime: Any, fake: Any, record: Any) -> dict[str, Any]:
 
 def _claim(
     sender: Any, fake: Any, task_id: str, user: str, entry_ts: str, parent_ts: str
-) -> tuple[float, float, float]:
-    """One `/care claim`: ms until the HTTP answer, the entry's chat.update, the parent's."""
+) -> tuple[float, float, float, float]:
+    """One `/care claim`: ms until the manager reads the answer, until the HTTP answer, and
+    until the entry's chat.update and the parent's.
+
+    A claim not stored within `handlers.in_time.ANSWER_WITHIN` (a stalled disk) is answered
+    "still working on it", and its answer follows through the response_url: then the first
+    two differ, and the slowest first answer shows how long Slack waited.
+    """
+    from handlers.in_time import HOLDING
     from tests.slackreq import command_body
 
+    url = fake.new_response_url(COMMANDS, user)
     body = command_body(
         "/care",
         f"claim {task_id}",
         user_id=user,
         channel_id=COMMANDS,
         trigger_id=fake.issue_trigger_id(user),
-        response_url=fake.new_response_url(COMMANDS, user),
+        response_url=url,
     )
     seen_entry, seen_parent = len(fake.updated[entry_ts]), len(fake.updated[parent_ts])
     start = time.perf_counter()
     status, _, text = sender.post(body)
-    answered = time.perf_counter()
+    first = answered = time.perf_counter()
+    if status == 200 and HOLDING in text:
+        answered = fake.wait_responded(url)
+        text = json.dumps(fake.responses(url)[0])
     if status != 200 or "You claimed" not in text:
         raise RuntimeError(f"/care claim {task_id} was answered {status}: {text[:300]}")
     updated = fake.wait_update(entry_ts, seen_entry + 1)
     parent = fake.wait_update(parent_ts, seen_parent + 1)
-    return (answered - start) * 1000, (updated - start) * 1000, (parent - start) * 1000
+    ms = [(t - start) * 1000 for t in (answered, first, updated, parent)]
+    return ms[0], ms[1], ms[2], ms[3]
 
 
 def measure_email_modal(runtime: Any, fake: Any, clicks: int = 100) -> dict[str, Any]:

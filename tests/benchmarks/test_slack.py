@@ -33,6 +33,9 @@ def figures(**overrides: float) -> dict[str, float]:
         "claims": 200.0,
         "answer_p50_ms": 11.0,
         "answer_p95_ms": 13.0,
+        "answer_max_ms": 20.0,
+        "late_answers": 0.0,
+        "first_answer_max_ms": 20.0,
         "update_p50_ms": 5.0,
         "update_p95_ms": 8.0,
         "parent_p95_ms": 12.0,
@@ -128,4 +131,7 @@ def test_a_tiny_slack_run_claims_every_task_and_writes_its_json(tmp_path: Path) 
     assert 0.9 <= numbers["posting_rate"] <= 1.1  # the real Pacer(1.0)
     for key in ("answer_p95_ms", "update_p95_ms", "render_cpu_ms", "posting_cpu_s"):
         assert numbers[key] > 0, key
+    assert numbers["answer_max_ms"] >= numbers["answer_p95_ms"]
+    assert numbers["first_answer_max_ms"] <= numbers["answer_max_ms"]
+    assert 0 <= numbers["late_answers"] <= numbers["claims"]
     assert "/care claim answered, p95" in proc.stdout
