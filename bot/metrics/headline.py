@@ -15,7 +15,9 @@ Background work yields to people (`bot.activity`): the computation starts at the
 after a minute without Slack requests (`LULL`; right after posting, the team is claiming),
 or anyway once it has waited `DEFER_AT_MOST`; while it runs, its passes stop whenever a
 Slack request is in flight. At 100k subscribers it took 4.6 s beside the claims that come
-right after posting, and their p95 from 18 to 46 ms.
+right after posting, and their p95 from 18 to 46 ms. When the wait began is kept with the
+headline in the store: a bot restarted within the hour (a crash loop) does not start its
+wait again, and so never goes without its headline.
 """
 
 from __future__ import annotations
@@ -159,9 +161,9 @@ class HeadlineKeeper:
         self.activity, self.lull, self.defer_at_most = activity, lull, defer_at_most
         self.kept = HeadlineRepo(repos.store)
         self._current: Headline | None = None
+        self._deferred: datetime | None = None  # due, waiting for a lull since then
         self._loaded = False
         self._lock = threading.Lock()
-        self.deferred_since: datetime | None = None  # due, waiting for a lull since then
 
     def current(self) -> Headline | None:
         """The last headline computed (possibly of an earlier day), or None if none is kept.
@@ -170,9 +172,16 @@ class HeadlineKeeper:
         computes it again.
         """
         with self._lock:
-            if not self._loaded:
-                self._current, self._loaded = self._load(), True
+            self._load()
             return self._current
+
+    @property
+    def deferred_since(self) -> datetime | None:
+        """When the due computation was first deferred for want of a lull (kept in the store
+        with the headline, across restarts), or None."""
+        with self._lock:
+            self._load()
+            return self._deferred
 
     def due(self) -> bool:
         """True when none is kept, or the kept one is of an earlier day and the day's digest
@@ -188,10 +197,7 @@ class HeadlineKeeper:
         """Compute the headline now and keep it."""
         pause = self.activity.pause if self.activity is not None else None
         headline = compute_headline(self.repos, self.settings, self.clock.now(), pause)
-        if not self.repos.store.read_only:
-            self.kept.save(headline.to_doc())
-        with self._lock:
-            self._current, self._loaded = headline, True
+        self._keep(headline, None)
         log.info("Headline numbers for the %d days to %s computed", HEADLINE_DAYS, headline.as_of)
         return headline
 
@@ -199,33 +205,63 @@ class HeadlineKeeper:
         """Compute the headline if it is due and Slack is in a lull, or it has waited for one
         `defer_at_most` (the scheduler calls this every minute). Returns whether it computed."""
         if not self.due():
-            self.deferred_since = None
+            if self.deferred_since is not None:
+                self._keep(self.current(), None)
             return False
         now = self.clock.now()
         if self.activity is not None and not self.activity.lull(self.lull):
-            if self.deferred_since is None:
-                self.deferred_since = now
+            since = self.deferred_since
+            if since is None or since > now:  # ahead of the clock (set back): from now
+                self._keep(self.current(), now)
                 log.info(
                     "Headline due; waiting for %d s without Slack requests",
                     self.lull.total_seconds(),
                 )
                 return False
-            if now - self.deferred_since < self.defer_at_most:
+            if now - since < self.defer_at_most:
                 return False
-            log.info(
-                "Headline deferred since %s: computed now, beside Slack requests",
-                self.deferred_since,
-            )
+            log.info("Headline deferred since %s: computed now, beside Slack requests", since)
         self.refresh()
-        self.deferred_since = None
         return True
 
-    def _load(self) -> Headline | None:
-        doc = self.kept.get()
-        if doc is None:
-            return None
+    def _keep(self, headline: Headline | None, deferred: datetime | None) -> None:
+        """Keep `headline` and when its next computation was first deferred, in memory and in
+        the store (one document; a read-only process keeps them in memory only)."""
+        if not self.repos.store.read_only:
+            doc = headline.to_doc() if headline is not None else {}
+            self.kept.save({**doc, "deferred_since": deferred.isoformat() if deferred else None})
+        with self._lock:
+            self._current, self._deferred, self._loaded = headline, deferred, True
+
+    def _load(self) -> None:
+        """Read the kept document once (the caller holds `_lock`)."""
+        if self._loaded:
+            return
+        doc = self.kept.get() or {}
+        only_deferred = set(doc) <= {"key", "deferred_since"}  # deferred before the first
+        self._current = None if only_deferred else self._headline_of(doc)
+        self._deferred = _deferred_of(doc)
+        self._loaded = True
+
+    @staticmethod
+    def _headline_of(doc: dict[str, Any]) -> Headline | None:
         try:
             return Headline.from_doc(doc)
         except (KeyError, TypeError, ValueError):
             log.exception("The kept headline cannot be read; it will be computed again")
             return None
+
+
+def _deferred_of(doc: dict[str, Any]) -> datetime | None:
+    """The kept time the due headline was first deferred; None when absent or unreadable."""
+    value = doc.get("deferred_since")
+    if not value:
+        return None
+    try:
+        since = datetime.fromisoformat(str(value))
+    except ValueError:
+        since = None
+    if since is None or since.tzinfo is None:
+        log.warning("The kept headline's deferral time cannot be read (%r): not kept", value)
+        return None
+    return since

@@ -289,3 +289,32 @@ def test_a_headline_deferred_by_requests_for_its_whole_bound_is_computed_anyway(
     care_bot.sender.command("mine", user_id="U2")
     run(job)
     assert "Churn rate: *20.0%* (of 10)" in home_text(care_bot)
+
+
+def test_a_headline_deferred_across_a_restart_is_computed_an_hour_after_its_wait_began(bots):
+    """When the wait began is kept in the store: a bot restarted every 50 minutes (a crash
+    loop) would otherwise start its hour again each time and never compute the headline."""
+    bot = bots()
+    seed(bot.repos)
+    post_digest(bot)
+    assert bot.fake.wait_for(lambda: not bot.services.publisher.posting)
+    began = bot.clock.now()
+    for _ in range(5):  # a request every 10 minutes: 0 to 40 minutes deferred
+        assert bot.sender.command("mine", user_id="U2")[0] == 200
+        run(bot.services.extras["headline_job"])
+        assert keeper(bot).current() is None
+        bot.clock.advance(minutes=10)
+    bot.stop()
+
+    bot = bots(clock=FixedClock(bot.clock.now()), data_dir=bot.data_dir)
+    assert keeper(bot).deferred_since == began
+    assert bot.sender.command("mine", user_id="U2")[0] == 200
+    run(bot.services.extras["headline_job"])  # 50 minutes deferred
+    assert keeper(bot).current() is None
+    bot.clock.advance(minutes=10)
+    assert bot.sender.command("mine", user_id="U2")[0] == 200
+    run(bot.services.extras["headline_job"])  # an hour: computed beside the requests
+    assert "Churn rate: *20.0%* (of 10)" in home_text(bot)
+    assert bot.clock.now() - began == DEFER_AT_MOST
+    bot.stop()
+    assert keeper(bots(data_dir=bot.data_dir)).deferred_since is None

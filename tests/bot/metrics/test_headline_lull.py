@@ -5,7 +5,7 @@ passes stop whenever a request is in flight; its figures stay the full report's.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,6 +15,7 @@ from bot.clock import FixedClock
 from bot.metrics.headline import DEFER_AT_MOST, LULL, HeadlineKeeper, compute_headline
 from bot.metrics.report import build_report
 from bot.repos import Repos
+from bot.repos.reports import HeadlineRepo
 from bot.store import Store
 from config import Settings
 from tests.bot.metrics.test_headline import NOW, TODAY, fill
@@ -145,3 +146,62 @@ def test_a_pass_finishes_beside_a_request_that_is_never_answered(ticking, settin
         activity.begin()  # stuck
         headline = compute_headline(repos, settings, NOW, activity.pause)
         assert headline.figures == build_report(repos, settings, TODAY, 30, NOW).figures()
+
+
+def a_bot_life(data_dir, settings: Settings, clock: FixedClock, minutes: int) -> bool:  # noqa: ANN001
+    """A bot on `data_dir` for `minutes`, a Slack request and a turn every minute: whether
+    it computed the headline."""
+    with Store(data_dir, shards=8) as store:
+        activity = Activity(clock)
+        keeper = HeadlineKeeper(Repos.open(store), settings, clock, lambda: True, activity)
+        for _ in range(minutes):
+            a_request(activity)
+            if keeper.tick():
+                return True
+            clock.advance(minutes=1)
+    return False
+
+
+def test_a_bot_restarted_every_50_minutes_still_computes_its_headline(tmp_path, settings) -> None:  # noqa: ANN001
+    """When the wait began is kept with the headline: a crash loop does not start it again."""
+    data_dir = tmp_path / "data"
+    with Store(data_dir, shards=8) as store:
+        fill(Repos.open(store), PEOPLE, [(1, "nps", 5, 9, "")], [], [])
+    clock = FixedClock(NOW)
+    lives = 1
+    while not a_bot_life(data_dir, settings, clock, 50):
+        lives += 1
+        assert lives <= 3
+    assert (lives, clock.now() - NOW) == (2, DEFER_AT_MOST)
+    with Store(data_dir, shards=8) as store:
+        keeper = HeadlineKeeper(Repos.open(store), settings, clock, lambda: True)
+        assert keeper.current() is not None and keeper.deferred_since is None
+
+
+@pytest.mark.parametrize(
+    ("kept", "starts"),
+    [
+        ("2026-06-15T19:00:00+00:00", "now"),  # ahead of the clock (set back): from now
+        ("yesterday", "now"),  # unreadable: as if never deferred
+        ("2026-06-15T17:30:00", "now"),  # no timezone: unreadable
+        ("2026-06-15T17:30:00+00:00", "kept"),
+    ],
+)
+def test_a_kept_deferral_is_trusted_only_when_readable_and_not_ahead(
+    kept: str,
+    starts: str,
+    tmp_path,  # noqa: ANN001
+    settings: Settings,
+) -> None:
+    with Store(tmp_path / "data", shards=8) as store:
+        repos = Repos.open(store)
+        fill(repos, PEOPLE, [], [], [])
+        HeadlineRepo(store).save({"deferred_since": kept})
+        clock = FixedClock(NOW)  # 18:00 UTC
+        activity = Activity(clock)
+        keeper = HeadlineKeeper(repos, settings, clock, lambda: True, activity)
+        a_request(activity)
+
+        assert keeper.tick() is False and keeper.current() is None
+        expected = NOW if starts == "now" else datetime.fromisoformat(kept)
+        assert keeper.deferred_since == expected
