@@ -5,6 +5,11 @@ decodes the body. Then the body becomes Bolt's request, as Bolt's WSGI adapter b
 Bolt parses it (JSON, or a form whose `payload` is JSON): a body that is not UTF-8 or that Bolt
 cannot parse is not what Slack sends, and gets 400 and one log line instead of a traceback.
 Bolt's answer goes out through the WSGI adapter's response conversion.
+
+Each request that passed the signature check is reported to the bot's `bot.activity.Activity`
+while Bolt computes its answer: background work waits for a lull in them and pauses while one
+is in flight. Counted here, after the check, a flood of forged or replayed requests (401) is
+no activity and defers nothing, and no request is verified a second time to count it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.activity import Activity
 from handlers.webhooks import Malformed, Reply, SignedRequest, Verifier, WebApp
 
 PATH = "/slack/events"
@@ -47,10 +53,23 @@ def slack_verifier(signing_secret: str) -> Verifier:
     return verify
 
 
-def register_slack(web: WebApp, bolt: App, signing_secret: str) -> None:
-    """Serve Bolt at `/slack/events` behind Slack's signature."""
+def register_slack(
+    web: WebApp, bolt: App, signing_secret: str, activity: Activity | None = None
+) -> None:
+    """Serve Bolt at `/slack/events` behind Slack's signature.
+
+    Args:
+        activity: where each signed request is reported in flight until answered; None:
+            nowhere.
+    """
 
     def dispatch(signed: SignedRequest) -> Reply:
+        if activity is None:
+            return handle(signed)
+        with activity.serving():
+            return handle(signed)
+
+    def handle(signed: SignedRequest) -> Reply:
         try:
             text = signed.body.decode("utf-8")
         except UnicodeDecodeError:
