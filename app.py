@@ -185,19 +185,19 @@ def _build_http(settings: Settings, bolt, services, runtime: Runtime, port: int 
     """The front door: /slack/events (not in Socket Mode), /inbox (with a secret), /healthz."""
     from handlers.health import register_health
     from handlers.http import HttpServer, ServerLimits
-    from handlers.slack_http import PATH, register_slack
+    from handlers.slack_http import register_slack
     from handlers.webhooks import WebApp
 
     web = WebApp()
     if not settings.slack.app_token:  # in Socket Mode, events come over the socket
-        register_slack(web, bolt, settings.slack.signing_secret)
+        register_slack(web, bolt, settings.slack.signing_secret, runtime.activity)
     if services.triage is not None:
         services.triage.register_http(web)
     services.signals.register_http(web)  # /hooks/<source> for each configured receiver
     health = register_health(web, services, runtime.scheduler, runtime.heartbeat)
     port = settings.slack.port if port is None else port
     limits = ServerLimits(read_timeout=settings.http_read_timeout)
-    server = HttpServer(web, "0.0.0.0", port, limits, runtime.activity, watched=(PATH,))
+    server = HttpServer(web, "0.0.0.0", port, limits)
     return server, health
 
 
