@@ -7,9 +7,9 @@ body and never sends it holds no worker; it is dropped after `read_timeout` seco
 activity. Bodies over the largest route limit are refused with 413 from `Content-Length` before
 they are read, and a malformed request line or `Content-Length` gets 400 from waitress itself.
 
-Every request to a watched path (Slack's) is reported to the bot's `bot.activity.Activity`
-from when a worker takes it until its answer is ready: background work waits for a lull in
-them, and pauses while one is in flight.
+Slack's requests are reported to the bot's `bot.activity.Activity` by the route that checks
+their signature (`handlers.slack_http`), not here: a request is counted only once it is known
+to be Slack's.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from waitress import wasyncore
 from waitress.server import create_server
 
-from bot.activity import Activity
 from handlers.webhooks import WebApp
 
 log = logging.getLogger(__name__)
@@ -39,32 +36,8 @@ class ServerLimits:
     connection_limit: int = 1000  # open connections (idle ones cost a socket, not a thread)
 
 
-class Watched:
-    """WSGI middleware: a request to one of `paths` counts as in flight in `activity` while
-    the app computes its answer (the answer's bytes, small JSON, are read before it ends)."""
-
-    def __init__(self, app: WebApp, activity: Activity, paths: Iterable[str]) -> None:
-        self.app, self.activity, self.paths = app, activity, frozenset(paths)
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        if environ.get("PATH_INFO") not in self.paths:
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
-        with self.activity.serving():
-            answer = self.app(environ, start_response)
-            try:
-                return [b"".join(answer)]
-            finally:
-                close = getattr(answer, "close", None)
-                if close is not None:
-                    close()
-
-
 class HttpServer:
-    """Serve `web` on `host:port` (0: any free port) until `stop()`.
-
-    Args:
-        activity: where requests to `watched` paths are reported (`Watched`); None: nowhere.
-    """
+    """Serve `web` on `host:port` (0: any free port) until `stop()`."""
 
     def __init__(
         self,
@@ -72,13 +45,10 @@ class HttpServer:
         host: str,
         port: int,
         limits: ServerLimits = ServerLimits(),
-        activity: Activity | None = None,
-        watched: Iterable[str] = (),
     ) -> None:
         self.web = web
-        app = Watched(web, activity, watched) if activity is not None else web
         self._server = create_server(
-            app,
+            web,
             host=host,
             port=port,
             threads=limits.threads,

@@ -1,8 +1,10 @@
 """Socket Mode: Slack's requests come over a websocket instead of `POST /slack/events`.
 
 Each one is reported to the bot's `bot.activity.Activity` from when Bolt takes it until its
-acknowledgement is sent, as the HTTP server reports `/slack/events` (`handlers.http.Watched`):
+acknowledgement is sent, as `/slack/events` reports each signed request (`handlers.slack_http`):
 background work waits for a lull in them and pauses while one is in flight, in both modes.
+Nothing over the socket needs a signature check first: the bot opened the connection to Slack
+itself, with the app-level token, and only Slack speaks on it.
 """
 
 from __future__ import annotations

@@ -119,8 +119,8 @@ def test_start_returns_once_every_worker_waits_so_a_first_request_queues_behind_
 
 
 def test_a_signed_slack_request_is_in_flight_until_answered_and_other_paths_are_not(bots):
-    """The server reports each request to /slack/events to the bot's activity tracker from
-    when a worker takes it to its answer (`handlers.http.Watched`); /healthz is not Slack."""
+    """Each signed request to /slack/events is reported to the bot's activity tracker while
+    its answer is computed (`handlers.slack_http`); /healthz is not Slack."""
     from datetime import timedelta
 
     from tests.handlers.conftest import TODAY, add_checkins, add_task
@@ -148,3 +148,30 @@ def test_a_signed_slack_request_is_in_flight_until_answered_and_other_paths_are_
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n")
         assert s.recv(100).startswith(b"HTTP/1.1 ")
     assert activity.lull(minute)  # a health check is not a person
+
+
+def test_unsigned_badly_signed_and_replayed_requests_are_no_slack_activity(bots):
+    """Only a request that passes Slack's signature check counts (`handlers.slack_http` reports
+    it after the check): forged ones neither end a lull nor pause background work."""
+    from datetime import timedelta
+
+    from tests.slackreq import command_body
+
+    bot = bots()
+    activity, minute = bot.runtime.activity, timedelta(seconds=60)
+    body = command_body("/care", "help", user_id="U1")
+    guessed = SlackSender(bot.sender.bot_url, "a-guessed-secret")
+    tampered = {"X-Slack-Signature": "v0=" + "0" * 64}
+
+    statuses = [
+        bot.sender.post(body, signed=False)[0],
+        guessed.post(body)[0],
+        bot.sender.post(body, headers_extra=tampered)[0],
+        bot.sender.post(body, timestamp=int(time.time()) - 6 * 60)[0],  # a replay
+        bot.sender.post(body, timestamp=int(time.time()) + 6 * 60)[0],
+    ]
+
+    assert statuses == [401] * 5
+    assert activity.lull(minute) and activity.in_flight == 0  # none of them began
+    assert bot.sender.post(body)[0] == 200  # the same body, signed now: Slack at work
+    assert not activity.lull(minute)

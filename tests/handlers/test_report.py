@@ -14,7 +14,7 @@ from bot.models import Subscriber, Subscription
 from bot.repos import Repos
 from bot.repos.reports import HeadlineRepo
 from tests.handlers.conftest import DIGEST, add_checkins, message_text, post_digest, wait_posted
-from tests.slackreq import app_home_opened
+from tests.slackreq import SlackSender, app_home_opened, command_body
 
 # Friday 2026-06-19, 16:05 in New York (UTC-4): the default weekly report time has passed.
 FRIDAY_1605 = datetime(2026, 6, 19, 20, 5, tzinfo=UTC)
@@ -288,6 +288,32 @@ def test_a_headline_deferred_by_requests_for_its_whole_bound_is_computed_anyway(
         care_bot.clock.advance(minutes=10)
     care_bot.sender.command("mine", user_id="U2")
     run(job)
+    assert "Churn rate: *20.0%* (of 10)" in home_text(care_bot)
+
+
+def forged_flood(bot, rounds: int = 20) -> set[int]:  # noqa: ANN001
+    """`/care mine` as a forger sends it: unsigned, signed with a guessed secret, and a signed
+    request replayed six minutes later. Returns the statuses the bot answered."""
+    body = command_body("/care", "mine", user_id="U2")
+    guessed = SlackSender(bot.sender.bot_url, "a-guessed-secret")
+    stale = int(time.time()) - 6 * 60
+    statuses = set()
+    for _ in range(rounds):
+        statuses.add(bot.sender.post(body, signed=False)[0])
+        statuses.add(guessed.post(body)[0])
+        statuses.add(bot.sender.post(body, timestamp=stale)[0])
+    return statuses
+
+
+def test_a_flood_of_forged_requests_does_not_defer_the_headline(care_bot):
+    """Only requests that pass Slack's signature check are people at work (`handlers.slack_http`
+    counts them after the check): a flood of forged ones right before the turn defers nothing."""
+    seed(care_bot.repos)
+    post_digest(care_bot)
+    assert care_bot.fake.wait_for(lambda: not care_bot.services.publisher.posting)
+    care_bot.clock.advance(seconds=LULL.total_seconds())  # a quiet minute after the digest
+    assert forged_flood(care_bot) == {401}
+    run(care_bot.services.extras["headline_job"])
     assert "Churn rate: *20.0%* (of 10)" in home_text(care_bot)
 
 
