@@ -197,21 +197,22 @@ def _plan(
     if since is None:
         tasks = TaskIndex(repos.tasks.raw(), repos.outreach.raw_by_subscriber(), today, settings)
         also = repos.subscribers.ids() if risk_rules.high <= 0 else [*events, *context_for]
+        order: Mapping[str, int | None]  # id -> the doc id it was found at, if known
         order, dated, flags = repos.subscribers.plan_candidates(windows, also)
     else:
-        order, tasks = of_written(repos, since, context_for, today, settings)
-        dated, flags = set(order), {}
+        written, tasks = of_written(repos, since, context_for, today, settings)
+        order, dated, flags = dict.fromkeys(written), set(written), {}
     changes.expire = tasks.expiring
     changes.events, changes.flags = events, flags
     bound = UpperBound(today, risk_rules)
     reserved: set[str] = set()
     holdout = settings.holdout_percent
     writers = inbox_writers(repos) if holdout and order else set()
-    for sid in order:
+    for sid, at in order.items():
         # Only subscribers holding one of the dates a milestone needs are read to test it
         # (straight from their JSON, `SubscriberRepo.get`): the risk bound of the others
         # comes from the index (bot/repos/subscriber_index).
-        dated_sub = repos.subscribers.get(sid) if sid in dated else None
+        dated_sub = repos.subscribers.get(sid, at) if sid in dated else None
         if sid in dated and dated_sub is None:
             continue  # not stored, or cannot be read (logged by the repository)
         try:
@@ -227,7 +228,7 @@ def _plan(
         can_open = most >= risk_rules.high and tasks.next_churn_key(sid, today) is not None
         if not (dated_sub is not None or can_open or wanted):
             continue
-        sub = dated_sub or repos.subscribers.get(sid)
+        sub = dated_sub or repos.subscribers.get(sid, at)
         if sub is None:
             continue
         milestones = due_milestones(sub, today, lifecycle) if dated_sub is not None else []

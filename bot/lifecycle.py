@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import msgspec
@@ -78,7 +78,13 @@ def due_milestones(subscriber: Subscriber, today: date, rules: LifecycleRules) -
     else:
         found = _win_back(subscriber, today, rules)
     found += _save(subscriber, today, rules)
-    return sorted(found, key=lambda m: (m.due, m.key))
+    if len(found) > 1:
+        found.sort(key=_due_then_key)
+    return found
+
+
+def _due_then_key(m: Milestone) -> tuple[date, str]:
+    return m.due, m.key
 
 
 def _win_back(subscriber: Subscriber, today: date, rules: LifecycleRules) -> list[Milestone]:
@@ -212,8 +218,8 @@ def _tenure_milestones(
     if start is None:
         return []
     sid, span = subscriber.id, rules.expire_days
-    tenure = (today - start).days
-    found = []
+    tenure = today.toordinal() - start.toordinal()  # (today - start).days, no timedelta
+    found: list[Milestone] = []
 
     def add(kind: str, key: str, due: date, reason: str) -> None:
         found.append(Milestone(kind, key, due, due + timedelta(days=span), reason))
@@ -233,7 +239,9 @@ def _tenure_milestones(
                 start + timedelta(days=day),
                 f"Day {day} check-in (subscriber since {start})",
             )
-    for year in (today.year - 1, today.year) if rules.anniversary and tenure > 360 else ():
+    # An anniversary falls in its start's month: only a month the window touches can hold it.
+    may_fall = rules.anniversary and tenure > 360 and start.month in _months_back(today, span)
+    for year in (today.year - 1, today.year) if may_fall else ():
         years, due = year - start.year, anniversary(start, year)
         if years >= 1 and 0 <= (today - due).days <= span:
             plural = "year" if years == 1 else "years"
@@ -249,10 +257,11 @@ def _tenure_milestones(
 def _pre_renewals(subscriber: Subscriber, today: date, rules: LifecycleRules) -> list[Milestone]:
     found: dict[str, Milestone] = {}
     before, span = rules.pre_renewal_days_before, rules.expire_days
+    day = today.toordinal()
     for sub in subscriber.live_subscriptions:
         charge = sub.current_period_end
-        if charge is None or not 0 <= (today - charge).days + before <= span:
-            continue
+        if charge is None or not 0 <= day - charge.toordinal() + before <= span:
+            continue  # (today - charge).days + before, no timedelta
         long_plan = sub.interval_months >= rules.pre_renewal_min_interval_months - INTERVAL_EPSILON
         renews = sub.status in rules.checkin_statuses and not sub.cancel_at_period_end
         key = f"{subscriber.id}:pre_renewal:{charge}"
@@ -266,6 +275,16 @@ def _pre_renewals(subscriber: Subscriber, today: date, rules: LifecycleRules) ->
                 partial(_renewal_reason, sub, charge),
             )
     return list(found.values())
+
+
+@lru_cache(maxsize=4)
+def _months_back(today: date, span: int) -> frozenset[int]:
+    """The months of the days from `span` days before `today` through `today`."""
+    if span < 0:
+        return frozenset()
+    if span >= 366:
+        return frozenset(range(1, 13))
+    return frozenset((today - timedelta(days=n)).month for n in range(span + 1))
 
 
 def _renewal_reason(sub: Subscription, charge: date) -> str:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 
+from bot.bulk import paused_gc
 from bot.clock import SystemClock, local_today
 from bot.digest import plan_digest
 from bot.digest_plan import (
@@ -62,6 +63,20 @@ def run_preview(
     Returns:
         0, or 1 when there is no subscriber data to preview.
     """
+    # A short read-only process: every object it makes lives until it prints, none forms a
+    # cycle worth collecting, and each full collection would walk the whole store it loaded.
+    with paused_gc():
+        return _preview(settings, day, as_json, console, every, out)
+
+
+def _preview(
+    settings: Settings,
+    day: date | None,
+    as_json: bool,
+    console: Console,
+    every: bool,
+    out: TextIO | None,
+) -> int:
     clock = SystemClock()
     day = day or local_today(clock, settings.timezone)
     store = Store(settings.data_dir, read_only=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -103,6 +104,12 @@ class SubscriberRepo:
                 return doc_id, raw
         return None
 
+    def _at(self, sid: str, doc_id: int) -> tuple[int, Encoded] | None:
+        """`_find` when `doc_id` is the last document filed under the hash of `sid` and holds
+        it (what `plan_candidates` placed); None: ask `_find`."""
+        raw = self._docs().encoded.get(str(doc_id))
+        return (doc_id, raw) if raw is not None and _holds_id(raw, sid) else None
+
     def _plan_index(self) -> PlanIndex:
         if self._plan is None:
             if self._ids is None:
@@ -164,9 +171,15 @@ class SubscriberRepo:
                 return self._count == 0
             return not any(type(read_id(raw)[0]) is str for raw in self._docs().encoded.values())
 
-    def get(self, sid: str) -> Subscriber | None:
+    def get(self, sid: str, at: int | None = None) -> Subscriber | None:
+        """The subscriber `sid` (None: not stored, or not readable: logged).
+
+        Args:
+            at: the doc id `plan_candidates` placed them at, read first (no index lookup).
+        """
         with self._store.lock:
-            found = self._find(sid)
+            found = None if at is None else self._at(sid, at)
+            found = found or self._find(sid)
             if found is None:
                 return None
             doc_id, raw = found
@@ -283,12 +296,13 @@ class SubscriberRepo:
 
     def plan_candidates(
         self, windows: MilestoneWindows, also: Iterable[str]
-    ) -> tuple[list[str], set[str], dict[str, int]]:
+    ) -> tuple[dict[str, int], set[str], dict[str, int]]:
         """The subscribers planning must look at, in stored order (see `PlanIndex`).
 
         Returns:
-            (ids in stored order, those of them that may have a milestone in `windows`, the
-            `bot.risk.doc_flags` of every subscriber by id).
+            (ids in stored order, each with the doc id it was found at for `get`, those of
+            them that may have a milestone in `windows`, the `bot.risk.doc_flags` of every
+            subscriber by id).
         """
         with self._store.lock:
             plan = self._plan_index()
@@ -298,7 +312,8 @@ class SubscriberRepo:
             # with one that is comes through, and reads of it find nothing.
             last = ids.last
             placed = {sid: at for sid in dated | scoring if (at := last(key_hash(sid))) is not None}
-            return sorted(placed, key=placed.__getitem__), dated, plan.flags
+            ordered = dict(sorted(placed.items(), key=_second))
+            return ordered, dated, plan.flags
 
     def put(self, subscriber: Subscriber) -> None:
         self.put_many([subscriber])
@@ -403,5 +418,6 @@ def _holds_id(raw: Encoded, sid: str) -> bool:
 
 
 _read_subscriber = msgspec.json.Decoder(Subscriber).decode
+_second = itemgetter(1)
 # Needles a document's JSON holds as typed (no character JSON escapes).
 _PLAIN = re.compile(r"[ -!#-\[\]-~]+")

@@ -315,7 +315,9 @@ def test_only_the_customers_written_since_the_run_are_planned_again(monkeypatch)
             assert written == enginerun.Written(subscribers=frozenset({"cus_07", "cus_12"}))
             read: list[str] = []
             real = repos.subscribers.get
-            monkeypatch.setattr(repos.subscribers, "get", lambda sid: read.append(sid) or real(sid))
+            monkeypatch.setattr(
+                repos.subscribers, "get", lambda sid, at=None: read.append(sid) or real(sid, at)
+            )
             changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
             assert sorted(read) == ["cus_07", "cus_12"]
             assert [t.kind for t in changes.create] == ["churn_risk"]  # cus_07 asked to cancel

@@ -141,7 +141,9 @@ def test_the_next_morning_only_the_noted_and_the_written_are_planned(monkeypatch
         assert written == enginerun.Written(subscribers=frozenset({"cus_07", "cus_38", "cus_39"}))
         read: list[str] = []
         real = repos.subscribers.get
-        monkeypatch.setattr(repos.subscribers, "get", lambda sid: read.append(sid) or real(sid))
+        monkeypatch.setattr(
+            repos.subscribers, "get", lambda sid, at=None: read.append(sid) or real(sid, at)
+        )
         changes = plan_changes(TODAY, repos, config, at_noon(TODAY), since=written)
         assert sorted(read) == ["cus_07", "cus_38", "cus_39"]
         assert sorted((t.subscriber_id, t.kind) for t in changes.create) == [

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import calendar
 import random
 from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_h
+from hypothesis import strategies as st
 
 from bot.lifecycle import MilestoneWindows, due_milestones, ended_on
 from bot.models import Subscription
+from config.settings import LifecycleRules
 from tests.bot.builders import TODAY, days_ago, member
 
 
@@ -199,3 +204,37 @@ def test_quick_window_test_never_misses_a_due_milestone(rules):
             checked += 1
             assert MilestoneWindows(today, rules).may_have_milestone(sub.to_doc()), (sub, today)
     assert checked > 300  # the sample really exercised the windows
+
+
+@settings_h(max_examples=300, deadline=None)
+@given(
+    start=st.dates(date(2018, 1, 1), date(2027, 12, 31)),
+    today=st.dates(date(2020, 1, 1), date(2028, 12, 31)),
+    span=st.integers(-3, 800),
+    before=st.integers(-5, 60),
+    next_charge=st.dates(date(2019, 1, 1), date(2029, 12, 31)),
+)
+def test_anniversaries_and_pre_renewals_are_those_a_day_by_day_count_finds(
+    start, today, span, before, next_charge
+):
+    """The windows tested by date arithmetic (and anniversaries only in the months a window
+    touches) give what counting the window's days one by one gives, for any window length."""
+    rules = replace(LifecycleRules(), expire_days=span, pre_renewal_days_before=before)
+    sub = member(started=start, interval="year", next_charge=next_charge, today=today)
+    found = {m.kind: m for m in due_milestones(sub, today, rules)}
+    window = [today - timedelta(days=n) for n in range(span + 1)]  # due days still in window
+    tenure = (today - start).days
+    expected = None
+    for day in window if tenure > 360 else ():
+        feb_29 = (start.month, start.day) == (2, 29)
+        same = (day.month, day.day) == (start.month, start.day)
+        common = not calendar.isleap(day.year) and (day.month, day.day) == (2, 28)
+        if day.year > start.year and (same or (feb_29 and common)):
+            expected = f"cus_1:anniversary:{day.year}"
+            break
+    assert (found["anniversary"].key if "anniversary" in found else None) == expected
+    due = next_charge - timedelta(days=before)
+    renews = due in window
+    assert ("pre_renewal" in found) == renews
+    if renews:
+        assert found["pre_renewal"].due == due
