@@ -77,7 +77,7 @@ class Entries:
 
     def _points(self, sid: str, flags: int) -> int:
         self._flags[sid] = flags
-        return self._bound.points_of_marks(flags, self._marks(sid))
+        return self._bound.points_of_events(flags, self.changes.events, sid)
 
     def _marks(self, sid: str) -> list[Mark]:
         """What the risk bound reads of the customer's events, from a slim decode of each."""

@@ -49,7 +49,7 @@ from bot.models import (
 )
 from bot.repos import Repos
 from bot.repos.tasks import SkipTask
-from bot.risk import MAX_SCORE, UpperBound, band_of, event_marks, score, subscriber_flags
+from bot.risk import MAX_SCORE, UpperBound, band_of, score, subscriber_flags
 from config.settings import LifecycleRules, RiskRules, Settings
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ def _plan(
             continue  # not stored, or cannot be read (logged by the repository)
         try:
             bits = flags.get(sid, 0) if dated_sub is None else subscriber_flags(dated_sub)
-            most = bound.points_of_marks(bits, event_marks(events, sid))
+            most = bound.points_of_events(bits, events, sid)
         except (KeyError, TypeError, AttributeError, ValueError):
             if dated_sub is None:
                 continue  # events that cannot be read

@@ -9,22 +9,39 @@ from collections.abc import Callable
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 
 
+_BASE = len(ALPHABET)
+# Two digits at once: PAIRS[d0 + BASE * d1] is ALPHABET[d0] + ALPHABET[d1].
+_PAIRS = [a + b for b in ALPHABET for a in ALPHABET]
+_PAIR = _BASE * _BASE
+
+
 def short_id(key: str, taken: Callable[[str], bool], length: int = 5) -> str:
-    """A `length`-character id for `key`, stable for the same key, never one that is `taken`."""
+    """A `length`-character id for `key`, stable for the same key, never one that is `taken`.
+
+    The digest's base-31 digits, least significant first.
+    """
     salt = 0
     while True:
         digest = hashlib.blake2b(_utf8(f"{key}#{salt}"), digest_size=8).digest()
         number = int.from_bytes(digest, "big")
-        chars = []
-        for _ in range(length):
-            number, rem = divmod(number, len(ALPHABET))
-            chars.append(ALPHABET[rem])
-        candidate = "".join(chars)
+        if length == 5:  # the usual length: two pairs and a digit
+            low, rest = _PAIRS[number % _PAIR], number // _PAIR
+            candidate = low + _PAIRS[rest % _PAIR] + ALPHABET[rest // _PAIR % _BASE]
+        else:
+            candidate = _digits(number, length)
         if not taken(candidate):
             return candidate
         salt += 1
         if salt % 50 == 0:
             length += 1
+
+
+def _digits(number: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        number, rem = divmod(number, _BASE)
+        chars.append(ALPHABET[rem])
+    return "".join(chars)
 
 
 def stable_id(*parts: object) -> str:

@@ -173,7 +173,8 @@ class Subscription(Model):
 
     @property
     def monthly_value(self) -> float:
-        return round(self.amount * max(self.quantity, 1) / max(self.interval_months, 1e-9), 2)
+        months = interval_days(self.interval, self.interval_count) / 30.44  # interval_months
+        return round(self.amount * max(self.quantity, 1) / max(months, 1e-9), 2)
 
     @property
     def live(self) -> bool:
@@ -214,7 +215,9 @@ class Subscriber(Model):
 
     @property
     def monthly_value(self) -> float:
-        return round(sum(s.monthly_value for s in self.live_subscriptions), 2)
+        return round(
+            sum(s.monthly_value for s in self.subscriptions if s.status in LIVE_STATUSES), 2
+        )
 
     @property
     def currency(self) -> str:
