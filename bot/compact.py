@@ -96,6 +96,13 @@ class EncodedDocs(MutableMapping[str, Encoded]):
             return at
         return -1
 
+    def raw_at(self, doc_id: int) -> Encoded | None:
+        """The bytes of document `doc_id` (None: no such document): `get(str(doc_id))`
+        without the str."""
+        ids = self._ids
+        at = bisect_left(ids, doc_id)
+        return self._raws[at] if at < len(ids) and ids[at] == doc_id else None
+
     def __getitem__(self, doc_id: str) -> Encoded:
         at = self._find(doc_id)
         if at < 0:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.utils import parseaddr
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where a sender is parsed: every command reads the settings
+    from email.headerregistry import Address
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -57,6 +59,9 @@ def parse_from(value: str) -> Address:
     Raises:
         SmtpConfigError: the value is not one plain address.
     """
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
     name, addr = parseaddr(value)
     if not addr or "@" not in addr or any(c in value for c in "\r\n"):
         raise SmtpConfigError(

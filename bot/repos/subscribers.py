@@ -39,11 +39,14 @@ class SubscriberRepo:
         self._emails: Addresses | None = None  # addresses -> doc ids
         self._plan: PlanIndex | None = None  # built by the first plan, then kept up to date
         self._plan_saved = False  # its file (`bot.repos.plan_file`) is as the documents are
+        # Each readable id and its doc id, in doc id order, as the ids were indexed: kept
+        # until the next write (`plan_candidates` places its candidates with it).
+        self._placed: tuple[list[str], array[int]] | None = None
         store.on_undo(self._drop_index)
 
     def _drop_index(self) -> None:
         """Rebuild the indexes from the file on next use (a write undone, or a failed one)."""
-        self._ids, self._emails, self._plan = None, None, None
+        self._ids, self._emails, self._plan, self._placed = None, None, None, None
 
     def _docs(self) -> CompactDocs:
         return CompactDocs.of(raw_docs(self._table))
@@ -62,13 +65,15 @@ class SubscriberRepo:
         if restored is not None:
             index: PlanIndex | None = restored[0]
             self._plan_saved = restored[2]
-            hashes, doc_ids = ids_of(encoded.pairs(), restored[1])
+            hashes, doc_ids, sids = ids_of(encoded.pairs(), restored[1])
         else:
             index = PlanIndex() if plan else None
-            hashes, doc_ids = self._scan(encoded, index)
+            hashes, doc_ids, sids = self._scan(encoded, index)
         ids = HashIndex(hashes, doc_ids)
-        del hashes, doc_ids
-        self._ids, self._count = ids, len(ids) - self._repeats(ids, encoded)
+        del hashes
+        repeats = self._repeats(ids, encoded)
+        self._ids, self._count = ids, len(ids) - repeats
+        self._placed = (sids, doc_ids) if not repeats else None
         if index is not None:
             self._plan = index
 
@@ -77,7 +82,7 @@ class SubscriberRepo:
         hashes, doc_ids, sids = scan(encoded.pairs(), index, self._unreadable)
         if index is not None:
             self._plan_saved = plan_file.save_held(self._store, encoded, sids, index)
-        return hashes, doc_ids
+        return hashes, doc_ids, [sid for sid in sids if sid is not None]
 
     def _unreadable(self, doc_id: int, raw: Encoded) -> None:
         load(Subscriber, decode_doc(raw), self._table, doc_id)  # logs it
@@ -107,7 +112,7 @@ class SubscriberRepo:
     def _at(self, sid: str, doc_id: int) -> tuple[int, Encoded] | None:
         """`_find` when `doc_id` is the last document filed under the hash of `sid` and holds
         it (what `plan_candidates` placed); None: ask `_find`."""
-        raw = self._docs().encoded.get(str(doc_id))
+        raw = self._docs().encoded.raw_at(doc_id)
         return (doc_id, raw) if raw is not None and _holds_id(raw, sid) else None
 
     def _plan_index(self) -> PlanIndex:
@@ -308,10 +313,15 @@ class SubscriberRepo:
             plan = self._plan_index()
             ids = self._index()
             dated, scoring = plan.candidates(windows, also)
+            wanted = dated | scoring
+            if self._placed is not None:  # no write since the ids were indexed
+                sids, doc_ids = self._placed
+                placed = {s: at for s, at in zip(sids, doc_ids, strict=True) if s in wanted}
+                return placed, dated, plan.flags
             # By hash alone (no document read): an id that is not stored but shares a hash
             # with one that is comes through, and reads of it find nothing.
             last = ids.last
-            placed = {sid: at for sid in dated | scoring if (at := last(key_hash(sid))) is not None}
+            placed = {sid: at for sid in wanted if (at := last(key_hash(sid))) is not None}
             ordered = dict(sorted(placed.items(), key=_second))
             return ordered, dated, plan.flags
 
@@ -329,6 +339,7 @@ class SubscriberRepo:
         with self._store.lock:
             self._store.check_writable()
             ids = self._index()
+            self._placed = None
             encoded = {s.id: encode_doc(s.to_doc()) for s in items}
             placed: dict[str, int] = {}
             storage = self._table.storage
@@ -364,7 +375,8 @@ class SubscriberRepo:
             return len(items)
 
 
-IdArrays = tuple["array[int]", "array[int]"]  # id hashes and doc ids, for a `HashIndex`
+# id hashes and doc ids, for a `HashIndex`; and the ids, in the same order
+IdArrays = tuple["array[int]", "array[int]", list[str]]
 
 
 def scan(
@@ -395,13 +407,14 @@ def scan(
 
 
 def ids_of(pairs: Iterable[tuple[int, Encoded]], sids: list[str | None]) -> IdArrays:
-    """(id hashes, doc ids) of the documents of `pairs` whose id `sids` knows (`scan`'s)."""
-    hashes, doc_ids = array("q"), array("q")
+    """(id hashes, doc ids, ids) of the documents of `pairs` whose id `sids` knows (`scan`'s)."""
+    hashes, doc_ids, held = array("q"), array("q"), []
     for (doc_id, _), sid in zip(pairs, sids, strict=True):
         if sid is not None:
             hashes.append(key_hash(sid))
             doc_ids.append(doc_id)
-    return hashes, doc_ids
+            held.append(sid)
+    return hashes, doc_ids, held
 
 
 def _holds_id(raw: Encoded, sid: str) -> bool:

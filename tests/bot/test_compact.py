@@ -9,9 +9,11 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import datafile
-from bot.compact import CompactDocs
+from bot.compact import CompactDocs, EncodedDocs
 from bot.repos import Repos
 from bot.store import Store, raw_docs, shard_of
 from tests.bot.repos.factories import event, outreach, subscriber, task
@@ -141,3 +143,19 @@ def test_a_shard_file_is_written_from_the_held_bytes_as_they_are() -> None:
     out = io.BytesIO()
     datafile.write_tables({"_default": CompactDocs(held)}, out)
     assert out.getvalue() == b'{"_default":{"1":' + held["1"] + b',"2":{"id":"t2"}}}'
+
+
+@given(
+    writes=st.lists(st.tuples(st.integers(1, 40), st.booleans()), max_size=60),
+    asked=st.integers(-2, 45),
+)
+def test_a_document_read_by_its_number_is_the_one_read_by_its_key(
+    writes: list[tuple[int, bool]], asked: int
+) -> None:
+    """`raw_at(n)` is `get(str(n))` through writes and deletions (holes) in any order."""
+    docs = EncodedDocs()
+    for doc_id, keep in writes:
+        docs[str(doc_id)] = msgspec.json.encode({"n": doc_id})
+        if not keep:
+            del docs[str(doc_id)]
+    assert docs.raw_at(asked) == docs.get(str(asked))

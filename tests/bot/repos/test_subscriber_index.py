@@ -181,3 +181,39 @@ def test_the_engines_read_of_a_dated_subscriber_is_the_documents(
     assert got == loaded
     if got is not None:
         assert subscriber_flags(got) == doc_flags(raw)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    docs=st.lists(document, min_size=1, max_size=8),
+    asked=st.lists(st.integers(0, 10).map(lambda n: f"cus_{n}"), max_size=4),
+    rewritten=st.lists(st.integers(0, 9), max_size=3),
+    twice=st.booleans(),
+)
+def test_candidates_come_in_stored_order_with_the_doc_id_each_is_read_at(
+    docs: list[dict[str, Any]], asked: list[str], rewritten: list[int], twice: bool
+) -> None:
+    """Before and after writes (and with an id stored twice, hand-edited), the candidates
+    are in the order of the documents holding them, each with the last one's doc id, and
+    the subscriber read at it is the one read by id."""
+    repos = Repos.open(Store.memory())
+    table = repos.store.table("subscribers")
+    for n, doc in enumerate(docs):
+        table.insert({"id": f"cus_{n}", **doc})
+    if twice:
+        table.insert({"id": "cus_0", **docs[0]})
+    repos = Repos.open(repos.store)
+    windows = MilestoneWindows(TODAY, LifecycleRules())
+    for round_ in range(2):
+        order, dated, _ = repos.subscribers.plan_candidates(windows, asked)
+        held = {doc["id"]: doc_id for doc_id, doc in ((d.doc_id, d) for d in table.all())}
+        assert list(order) == sorted(order, key=held.__getitem__)
+        assert set(dated) | {s for s in asked if s in held} <= set(order) <= set(held)
+        for sid, at in order.items():
+            assert at == held[sid]
+            assert repos.subscribers.get(sid, at) == repos.subscribers.get(sid)
+        if round_ == 0:
+            for n in rewritten:
+                sub = repos.subscribers.get(f"cus_{n}")
+                if sub is not None:
+                    repos.subscribers.put(replace(sub, name=f"again {n}"))
