@@ -25,13 +25,15 @@ import logging
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from bot.compact import Encoded, EncodedDocs
-from bot.repos.subscriber_index import PlanIndex, read_head
+from bot.repos.subscriber_index import PlanIndex, Positions, read_head
 from bot.store import Store, atomic_write
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,9 @@ def digest(raw: Encoded) -> bytes:
     return hashlib.blake2b(raw, digest_size=_DIGEST).digest()
 
 
+_hasher = partial(hashlib.blake2b, digest_size=_DIGEST)  # `digest` before its `.digest()`
+
+
 def save(path: Path, index: PlanIndex, docs: Iterable[tuple[int, Encoded, str | None]]) -> bool:
     """Save `index`, built from `docs` ((doc id, bytes, subscriber id or None), in doc id
     order) as they are now (the caller holds the store lock). Returns whether it was written
@@ -93,6 +98,7 @@ def save(path: Path, index: PlanIndex, docs: Iterable[tuple[int, Encoded, str | 
     def places(held: Iterable[str]) -> bytes:
         return array("i", (at[sid] for sid in held if sid in at)).tobytes()
 
+    by_day, by_charge, by_month_day = index.tables()
     saved = _Saved(
         format=FORMAT,
         byteorder=sys.byteorder,
@@ -104,12 +110,12 @@ def save(path: Path, index: PlanIndex, docs: Iterable[tuple[int, Encoded, str | 
         valued=bytes(valued),
         values=values.tobytes(),
         unsure=places(index.unsure),
-        by_day={day: places(held) for day, held in index.by_day.items()},
+        by_day={day: places(held) for day, held in by_day.items()},
         by_charge={
             day: {months: places(held) for months, held in by_months.items()}
-            for day, by_months in index.by_charge.items()
+            for day, by_months in by_charge.items()
         },
-        by_month_day={md: places(held) for md, held in index.by_month_day.items()},
+        by_month_day={md: places(held) for md, held in by_month_day.items()},
         entries=index.entries,
     )
     for left in path.parent.glob(f".{path.name}.*.tmp"):  # by a process killed saving it
@@ -156,26 +162,13 @@ def restore(
     n = len(doc_ids)
     if len(saved.sids) != n or len(saved.digests) != n * _DIGEST:
         return None
-    sids: list[str | None] = []
-    fresh: list[tuple[int, int, Encoded]] = []  # (position, saved position or -1, bytes)
-    at, count = 0, 0
-    for doc_id, raw in docs():
-        count += 1
-        if at < n and doc_ids[at] < doc_id:
-            return None  # a saved document is gone (or the file is not in doc id order)
-        if at < n and doc_ids[at] == doc_id:
-            same = saved.digests[at * _DIGEST : (at + 1) * _DIGEST] == digest(raw)
-            sids.append(saved.sids[at] if same else None)
-            if not same:
-                fresh.append((len(sids) - 1, at, raw))
-            at += 1
-        else:
-            sids.append(None)
-            fresh.append((len(sids) - 1, -1, raw))
-        if len(fresh) > count // MOST_CHANGED + 1 and len(fresh) > n // MOST_CHANGED + 1:
+    if _unchanged(docs, doc_ids, saved.digests):  # the usual case: as saved, one pass in C
+        sids: list[str | None] = list(saved.sids)
+        fresh: list[tuple[int, int, Encoded]] = []
+    else:
+        sids, fresh = [], []
+        if not _compared(docs, doc_ids, saved, sids, fresh):
             return None
-    if at != n or len(fresh) > count // MOST_CHANGED + 1:
-        return None  # a saved document is gone, or most changed
     heads = []
     for pos, was, raw in fresh:
         head, sid = read_head(raw)
@@ -201,6 +194,47 @@ def restore(
     return index, sids, len(fresh)
 
 
+def _unchanged(
+    docs: Callable[[], Iterator[tuple[int, Encoded]]], doc_ids: array[int], digests: bytes
+) -> bool:
+    """Whether the documents are the saved ones, every byte: the same doc ids in the same
+    order, each with its saved digest (computed in one pass without a Python loop)."""
+    if array("q", map(itemgetter(0), docs())) != doc_ids:
+        return False
+    hashed = map(methodcaller("digest"), map(_hasher, map(itemgetter(1), docs())))
+    return b"".join(hashed) == digests
+
+
+def _compared(
+    docs: Callable[[], Iterator[tuple[int, Encoded]]],
+    doc_ids: array[int],
+    saved: _Saved,
+    sids: list[str | None],
+    fresh: list[tuple[int, int, Encoded]],
+) -> bool:
+    """Fill `sids` (the saved id of each document whose bytes are the saved ones, else None)
+    and `fresh` ((position, saved position or -1, bytes) of the others, to index afresh).
+    False when the file cannot be trusted: a saved document gone, or most changed."""
+    n = len(doc_ids)
+    at, count = 0, 0
+    for doc_id, raw in docs():
+        count += 1
+        if at < n and doc_ids[at] < doc_id:
+            return False  # a saved document is gone (or the file is not in doc id order)
+        if at < n and doc_ids[at] == doc_id:
+            same = saved.digests[at * _DIGEST : (at + 1) * _DIGEST] == digest(raw)
+            sids.append(saved.sids[at] if same else None)
+            if not same:
+                fresh.append((len(sids) - 1, at, raw))
+            at += 1
+        else:
+            sids.append(None)
+            fresh.append((len(sids) - 1, -1, raw))
+        if len(fresh) > count // MOST_CHANGED + 1 and len(fresh) > n // MOST_CHANGED + 1:
+            return False
+    return at == n and len(fresh) <= count // MOST_CHANGED + 1  # else: gone, or most changed
+
+
 def _array(code: str, data: bytes) -> array[Any]:
     found = array(code)
     found.frombytes(data)
@@ -209,12 +243,18 @@ def _array(code: str, data: bytes) -> array[Any]:
 
 def _index_of(saved: _Saved) -> PlanIndex:
     sids = saved.sids
+    count = len(sids)
+    nowhere = {at for at, sid in enumerate(sids) if sid is None}  # unreadable when saved
+
+    def positions(data: bytes) -> Positions:
+        """The table entry, named when first read: its positions checked now, all in C."""
+        at = _array("i", data)
+        if at and (min(at) < 0 or max(at) >= count or (nowhere and not nowhere.isdisjoint(at))):
+            raise ValueError("a position of no subscriber")
+        return Positions(at, sids)
 
     def named(data: bytes) -> list[str]:
-        found = [sids[at] for at in _array("i", data)]
-        if None in found:
-            raise ValueError("a position of no subscriber")
-        return found  # type: ignore[return-value]
+        return positions(data).names()
 
     flags, valued = _array("b", saved.flags), saved.valued
     values = _array("d", saved.values)
@@ -226,12 +266,12 @@ def _index_of(saved: _Saved) -> PlanIndex:
         sid: v for sid, v, has in zip(sids, values, valued, strict=True) if sid is not None and has
     }
     index.unsure = set(named(saved.unsure))
-    index.by_day = {day: named(data) for day, data in saved.by_day.items()}
+    index.by_day = {day: positions(data) for day, data in saved.by_day.items()}
     index.by_charge = {
-        day: {months: named(data) for months, data in by_months.items()}
+        day: {months: positions(data) for months, data in by_months.items()}
         for day, by_months in saved.by_charge.items()
     }
-    index.by_month_day = {md: named(data) for md, data in saved.by_month_day.items()}
+    index.by_month_day = {md: positions(data) for md, data in saved.by_month_day.items()}
     index.entries = saved.entries
     return index
 

@@ -22,8 +22,9 @@ seconds at a million. `PlanIndex` is built in one pass over a slim decode of eac
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from msgspec import UNSET
@@ -175,6 +176,40 @@ def _terms(sub: _Sub) -> tuple[Any, Any, Any, Any, Any]:
     )
 
 
+class Positions:
+    """A restored index's entry (`bot.repos.plan_file`): positions into the saved ids, named
+    when first read (a plan reads the entries of some 70 days of several thousand)."""
+
+    __slots__ = ("at", "ids")
+
+    def __init__(self, at: array[int], ids: list[str | None]) -> None:
+        self.at, self.ids = at, ids  # every position names an id (checked when restored)
+
+    def names(self) -> list[str]:
+        return list(map(self.ids.__getitem__, self.at))  # type: ignore[arg-type]
+
+
+Held = list[str] | Positions
+K = TypeVar("K")
+
+
+def named(table: dict[K, Held], key: K) -> list[str] | None:
+    """The ids `table` holds under `key` (None: none), named now if restored as positions."""
+    held = table.get(key)
+    if held is None or type(held) is list:
+        return held
+    table[key] = names = held.names()  # type: ignore[union-attr]
+    return names
+
+
+def listed(table: dict[K, Held], key: K) -> list[str]:
+    """The list of ids under `key`, to add to (a new one if none)."""
+    held = named(table, key)
+    if held is None:
+        table[key] = held = []
+    return held
+
+
 class PlanIndex:
     """Subscribers by the dates they hold and by the facts that bound their risk."""
 
@@ -182,10 +217,21 @@ class PlanIndex:
         self.flags: dict[str, int] = {}
         self.values: dict[str, float] = {}  # monthly value, for those of the model's types
         self.unsure: set[str] = set()
-        self.by_day: dict[str, list[str]] = {}
-        self.by_charge: dict[str, dict[float, list[str]]] = {}  # day -> months -> ids
-        self.by_month_day: dict[str, list[str]] = {}
+        self.by_day: dict[str, Held] = {}
+        self.by_charge: dict[str, dict[float, Held]] = {}  # day -> months -> ids
+        self.by_month_day: dict[str, Held] = {}
         self.entries = 0
+
+    def tables(
+        self,
+    ) -> tuple[dict[str, list[str]], dict[str, dict[float, list[str]]], dict[str, list[str]]]:
+        """`by_day`, `by_charge` and `by_month_day` with every entry named (to save them)."""
+
+        def names(table: dict[Any, Held]) -> dict[Any, list[str]]:
+            return {key: named(table, key) or [] for key in list(table)}
+
+        charges = {day: names(by_months) for day, by_months in self.by_charge.items()}
+        return names(self.by_day), charges, names(self.by_month_day)
 
     def add(self, sid: str, head: Head | None) -> None:
         """Index `sid` as `head` describes it (None: its document has an unexpected shape)."""
@@ -210,16 +256,16 @@ class PlanIndex:
             months = _renewal_months(s)
             if months is not None:  # a pre-renewal touch, if it renews rarely enough
                 by_months = self.by_charge.setdefault(s.current_period_end, {})
-                by_months.setdefault(months, []).append(sid)
+                listed(by_months, months).append(sid)
                 self.entries += 1
         days.update(str(h.at or "")[:10] for h in head.history or ())
         start = _start(head)
         if start:
             days.add(start)
-            self.by_month_day.setdefault(start[5:], []).append(sid)
+            listed(self.by_month_day, start[5:]).append(sid)
         days.discard("")
         for day in days:
-            self.by_day.setdefault(day, []).append(sid)
+            listed(self.by_day, day).append(sid)
         self.entries += len(days) + 1
         self.flags[sid] = subscription_flags(
             ((s.status, s.cancel_at_period_end) for s in subs), bool(head.last_order)
@@ -236,10 +282,10 @@ class PlanIndex:
         return self.entries > 8 * subscribers + 10_000
 
     def on_days(self, days: Iterable[str]) -> set[str]:
-        return {sid for day in days for sid in self.by_day.get(day, ())}
+        return {sid for day in days for sid in named(self.by_day, day) or ()}
 
     def on_month_days(self, month_days: Iterable[str]) -> set[str]:
-        return {sid for md in month_days for sid in self.by_month_day.get(md, ())}
+        return {sid for md in month_days for sid in named(self.by_month_day, md) or ()}
 
     def flagged(self) -> set[str]:
         """Subscribers whose document alone can give risk points."""
@@ -249,9 +295,10 @@ class PlanIndex:
         """Subscribers with a renewal on one of `days`, billed every `min_months` or more."""
         found: set[str] = set()
         for day in days:
-            for months, sids in self.by_charge.get(day, {}).items():
+            by_months = self.by_charge.get(day, {})
+            for months in list(by_months):
                 if months >= min_months:
-                    found.update(sids)
+                    found.update(named(by_months, months) or ())
         return found
 
     def candidates(

@@ -153,7 +153,13 @@ def test_a_file_cut_short_corrupt_or_of_another_format_is_not_used():
         swapped = plan_file._encoder.encode(replace(encoded, byteorder="neither"))
         far = array("i", [10**6]).tobytes()  # a position past the subscribers saved
         beyond = plan_file._encoder.encode(replace(encoded, by_day={TODAY.isoformat(): far}))
-        for broken in (good[: len(good) // 2], b"\x00garbage", b"", other, swapped, beyond):
+        back = array("i", [0, -1]).tobytes()  # a position before the first
+        before = plan_file._encoder.encode(replace(encoded, by_month_day={"06-15": back}))
+        nobody = plan_file._encoder.encode(  # a position saved as no readable subscriber
+            replace(encoded, sids=[None, *encoded.sids[1:]], unsure=array("i", [0]).tobytes())
+        )
+        cases = (good[: len(good) // 2], b"\x00garbage", b"", other, swapped, beyond, before)
+        for broken in (*cases, nobody):
             path.write_bytes(broken)
             restored, got = _planned_with(data)
             assert restored is None
