@@ -82,19 +82,45 @@ class PlannedTask:
 
     def task(self, risk: Risk) -> Task:
         """The `Task` the dry run would have created, `risk` being the customer's today."""
-        return Task(
-            id=self.id,
-            key=self.key,
-            kind=self.kind,
-            subscriber_id=self.subscriber_id,
-            due=self.due,
-            created_at=self.created_at,
-            reason=self.why.reason,
-            risk_score=risk.score,
-            risk_band=risk.band,
-            risk_reasons=risk.reason_texts(),
-            value=self.value,
+        return new_task(
+            self.id,
+            self.key,
+            self.kind,
+            self.subscriber_id,
+            self.due,
+            self.created_at,
+            self.why.reason,
+            risk,
+            self.value,
         )
+
+
+def new_task(
+    task_id: str,
+    key: str,
+    kind: str,
+    subscriber_id: str,
+    due: date,
+    created_at: datetime,
+    reason: str,
+    risk: Risk,
+    value: float,
+) -> Task:
+    """A task as the engine creates it (`bot.engine`), or a `PlannedTask` is built: open,
+    with the customer's risk today and their monthly value."""
+    return Task(
+        id=task_id,
+        key=key,
+        kind=kind,
+        subscriber_id=subscriber_id,
+        due=due,
+        created_at=created_at,
+        reason=reason,
+        risk_score=risk.score,
+        risk_band=risk.band,
+        risk_reasons=risk.reason_texts(),
+        value=value,
+    )
 
 
 def full(repos: Repos, tasks: Iterable[TaskFacts], risk: Risk | None = None) -> list[Task]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import enginerun, enginerun_kept
+from bot import duetask, enginerun, enginerun_kept
 from bot.bulk import paused_gc
 from bot.clock import Clock
 from bot.duetask import PlannedTask
@@ -340,19 +340,7 @@ def new_task(
 ) -> Task:
     task_id = repos.tasks.new_id(key, reserved)
     reserved.add(task_id)
-    return Task(
-        id=task_id,
-        key=key,
-        kind=kind,
-        subscriber_id=sub.id,
-        due=due,
-        created_at=now,
-        reason=reason,
-        risk_score=risk.score,
-        risk_band=risk.band,
-        risk_reasons=risk.reason_texts(),
-        value=_value(sub),
-    )
+    return duetask.new_task(task_id, key, kind, sub.id, due, now, reason, risk, _value(sub))
 
 
 def _value(sub: Subscriber) -> float:
