@@ -21,6 +21,7 @@ from bot.blocks.plain import to_text, unmark
 from bot.clock import FixedClock
 from bot.repos.journal import APPLIED
 from bot.signals.intake import HELD
+from tests.bot.signals.test_future_dated import VENDORS, known, status_of
 from tests.handlers.conftest import MONDAY_MORNING, TODAY, CareBot, add_subscriber
 from tests.handlers.test_hooks_billing import ENV
 from tests.handlers.test_hooks_stripe import ALERTS, post
@@ -115,3 +116,21 @@ def test_a_real_update_after_a_far_future_one_wins_now_and_once_its_date_comes(b
     held = bot.repos.journal.get("stripe:evt_far")
     assert held.status != HELD and "ordered as of then" in held.note
     assert bot.repos.subscribers.get("cus_ada").status == "past_due"
+
+
+@pytest.mark.parametrize("source", sorted(VENDORS))
+def test_each_billing_endpoint_holds_a_state_dated_next_month_and_takes_the_real_one(
+    bot: CareBot, source: str
+):
+    sid = known(bot.repos, source)  # trialing, as an import left them
+    make = VENDORS[source]
+    body, headers = make(MONDAY_MORNING + timedelta(days=30), "paused", 1)
+    assert post(bot, body, headers, source) == (200, {"ok": True})
+    bot.fake.wait_for(lambda: bot.repos.journal.with_status([HELD]))
+    assert status_of(bot.repos, sid) == "trialing"
+    bot.clock.advance(minutes=5)
+    body, headers = make(bot.clock.now(), "active", 2)
+    assert post(bot, body, headers, source) == (200, {"ok": True})
+    bot.fake.wait_for(lambda: status_of(bot.repos, sid) == "active")
+    assert len(bot.repos.journal.with_status([HELD])) == 1
+    assert bot.fake.messages(ALERTS) == []

@@ -94,7 +94,7 @@ def _intake(repos: Repos, clock: FixedClock) -> Intake:
     return make_intake(repos, clock, billing_receivers())
 
 
-def _known(repos: Repos, source: str) -> str:
+def known(repos: Repos, source: str) -> str:
     """The customer as an import left them, trialing: returns their id."""
     sid, sub_id = _ids(source)
     sub = Subscription(id=sub_id, plan="Box", amount=30.0, status="trialing")
@@ -102,7 +102,7 @@ def _known(repos: Repos, source: str) -> str:
     return sid
 
 
-def _status(repos: Repos, sid: str) -> str:
+def status_of(repos: Repos, sid: str) -> str:
     (sub,) = repos.subscribers.get(sid).subscriptions
     return sub.status
 
@@ -121,23 +121,23 @@ def test_a_future_dated_state_is_held_and_the_real_update_after_it_wins_for_each
     start = clock.now()
     for n, (source, make) in enumerate(VENDORS.items()):
         clock.set(start)
-        sid = _known(repos, source)
+        sid = known(repos, source)
         answer = deliver(intake, source, *make(start + timedelta(days=30), "paused", n))
         assert answer == {"status": 200, "ok": True}  # kept: the vendor has no reason to retry
         held = _only(intake, source, HELD)
         assert held.note.startswith("held: dated in the future, 2026-07-15 14:00 UTC, 30 days")
         assert "at most 5 minutes allowed" in held.note and "applied by itself" in held.note
-        assert _status(repos, sid) == "trialing" and repos.events.for_subscriber(sid) == []
+        assert status_of(repos, sid) == "trialing" and repos.events.for_subscriber(sid) == []
         assert heard == []  # no listener, so no alert: nothing pings anyone
 
         clock.advance(hours=1)  # the vendor's real update, an hour later
         deliver(intake, source, *make(clock.now(), "active", n + 100))
-        assert _status(repos, sid) == "active", source
+        assert status_of(repos, sid) == "active", source
         assert _only(intake, source, APPLIED).note == ""
 
         clock.set(start + timedelta(days=30))  # the held one's date comes
         assert intake.release_held() == 1
-        assert _status(repos, sid) == "active", source  # ordered as of its receipt: older
+        assert status_of(repos, sid) == "active", source  # ordered as of its receipt: older
         released = _only(intake, source, IGNORED)
         assert released.id == held.id and "ordered as of then" in released.note
         heard.clear()
@@ -152,38 +152,38 @@ def test_a_future_dated_state_alone_is_applied_once_its_day_comes_after_a_restar
         with Store(data) as store:
             repos = Repos.open(store)
             intake = _intake(repos, clock)
-            sid = _known(repos, source)
+            sid = known(repos, source)
             tomorrow = NOW + timedelta(days=1)
             assert deliver(intake, source, *make(tomorrow, "paused", n))["status"] == 200
             assert _only(intake, source, HELD).note.startswith("held: dated in the future")
             (state,) = source_states(intake.journal, [source], clock.now(), quiet_hours=24)
             assert state.held == 1 and "1 held (dated in the future)" in state.summary()
             clock.advance(hours=23, minutes=54)  # still more than five minutes ahead
-            assert intake.release_held() == 0 and _status(repos, sid) == "trialing"
+            assert intake.release_held() == 0 and status_of(repos, sid) == "trialing"
         clock.set(NOW + timedelta(days=1))  # the next morning, the bot started again
         with Store(data) as store:
             repos = Repos.open(store)
             intake = _intake(repos, clock)
             assert intake.catch_up() == 1
-            assert _status(repos, sid) == "paused", source  # nothing newer came: it applies
+            assert status_of(repos, sid) == "paused", source  # nothing newer came: it applies
             assert _only(intake, source, APPLIED).note.endswith("ordered as of then")
             assert intake.journal.with_status([HELD]) == []
 
 
 def test_an_event_within_the_skew_is_applied_as_dated(repos: Repos, clock: FixedClock):
     intake = _intake(repos, clock)
-    sid = _known(repos, "stripe")
+    sid = known(repos, "stripe")
     deliver(intake, "stripe", *_stripe(clock.now() + FUTURE_SKEW, "paused", 1))
-    assert _status(repos, sid) == "paused"
+    assert status_of(repos, sid) == "paused"
     assert _only(intake, "stripe", APPLIED).note == ""
     # Its own date is its version: an update dated before it is older, as ever.
     deliver(intake, "stripe", *_stripe(clock.now() + timedelta(minutes=1), "active", 2))
-    assert _status(repos, sid) == "paused"
+    assert status_of(repos, sid) == "paused"
 
 
 def test_a_held_delivery_leaves_the_rest_of_the_stream_alone(repos: Repos, clock: FixedClock):
     intake = _intake(repos, clock)
-    sid = _known(repos, "stripe")
+    sid = known(repos, "stripe")
     deliver(intake, "stripe", *_stripe(clock.now() + timedelta(days=365), "paused", 1))
     failed = stripe_made("invoice.payment_failed")
     failed["id"], failed["created"] = "evt_failed_now", int(clock.now().timestamp())
@@ -210,7 +210,7 @@ def test_whatever_an_event_is_dated_a_real_update_after_it_wins(
     with Store.memory() as store:
         repos = Repos.open(store)
         intake = _intake(repos, clock)
-        sid = _known(repos, source)
+        sid = known(repos, source)
         make = VENDORS[source]
         applied: list[list[Applied]] = []
         intake.on_applied(lambda delivery, outcomes: applied.append(outcomes))
@@ -220,15 +220,15 @@ def test_whatever_an_event_is_dated_a_real_update_after_it_wins(
         }
         held = bool(intake.journal.with_status([HELD]))
         assert held == (offset > FUTURE_SKEW.total_seconds())
-        assert _status(repos, sid) == ("trialing" if held else "paused")
+        assert status_of(repos, sid) == ("trialing" if held else "paused")
         clock.advance(seconds=later)
         deliver(intake, source, *make(clock.now(), "active", 2))
         wins = held or later > offset  # within the skew, its own date counts, as ever
-        assert _status(repos, sid) == ("active" if wins else "paused")
+        assert status_of(repos, sid) == ("active" if wins else "paused")
         clock.set(NOW + timedelta(seconds=max(offset, later)))
         intake.release_held()
         assert intake.journal.with_status([HELD]) == []  # nothing lost: every one applied
-        assert _status(repos, sid) == ("active" if wins else "paused")
+        assert status_of(repos, sid) == ("active" if wins else "paused")
         assert all(o.subscriber is not None for outcomes in applied for o in outcomes)
 
 
@@ -239,7 +239,7 @@ def test_hooks_held_lists_what_is_held_beside_the_running_bot(
     with Store(tmp_path / "data") as store:  # the bot holds the data directory
         repos = Repos.open(store)
         intake = _intake(repos, clock)
-        _known(repos, "stripe")
+        known(repos, "stripe")
         assert app.main(["hooks", "held"]) == 0
         assert "No delivery is held" in capsys.readouterr().err
         event = stripe_made("customer.subscription.updated")
