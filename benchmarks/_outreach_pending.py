@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import FixedClock
-from bot.inbox.ingest import PostFailed
+from bot.inbox.delivery import PostFailed
 from bot.inbox.models import ITEM_RESOLVED, SOURCE_OUTREACH, TriageItem
 from bot.outreach.thread import OutreachThreads
 from bot.repos import Repos

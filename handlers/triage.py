@@ -23,7 +23,9 @@ import schedule
 from bot.blocks.triage import Attachment, CancelState, TriageView
 from bot.blocks.triage_message import build_triage_message
 from bot.care import Permissions
-from bot.inbox.ingest import PARKED, Ingestor, PostFailed, TriageContext
+from bot.inbox.context import TriageContext
+from bot.inbox.delivery import PostFailed
+from bot.inbox.ingest import PARKED, Ingestor
 from bot.inbox.models import SOURCE_OUTREACH, TriageItem
 from bot.inbox.triage import TriageActions
 from bot.inbox.webhook import MAX_BODY, SIGNATURE_HEADER

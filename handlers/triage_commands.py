@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.blocks import replies
 from bot.blocks.triage_list import build_triage_list
 from bot.care import CareError
-from bot.inbox.ingest import PostFailed
+from bot.inbox.delivery import PostFailed
 from bot.inbox.models import SOURCE_OUTREACH
 from bot.priority import Priority
 

@@ -1,6 +1,6 @@
 """Posting to the triage channel: new conversations, follow-ups in their threads, once each.
 
-`SlackTriagePoster` is the `bot.inbox.ingest.TriagePoster` (and `bot.outreach.thread`'s
+`SlackTriagePoster` is the `bot.inbox.delivery.TriagePoster` (and `bot.outreach.thread`'s
 poster): it posts a new conversation's message, a follow-up email into its thread, our own
 sent email's message, and a pointer to a customer's answer in the digest thread the outreach
 came from. Every post is paced by the bot's one `Pacer` and goes through
@@ -20,7 +20,8 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.outreach_post import build_answer_note, build_outreach_post
 from bot.blocks.triage_message import build_triage_message
 from bot.blocks.triage_thread import build_triage_reply
-from bot.inbox.ingest import PostFailed, TriageContext
+from bot.inbox.context import TriageContext
+from bot.inbox.delivery import PostFailed
 from bot.inbox.models import TriageItem
 from bot.inbox.parse import ParsedEmail
 from bot.posting import UncertainPost, post_once

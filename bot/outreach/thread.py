@@ -2,7 +2,7 @@
 
 An email the team sends (from a digest entry's Email modal, or automatically) becomes a triage
 item keyed by its Message-ID, in status "awaiting", posted in the triage channel as
-"@dana emailed Ann Lee: subject". The inbox (`bot.inbox.ingest`) finds that item when the
+"@dana emailed Ann Lee: subject". The inbox (`bot.inbox.conversation`) finds that item when the
 customer answers, by `In-Reply-To`/`References`, or by the `Re:` subject and sender within
 `[triage] thread_window_days`, and threads the answer under it; the item then opens like any
 new email. A reply sent from a triage item (`bot.outbox.reply`) is already in a thread: its
@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.clock import Clock
+from bot.inbox.delivery import PostFailed
 from bot.inbox.ids import normalize_address, normalize_id
-from bot.inbox.ingest import MAX_ATTEMPTS, PostFailed
+from bot.inbox.ingest import MAX_ATTEMPTS
 from bot.inbox.models import (
     ITEM_AWAITING,
     MESSAGE_SENT,

@@ -1,13 +1,16 @@
-"""Fixtures for the inbox tests: a real Dovecot, IMAP settings for it, the recording poster."""
+"""Fixtures for the inbox tests: a real Dovecot, IMAP settings for it, the recording poster,
+the ingestor posting to it, and a subscriber who writes in."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
 import pytest
 
 from bot.inbox.imap import ImapConnector
 from bot.inbox.ingest import Ingestor
+from bot.models import Subscriber, Subscription
 from config.settings import ImapSettings
 from tests.bot.inbox.mail import RecordingPoster
 from tests.inbox_server import USERS, DovecotServer, find_dovecot
@@ -63,6 +66,27 @@ def imap_settings(dovecot):
 @pytest.fixture
 def poster():
     return RecordingPoster()
+
+
+@pytest.fixture
+def ingestor(repos, settings, clock, poster):
+    """The inbox service posting to the recording poster."""
+    return Ingestor(repos, settings, clock, poster)
+
+
+@pytest.fixture
+def ann(repos):
+    """A subscriber who writes in: Ann Lee, ann@example.com."""
+    sub = Subscriber(
+        id="cus_ann",
+        email="ann@example.com",
+        name="Ann Lee",
+        source="stripe",
+        subscriptions=[Subscription(id="sub_1", plan="Monthly beans", amount=30.0)],
+        first_started=date(2025, 3, 1),
+    )
+    repos.subscribers.put(sub)
+    return sub
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
 
-from bot.inbox.ingest import PostFailed, TriageContext
+from bot.inbox.context import TriageContext
+from bot.inbox.delivery import PostFailed
 from bot.inbox.models import TriageItem
 from bot.inbox.parse import ParsedEmail
 

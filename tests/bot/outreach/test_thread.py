@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.inbox.ingest import PostFailed
+from bot.inbox.delivery import PostFailed
 from bot.inbox.models import ITEM_AWAITING, MESSAGE_SENT, SOURCE_OUTREACH, TriageItem
 from bot.outbox.models import MAIL_FAILED, MAIL_SENT, SentMail
 from bot.outreach.thread import OutreachThreads
