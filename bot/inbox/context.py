@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
 
 from bot.inbox.filters import Classification
+from bot.inbox.headers import sender
 from bot.inbox.intent import Reading
 from bot.inbox.parse import ParsedEmail
 from bot.models import TASK_CLAIMED, Risk, Subscriber, Task
@@ -52,8 +52,8 @@ def match_sender(repos: Repos, parsed: ParsedEmail) -> Subscriber | None:
     """The subscriber who wrote: From, else Reply-To (contact forms), else a forward's From."""
     candidates = [parsed.from_address]
     reply_to = parsed.header("reply-to")
-    if "@" in reply_to:
-        candidates.append(parseaddr(reply_to)[1].lower())
+    if "@" in reply_to:  # read as From is: its first characters, never raising
+        candidates.append(sender(reply_to)[1])
     candidates.append(parsed.forwarded_from)
     addresses = [a for a in candidates if a and "@" in a]
     for address in addresses:
