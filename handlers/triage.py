@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 import schedule
@@ -101,6 +102,7 @@ class TriageSlack:
             sender_name=item.sender_name or snap.get("sender_name", ""),
             subject=item.subject,
             text=snap.get("text", ""),
+            received_at=_received(item),
             attachments=[Attachment(name, size) for name, size in snap.get("attachments", [])],
             notes=list(snap.get("notes", [])),
             intent=item.intent,
@@ -190,6 +192,20 @@ class TriageSlack:
             self.connector.stop_event.set()
             if self._thread is not None:
                 self._thread.join(timeout=10)
+
+
+def _received(item: TriageItem) -> datetime:
+    """When the email was sent (its Date, kept in the snapshot), else when it came in: a
+    snapshot's unreadable date never stops the item's message or `/care triage`."""
+    text = (item.snapshot or {}).get("received_at")
+    if isinstance(text, str) and text:
+        try:
+            sent = datetime.fromisoformat(text)
+        except ValueError:
+            return item.created_at
+        if sent.tzinfo is not None:
+            return sent
+    return item.created_at
 
 
 def build_triage(

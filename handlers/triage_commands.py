@@ -42,7 +42,7 @@ def list_open(triage: TriageSlack) -> dict[str, Any]:
             value=sub.monthly_value if sub else 0.0,
             last_reached=repos.outreach.last_reached(sub.id, tz) if sub else None,
         )
-        ranked.append(((*rank.key(today), view.received_at or now, item.id), view))
+        ranked.append(((*rank.key(today), item.created_at, item.id), view))  # then oldest
     ranked.sort(key=lambda pair: pair[0])
     views = [view for _, view in ranked]
     return build_triage_list(views, now, tz, parked=repos.inbox.dead.all())

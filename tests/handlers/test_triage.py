@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -209,3 +209,12 @@ def test_raw_utf8_headers_are_stored_and_a_retry_is_not_posted_again(inbox_bot):
     assert (first[0], second[0]) == (200, 200)
     assert len(inbox_bot.fake.messages("C0TRIAGE")) == 1
     assert inbox_bot.repos.inbox.count_items() == 1
+
+
+def test_the_triage_message_says_when_the_email_was_sent(inbox_bot):
+    post_inbox(inbox_bot, make_email(date="Mon, 15 Jun 2026 13:05:00 +0000"))
+
+    [message] = inbox_bot.fake.messages("C0TRIAGE")
+
+    sent = int(datetime(2026, 6, 15, 13, 5, tzinfo=UTC).timestamp())
+    assert f"<!date^{sent}^" in json.dumps(message["blocks"][0])

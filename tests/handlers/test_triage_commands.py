@@ -60,3 +60,28 @@ def test_inbox_drop_forgets_a_parked_email_and_refuses_unknown_ids(inbox_bot, ch
     assert bot_.repos.inbox.dead.count() == 0
     assert letter_id not in bot_.sender.command("triage", user_id="U1")[2]
     assert "/care inbox retry" in bot_.sender.command("help", user_id="U1")[2]
+
+
+def test_items_of_equal_priority_are_listed_oldest_first_with_when_they_came(inbox_bot):
+    subjects = [f"Question {n}" for n in range(6)]
+    for n, subject in enumerate(subjects):  # strangers: no subscriber, no risk, equal rank
+        post_inbox(inbox_bot, make_email(subject=subject, sender=f"s{n}@example.org"))
+        inbox_bot.clock.advance(minutes=7)
+
+    text = inbox_bot.sender.command("triage", user_id="U1")[2]
+
+    places = [text.index(subject) for subject in subjects]
+    assert places == sorted(places)
+    assert text.count("<!date^") >= len(subjects)
+
+
+def test_an_item_whose_stored_date_is_unreadable_is_still_listed(inbox_bot):
+    post_inbox(inbox_bot, make_email(subject="Odd date"))
+    [item] = inbox_bot.repos.inbox.active_items()
+    inbox_bot.repos.inbox.mutate_item(
+        item.id, lambda i: i.snapshot.update(received_at="the day before yesterday")
+    )
+
+    status, _, text = inbox_bot.sender.command("triage", user_id="U1")
+
+    assert status == 200 and "Odd date" in text
