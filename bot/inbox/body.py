@@ -115,7 +115,9 @@ class BodyReader:
     def _attachment(self, part: Message, label: str, ctype: str, filename: str | None) -> None:
         size = len(_payload_bytes(part))
         original = str(safely(lambda: part.get(SIZE_HEADER, ""), "")).strip()
-        if original.isdigit():  # cut by shrink(): estimate the decoded size from the encoded one
+        # Cut by shrink(): estimate the decoded size from the encoded one. A sender may write
+        # the header too: only a plain number of up to 12 digits (under 1 TB) is read.
+        if original.isascii() and original.isdigit() and len(original) <= 12:
             encoded = int(original)
             base64 = str(safely(lambda: part.get("content-transfer-encoding", ""), "")).lower()
             size = encoded * 57 // 78 if "base64" in base64 else encoded

@@ -3,6 +3,8 @@ attached messages, and notes on malformed structure."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.inbox.body import Attachment
 from bot.inbox.parse import parse_email
 from tests.bot.inbox.mail import make_email
@@ -94,3 +96,22 @@ def test_attached_message_is_shown_as_forwarded():
     assert parsed.text.startswith("Hello")
     assert "Forwarded message" in parsed.text
     assert parsed.forwarded_from == "dan@example.com"
+
+
+@pytest.mark.parametrize("size", ["9" * 5_000, "\u00b2", "12345678901234567890"])
+def test_a_senders_own_size_header_on_an_attachment_never_spoils_the_email(size):
+    # Only the bot's own cut (shrink) writes this header; a sender can write it too.
+    raw = (
+        "From: Ann <ann@example.com>\r\nSubject: Photo\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nMy box arrived broken.\r\n"
+        '--b\r\nContent-Type: image/jpeg; name="box.jpg"\r\n'
+        f'Content-Disposition: attachment; filename="box.jpg"\r\nX-Care-Original-Size: {size}\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b--\r\n"
+    ).encode()
+
+    parsed = parse_email(raw)
+
+    assert parsed.text == "My box arrived broken."
+    assert [a.filename for a in parsed.attachments] == ["box.jpg"]
+    assert parsed.attachments[0].size < 10**12
