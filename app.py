@@ -20,7 +20,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -120,6 +120,7 @@ def build(
     from handlers import register
     from handlers.context import Services
     from handlers.home import HomeTabs
+    from handlers.listeners import ListenerPools
     from handlers.recovered import show_recovered
     from handlers.report import build_reports
     from handlers.signals import build_signals
@@ -132,7 +133,7 @@ def build(
     resume_keeping(store)  # the engine run's files, kept as the bot writes them (bot/enginerun.py)
     clock = clock or SystemClock()
     client = client or make_client(settings.slack.bot_token, settings.slack.api_url)
-    listeners = ThreadPoolExecutor(max_workers=10, thread_name_prefix="care-listener")
+    listeners = ListenerPools()  # an ack never queues behind lazy work (handlers/listeners.py)
     bolt = App(
         client=client,
         listener_executor=listeners,
@@ -141,6 +142,7 @@ def build(
         token_verification_enabled=False,
         logger=logging.getLogger("care.bolt"),
     )
+    listeners.attach(bolt)
     care = CareService(
         repos, clock, settings.timezone, Permissions(settings.slack.managers, settings.slack.leads)
     )
