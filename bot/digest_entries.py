@@ -15,7 +15,8 @@ from bot.engine import EngineChanges, scored
 from bot.models import Risk, Subscriber
 from bot.repos import Repos
 from bot.repos.subscriber_index import value_and_flags
-from bot.risk import MAX_SCORE, Mark, UpperBound, doc_flags, event_marks, subscriber_flags
+from bot.risk import MAX_SCORE
+from bot.risk_bound import Mark, UpperBound, doc_flags, event_marks, subscriber_flags
 from config.settings import Settings
 
 
@@ -58,7 +59,7 @@ class Entries:
     def bound(self, sid: str, sub: Subscriber | None = None) -> int:
         """The most risk points the customer can score today (0: their risk is exactly none).
 
-        `sub`, the customer as stored, gives their `bot.risk.doc_flags` when the plan has no
+        `sub`, the customer as stored, gives their `bot.risk_bound.doc_flags` when the plan has no
         index of them (a plan after the engine's run skips the dry run that reads it): the
         same facts as the document's, as `bot.risk.score` reads them.
         """
@@ -86,7 +87,7 @@ class Entries:
     def may_pin(self, sid: str, most: int) -> bool:
         """Whether the must-show rules could pin the customer, their risk bound being `most`
         (`bound`): a high band needs `most` in it, a payment reason a late subscription or a
-        failed payment in the window (`bot.risk.UpperBound.payment_possible`)."""
+        failed payment in the window (`bot.risk_bound.UpperBound.payment_possible`)."""
         if most >= self.settings.risk.high:
             return True
         risk = self.changes.risks.get(sid)  # scored by the dry run

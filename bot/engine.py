@@ -49,7 +49,8 @@ from bot.models import (
 )
 from bot.repos import Repos
 from bot.repos.tasks import SkipTask
-from bot.risk import MAX_SCORE, UpperBound, band_of, score, subscriber_flags
+from bot.risk import MAX_SCORE, band_of, score
+from bot.risk_bound import UpperBound, subscriber_flags
 from config.settings import LifecycleRules, RiskRules, Settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class EngineChanges:
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     risks: dict[str, Risk] = field(default_factory=dict)
     # What planning read, for scoring others later (`risk_of`): stored events by subscriber,
-    # and the `bot.risk.doc_flags` of every indexed subscriber. The store's own: read only.
+    # and the `bot.risk_bound.doc_flags` of every indexed subscriber. The store's own: read only.
     events: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
     flags: Mapping[str, int] = field(default_factory=dict)
 
@@ -278,7 +279,7 @@ def scored(
     settings: Settings,
 ) -> Risk:
     """Today's risk of `sub` from their stored events, `most` being its upper bound
-    (`bot.risk.UpperBound`): with nothing that could score, the scoring is skipped."""
+    (`bot.risk_bound.UpperBound`): with nothing that could score, the scoring is skipped."""
     if most <= 0:
         return Risk(0, "low", [])
     return score(sub, _events(event_docs), today, settings.risk, tz=settings.timezone)

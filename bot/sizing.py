@@ -7,7 +7,7 @@ same order, from cheap facts:
 
 - every due customer's overdue flag, oldest due date, last reached day (from their tasks and
   the outreach log), and monthly value (one decode of the stored document);
-- an upper bound of their risk score from the planning index (`bot.risk.UpperBound`, no
+- an upper bound of their risk score from the planning index (`bot.risk_bound.UpperBound`, no
   parsing): 0 means their risk is exactly none, and only a customer whose bound could change
   where they rank is scored.
 

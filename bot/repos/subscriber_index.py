@@ -11,7 +11,7 @@ seconds at a million. `PlanIndex` is built in one pass over a slim decode of eac
   only added (a superset is still right); the index is rebuilt once stale entries outnumber
   the subscribers.
 - `on_month_days`: subscribers by the month and day they started (anniversaries).
-- `flags`: for every subscriber, the bits of `bot.risk.doc_flags`, from which
+- `flags`: for every subscriber, the bits of `bot.risk_bound.doc_flags`, from which
   `UpperBound.points_of` bounds the risk score exactly as it would from the document.
 - `values`: for every subscriber whose subscriptions have the model's types, their
   `Subscriber.monthly_value` (`value_and_flags`): the plan ranks a due customer by it without
@@ -32,7 +32,7 @@ from msgspec import UNSET
 from bot.compact import Encoded, decode_doc
 from bot.lifecycle import MilestoneWindows
 from bot.models import ENDED_STATUSES, LIVE_STATUSES, interval_days
-from bot.risk import LAST_ORDER, LATE, PAUSED, SCHEDULED, subscription_flags
+from bot.risk_bound import LAST_ORDER, LATE, PAUSED, SCHEDULED, subscription_flags
 
 RISK_FLAGS = SCHEDULED | LATE | PAUSED | LAST_ORDER
 
@@ -127,7 +127,7 @@ _ranked = msgspec.json.Decoder(_Ranked)
 
 
 def value_and_flags(raw: Encoded) -> tuple[float, int] | None:
-    """(`Subscriber.monthly_value`, `bot.risk.doc_flags`) of a stored document from a slim
+    """(`Subscriber.monthly_value`, `bot.risk_bound.doc_flags`) of a stored document from a slim
     decode of its subscriptions; None when a field has a type the model would not take as
     it is (the caller then reads the document in full)."""
     try:

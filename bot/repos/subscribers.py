@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.repos import plan_file
 from bot.repos.addresses import Addresses, base_of, normalize_email
 from bot.repos.hash_index import HashIndex, key_hash
 from bot.repos.loading import load
+from bot.repos.subscriber_ids import IdArrays, holds_id, ids_of, scan
 from bot.repos.subscriber_index import PlanIndex, read_head, read_id
 from bot.store import Store, raw_docs
 
@@ -105,7 +106,7 @@ class SubscriberRepo:
         encoded = self._docs().encoded
         for doc_id in reversed(self._index().get(key_hash(sid))):
             raw = encoded.get(str(doc_id))
-            if raw is not None and _holds_id(raw, sid):
+            if raw is not None and holds_id(raw, sid):
                 return doc_id, raw
         return None
 
@@ -113,7 +114,7 @@ class SubscriberRepo:
         """`_find` when `doc_id` is the last document filed under the hash of `sid` and holds
         it (what `plan_candidates` placed); None: ask `_find`."""
         raw = self._docs().encoded.raw_at(doc_id)
-        return (doc_id, raw) if raw is not None and _holds_id(raw, sid) else None
+        return (doc_id, raw) if raw is not None and holds_id(raw, sid) else None
 
     def _plan_index(self) -> PlanIndex:
         if self._plan is None:
@@ -201,7 +202,7 @@ class SubscriberRepo:
             return None if found is None else found[1]
 
     def planned(self, sid: str) -> tuple[float, int] | None:
-        """(monthly value, `bot.risk.doc_flags`) of a subscriber as the plan index holds them
+        """(monthly value, `bot.risk_bound.doc_flags`) of a subscriber as the plan index holds them
         (`subscriber_index.value_and_flags` of the stored document), without reading it; None
         when the index is not built or does not hold them (read the document)."""
         plan = self._plan
@@ -306,7 +307,7 @@ class SubscriberRepo:
 
         Returns:
             (ids in stored order, each with the doc id it was found at for `get`, those of
-            them that may have a milestone in `windows`, the `bot.risk.doc_flags` of every
+            them that may have a milestone in `windows`, the `bot.risk_bound.doc_flags` of every
             subscriber by id).
         """
         with self._store.lock:
@@ -373,61 +374,6 @@ class SubscriberRepo:
             if self._plan is not None and self._plan.stale(self._count):
                 self._plan = None
             return len(items)
-
-
-# id hashes and doc ids, for a `HashIndex`; and the ids, in the same order
-IdArrays = tuple["array[int]", "array[int]", list[str]]
-
-
-def scan(
-    pairs: Iterable[tuple[int, Encoded]],
-    index: PlanIndex | None,
-    unreadable: Callable[[int, Encoded], object],
-) -> tuple[array[int], array[int], list[str | None]]:
-    """(id hashes, doc ids) of the readable documents of `pairs` ((doc id, bytes)) and each
-    document's id (None: not readable, `unreadable` called with it), in one pass that also
-    fills `index` (if any)."""
-    hashes, doc_ids = array("q"), array("q")
-    sids: list[str | None] = []
-    for doc_id, raw in pairs:
-        if index is None:
-            sid = read_id(raw)[0]
-        else:
-            head, sid = read_head(raw)
-        if type(sid) is not str:  # unreadable: left in the file, out of every view
-            sids.append(None)
-            unreadable(doc_id, raw)
-            continue
-        sids.append(sid)
-        hashes.append(key_hash(sid))
-        doc_ids.append(doc_id)
-        if index is not None:
-            index.add(sid, head)
-    return hashes, doc_ids, sids
-
-
-def ids_of(pairs: Iterable[tuple[int, Encoded]], sids: list[str | None]) -> IdArrays:
-    """(id hashes, doc ids, ids) of the documents of `pairs` whose id `sids` knows (`scan`'s)."""
-    hashes, doc_ids, held = array("q"), array("q"), []
-    for (doc_id, _), sid in zip(pairs, sids, strict=True):
-        if sid is not None:
-            hashes.append(key_hash(sid))
-            doc_ids.append(doc_id)
-            held.append(sid)
-    return hashes, doc_ids, held
-
-
-def _holds_id(raw: Encoded, sid: str) -> bool:
-    """Whether a stored document's id is `sid`: from its first bytes when it starts with its
-    id, as the store writes it (no decode); else read."""
-    try:
-        head = b'{"id":' + msgspec.json.encode(sid)
-    except (UnicodeEncodeError, TypeError):
-        return bool(read_id(raw)[0] == sid)
-    view = memoryview(raw)
-    if view[: len(head)] == head and view[len(head) : len(head) + 1] in (b",", b"}"):
-        return True
-    return bool(read_id(raw)[0] == sid)
 
 
 _read_subscriber = msgspec.json.Decoder(Subscriber).decode

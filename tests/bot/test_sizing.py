@@ -222,7 +222,7 @@ def test_the_risk_bound_read_from_the_events_bytes_is_the_one_their_documents_gi
     # must be the bound (and the payment possibility) their decoded documents give.
     from bot.digest_entries import Entries
     from bot.engine import EngineChanges
-    from bot.risk import UpperBound
+    from bot.risk_bound import UpperBound
 
     repos = Repos.open(Store.memory())
     table = repos.store.shard_table("events", "cus_1")

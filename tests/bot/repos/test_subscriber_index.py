@@ -12,7 +12,7 @@ from msgspec.structs import replace
 from bot.lifecycle import MilestoneWindows
 from bot.repos import Repos
 from bot.repos.subscriber_index import value_and_flags
-from bot.risk import LAST_ORDER, UpperBound, doc_flags, subscriber_flags
+from bot.risk_bound import LAST_ORDER, UpperBound, doc_flags, subscriber_flags
 from bot.store import Store
 from config.settings import LifecycleRules, RiskRules
 

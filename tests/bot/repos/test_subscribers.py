@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bot.lifecycle import MilestoneWindows
 from bot.repos import Repos
 from bot.repos import addresses as addresses_module
+from bot.repos import subscriber_ids as ids_module
 from bot.repos import subscribers as subscribers_module
 from bot.store import Store
 from config.settings import LifecycleRules
@@ -200,7 +201,7 @@ ADDRESSES = ["ann@example.com", "ANN+x@example.com", "bo@example.com", "bo+y@exa
 def test_lookups_are_right_whatever_the_hashes_collide(
     puts: list[tuple[str, str]], buckets: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in (subscribers_module, addresses_module):  # ids, and addresses
+    for module in (subscribers_module, ids_module, addresses_module):  # ids, and addresses
         monkeypatch.setattr(module, "key_hash", lambda key: hash(key) % buckets)
     repos = Repos.open(Store.memory())
     email_of: dict[str, str] = {}
@@ -236,12 +237,9 @@ def test_reading_by_id_and_planning_read_each_document_once_and_no_address(
         )
     reads: list[str] = []
     real_id, real_head = subscribers_module.read_id, subscribers_module.read_head
-    monkeypatch.setattr(
-        subscribers_module, "read_id", lambda raw: reads.append("id") or real_id(raw)
-    )
-    monkeypatch.setattr(
-        subscribers_module, "read_head", lambda raw: reads.append("head") or real_head(raw)
-    )
+    for module in (subscribers_module, ids_module):  # the repository, and its id scan
+        monkeypatch.setattr(module, "read_id", lambda raw: reads.append("id") or real_id(raw))
+        monkeypatch.setattr(module, "read_head", lambda raw: reads.append("head") or real_head(raw))
     with Store(tmp_path, read_only=True) as store:
         repos = Repos.open(store)
         repos.subscribers.plan_candidates(MilestoneWindows(date(2026, 2, 10), LifecycleRules()), [])
