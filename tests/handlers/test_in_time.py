@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import pytest
 
 from handlers import in_time
-from handlers.in_time import FAILED, HOLDING, InTime
+from handlers.in_time import FAILED, HOLDING, Deadlines, InTime
 from tests.handlers.conftest import CareBot, add_checkins, entry_message, message_text, post_digest
 
 WITHIN = 0.3  # the holding answer's deadline in these tests (ANSWER_WITHIN, 2 s in the bot)
@@ -147,3 +147,16 @@ def test_work_that_fails_in_time_leaves_the_answer_to_bolt() -> None:
     time.sleep(0.15)  # past the deadline: no holding answer for work that is over
 
     assert acks == [] and responses == []
+
+
+def test_deadlines_fire_in_time_order_and_never_once_cancelled() -> None:
+    deadlines, fired, done = Deadlines(), [], threading.Event()
+    now = time.monotonic()
+    deadlines.call_at(now + 0.3, lambda: (fired.append("late"), done.set()))
+    deadlines.call_at(now + 0.1, lambda: fired.append("early"))  # nearer: wakes the thread
+    cancel = deadlines.call_at(now + 0.2, lambda: fired.append("cancelled"))
+    deadlines.call_at(now + 0.05, lambda: 1 / 0)  # a failing callback stops nothing
+    cancel()
+
+    assert done.wait(5)
+    assert fired == ["early", "late"]
