@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.ids import stable_id
-from bot.models import Event, Outreach, Subscriber, Subscription
+from bot.models import Event, Outreach, Risk, Subscriber, Subscription
+from bot.risk import score
+from config.settings import RiskRules
 
 TODAY = date(2026, 6, 15)
 NOON = time(16, 0)  # 16:00 UTC is noon in New York (the default timezone): same local day
@@ -86,3 +89,11 @@ def outreach_on(sid: str, task_ids: list[str], day: date, outcome: str = "reache
 
 def at_noon(day: date) -> datetime:
     return datetime.combine(day, NOON, UTC)
+
+
+TZ = ZoneInfo("America/New_York")  # config/care.toml's timezone
+
+
+def risk_of(sub: Subscriber, events: list[Event], rules: RiskRules, today: date = TODAY) -> Risk:
+    """`bot.risk.score` of `sub` on `today`, in config/care.toml's timezone."""
+    return score(sub, events, today, rules, tz=TZ)

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.models import Subscription
-from bot.risk import band_of, score
-from tests.bot.builders import TODAY, days_ago, event, member
-
-TZ = ZoneInfo("America/New_York")  # config/care.toml's timezone
+from bot.risk import band_of
+from tests.bot.builders import days_ago, event, member, risk_of
 
 
 @pytest.fixture
 def rules(settings):
     return settings.risk
-
-
-def risk_of(sub, events, rules, today=TODAY):
-    return score(sub, events, today, rules, tz=TZ)
 
 
 def only_reason(risk):

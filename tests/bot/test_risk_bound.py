@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import random
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.risk import score
 from bot.risk_bound import UpperBound
-from tests.bot.builders import TODAY, days_ago, event, member
-
-TZ = ZoneInfo("America/New_York")  # config/care.toml's timezone
+from tests.bot.builders import TODAY, days_ago, event, member, risk_of
 
 
 @pytest.fixture
 def rules(settings):
     return settings.risk
-
-
-def risk_of(sub, events, rules, today=TODAY):
-    return score(sub, events, today, rules, tz=TZ)
 
 
 def test_upper_bound_is_never_below_the_score(rules):
