@@ -20,8 +20,7 @@ from tests.handlers import test_reply
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, message_text
 from tests.handlers.test_email import open_modal
 from tests.handlers.test_email_send import seed, submit, thread_texts, wait_modal
-from tests.handlers.test_triage import by_hand, post_inbox
-from tests.inbox_server import USERS
+from tests.handlers.test_triage import by_hand, imap_env, post_inbox
 
 pytestmark = pytest.mark.imap
 mail_bot = test_reply.mail_bot
@@ -70,15 +69,7 @@ def action_ids(message: dict) -> set[str]:
 
 
 def imap_bot(mail_bot, dovecot) -> CareBot:  # noqa: ANN001
-    bot = mail_bot(
-        IMAP_HOST=dovecot.host,
-        IMAP_PORT=str(dovecot.port),
-        IMAP_USER="care",
-        IMAP_PASSWORD=USERS["care"],
-        IMAP_SSL="false",
-        IMAP_POLL_SECONDS="3600",
-    )
-    return by_hand(bot)
+    return by_hand(mail_bot(**imap_env(dovecot)))
 
 
 def test_an_answer_by_imap_lands_in_the_outreach_thread_linked_and_answerable(

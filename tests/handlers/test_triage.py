@@ -125,18 +125,21 @@ def test_same_email_twice_is_posted_once(inbox_bot):
 def start_imap_bot(fake_slack, tmp_path, clock, dovecot) -> CareBot:  # noqa: ANN001
     """A bot reading the test Dovecot, its connector driven by hand (`poll_once`)."""
     bot = start_bot(
-        fake_slack,
-        tmp_path / "data",
-        clock,
-        CARE_TRIAGE_CHANNEL="C0TRIAGE",
-        IMAP_HOST=dovecot.host,
-        IMAP_PORT=str(dovecot.port),
-        IMAP_USER="care",
-        IMAP_PASSWORD=USERS["care"],
-        IMAP_SSL="false",
-        IMAP_POLL_SECONDS="3600",
+        fake_slack, tmp_path / "data", clock, CARE_TRIAGE_CHANNEL="C0TRIAGE", **imap_env(dovecot)
     )
     return by_hand(bot)
+
+
+def imap_env(dovecot) -> dict[str, str]:  # noqa: ANN001
+    """The settings of a bot reading the test Dovecot's `care` mailbox, polled by hand."""
+    return {
+        "IMAP_HOST": dovecot.host,
+        "IMAP_PORT": str(dovecot.port),
+        "IMAP_USER": "care",
+        "IMAP_PASSWORD": USERS["care"],
+        "IMAP_SSL": "false",
+        "IMAP_POLL_SECONDS": "3600",
+    }
 
 
 def by_hand(bot: CareBot) -> CareBot:
