@@ -10,7 +10,9 @@ succeed. A `/care claim` is answered once the claim is stored, and storing it wa
 The answer is true only once the claim is stored, so it cannot go out earlier. Instead,
 `InTime` gives the work `ANSWER_WITHIN` seconds: answered by then, the answer is the ack, as
 always; if not, Slack gets a holding answer then, and the real one follows through the
-command's `response_url` (30 minutes, five posts) as soon as it is ready. One thread keeps
+command's `response_url` (30 minutes, five posts) as soon as it is ready. A modal's submission
+has no response_url: its holding answer closes the modal, and the outcome follows as a private
+message (`handlers.views`). One thread keeps
 every command's deadline (`Deadlines`): starting a thread per command cost 0.15 ms (median)
 and 3.4 ms at the 95th percentile on a loaded machine, on the claim's own path.
 """
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 2.0
 HOLDING = "Still working on it: the answer follows here in a moment."
 FAILED = "That did not go through: something went wrong on our side. Try again in a minute."
+_EPHEMERAL = {"response_type": "ephemeral"}
 
 
 class Deadlines:
@@ -88,19 +91,39 @@ DEADLINES = Deadlines()
 
 
 class InTime:
-    """One command's answer, sent within `within` seconds (`ANSWER_WITHIN`).
+    """One request's answer (a command's, a modal submission's), sent within `within` seconds.
 
     Use as a context manager around the work; call it with the answer's fields (as `ack`
     takes them). The first of the answer and the deadline wins: an answer in time is the ack;
-    past the deadline Slack was acked with `HOLDING` and the answer goes by `respond`. Work
-    that raises past the deadline tells the manager it failed, and the error goes on to Bolt.
+    past the deadline Slack was acked with `holding` and the answer goes by `respond`. Work
+    that raises past the deadline sends `failed`, and the error goes on to Bolt.
     """
 
-    def __init__(self, ack: Ack, respond: Respond, within: float | None = None) -> None:
+    def __init__(
+        self,
+        ack: Ack,
+        respond: Respond | Callable[..., None],
+        within: float | None = None,
+        *,
+        holding: dict[str, Any] | None = None,
+        failed: dict[str, Any] | None = None,
+    ) -> None:
+        """The answer's deadline and how to answer at it and after it.
+
+        Args:
+            ack: Bolt's ack for the request.
+            respond: sends a late answer (a command's response_url, a modal's private note).
+            within: seconds before the holding answer (`ANSWER_WITHIN`).
+            holding: the ack's fields at the deadline: by default an ephemeral `HOLDING` (a
+                command); `{}` closes a modal.
+            failed: what `respond` is sent when the work raises past the deadline (`FAILED`).
+        """
         self._ack, self._respond = ack, respond
         self._lock = threading.Lock()
         self._answered = self.late = False
         self.within = ANSWER_WITHIN if within is None else within
+        self._holding = _EPHEMERAL | replies.build_info(HOLDING) if holding is None else holding
+        self._failed = _EPHEMERAL | replies.build_error(FAILED) if failed is None else failed
         self._cancel: Callable[[], None] = lambda: None
 
     def __enter__(self) -> InTime:
@@ -117,27 +140,30 @@ class InTime:
         with self._lock:  # the deadline may be passing right now: after this it finds us done
             late, answered, self._answered = self.late, self._answered, True
         if kind is not None and late and not answered:
-            self._send_late(replies.build_error(FAILED))
+            self._send_late(self._failed)
 
-    def __call__(self, **answer: Any) -> None:
-        """Send the answer: the ack when in time, else through the response_url."""
+    def __call__(self, later: dict[str, Any] | None = None, **answer: Any) -> None:
+        """Send the answer: the ack when in time, else by `respond`: `later` when given (a
+        modal's field errors cannot go in a message), else the same fields; `{}` sends none."""
         with self._lock:
             self._answered = True
             if not self.late:
                 self._ack(**answer)
                 return
-        self._send_late(answer)
+        self._send_late(answer if later is None else later)
 
     def _hold(self) -> None:
         with self._lock:
             if self._answered:
                 return
             self.late = True
-            self._ack(response_type="ephemeral", **replies.build_info(HOLDING))
-        log.warning("A command took over %.1f s: Slack was told its answer follows", self.within)
+            self._ack(**self._holding)
+        log.warning("Work took over %.1f s: Slack was answered, the outcome follows", self.within)
 
     def _send_late(self, answer: dict[str, Any]) -> None:
+        if not answer:
+            return
         try:
-            self._respond(**{"response_type": "ephemeral", **answer})
+            self._respond(**answer)
         except Exception:
-            log.exception("A late answer could not be sent to the command's response_url")
+            log.exception("A late answer could not be sent: %s", answer.get("text"))

@@ -25,12 +25,17 @@ WITHIN = 0.3  # the holding answer's deadline in these tests (ANSWER_WITHIN, 2 s
 
 
 @contextmanager
-def stalled_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """Every fdatasync (the journal's commit) waits until the yielded event is set."""
+def stalled_disk(
+    monkeypatch: pytest.MonkeyPatch, error: OSError | None = None
+) -> Iterator[threading.Event]:
+    """Every fdatasync (the journal's commit) waits until the yielded event is set; then
+    raises `error` instead, when one is given (a disk that fails after stalling)."""
     release, real = threading.Event(), os.fdatasync
 
     def fdatasync(fd: int) -> None:
         release.wait(20)
+        if error is not None:
+            raise error
         real(fd)
 
     monkeypatch.setattr(os, "fdatasync", fdatasync)
