@@ -52,6 +52,7 @@ class LogResult:
     closed: list[Task]
     follow_up: Task | None
     subscriber: Subscriber | None
+    repeated: bool = False  # the same submission (`key`) was logged before: nothing changed
 
 
 def normalize_choice(value: str, choices: Iterable[str], what: str) -> str:
@@ -212,6 +213,7 @@ class CareService:
         follow_up: date | None = None,
         surface: str = SURFACE_COMMAND,
         close: bool = True,
+        key: str = "",
     ) -> LogResult:
         """Record an outreach and close the tasks it answers, in one store transaction.
 
@@ -224,6 +226,8 @@ class CareService:
                 the same manager).
             close: false to log the outreach on the open tasks and leave them open (and
                 whoever holds them): an email sent from Slack is logged either way.
+            key: one submission's key (a modal's view id): logged once, however often it is
+                sent; a repeat changes nothing and comes back with `repeated` set.
 
         Raises:
             CareError: bad channel/outcome/date, unknown target, or someone else's claim.
@@ -237,6 +241,9 @@ class CareService:
             raise CareError("The follow-up date must be after today.")
         now = self.clock.now()
         with self._transaction("log", [], surface) as intent:
+            earlier = self._logged_before(key, target)
+            if earlier is not None:
+                return LogResult(earlier, [], None, None, repeated=True)
             tasks, subscriber = self._resolve_target(target)
             if close:
                 self._refuse_others_claims(tasks, user)
@@ -244,7 +251,9 @@ class CareService:
             sid = subscriber.id if subscriber else tasks[0].subscriber_id
             primary = tasks[0].id if tasks else ""
             outreach = Outreach(
-                id=stable_id(sid, primary, user, now.isoformat(), channel, outcome, note),
+                id=_log_id(key)
+                if key
+                else stable_id(sid, primary, user, now.isoformat(), channel, outcome, note),
                 subscriber_id=sid,
                 task_id=",".join(t.id for t in tasks),
                 by=user,
@@ -276,6 +285,18 @@ class CareService:
             return LogResult(
                 outreach=outreach, closed=closed, follow_up=follow, subscriber=subscriber
             )
+
+    def _logged_before(self, key: str, target: str | list[str]) -> Outreach | None:
+        """The outreach a submission with `key` already logged on `target`'s customer."""
+        first = ([target] if isinstance(target, str) else target)[:1]
+        task = self.repos.tasks.get(first[0]) if key and first else None
+        if task is None:
+            return None
+        wanted = _log_id(key)
+        return next(
+            (o for o in self.repos.outreach.for_subscriber(task.subscriber_id) if o.id == wanted),
+            None,
+        )
 
     def _active(self, task_ids: Iterable[str]) -> list[Task]:
         ids = [t.strip().lower() for t in task_ids if t.strip()]
@@ -339,6 +360,10 @@ class CareService:
             claimed_at=now,
         )
         return follow if self.repos.tasks.create(follow) else self.repos.tasks.by_key(key)
+
+
+def _log_id(key: str) -> str:
+    return stable_id("log", key)
 
 
 def _closer(user: str, now: datetime, outcome: str):  # noqa: ANN202

@@ -1,7 +1,13 @@
 """The Log outreach modal's submission: field errors back into the modal, else log and update.
 
-Validation and the log itself run before the ack (they take milliseconds), because field errors
-can only be shown in the ack; Slack's messages are edited after it.
+Validation runs before the ack and needs no store: field errors can only be shown in the ack.
+The log itself waits for the store (one journal fdatasync, which a disk busy with another
+process's writeback has held for 1.6-3 s), so it runs under `handlers.in_time.InTime`: stored
+in time, the ack closes the modal (or shows the store's refusal under a field) as always;
+not stored by `ANSWER_WITHIN`, the modal is closed then and the outcome follows as a private
+message in the channel the modal came from: logged, or not saved with why and what was
+entered. The modal's view id keys the log, so a submission Slack sends again (or a second
+click) is logged once.
 """
 
 from __future__ import annotations
@@ -14,27 +20,39 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.audit import SURFACE_MODAL
-from bot.blocks import ids
-from bot.blocks.modal import parse_log_outreach
+from bot.blocks import ids, replies
+from bot.blocks.modal import OutreachInput, build_log_not_saved, parse_log_outreach
 from bot.care import CareError, LogResult, NotAllowed
 from handlers.commands import post_outreach_reply
 from handlers.context import Services
+from handlers.in_time import InTime
 
 log = logging.getLogger(__name__)
+NOT_STORED = "something went wrong on our side while storing it."
 
 
 def register(app: App, services: Services) -> None:
-    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = body["user"]["id"]
-        today = services.care.today()
-        values, errors = parse_log_outreach(view["state"]["values"], today)
-        if values is not None and values.follow_up is not None and values.follow_up <= today:
-            errors = {ids.BLOCK_LOG_FOLLOW_UP: "Pick a day after today for the follow-up."}
-        if errors or values is None:
-            ack(response_action="errors", errors=errors)
-            return
+    app.view(ids.VIEW_LOG_OUTREACH)(
+        lambda ack, body, view: on_submit(services, ack, body["user"]["id"], view)
+    )
+
+
+def on_submit(services: Services, ack: Ack, user: str, view: dict[str, Any]) -> None:
+    """Answer a Log outreach submission within Slack's 3 s, then update Slack."""
+    values, errors = _checked(services, user, view)
+    if values is None:
+        ack(response_action="errors", errors=errors)
+        return
+    meta = json.loads(view.get("private_metadata") or "{}")
+    task_ids = [str(t) for t in meta.get("task_ids", [])]
+    channel = str(meta.get("channel") or "") or services.settings.slack.digest_channel
+
+    def later(**message: Any) -> None:
+        tell(services, user, channel, message)
+
+    lost = build_log_not_saved(values, task_ids, NOT_STORED)
+    with InTime(ack, later, holding={}, failed=lost) as answer:  # {}: the modal closes
         try:
-            task_ids = json.loads(view.get("private_metadata") or "{}").get("task_ids", [])
             result = services.care.log_outreach(
                 task_ids,
                 user,
@@ -43,17 +61,45 @@ def register(app: App, services: Services) -> None:
                 values.note,
                 values.follow_up,
                 surface=SURFACE_MODAL,
+                key=f"log:{view['id']}",
             )
-        except NotAllowed as exc:
-            ack(response_action="errors", errors={ids.BLOCK_LOG_NOTE: _plain(str(exc))})
+        except (CareError, ValueError) as exc:  # NotAllowed too: someone else's claim
+            block = ids.BLOCK_LOG_NOTE if isinstance(exc, NotAllowed) else ids.BLOCK_LOG_OUTCOME
+            refused = build_log_not_saved(values, task_ids, str(exc))
+            answer(response_action="errors", errors={block: _plain(str(exc))}, later=refused)
             return
-        except (CareError, ValueError) as exc:
-            ack(response_action="errors", errors={ids.BLOCK_LOG_OUTCOME: _plain(str(exc))})
-            return
-        ack()  # Slack closes the modal now; the edits below run after the answer went out
+        answer(later={} if result.repeated else _logged(result, values))
+    if not result.repeated:  # a repeat: the first submission updated Slack
         after_log(services, result, user)
 
-    app.view(ids.VIEW_LOG_OUTREACH)(on_submit)
+
+def _checked(
+    services: Services, user: str, view: dict[str, Any]
+) -> tuple[OutreachInput | None, dict[str, str]]:
+    """The submission's values, or the field errors that need no store."""
+    today = services.care.today()
+    values, errors = parse_log_outreach(view["state"]["values"], today)
+    if values is not None and values.follow_up is not None and values.follow_up <= today:
+        return None, {ids.BLOCK_LOG_FOLLOW_UP: "Pick a day after today for the follow-up."}
+    try:
+        services.care.permissions.require(user)
+    except NotAllowed as exc:
+        return None, {**errors, ids.BLOCK_LOG_NOTE: _plain(str(exc))}
+    return values, errors
+
+
+def _logged(result: LogResult, values: OutreachInput) -> dict[str, Any]:
+    follow = result.follow_up.id if result.follow_up else None
+    done = [t.id for t in result.closed]
+    return replies.build_logged(done, values.channel, values.outcome, values.follow_up, follow)
+
+
+def tell(services: Services, user: str, channel: str, message: dict[str, Any]) -> None:
+    """A private message to `user` in `channel` (where the modal was opened from)."""
+    try:
+        services.client.chat_postEphemeral(channel=channel, user=user, **message)
+    except Exception:
+        log.exception("Could not tell %s in %s: %s", user, channel, message.get("text"))
 
 
 def _plain(message: str) -> str:

@@ -3,7 +3,8 @@
 `build_log_outreach_modal` is opened with `views.open` from the Log outreach button;
 `parse_log_outreach` turns the submitted `view.state.values` into `OutreachInput` or into
 field errors that the handler returns as `ack(response_action="errors", errors=errors)`, which
-Slack shows under each input, keyed by block_id.
+Slack shows under each input, keyed by block_id. `build_log_not_saved` tells the manager a
+submission whose modal had already closed was not stored, with what they entered.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from datetime import date
 from typing import Any
 
 from bot.blocks import ids
-from bot.blocks.labels import CHANNEL_LABELS, OUTCOME_LABELS
+from bot.blocks.labels import CHANNEL_LABELS, OUTCOME_LABELS, channel_label, outcome_label
 from bot.blocks.limits import MAX_PRIVATE_METADATA, MAX_SECTION_TEXT
-from bot.blocks.text import clip, escape, one_line
+from bot.blocks.text import clip, escape, one_line, split_escaped, truncate
 from bot.models import OUTREACH_CHANNELS, OUTREACH_OUTCOMES, Subscriber
 
 MAX_NOTE = MAX_SECTION_TEXT  # the note is posted back into a section in the thread
@@ -193,3 +194,40 @@ def parse_log_outreach(
     return OutreachInput(
         channel=channel, outcome=outcome, note=note.strip(), follow_up=follow_up
     ), {}
+
+
+def build_log_not_saved(
+    entered: OutreachInput, task_ids: Sequence[str], reason: str
+) -> dict[str, Any]:
+    """A private message: the log of `task_ids` was not stored, why, and what was entered.
+
+    Sent when the modal had closed before the store answered, so the form is gone: every
+    character of the note comes back (escaped, over as many sections as it needs).
+
+    Args:
+        entered: the submission as parsed.
+        task_ids: the tasks it was to close.
+        reason: why, as Slack mrkdwn (a `bot.care.CareError`'s message, or our own words).
+    """
+    shown = ", ".join(f"`{escape(t)}`" for t in list(task_ids)[:10]) or "the entry"
+    head = f":warning: Your outreach log for {shown} was *not saved*: {truncate(reason, 1500)}"
+    fields = (
+        f"*Channel:* {channel_label(entered.channel)}  ·  "
+        f"*Outcome:* {outcome_label(entered.outcome)}"
+    )
+    if entered.follow_up is not None:
+        fields += f"  ·  *Follow-up:* {entered.follow_up:%a %b} {entered.follow_up.day}"
+    note = split_escaped(entered.note, MAX_SECTION_TEXT - 20)
+    if note:
+        note[0] = "*Your note:*\n" + note[0]
+    again = (
+        "Nothing was stored. Open the entry's *Log outreach* again and enter it once more "
+        "(copy the note from here), or ask a lead if the entry is no longer yours."
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+        for text in (head, fields, *note)
+    ]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": again}]})
+    text = f"{head}\n{fields}" + (f"\nYour note: {escape(entered.note)}" if entered.note else "")
+    return {"text": text, "blocks": blocks}

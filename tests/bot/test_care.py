@@ -135,6 +135,21 @@ def test_log_closes_the_tasks_and_records_who_did_what(care, repos, clock):
         care.claim([a.id], "U2")
 
 
+def test_a_log_sent_again_with_its_key_is_stored_once_and_comes_back_as_repeated(
+    care, repos, clock
+):
+    task = make_task(repos, "cus_1", "checkin_30", clock)
+    first = care.log_outreach([task.id], "U1", "call", "reached", "hi", key="log:V1")
+    clock.advance(seconds=5)
+    again = care.log_outreach([task.id], "U1", "call", "reached", "hi", key="log:V1")
+
+    assert not first.repeated and again.repeated and again.closed == []
+    assert again.outreach.id == first.outreach.id
+    assert [o.id for o in repos.outreach.for_subscriber("cus_1")] == [first.outreach.id]
+    other = make_task(repos, "cus_1", "churn_risk", clock)  # another modal: another log
+    assert not care.log_outreach([other.id], "U1", "call", "reached", key="log:V2").repeated
+
+
 def test_log_by_email_closes_that_subscribers_open_tasks(care, repos, clock):
     task = make_task(repos, "cus_1", "checkin_30", clock)
     result = care.log_outreach("ADA@example.com", "U2", "email", "reached")

@@ -10,7 +10,12 @@ import pytest
 
 from bot.blocks import ids
 from bot.blocks.limits import check_message
-from bot.blocks.modal import OutreachInput, build_log_outreach_modal, parse_log_outreach
+from bot.blocks.modal import (
+    OutreachInput,
+    build_log_not_saved,
+    build_log_outreach_modal,
+    parse_log_outreach,
+)
 from tests.bot.blocks.factories import TODAY, subscriber
 
 
@@ -109,3 +114,18 @@ def test_an_empty_submission_reports_every_missing_field() -> None:
 def test_a_follow_up_today_is_allowed() -> None:
     values, errors = parse_log_outreach(state(follow_up=str(TODAY)), TODAY)
     assert errors == {} and values is not None and values.follow_up == TODAY
+
+
+def test_a_log_not_saved_gives_back_every_character_of_a_long_hostile_note() -> None:
+    note = ("<@U1> & <!channel> *bold*\n" * 200)[:3000]
+    entered = OutreachInput("call", "follow_up", note, TODAY + timedelta(days=3))
+
+    message = build_log_not_saved(entered, ["k7qx2"], "the disk <failed>")
+
+    check_message(message)
+    texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert "*not saved*" in texts[0] and "`k7qx2`" in texts[0]
+    assert "*Follow-up:*" in texts[1] and "Follow-up needed" in texts[1]
+    shown = "\n".join(texts[2:]).removeprefix("*Your note:*\n")
+    unescaped = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert unescaped == note and "<@U1>" not in shown and "<!channel>" not in shown
