@@ -2,8 +2,10 @@
 
 The button opens the modal (views.open in the ack listener); the external_select asks for
 options as the manager types (answered from the store within Slack's 3 seconds); the
-submission links the address (bot.inbox.link), then the triage message is redrawn with the
-customer's context.
+submission links the address (bot.inbox.link) under `handlers.in_time.InTime`, as the Log
+outreach modal logs (`handlers.views`): stored in time, the ack closes the modal or shows why
+not; not stored by the deadline, the modal closes and a private note in the triage channel says
+how it went. Then the triage message is redrawn with the customer's context.
 """
 
 from __future__ import annotations
@@ -14,13 +16,23 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks import ids, replies
-from bot.blocks.link import build_link_modal, build_link_options, selected_subscriber
+from bot.blocks.link import (
+    build_link_modal,
+    build_link_not_saved,
+    build_link_options,
+    build_linked,
+    selected_label,
+    selected_subscriber,
+)
 from bot.care import CareError, NotAllowed
 from bot.inbox.link import link_sender
 from handlers.actions import _tell
 from handlers.context import Services
+from handlers.in_time import InTime
+from handlers.views import NOT_STORED, tell
 
 log = logging.getLogger(__name__)
+NOT_A_MANAGER = "Only the care team can link."
 
 
 def register(app: App, services: Services) -> None:
@@ -53,27 +65,39 @@ def search(services: Services, ack: Ack, payload: dict[str, Any]) -> None:
 
 
 def submit_link(services: Services, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """Link within Slack's 3 s; a link not stored by then follows as a private note."""
     user = body["user"]["id"]
-    sid = selected_subscriber(view["state"]["values"])
+    values = view["state"]["values"]
+    sid, label = selected_subscriber(values), selected_label(values)
     if not sid:
         ack(response_action="errors", errors={ids.BLOCK_LINK_SUBSCRIBER: "Choose a subscriber."})
         return
-    try:
-        services.care.permissions.require(user)
-        item = link_sender(
-            services.repos, view.get("private_metadata", ""), sid, user, services.clock.now()
-        )
-    except NotAllowed:
-        ack(
-            response_action="errors",
-            errors={ids.BLOCK_LINK_SUBSCRIBER: "Only the care team can link."},
-        )
+    if not services.care.permissions.is_manager(user):
+        ack(response_action="errors", errors={ids.BLOCK_LINK_SUBSCRIBER: NOT_A_MANAGER})
         return
-    except CareError as exc:
-        ack(response_action="errors", errors={ids.BLOCK_LINK_SUBSCRIBER: str(exc)[:150]})
+    channel = services.settings.slack.triage_channel  # where the email's message is
+
+    def later(**message: Any) -> None:
+        tell(services, user, channel, message)
+
+    lost = build_link_not_saved(label, NOT_STORED)
+    with InTime(ack, later, holding={}, failed=lost) as answer:  # {}: the modal closes
+        try:
+            result = link_sender(
+                services.repos, view.get("private_metadata", ""), sid, user, services.clock.now()
+            )
+        except CareError as exc:
+            refused = build_link_not_saved(label, str(exc))
+            answer(
+                response_action="errors",
+                errors={ids.BLOCK_LINK_SUBSCRIBER: str(exc)[:150]},
+                later=refused,
+            )
+            return
+        answer(later={} if result.repeated else build_linked(result.item.sender, label))
+    if result.repeated:  # the first submission redrew the message
         return
-    ack()
     try:
-        services.triage.redraw(item)
+        services.triage.redraw(result.item)
     except Exception:
-        log.exception("Linked %s, but redrawing the triage message failed", item.id)
+        log.exception("Linked %s, but redrawing the triage message failed", result.item.id)

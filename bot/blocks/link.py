@@ -1,4 +1,5 @@
-"""Linking an unknown sender: the search modal and the options it offers as the manager types."""
+"""Linking an unknown sender: the search modal, the options it offers as the manager types, and
+the private notes that follow a submission whose modal closed before the link was stored."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from bot.blocks import ids
 from bot.blocks.limits import MAX_OPTION_TEXT, MAX_OPTION_VALUE, MAX_OPTIONS
-from bot.blocks.text import clip, one_line
+from bot.blocks.replies import build_error, build_info
+from bot.blocks.text import clip, one_line, truncate
 from bot.models import Subscriber
 
 MAX_MATCHES = 20
@@ -66,3 +68,26 @@ def selected_subscriber(values: dict[str, Any]) -> str:
     block = values.get(ids.BLOCK_LINK_SUBSCRIBER) or {}
     chosen = (block.get(ids.ACTION_LINK_SEARCH) or {}).get("selected_option") or {}
     return str(chosen.get("value") or "")
+
+
+def selected_label(values: dict[str, Any]) -> str:
+    """The chosen subscriber's label ("Name · email") in a link modal submission, or ""."""
+    block = values.get(ids.BLOCK_LINK_SUBSCRIBER) or {}
+    chosen = (block.get(ids.ACTION_LINK_SEARCH) or {}).get("selected_option") or {}
+    return str((chosen.get("text") or {}).get("text") or "")
+
+
+def build_linked(sender: str, label: str) -> dict[str, Any]:
+    """The sender is now the chosen subscriber's (said once the modal has closed)."""
+    return build_info(
+        f"Linked {one_line(sender)} to {one_line(label)}: this email and all later mail from the address show as theirs."
+    )
+
+
+def build_link_not_saved(label: str, reason: str) -> dict[str, Any]:
+    """The link to `label` was not stored: why (mrkdwn) and how to make it again."""
+    return build_error(
+        f"The link to *{clip(one_line(label), 200)}* was *not saved*: {truncate(reason, 1500)} "
+        "Nothing was stored: click *Link* on the email's triage message and choose again.",
+        mrkdwn=True,
+    )

@@ -1,11 +1,13 @@
 """Link an unknown sender to a subscriber: this email and all later mail from the address.
 
 `link_sender` records the address -> subscriber link (bot.repos.links), puts the subscriber on
-the triage item and files an audit entry, in one store transaction.
+the triage item and files an audit entry, in one store transaction; a link that is already
+there is not made (nor audited) again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.audit import SURFACE_MODAL
@@ -14,10 +16,20 @@ from bot.repos import Repos
 from bot.roles import CareError
 
 
+@dataclass(frozen=True)
+class LinkResult:
+    """The triage item as linked; `repeated` when it already was (nothing was written)."""
+
+    item: TriageItem
+    repeated: bool = False
+
+
 def link_sender(
     repos: Repos, item_id: str, subscriber_id: str, user: str, now: datetime
-) -> TriageItem:
-    """Link the sender of triage item `item_id` to `subscriber_id`; returns the item.
+) -> LinkResult:
+    """Link the sender of triage item `item_id` to `subscriber_id`, once.
+
+    Linking it again to the same subscriber (a modal submitted twice) writes nothing.
 
     Raises:
         CareError: the item or subscriber is unknown, or the email has no sender address.
@@ -31,6 +43,8 @@ def link_sender(
         subscriber = repos.subscribers.get(subscriber_id)
         if subscriber is None:
             raise CareError("That subscriber is not in the store any more: search again.")
+        if linked(repos, item, subscriber.id):  # the same submission again: nothing to do
+            return LinkResult(item, repeated=True)
         repos.links.link(item.sender, subscriber.id, user, now)
 
         def attach(current: TriageItem) -> None:
@@ -45,4 +59,12 @@ def link_sender(
             SURFACE_MODAL,
             detail=f"linked {item.sender} (inbox item {item.id})",
         )
-        return item
+        return LinkResult(item)
+
+
+def linked(repos: Repos, item: TriageItem, subscriber_id: str) -> bool:
+    """Whether `item` and its sender's address are already `subscriber_id`'s."""
+    return (
+        item.subscriber_id == subscriber_id
+        and repos.links.subscriber_id(item.sender) == subscriber_id
+    )
