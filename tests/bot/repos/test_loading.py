@@ -8,7 +8,6 @@ import json
 import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,28 +19,13 @@ from bot.repos import Repos
 from bot.store import Store
 from config import load_settings
 from tests.bot.repos.factories import NOW, event, outreach, subscriber, task
+from tests.stored import edit_stored
 
 TODAY = date(2026, 6, 15)
 
 
 def _item(item_id: str, sender: str) -> TriageItem:
     return TriageItem(item_id, f"<{item_id}@mail>", "Hello", "hello", sender, NOW, NOW)
-
-
-def _corrupt(data: Path, folder: str, record_id: str, **changes: Any) -> tuple[Path, str]:
-    """Change one stored document in place (None removes a field); returns its file, doc id."""
-    for path in sorted(data.glob(f"{folder}*.json")) + sorted(data.glob(f"{folder}/*.json")):
-        tables = json.loads(path.read_text())
-        for doc_id, doc in tables["_default"].items():
-            if doc.get("id") == record_id:
-                for name, value in changes.items():
-                    if value is None:
-                        doc.pop(name, None)
-                    else:
-                        doc[name] = value
-                path.write_text(json.dumps(tables))
-                return path, doc_id
-    raise AssertionError(f"{record_id} not found under {folder}")
 
 
 @pytest.fixture
@@ -59,11 +43,11 @@ def damaged(tmp_path: Path) -> tuple[Path, dict[str, tuple[Path, str]]]:
         bad_outreach = repos.outreach.for_subscriber("cus_bad")[0].id
         bad_event = repos.events.for_subscriber("cus_bad")[0].id
     broken = {
-        "task": _corrupt(data, "tasks", "badtt", due="soon", created_at=None),
-        "outreach": _corrupt(data, "outreach", bad_outreach, at="yesterday"),
-        "event": _corrupt(data, "events", bad_event, at=None),
-        "item": _corrupt(data, "inbox_items", "baditem", created_at=5),
-        "subscriber": _corrupt(data, "subscribers", "cus_bad", subscriptions="none"),
+        "task": edit_stored(data, "tasks", "badtt", due="soon", created_at=None),
+        "outreach": edit_stored(data, "outreach", bad_outreach, at="yesterday"),
+        "event": edit_stored(data, "events", bad_event, at=None),
+        "item": edit_stored(data, "inbox_items", "baditem", created_at=5),
+        "subscriber": edit_stored(data, "subscribers", "cus_bad", subscriptions="none"),
     }
     return data, broken
 
