@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import replies
-from bot.blocks.triage_list import build_triage_list
+from bot.blocks.triage import TriageView
+from bot.blocks.triage_list import WHAT, build_triage_list
 from bot.care import CareError
+from bot.guard import each_record
 from bot.inbox.delivery import PostFailed
-from bot.inbox.models import SOURCE_OUTREACH
+from bot.inbox.models import SOURCE_OUTREACH, TriageItem
 from bot.priority import Priority
 
 if TYPE_CHECKING:
@@ -27,25 +30,33 @@ log = logging.getLogger(__name__)
 
 def list_open(triage: TriageSlack) -> dict[str, Any]:
     """`/care triage`: open items in `bot.priority` order (overdue = past its reminder
-    time), then oldest first; then parked emails."""
+    time), then oldest first; then parked emails. An item that cannot be ranked or viewed
+    is named in the list (`bot.guard`), never its end."""
     repos = triage.services.repos
     now, tz = triage.services.clock.now(), triage.settings.timezone
     today = now.astimezone(tz).date()
-    ranked = []
-    for item in repos.inbox.active_items():
-        view = triage.view(item)
-        sub, risk = view.subscriber, view.risk
-        rank = Priority(
-            overdue=triage.actions.waited_too_long(item),
-            risk=risk.score if risk else 0,
-            band=risk.band if risk else "low",
-            value=sub.monthly_value if sub else 0.0,
-            last_reached=repos.outreach.last_reached(sub.id, tz) if sub else None,
-        )
-        ranked.append(((*rank.key(today), item.created_at, item.id), view))  # then oldest
-    ranked.sort(key=lambda pair: pair[0])
-    views = [view for _, view in ranked]
-    return build_triage_list(views, now, tz, parked=repos.inbox.dead.all())
+    ranked = each_record(
+        repos.inbox.active_items(), lambda item: _ranked(triage, item, today), WHAT
+    )
+    views = [view for _, view in sorted(ranked.rows, key=lambda pair: pair[0])]
+    return build_triage_list(views, now, tz, parked=repos.inbox.dead.all(), unshown=ranked.failed)
+
+
+def _ranked(
+    triage: TriageSlack, item: TriageItem, today: date
+) -> tuple[tuple[Any, ...], TriageView]:
+    """The item's place in the list (its priority, then oldest first) and its view."""
+    view = triage.view(item)
+    sub, risk = view.subscriber, view.risk
+    tz = triage.settings.timezone
+    rank = Priority(
+        overdue=triage.actions.waited_too_long(item),
+        risk=risk.score if risk else 0,
+        band=risk.band if risk else "low",
+        value=sub.monthly_value if sub else 0.0,
+        last_reached=triage.services.repos.outreach.last_reached(sub.id, tz) if sub else None,
+    )
+    return (*rank.key(today), item.created_at, item.id), view
 
 
 def parked_command(

@@ -226,6 +226,19 @@ def bullet_list(items: list[str], limit: int, more: str = "and {n} more") -> str
     return "\n".join(lines[:kept]) + "\n" + more.format(n=len(lines) - kept)
 
 
+def unshown_note(failed: list[str], noun: str = "item", plural: str = "") -> str:
+    """What a list view says of the records it could not show (`bot.guard.each_record`).
+
+    "1 item could not be shown (id `q4m7x`): see the bot's log.", naming at most 5 ids.
+    """
+    count = len(failed)
+    named = ", ".join("`" + clip(one_line(rid), 40).replace("`", "'") + "`" for rid in failed[:5])
+    more = f" and {count - 5} more" if count > 5 else ""
+    ids = f"id {named}" if count == 1 else f"ids {named}{more}"
+    what = noun if count == 1 else plural or f"{noun}s"
+    return f":warning: {count} {what} could not be shown ({ids}): see the bot's log."
+
+
 def split_escaped(text: str, limit: int) -> list[str]:
     """Escape untrusted text and cut it into pieces of at most `limit` characters each.
 

@@ -4,14 +4,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
 from tests.bot.inbox.mail import make_email
-from tests.handlers.conftest import message_text
+from tests.handlers.conftest import CareBot, message_text, start_bot
 from tests.handlers.test_inbox_faults import churn_refresh_breaks  # noqa: F401  (a fixture)
 from tests.handlers.test_triage import (  # noqa: F401  (fixtures)
+    SECRET,
     clock_at_monday,
     inbox_bot,
     post_inbox,
 )
+from tests.stored import edit_stored
 
 TRIAGE = "C0TRIAGE"
 
@@ -85,3 +93,73 @@ def test_an_item_whose_stored_date_is_unreadable_is_still_listed(inbox_bot):
     status, _, text = inbox_bot.sender.command("triage", user_id="U1")
 
     assert status == 200 and "Odd date" in text
+
+
+def _triage_after_damage(bot: CareBot, folder: str, record_id: str, **damage: Any) -> str:
+    """Stop `bot`, damage one stored document (`tests.stored.edit_stored`), start it again on
+    its data directory and answer `/care triage`; the answer's body, once it is 200."""
+    bot.stop()
+    edit_stored(bot.data_dir, folder, record_id, **damage)
+    env = {"CARE_TRIAGE_CHANNEL": TRIAGE, "INBOX_WEBHOOK_SECRET": SECRET}
+    again = start_bot(bot.fake, bot.data_dir, bot.clock, **env)
+    try:
+        status, _, text = again.sender.command("triage", user_id="U1")
+    finally:
+        again.stop()
+    assert status == 200, text
+    return text
+
+
+def _unshown_logged(caplog: pytest.LogCaptureFixture, record_id: str) -> bool:
+    """An error with its traceback (`logger.exception`) names the record left out."""
+    return any(
+        r.levelno == logging.ERROR and r.exc_info and record_id in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def _snapshot(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda doc: doc["snapshot"].update(values)
+
+
+# Documents that read as a TriageItem (types as the model says) and still could not be shown.
+DAMAGED_ITEMS: dict[str, dict[str, Any]] = {
+    "attachments that are not (name, size) pairs": {"edit": _snapshot(attachments="x.pdf")},
+    "notes that are not a list": {"edit": _snapshot(notes=5)},
+    "a sent time no timezone can show": {
+        "edit": _snapshot(received_at="0001-01-01T00:00:00+00:00")
+    },
+    "a last email in year 1 (no business hours before it)": {
+        "last_message_at": "0001-01-01T00:00:00Z"
+    },
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED_ITEMS)
+def test_an_item_the_list_cannot_show_is_named_and_the_others_are_listed(inbox_bot, caplog, damage):
+    post_inbox(inbox_bot, make_email(subject="Good one", sender="good@example.org"))
+    post_inbox(inbox_bot, make_email(subject="Bad one", sender="bad@example.org"))
+    bad = next(i.id for i in inbox_bot.repos.inbox.active_items() if i.subject == "Bad one")
+
+    text = _triage_after_damage(inbox_bot, "inbox_items", bad, **DAMAGED_ITEMS[damage])
+
+    assert "Good one" in text and "*1 open inbox item*" in text
+    assert f"1 item could not be shown (id `{bad}`): see the bot's log" in text
+    assert _unshown_logged(caplog, bad)
+
+
+def test_a_parked_email_the_list_cannot_show_is_named_and_the_rest_is_listed(
+    inbox_bot, churn_refresh_breaks, caplog
+):
+    cancel = make_email(subject="Please cancel", body="Cancel my subscription please.")
+    letter_id = [post_inbox(inbox_bot, cancel) for _ in range(3)][-1][1]["dead_letter"]
+    churn_refresh_breaks.undo()
+    post_inbox(inbox_bot, make_email(subject="Good one", sender="good@example.org"))
+
+    text = _triage_after_damage(
+        inbox_bot, "inbox_dead", letter_id, parked_at="0001-01-01T00:00:00Z"
+    )
+
+    assert "Good one" in text
+    assert f"1 parked email could not be shown (id `{letter_id}`): see the bot's log" in text
+    assert _unshown_logged(caplog, letter_id)

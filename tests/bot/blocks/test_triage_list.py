@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.blocks.limits import check_message
+from bot.blocks.triage import TriageView
 from bot.blocks.triage_list import build_triage_list
 from bot.inbox.models import DeadLetter
 from tests.bot.blocks.factories import ALICE, NOW, TZ, text_of, triage_view
@@ -49,3 +55,35 @@ def test_parked_emails_are_listed_escaped_with_the_commands_even_under_a_long_li
     assert "<!channel>" not in text and "<@U999>" not in text
     only_parked = text_of(build_triage_list([], NOW, TZ, parked=letters[:1]))
     assert "No open inbox items" in only_parked and "1 email could not be handled" in only_parked
+
+
+# What a damaged record may leave in a view's field: any type, and times no timezone can show.
+ANY_VALUE = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=50),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from([datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC)]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from([f.name for f in dataclasses.fields(TriageView)]), ANY_VALUE)
+def test_an_item_with_any_damaged_field_is_listed_or_named_and_the_others_are_listed(
+    name: str, value: Any
+) -> None:
+    bad = triage_view(item_id="bad01", subject="Bad one")
+    setattr(bad, name, value)
+    items = [triage_view(item_id="good1", subject="Good one"), bad]
+
+    msg = build_triage_list(items, NOW, TZ)
+
+    check_message(msg)
+    text = text_of(msg)
+    assert "Good one" in text
+    if name == "item_id":
+        assert "Bad one" in text or "1 item could not be shown" in text
+    else:
+        assert "bad01" in text  # listed, or named as an item that could not be shown
