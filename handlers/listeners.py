@@ -8,9 +8,9 @@ click's ack, even a `/care help`, waited in the queue, and Bolt answered 404 aft
 
 `ListenerPools` gives the two their own threads. Ack functions run on `acks`, which starts a
 thread whenever none is idle, up to `ACK_THREADS`: as many as there can be requests awaiting
-their ack (the HTTP server's workers) and commands still working after a holding answer
-(`handlers.in_time`). Lazy work runs on `lazy`, whose queue may grow during a stall without
-holding up any answer.
+their ack (the HTTP server's workers) and commands or modal submissions still working after a
+holding answer (`handlers.in_time`). Lazy work runs on `lazy`, whose queue may grow during a
+stall without holding up any answer.
 """
 
 from __future__ import annotations

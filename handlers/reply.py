@@ -3,7 +3,9 @@
 The button opens the modal at once (views.open needs the trigger within 3 s). Send is checked
 in the ack (empty text comes back as a field error); the modal then shows "Sending…" while the
 mail server takes the message (a slow server cannot miss Slack's 3-second ack), and is updated
-to "Sent", or back to the form with the error on top. The modal's view id is the send's key,
+to "Sent", or back to the form with the error on top. The draft is read from the store before
+the ack, under `handlers.in_time.InTime`: a store held up by another write gets "Sending…" at the
+deadline all the same. The modal's view id is the send's key,
 so pressing Send again after a failure, or twice, never sends two emails.
 """
 
@@ -17,6 +19,7 @@ from slack_bolt import Ack, App
 
 from bot.blocks import ids, replies
 from bot.blocks.reply import (
+    build_not_sent_view,
     build_reply_modal,
     build_reply_note,
     build_sending_view,
@@ -27,10 +30,12 @@ from bot.care import CareError, NotAllowed, Permissions
 from bot.outbox.reply import ReplyResult, ReplyService
 from bot.outbox.smtp import SendError
 from handlers.context import Services
+from handlers.in_time import InTime
 from handlers.triage_buttons import tell
 from handlers.views import after_log
 
 log = logging.getLogger(__name__)
+NOT_PREPARED = "something went wrong on our side while preparing it."
 
 
 def register(app: App, services: Services) -> None:
@@ -67,13 +72,30 @@ def register(app: App, services: Services) -> None:
         meta = view.get("private_metadata") or "{}"
         item_id = str(json.loads(meta).get("item", ""))
         try:
-            draft = service.draft(item_id, user)
-        except (CareError, NotAllowed) as exc:
+            service.check(user)
+        except CareError as exc:
             errors = {ids.BLOCK_REPLY_TEXT: str(exc)[:150]}
         if errors or values is None:
             ack(response_action="errors", errors=errors)
             return
-        ack(response_action="update", view=build_sending_view(draft, sender, meta))
+        holding = {"response_action": "update", "view": build_sending_view(None, sender, meta)}
+        lost = {"view": build_not_sent_view(values.text, NOT_PREPARED)}
+
+        def later(**answer: Any) -> None:  # the modal shows "Sending…": it is updated
+            _update(services, view["id"], answer["view"])
+
+        with InTime(ack, later, holding=holding, failed=lost) as answer:  # the store reads
+            try:
+                draft = service.draft(item_id, user)
+            except CareError as exc:
+                gone = {"view": build_not_sent_view(values.text, str(exc))}
+                answer(
+                    response_action="errors",
+                    errors={ids.BLOCK_REPLY_TEXT: str(exc)[:150]},
+                    later=gone,
+                )
+                return
+            answer(response_action="update", view=build_sending_view(draft, sender, meta), later={})
         chosen = {"resolve": values.resolve, "close_task": values.close_task}
         try:
             result = service.send(item_id, user, f"reply:{view['id']}", values.text, **chosen)

@@ -2,7 +2,8 @@
 
 `build_reply_modal` shows the exact recipient and subject, the customer's message and an
 editable draft; Send is the only way text reaches the customer. While it is sent the modal
-shows `build_sending_view`; then `build_sent_view`, or the form again with the error on top.
+shows `build_sending_view`; then `build_sent_view`, or the form again with the error on top
+(`build_not_sent_view` when the form had gone before the reply could be prepared).
 `parse_reply` reads a submission; `build_reply_note` is what the item's thread shows.
 """
 
@@ -146,15 +147,39 @@ def build_reply_modal(
     }
 
 
-def build_sending_view(draft: ReplyDraft, sender: str, private_metadata: str) -> dict[str, Any]:
-    """Shown while the mail server takes the message (no Send button: nothing to click twice)."""
+def build_sending_view(
+    draft: ReplyDraft | None, sender: str, private_metadata: str
+) -> dict[str, Any]:
+    """Shown while the mail server takes the message (no Send button: nothing to click twice);
+    without the draft (the store was slow to give it) without the addressing."""
+    addressing = _addressing(draft, sender) if draft is not None else []
     return {
         "type": "modal",
         "callback_id": ids.VIEW_REPLY,
         "private_metadata": private_metadata,
         "title": {"type": "plain_text", "text": TITLE},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [*_addressing(draft, sender), _section(":hourglass_flowing_sand: Sending…")],
+        "blocks": [*addressing, _section(":hourglass_flowing_sand: Sending…")],
+    }
+
+
+def build_not_sent_view(text: str, reason: str) -> dict[str, Any]:
+    """The modal when the reply could not even be prepared after the form had gone: why
+    (mrkdwn), and the text as the manager typed it (escaped), to copy into a new Reply."""
+    pieces = split_escaped(text, MAX_SECTION_TEXT - 20)
+    if pieces:
+        pieces[0] = "*Your text:*\n" + pieces[0]
+    again = "Nothing was sent. Copy your text, then click *Reply* on the triage message again."
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_REPLY,
+        "title": {"type": "plain_text", "text": TITLE},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            _section(f":warning: *Not sent*: {truncate(reason, 1500)}"),
+            *(_section(p) for p in pieces),
+            _context(again),
+        ],
     }
 
 

@@ -71,12 +71,12 @@ class ReplyService:
         self.tz = tz
         self.permissions = permissions
 
-    def draft(self, item_id: str, user: str) -> ReplyDraft:
-        """The Reply modal's content for this conversation.
+    def check(self, user: str) -> None:
+        """What `draft` checks without the store: who asks, and whether sending is set up.
 
         Raises:
             NotAllowed: the user is not a manager.
-            CareError: no such conversation, no address to reply to, or sending is off.
+            CareError: sending is off.
         """
         self.permissions.require(user)
         if not self.outbox.enabled:
@@ -84,6 +84,15 @@ class ReplyService:
                 "Replying by email is not set up: set SMTP_HOST, SMTP_USER, SMTP_PASSWORD and "
                 "SMTP_FROM (docs/inbox.md)."
             )
+
+    def draft(self, item_id: str, user: str) -> ReplyDraft:
+        """The Reply modal's content for this conversation.
+
+        Raises:
+            NotAllowed: the user is not a manager.
+            CareError: no such conversation, no address to reply to, or sending is off.
+        """
+        self.check(user)
         item = self._item(item_id)
         snap = item.snapshot or {}
         sub = self.repos.subscribers.get(item.subscriber_id) if item.subscriber_id else None

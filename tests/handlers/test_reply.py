@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from email import message_from_bytes
@@ -15,9 +16,11 @@ import pytest
 
 from bot.blocks import ids
 from bot.inbox.models import ITEM_RESOLVED
+from handlers import in_time
 from tests.bot.inbox.mail import make_email, reply_to
 from tests.fakeslack.server import FakeSlack
 from tests.handlers.conftest import MONDAY_MORNING, CareBot, add_subscriber, add_task, start_bot
+from tests.handlers.test_in_time import WITHIN, store_held
 from tests.handlers.test_triage import SECRET, post_inbox
 from tests.inbox_server import USERS
 from tests.slackreq import text_input
@@ -186,6 +189,34 @@ def test_double_click_on_send_sends_once(mail_bot, smtp_server):
         m for m in bot.fake.thread(TRIAGE, message["ts"]) if "replied by email" in json.dumps(m)
     ]
     assert len(notes) == 1
+
+
+def test_send_while_the_store_is_held_is_answered_in_time_and_the_reply_still_goes_out(
+    mail_bot, smtp_server, monkeypatch
+):
+    bot = mail_bot()
+    message, _, _ = _conversation(bot)
+    modal = _open_reply(bot, message)
+    before = smtp_server.count()
+    monkeypatch.setattr(in_time, "ANSWER_WITHIN", WITHIN)
+    answers: list[tuple[dict, float]] = []
+
+    def send() -> None:
+        start = time.monotonic()
+        answers.append(
+            (_send(bot, modal, _values("Held up, then sent.")), time.monotonic() - start)
+        )
+
+    with store_held(bot) as release:  # another write holds the store: the draft waits
+        threading.Thread(target=send, daemon=True).start()
+        [(answer, took)] = bot.fake.wait_for(lambda: answers, timeout=5)
+        assert took < 3.0 and answer["response_action"] == "update"
+        assert "Sending" in json.dumps(answer["view"])
+        release.set()
+
+    smtp_server.wait_for(before)
+    assert "Sent" in json.dumps(_final_view(bot, modal["id"]))
+    assert len(bot.repos.outreach.for_subscriber("cus_ann")) == 1
 
 
 def test_a_refused_smtp_login_shows_the_error_in_the_modal_and_sends_nothing(mail_bot, smtp_server):

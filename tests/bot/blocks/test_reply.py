@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 from bot.blocks import ids
 from bot.blocks.reply import (
+    build_not_sent_view,
     build_reply_modal,
     build_reply_note,
     build_sending_view,
@@ -82,3 +83,15 @@ def test_the_thread_note_mentions_the_sender_and_escapes_the_text():
     assert check_blocks(note["blocks"]) == []
     assert note["blocks"][0]["text"]["text"].startswith(":outbox_tray: <@U1> replied by email")
     assert "<!channel>" not in str(note) and "The rest is in the Sent folder." in str(note)
+
+
+def test_a_reply_not_sent_after_the_form_went_gives_back_every_character_typed() -> None:
+    text = ("Hi <@U1> & <!here>,\n" * 200)[:MAX_DRAFT]
+
+    view = build_not_sent_view(text, "No inbox item with that id.")
+
+    assert check_view(view) == [] and "submit" not in view
+    sections = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert "*Not sent*: No inbox item" in sections[0]
+    shown = "\n".join(sections[1:]).removeprefix("*Your text:*\n")
+    assert shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == text
