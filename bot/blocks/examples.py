@@ -239,7 +239,8 @@ def surfaces() -> list[tuple[str, str, dict[str, Any]]]:
         (
             "The Log outreach modal",
             "Opened by Log outreach. Field errors (no channel, a follow-up without a date, a "
-            "date in the past) are shown under each field.",
+            "date in the past) are shown under each field. Stored too slowly for Slack, it closes "
+            "and a private message follows: logged, or not saved with what was entered.",
             build_log_outreach_modal(["k7qx2", "a3b4c"], entry.subscriber),
         ),
         (
