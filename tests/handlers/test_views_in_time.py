@@ -131,3 +131,17 @@ def test_a_refusal_in_time_still_comes_back_under_the_field(logging_bot):
     assert status == 200
     assert "claimed by @U3" in json.loads(body)["errors"][ids.BLOCK_LOG_OUTCOME]
     assert notes(bot) == []
+
+
+def test_a_log_refused_after_the_modal_closed_says_why_with_the_input(logging_bot):
+    bot, task_id, modal = logging_bot
+    with bot.repos.store.lock:  # the store is busy; meanwhile U3 claims the task (same thread)
+        answered = submit(bot, modal, _values("sms", "reached", note="Texted her"))
+        status, body, took = bot.fake.wait_for(answered, timeout=5)
+        assert (status, body) == (200, "") and took < SLACK_WAITS
+        bot.services.care.claim([task_id], "U3")
+    [note] = bot.fake.wait_for(lambda: notes(bot))
+
+    assert "*not saved*" in note and "claimed by <@U3>" in note and "Texted her" in note
+    assert bot.repos.tasks.require(task_id).claimed_by == "U3"
+    assert list(bot.repos.outreach.all()) == []
