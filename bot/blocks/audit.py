@@ -14,7 +14,17 @@ from zoneinfo import ZoneInfo
 from bot.audit import AuditEntry
 from bot.blocks.labels import kind_label
 from bot.blocks.limits import MAX_SECTION_TEXT
-from bot.blocks.text import clip, day_label, escape, one_line, slack_date, truncate, user_ref
+from bot.blocks.text import (
+    clip,
+    day_label,
+    escape,
+    one_line,
+    slack_date,
+    truncate,
+    unshown_note,
+    user_ref,
+)
+from bot.guard import Guarded, each_record
 from bot.models import Task
 
 VERBS = {
@@ -43,6 +53,7 @@ SURFACE_LABELS = {
 LOOKUP_LINES = 10  # the card shows this many entries, newest first
 HISTORY_LINES = 200  # `/care history` shows at most this many, oldest first
 _MAX_SECTIONS = 40  # of a message's 50 blocks
+ENTRY = ("history entry", "history entries")  # what `unshown_note` calls an entry
 
 
 def audit_line(entry: AuditEntry, tz: ZoneInfo) -> str:
@@ -71,12 +82,20 @@ def build_history_blocks(
     Args:
         entries: the customer's entries, most recent first.
     """
-    shown = [audit_line(e, tz) for e in entries[: max(limit, 0)]]
-    older = len(entries) - len(shown)
-    text = "\n".join(f"• {line}" for line in shown) if shown else "nothing recorded yet"
+    recent = entries[: max(limit, 0)]
+    rows = audit_lines(recent, tz, "on /care lookup")
+    older = len(entries) - len(recent)
+    text = "\n".join(f"• {line}" for line in rows.rows) if recent else "nothing recorded yet"
     if older > 0:
         text += f"\n_{older} older {'entry' if older == 1 else 'entries'} not shown_"
+    if rows.failed:
+        text += "\n" + unshown_note(rows.failed, *ENTRY)
     return [_section(f"*History*\n{text}")]
+
+
+def audit_lines(entries: Sequence[AuditEntry], tz: ZoneInfo, where: str) -> Guarded[str]:
+    """Each entry's line, made alone (`bot.guard`): one that cannot be shown is named."""
+    return each_record(entries, lambda e: audit_line(e, tz), f"audit entry {where}")
 
 
 def build_task_history(
@@ -104,7 +123,10 @@ def build_task_history(
     lines = [f"{slack_date(task.created_at, '{date_short} {time}', tz=tz)} opened"]
     if skipped:
         lines.append(f"_{skipped} earlier entries not shown_")
-    lines += [audit_line(e, tz) for e in ordered[skipped:]]
+    rows = audit_lines(ordered[skipped:], tz, "in /care history")
+    lines += rows.rows
+    if rows.failed:
+        lines.append(unshown_note(rows.failed, *ENTRY))
     lines.append(f"*Now:* {_standing(task, today)}")
     blocks = [_section(head)] + [_section(chunk) for chunk in _chunks(lines)][:_MAX_SECTIONS]
     return {"text": f"History of {task.id}", "blocks": blocks}

@@ -32,8 +32,10 @@ from bot.blocks.text import (
     slack_date,
     tenure,
     truncate,
+    unshown_note,
     user_ref,
 )
+from bot.guard import each_record
 from bot.models import TASK_CLAIMED, Outreach, Risk, Subscriber, Task
 from bot.money import price_label
 from bot.outreach.contact import last_contact
@@ -109,6 +111,24 @@ def outreach_line(outreach: Outreach, tz: ZoneInfo, note_limit: int = 300) -> st
     return line
 
 
+def _outreach_text(outreach: Sequence[Outreach], today: date, tz: ZoneInfo, recent: int) -> str:
+    """The card's last contact and recent outreach, newest first; each line is made alone
+    (`bot.guard`): a log that cannot be shown is named instead."""
+    latest = sorted(outreach, key=lambda o: o.at, reverse=True)
+    listed = latest[: max(recent, 0)]
+    contact = last_contact(outreach)
+    what = "outreach log on /care lookup"
+    reached = each_record([contact] if contact else [], lambda c: reached_text(c, today, tz), what)
+    rows = each_record(listed, lambda o: outreach_line(o, tz), what)
+    failed = list(dict.fromkeys(reached.failed + rows.failed))
+    note = unshown_note(failed, "outreach log") if failed else ""
+    budget = MAX_SECTION_TEXT - 40 - len(note) - sum(len(r) for r in reached.rows)
+    text = bullet_list(rows.rows, budget) if listed else "none logged yet"
+    if len(latest) > len(listed) and listed:
+        text += f"\n_{len(latest) - len(listed)} earlier not shown_"
+    return "\n".join(part for part in (*reached.rows, text, note) if part)
+
+
 def build_subscriber_card(
     subscriber: Subscriber,
     today: date,
@@ -158,15 +178,7 @@ def build_subscriber_card(
     lines = [task_line(t, today) for t in open_tasks]
     tasks_text = bullet_list(lines, MAX_SECTION_TEXT - 30) if lines else "none"
     blocks.append(_section(f"*Open tasks*\n{tasks_text}"))
-    latest = sorted(outreach, key=lambda o: o.at, reverse=True)
-    shown = [outreach_line(o, tz) for o in latest[: max(recent, 0)]]
-    text = bullet_list(shown, MAX_SECTION_TEXT - 40) if shown else "none logged yet"
-    if len(latest) > len(shown) and shown:
-        text += f"\n_{len(latest) - len(shown)} earlier not shown_"
-    contact = last_contact(outreach)
-    if contact is not None:
-        text = reached_text(contact, today, tz) + "\n" + text
-    blocks.append(_section(f"*Recent outreach*\n{text}"))
+    blocks.append(_section(f"*Recent outreach*\n{_outreach_text(outreach, today, tz, recent)}"))
     blocks.append(_context(f"Subscriber `{clip(sub.id, 100)}` · source {clip(sub.source, 40)}"))
     return {
         "text": f"{name}: {escape(sub.status)}, {price_label(sub) or 'no price'}",

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from bot.audit import AuditEntry
 from bot.blocks import ids
 from bot.clock import FixedClock
-from bot.models import TASK_CLAIMED
+from bot.models import TASK_CLAIMED, Outreach
 from tests.bot.inbox.mail import make_email
 from tests.handlers.conftest import (
     MONDAY_MORNING,
@@ -24,6 +25,7 @@ from tests.handlers.conftest import (
 from tests.handlers.test_log import _submit, _values
 from tests.handlers.test_triage import SECRET, post_inbox
 from tests.slackreq import app_home_opened
+from tests.stored import edit_stored
 
 
 def _command(bot: CareBot, text: str, user: str = "U1") -> dict:
@@ -177,3 +179,40 @@ def test_the_trail_survives_restarts_across_days(bots, tmp_path):
     text = message_text(_command(bot, f"history {task}"))
     assert text.index("<@U1> claimed") < text.index("<@U1> released") < text.index("<@U2> claimed")
     assert "Jun 15" in text and "Jun 16" in text
+
+
+def test_an_entry_or_outreach_the_views_cannot_show_is_named_and_the_rest_shown(bots, caplog):
+    bot = bots()
+    add_checkins(bot.repos, 1)
+    post_digest(bot)
+    task = tasks_of(bot.repos, "cus_000")[0].id
+    for verb in ("claim", "release", "claim"):
+        _command(bot, f"{verb} {task}")
+    _command(bot, f"log {task} call reached the bad call")
+    bot.repos.outreach.add(
+        Outreach("o_good", "cus_000", task, "U1", "email", "reached", MONDAY_MORNING, "good call")
+    )
+    first_claim = _trail_entries(bot, task)[0].id
+    bad_call = next(o.id for o in bot.repos.outreach.for_subscriber("cus_000") if o.id != "o_good")
+    bot.stop()
+    year_1 = "0001-01-01T00:00:00Z"  # a hand edit: it reads, and has no place in New York's day
+    edit_stored(bot.data_dir, "audit", first_claim, at=year_1)
+    edit_stored(bot.data_dir, "outreach", bad_call, at=year_1)
+    bot = bots(clock=bot.clock, data_dir=bot.data_dir)
+
+    card = message_text(_command(bot, "lookup c000@example.com"))
+    story = message_text(_command(bot, f"history {task}"))
+
+    assert "released" in card and "good call" in card
+    assert f"1 history entry could not be shown (id `{first_claim}`)" in card
+    assert f"1 outreach log could not be shown (id `{bad_call}`)" in card
+    assert "released" in story and "logged outreach on" in story
+    assert f"1 history entry could not be shown (id `{first_claim}`)" in story
+    logged = [r.getMessage() for r in caplog.records if r.exc_info]
+    assert any(first_claim in m for m in logged) and any(bad_call in m for m in logged)
+
+
+def _trail_entries(bot: CareBot, task_id: str) -> list[AuditEntry]:
+    """The task's audit entries, oldest first."""
+    task = bot.repos.tasks.require(task_id)
+    return bot.repos.audit.for_task(task_id, task.subscriber_id)[::-1]

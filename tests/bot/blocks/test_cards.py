@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.blocks import ids
 from bot.blocks.cards import (
@@ -147,3 +147,15 @@ def test_stats_before_the_digest_is_posted_say_so():
     text = text_of(build_stats(Stats(period_days=7, digest_day=TODAY)))
 
     assert "*Today's digest* (Mon Jun 15): not posted yet" in text
+
+
+def test_a_last_contact_the_card_cannot_show_is_named_beside_the_logs_it_can() -> None:
+    year_1 = datetime(1, 1, 1, tzinfo=UTC)  # from a hand-edited file: before New York's days
+    logs = [outreach("an old call", id="o_bad", at=year_1), outreach("a good call", id="o_ok")]
+
+    only_bad = text_of(build_subscriber_card(subscriber(), TODAY, TZ, outreach=logs[:1]))
+    both = text_of(build_subscriber_card(subscriber(), TODAY, TZ, outreach=logs))
+
+    assert "1 outreach log could not be shown (id `o_bad`)" in only_bad
+    assert "a good call" in both and "Reached by" in both
+    assert "1 outreach log could not be shown (id `o_bad`)" in both
