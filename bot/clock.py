@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -37,3 +37,13 @@ class FixedClock:
 def local_today(clock: Clock, tz: ZoneInfo) -> date:
     """Today's date in the team's timezone."""
     return clock.now().astimezone(tz).date()
+
+
+def local_day(at: datetime, tz: tzinfo) -> date:
+    """`at`'s date in `tz`. A stored time at the calendar's ends (a hand edit's year 1 or
+    9999) that has no date there counts as the first or last day: long before or after any
+    window, never an error for the view or the score that reads it."""
+    try:
+        return at.astimezone(tz).date()
+    except OverflowError:
+        return date.min if at.year < 2 else date.max

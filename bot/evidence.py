@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, tzinfo
 
+from bot.clock import local_day
 from bot.models import Event, Risk, Subscriber
 
 RECENT_DAYS = 90  # NPS, cancellation notes
@@ -40,7 +41,7 @@ def evidence(
     Returns:
         At most `MAX_LINES` sentences, each different from the others.
     """
-    recent = sorted((e for e in events if e.at.astimezone(tz).date() <= today), key=lambda e: e.at)
+    recent = sorted((e for e in events if _day(e, tz) <= today), key=lambda e: e.at)
 
     def within(kind: str, days: int) -> list[Event]:
         return [e for e in recent if e.type == kind and (today - _day(e, tz)).days <= days]
@@ -113,7 +114,7 @@ def _said(event: Event, label: str = "") -> str:
 
 
 def _day(event: Event, tz: tzinfo) -> date:
-    return event.at.astimezone(tz).date()
+    return local_day(event.at, tz)
 
 
 def _num(value: float) -> str:

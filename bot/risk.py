@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from bot.clock import local_day
 from bot.models import ENDED_STATUSES, Event, Risk, RiskReason, Subscriber
 from config.settings import RiskRules
 
@@ -135,7 +136,7 @@ def _group(events: Iterable[Event], today: date, tz: tzinfo) -> dict[str, list[S
     return group_signals(
         (event.type, event.at, day, event.value)
         for event in events
-        if (day := event.at.astimezone(tz).date()) <= today
+        if (day := local_day(event.at, tz)) <= today
     )
 
 

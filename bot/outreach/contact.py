@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, tzinfo
 
+from bot.clock import local_day
 from bot.models import Outreach
 
 NOT_A_CONTACT = frozenset({"no_answer"})
@@ -27,7 +28,7 @@ def reached_within(contact: Outreach | None, today: date, days: int, tz: tzinfo)
     """Whether `contact` falls within the last `days` days up to `today` (local days)."""
     if contact is None or days <= 0:
         return False
-    return contact.at.astimezone(tz).date() > today - timedelta(days=days)
+    return local_day(contact.at, tz) > today - timedelta(days=days)
 
 
 def deferrable(kinds: Iterable[str]) -> bool:
@@ -38,7 +39,7 @@ def deferrable(kinds: Iterable[str]) -> bool:
 
 def days_ago(at: datetime, today: date, tz: tzinfo) -> str:
     """ "today", "yesterday", "3 days ago" (local days)."""
-    days = (today - at.astimezone(tz).date()).days
+    days = (today - local_day(at, tz)).days
     if days <= 0:
         return "today"
     return "yesterday" if days == 1 else f"{days} days ago"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import local_day
 from bot.models import Subscription
 from bot.risk import band_of
 from tests.bot.builders import days_ago, event, member, risk_of
@@ -237,3 +240,16 @@ def test_events_after_the_scored_day_are_ignored(rules):
 def test_weights_come_from_the_rules(rules):
     custom = replace(rules, weights={**rules.weights, "past_due": 70})
     assert risk_of(member(status="past_due"), [], custom).score == 70
+
+
+def test_events_stored_at_the_calendars_ends_are_before_or_after_every_window(rules):
+    """A hand edit's year 1 or 9999 has no day in the team's timezone: long ago, or to come."""
+    ends = [
+        replace(event("cus_1", "cancel_request", days_ago(0)), at=datetime(1, 1, 1, tzinfo=UTC)),
+        replace(
+            event("cus_1", "cancel_request", days_ago(0), n=1), at=datetime.max.replace(tzinfo=UTC)
+        ),
+    ]
+    assert risk_of(member(), ends, rules).reasons == []
+    assert local_day(datetime(1, 1, 1, tzinfo=UTC), ZoneInfo("America/New_York")) == date.min
+    assert local_day(datetime.max.replace(tzinfo=UTC), ZoneInfo("Asia/Tokyo")) == date.max

@@ -11,11 +11,12 @@ import threading
 from datetime import timedelta
 
 from bot.blocks import ids
-from bot.models import TASK_CLAIMED, TASK_DONE, TASK_OPEN
+from bot.models import TASK_CLAIMED, TASK_DONE, TASK_OPEN, Event
 from tests.handlers.conftest import (
     DAY_30,
     DIGEST,
     MANAGERS,
+    MONDAY_MORNING,
     TODAY,
     CareBot,
     add_checkins,
@@ -28,6 +29,7 @@ from tests.handlers.conftest import (
     tasks_of,
 )
 from tests.slackreq import block_actions_body, block_actions_payload, interactive_body
+from tests.stored import edit_stored
 
 
 def _digest(bot: CareBot) -> tuple[str, list[str]]:
@@ -344,3 +346,21 @@ def test_claim_click_on_an_entry_closed_meanwhile_says_so_privately(care_bot):
 
     note = care_bot.fake.wait_for(lambda: care_bot.fake.ephemerals("U1"))[0]
     assert f"Task {lone} is already done by <@U2>" in note["text"]
+
+
+def test_a_stored_event_in_year_1_stops_neither_the_digest_edits_nor_the_lookup(bots):
+    bot = bots()
+    add_checkins(bot.repos, 2)
+    order = Event("ev_old", "cus_001", "order", MONDAY_MORNING - timedelta(days=3), source="csv")
+    bot.repos.events.add(order)
+    post_digest(bot)
+    bot.stop()
+    edit_stored(bot.data_dir, "events", "ev_old", at="0001-01-01T00:00:00Z")  # a hand edit
+    bot = bots(clock=bot.clock, data_dir=bot.data_dir)
+    first, second = (tasks_of(bot.repos, sid)[0] for sid in ("cus_000", "cus_001"))
+    assert first.slack["ts"] == second.slack["ts"]  # one digest message shows both
+
+    assert click(bot, ids.ACTION_CLAIM, first.id)[0] == 200
+    bot.fake.wait_for(lambda: "Claimed by <@U1>" in message_text(entry_message(bot, first.id)))
+    status, _, card = bot.sender.command("lookup c001@example.com", user_id="U1")
+    assert status == 200 and "Customer 001" in card
