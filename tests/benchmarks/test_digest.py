@@ -282,3 +282,37 @@ def test_the_first_day_worker_previews_a_copy_with_no_engine_run(
     assert out["fresh_saved_index"] == 1  # the import left the plan index for the preview
     assert (tmp_path / "data" / NAME).is_file()
     assert not (tmp_path / "data" / RECORD).exists()  # no engine ran
+
+
+def test_the_like_for_like_figure_counts_full_messages_of_the_posting_thread_only() -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from benchmarks._digest_worker import MessageMeter
+
+    publisher = SimpleNamespace(render_message=lambda message: ({}, {}))
+    meter = MessageMeter(publisher)
+    meter.thread = threading.get_ident()
+
+    def message(entries: int, tasks: int, carried: bool = False) -> Any:
+        return SimpleNamespace(entries=[()] * entries, task_ids=["t"] * tasks, carried=carried)
+
+    def burn(ms: float) -> None:
+        import time
+
+        end = time.thread_time() + ms / 1000
+        while time.thread_time() < end:
+            pass
+
+    shape = [(message(5, 5), 8), (message(5, 7), 8), (message(2, 2), 30), (message(5, 5), 0)]
+    for m, ms in shape:
+        publisher.render_message(m)
+        other = threading.Thread(target=publisher.render_message, args=(message(5, 9),))
+        other.start()  # a claim's edit rendering in another thread: not a posted message
+        other.join()
+        burn(ms)
+    got = meter.figures(per_message=5)
+    assert got["full_messages"] == 2  # the last message's span runs to the end: left out
+    assert got["full_message_tasks"] == 6
+    assert 8 <= got["full_message_cpu_p50_ms"] < 20
+    assert got["message_cpu_p50_ms"] >= 8
