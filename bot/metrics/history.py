@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple, TypeVar
 
+from bot.clock import local_day
 from bot.models import ENDED_STATUSES, LIVE_STATUSES, never_paid
 from bot.repos import Repos
 
@@ -199,7 +200,7 @@ class Book:
         tz = self.tz
         self.touches = sorted(
             (
-                Touch(o.subscriber_id, o.task_id, o.outcome, o.by, o.at, o.at.astimezone(tz).date())
+                Touch(o.subscriber_id, o.task_id, o.outcome, o.by, o.at, local_day(o.at, tz))
                 for o in repos.outreach.all()
             ),
             key=lambda t: t.at,
@@ -261,12 +262,12 @@ class LocalDays:
                 day = self._hours[key] = self._whole_hour(at)
             if day is not None:
                 return at, day  # type: ignore[return-value]
-        return at, at.astimezone(self.tz).date()
+        return at, local_day(at, self.tz)
 
     def _whole_hour(self, at: datetime) -> date | None:
         start = at.replace(minute=0, second=0, microsecond=0)
-        first = start.astimezone(self.tz).date()
-        return first if (start + _LAST_OF_HOUR).astimezone(self.tz).date() == first else None
+        first = local_day(start, self.tz)
+        return first if local_day(start + _LAST_OF_HOUR, self.tz) == first else None
 
 
 _UNSEEN = date.min

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.clock import local_day
 from bot.inbox.models import TriageItem
 
 SUBJECT_CHARS = 80
@@ -54,7 +55,7 @@ def intent_patterns(items: Iterable[TriageItem], as_of: date, tz: ZoneInfo) -> l
     now: dict[str, list[TriageItem]] = {}
     before: dict[str, int] = {}
     for item in items:
-        day = item.created_at.astimezone(tz).date()
+        day = local_day(item.created_at, tz)
         if week_start <= day <= as_of:
             now.setdefault(item.intent or "other", []).append(item)
         elif base_start <= day < week_start:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.clock import local_day
 from bot.inbox.models import ITEM_RESOLVED, TriageItem
 from bot.inbox.triage import business_minutes
 from bot.metrics.care import Period
@@ -39,9 +40,7 @@ def service_figures(
 ) -> dict[str, Figure]:
     """Every service number of the period, by name."""
     created = [  # an outreach counts once the customer answers it, from their answer
-        i
-        for i in items
-        if (at := i.opened_at) and period.first <= at.astimezone(tz).date() <= period.last
+        i for i in items if (at := i.opened_at) and period.first <= local_day(at, tz) <= period.last
     ]
     helpdesk = [
         s

@@ -21,7 +21,7 @@ from bot.repos import Repos
 from bot.stats import team_stats
 from bot.store import Store
 from config import Settings
-from tests.bot.metrics.histories import customer, event, touch
+from tests.bot.metrics.histories import customer, event, item, touch
 from tests.bot.metrics.test_headline import NOW, TODAY, events, fill, items, touches
 
 
@@ -188,3 +188,22 @@ def test_a_history_of_every_kind_gives_the_same_report(settings: Settings) -> No
     assert [(c.month, c.size) for c in new.cohorts] == [("2025-08", 2), ("2026-03", 1)]
     assert new.cohorts[0].retention[90].value == 100.0  # c0 and c1 both there on day 90
     assert new.care["saves"].detail["pending"] == 1
+
+
+def test_records_stored_at_the_calendars_ends_leave_the_report_as_it_is_without_them(
+    settings: Settings,
+) -> None:
+    """A hand edit's year 1 or 9999 has no day in the team's timezone: before or after every
+    period, never an error that stops the report (and the Home's headline) for everyone."""
+    year_1 = datetime(1, 1, 1, tzinfo=UTC)
+    with Store.memory() as store:
+        repos = Repos.open(store)
+        fill_more(repos, [(300, None, "", None, False)], [(0, "nps", 5)], [(0, 10, "saved")], [])
+        before = build_report(repos, settings, TODAY, 30, NOW)
+        for n, at in enumerate([year_1, datetime.max.replace(tzinfo=UTC)]):
+            repos.events.add(event("c0", "order", at))
+            repos.outreach.add(touch("c0", at, task_id=f"t_{n}"))
+            repos.inbox.create_item(item(f"i_{n}", at))
+        after = build_report(repos, settings, TODAY, 30, NOW)
+    assert after.care == before.care and after.service == before.service
+    assert after.patterns == before.patterns and after.weeks == before.weeks
