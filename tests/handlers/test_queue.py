@@ -31,6 +31,7 @@ from tests.handlers.conftest import (
     wait_posted,
 )
 from tests.slackreq import app_home_opened
+from tests.stored import edit_stored
 
 TUESDAY = TODAY + timedelta(days=1)
 EXPIRED_BY = TODAY + timedelta(days=16)  # Wednesday 1 July: due + 14 days has passed
@@ -201,3 +202,33 @@ def test_without_a_bound_everything_is_posted_and_nothing_queues(bots, tmp_path)
     assert len(posted_subscribers(bot, TODAY)) == 10
     assert "more due" not in parent_text(bot, TODAY)
     assert queue_ids(bot) == []
+
+
+def test_the_queue_mine_and_home_list_the_others_beside_damaged_records(bots, tmp_path):
+    """Hand edits that still read as their models (an unknown kind, a year-1 due date or
+    claim, a zero billing interval, a price of 1e308): every list keeps answering."""
+    env = team_env(tmp_path, capacity=1)
+    bot = bots(**env)
+    add_checkins(bot.repos, 6)
+    bot.runtime.scheduler.run_all()
+    wait_posted(bot)
+    task_of = {i: tasks_of(bot.repos, f"cus_{i:03d}")[0].id for i in range(6)}
+    for i in (5, 4):  # the two posted (most valuable): U1's
+        command(bot, f"claim {task_of[i]}")
+    bot.stop()
+    subscription = {"interval_count": 0, "amount": 1e308}
+    edit_stored(bot.data_dir, "tasks", task_of[4], claimed_at="0001-01-01T00:00:00Z")
+    edit_stored(bot.data_dir, "tasks", task_of[2], kind="zzz", risk_band="<!channel>")
+    edit_stored(bot.data_dir, "tasks", task_of[1], due="0001-01-01")
+    edit_stored(bot.data_dir, "subscribers", "cus_000", first_started="9999-12-31")
+    edit_stored(
+        bot.data_dir, "subscribers", "cus_001", lambda d: d["subscriptions"][0].update(subscription)
+    )
+    bot = bots(clock=bot.clock, data_dir=bot.data_dir, **env)
+
+    queued = message_text(command(bot, "queue"))
+    mine = message_text(command(bot, "mine"))
+    home = home_text(bot, "U1")
+
+    assert "Customer 003" in queued and "Customer 005" in mine and "Customer 004" in mine
+    assert "Customer 003" in home and "Customer 005" in home
