@@ -38,7 +38,8 @@ from bot.blocks.labels import (
     kind_label,
 )
 from bot.blocks.limits import MAX_BLOCKS_MESSAGE
-from bot.blocks.text import channel_ref, one_line, truncate
+from bot.blocks.text import channel_ref, one_line, truncate, unshown_note
+from bot.guard import Guarded, each_record
 
 PARENT_GROUPS = ("churn_risk", "pre_renewal", "win_back", "onboarding", "checkins", "anniversary")
 OVERDUE = "overdue"  # the key of the overdue count in `counts`
@@ -247,10 +248,9 @@ def build_entry_message(
     """
     entries = list(entry) if isinstance(entry, Sequence) else [entry]
     header = build_kind_header(header_kind) if header_kind else []
-    message = _assemble(header, [(e, build_entry_blocks(e, today, tz, now)) for e in entries])
+    message = _assemble(header, _rendered(entries, today, tz, now))
     if len(message["blocks"]) > MAX_BLOCKS_MESSAGE:
-        compact = [(e, build_entry_blocks(e, today, tz, now, compact=True)) for e in entries]
-        message = _assemble(header, compact)
+        message = _assemble(header, _rendered(entries, today, tz, now, compact=True))
     if len(message["blocks"]) > MAX_BLOCKS_MESSAGE:
         raise ValueError(
             f"{len(entries)} entries need {len(message['blocks'])} blocks, over Slack's "
@@ -259,16 +259,34 @@ def build_entry_message(
     return message
 
 
-def _assemble(
-    header: list[dict[str, Any]], rendered: list[tuple[EntryLike, list[dict[str, Any]]]]
-) -> dict[str, Any]:
+# An entry as its message shows it: its blocks and its notification text.
+Rendered = tuple[list[dict[str, Any]], str]
+
+
+def _rendered(
+    entries: list[EntryLike], today: date, tz: ZoneInfo, now: datetime, compact: bool = False
+) -> Guarded[Rendered]:
+    """Each entry rendered alone (`bot.guard`): one that cannot be shown is named by its task
+    ids (`/care claim ID` still works), never the end of its message for the others."""
+    return each_record(
+        entries,
+        lambda e: (build_entry_blocks(e, today, tz, now, compact=compact), entry_fallback(e)),
+        "digest entry (task ids)",
+        id_of=lambda e: " ".join(t.id for t in e.tasks) or e.subscriber.id,
+    )
+
+
+def _assemble(header: list[dict[str, Any]], rendered: Guarded[Rendered]) -> dict[str, Any]:
     blocks = list(header)
-    for i, (_, entry_blocks) in enumerate(rendered):
+    for i, (entry_blocks, _) in enumerate(rendered.rows):
         if i:
             blocks.append({"type": "divider"})
         blocks.extend(entry_blocks)
-    text = "; ".join(entry_fallback(e) for e, _ in rendered)
-    if not rendered:
+    text = "; ".join(fallback for _, fallback in rendered.rows)
+    if rendered.failed:
+        blocks.append(_section(unshown_note(rendered.failed, "entry", "entries")))
+        text = text or "Entries that could not be shown"
+    elif not rendered.rows:
         blocks.append(_section("_Nothing left to show here: these tasks are gone._"))
         text = "No tasks left in this message"
     return {"text": clip_text(text), "blocks": blocks}

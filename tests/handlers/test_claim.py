@@ -348,19 +348,37 @@ def test_claim_click_on_an_entry_closed_meanwhile_says_so_privately(care_bot):
     assert f"Task {lone} is already done by <@U2>" in note["text"]
 
 
-def test_a_stored_event_in_year_1_stops_neither_the_digest_edits_nor_the_lookup(bots):
+def _beside_damage(bots, folder: str, record_id: str, **damage: object) -> tuple[CareBot, str]:  # noqa: ANN001
+    """Customers 000 and 001 in one digest message, then `record_id` damaged in its file (the
+    bot stopped and started again); 001's task is claimed by U2 first when `claimed`."""
     bot = bots()
     add_checkins(bot.repos, 2)
     order = Event("ev_old", "cus_001", "order", MONDAY_MORNING - timedelta(days=3), source="csv")
     bot.repos.events.add(order)
     post_digest(bot)
-    bot.stop()
-    edit_stored(bot.data_dir, "events", "ev_old", at="0001-01-01T00:00:00Z")  # a hand edit
-    bot = bots(clock=bot.clock, data_dir=bot.data_dir)
     first, second = (tasks_of(bot.repos, sid)[0] for sid in ("cus_000", "cus_001"))
     assert first.slack["ts"] == second.slack["ts"]  # one digest message shows both
+    assert bot.sender.command(f"claim {second.id}", user_id="U2")[0] == 200
+    bot.stop()
+    edit_stored(bot.data_dir, folder, record_id.replace("{task}", second.id), **damage)
+    return bots(clock=bot.clock, data_dir=bot.data_dir), first.id
 
-    assert click(bot, ids.ACTION_CLAIM, first.id)[0] == 200
-    bot.fake.wait_for(lambda: "Claimed by <@U1>" in message_text(entry_message(bot, first.id)))
+
+def test_a_stored_event_in_year_1_stops_neither_the_digest_edits_nor_the_lookup(bots):
+    bot, first = _beside_damage(bots, "events", "ev_old", at="0001-01-01T00:00:00Z")
+
+    assert click(bot, ids.ACTION_CLAIM, first)[0] == 200
+    bot.fake.wait_for(lambda: "Claimed by <@U1>" in message_text(entry_message(bot, first)))
     status, _, card = bot.sender.command("lookup c001@example.com", user_id="U1")
     assert status == 200 and "Customer 001" in card
+
+
+def test_an_entry_the_digest_message_cannot_show_is_named_and_the_others_still_change(bots):
+    year_1 = "0001-01-01T00:00:00Z"  # a hand edit of the claim's time
+    bot, first = _beside_damage(bots, "tasks", "{task}", claimed_at=year_1)
+    second = tasks_of(bot.repos, "cus_001")[0].id
+
+    assert click(bot, ids.ACTION_CLAIM, first)[0] == 200
+    bot.fake.wait_for(lambda: "Claimed by <@U1>" in message_text(entry_message(bot, first)))
+    shown = message_text(entry_message(bot, first))
+    assert f"1 entry could not be shown (id `{second}`): see the bot's log" in shown

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hypothesis import strategies as st
+
 from bot.blocks.entry import EntryView
 from bot.blocks.limits import walk_strings
 from bot.blocks.triage import Attachment, TriageView
@@ -21,6 +23,19 @@ ALICE, BOB = "U0ALICE", "U0BOB"  # our own managers: the only mentions allowed i
 # Every kind of Slack markup that pings or links, plus an entity that must not be decoded.
 HOSTILE = "<!channel> <!everyone> <!here> <@U123> <http://x|link> <!subteam^S1> &amp; *Eve*"
 RAW_MARKERS = ("<!channel>", "<!everyone>", "<!here>", "<@U123>", "<http://x|link>", "<!subteam")
+
+
+# What a damaged record may leave in a field (a model's attributes are not checked when set):
+# any type, and times at the calendar's ends, which no timezone can show.
+ANY_VALUE = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=50),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from([datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC)]),
+)
 
 
 def subscriber(name: str = "Ann Lee", **overrides: Any) -> Subscriber:

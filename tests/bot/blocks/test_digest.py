@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.blocks import ids
 from bot.blocks.digest import (
@@ -18,8 +20,10 @@ from bot.blocks.digest import (
 )
 from bot.blocks.entry import build_entry_blocks
 from bot.blocks.limits import check_message
+from bot.models import Task
 from tests.bot.blocks.factories import (
     ALICE,
+    ANY_VALUE,
     NOW,
     TODAY,
     TZ,
@@ -29,6 +33,7 @@ from tests.bot.blocks.factories import (
     risk,
     subscriber,
     task,
+    text_of,
 )
 
 
@@ -264,3 +269,21 @@ def test_an_entry_without_an_email_address_has_no_email_button() -> None:
         "Log outreach",
         "static_select",
     ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(Task.__struct_fields__), ANY_VALUE)
+def test_an_entry_with_any_damaged_task_field_is_shown_or_named_beside_the_others(
+    name: str, value: Any
+) -> None:
+    bad = task("bad01", subscriber_id="cus_2")
+    setattr(bad, name, value)
+    entries = [
+        entry(task("good1"), sub=subscriber("Good One")),
+        entry(bad, sub=subscriber("Bad One")),
+    ]
+
+    text = text_of(build_entry_message(entries, TODAY, TZ, NOW))
+
+    assert "Good One" in text
+    assert "Bad One" in text or "1 entry could not be shown" in text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -13,7 +13,7 @@ from bot.blocks.limits import check_message
 from bot.blocks.triage import TriageView
 from bot.blocks.triage_list import build_triage_list
 from bot.inbox.models import DeadLetter
-from tests.bot.blocks.factories import ALICE, NOW, TZ, text_of, triage_view
+from tests.bot.blocks.factories import ALICE, ANY_VALUE, NOW, TZ, text_of, triage_view
 
 
 def test_triage_list_shows_open_items_in_the_order_given_and_fits() -> None:
@@ -55,18 +55,6 @@ def test_parked_emails_are_listed_escaped_with_the_commands_even_under_a_long_li
     assert "<!channel>" not in text and "<@U999>" not in text
     only_parked = text_of(build_triage_list([], NOW, TZ, parked=letters[:1]))
     assert "No open inbox items" in only_parked and "1 email could not be handled" in only_parked
-
-
-# What a damaged record may leave in a view's field: any type, and times no timezone can show.
-ANY_VALUE = st.one_of(
-    st.none(),
-    st.integers(),
-    st.text(max_size=50),
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-    st.datetimes(timezones=st.just(UTC)),
-    st.sampled_from([datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC)]),
-)
 
 
 @settings(max_examples=150, deadline=None)
