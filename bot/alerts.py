@@ -30,7 +30,7 @@ from bot.risk import score
 from bot.signals.apply import Applied
 from bot.stage import lifecycle_stage
 from config import Settings
-from config.settings import AlertRules
+from config.rules import AlertRules
 
 log = logging.getLogger(__name__)
 META_TYPE = "care_alert"

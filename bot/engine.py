@@ -51,7 +51,8 @@ from bot.repos import Repos
 from bot.repos.tasks import SkipTask
 from bot.risk import MAX_SCORE, band_of, score
 from bot.risk_bound import UpperBound, subscriber_flags
-from config.settings import LifecycleRules, RiskRules, Settings
+from config.rules import LifecycleRules, RiskRules
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 

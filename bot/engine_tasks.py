@@ -26,7 +26,8 @@ from bot.models import (
 from bot.repos import Repos
 from bot.repos.loading import load_all
 from bot.store import copy_doc
-from config.settings import LifecycleRules, Settings
+from config.rules import LifecycleRules
+from config.settings import Settings
 
 CHURN = "churn_risk"
 

@@ -19,7 +19,7 @@ from bot.inbox.models import ConnectorStatus
 from bot.jobs import DAY_NAMES
 from bot.repos.digests import POSTED, DigestRecord
 from bot.store import Store
-from config.settings import DigestRules
+from config.rules import DigestRules
 
 PROBE = ".health-probe"
 STALL_AFTER = timedelta(minutes=2)  # the run loop ticks every second

@@ -27,7 +27,7 @@ import msgspec
 
 from bot.models import ENDED_STATUSES, Subscriber, Subscription, interval_days
 from bot.money import subscription_price
-from config.settings import LifecycleRules
+from config.rules import LifecycleRules
 
 # Billing intervals are approximate (a month is 30.44 days): "every 3 months" must still count.
 INTERVAL_EPSILON = 0.05

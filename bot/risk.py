@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.clock import local_day
 from bot.models import ENDED_STATUSES, Event, Risk, RiskReason, Subscriber
-from config.settings import RiskRules
+from config.rules import RiskRules
 
 MAX_SCORE = 100
 

@@ -18,7 +18,7 @@ import msgspec
 from bot.compact import decode_doc
 from bot.models import ENDED_STATUSES, Subscriber
 from bot.risk import MAX_SCORE
-from config.settings import RiskRules
+from config.rules import RiskRules
 
 # What `UpperBound` reads of a subscriber document, as bits (`doc_flags`).
 HAS_SUBS, LIVE, SCHEDULED, LATE, PAUSED, LAST_ORDER = 1, 2, 4, 8, 16, 32

@@ -9,7 +9,7 @@ for a person:
     checkin_30 = { auto_email_below_value = 30 }
     anniversary = { auto_email_below_value = 50 }
 
-Kept apart from config/settings.py (which turns `TechTouchConfigError` into a `ConfigError`)
+Kept apart from config/sections.py (which turns `TechTouchConfigError` into a `ConfigError`)
 so that the rules and their checks read in one place.
 """
 

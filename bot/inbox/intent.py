@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from config.settings import Intent
+from config.rules import Intent
 
 OTHER = "other"
 # The new text is at the top: only its first INTENT_SCAN characters (and MAX_TOKENS words) are

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.inbox.models import ITEM_CLAIMED, ITEM_OPEN, ITEM_RESOLVED, ITEM_SNOOZED, TriageItem
 from bot.repos import Repos
 from bot.repos.inbox import ItemNotFound, ItemUnavailable
-from config.settings import WEEKDAYS, TriageRules
+from config.rules import WEEKDAYS, TriageRules
 
 
 @dataclass

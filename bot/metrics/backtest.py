@@ -31,7 +31,7 @@ from bot.metrics.replay import known_on, quiet, relevant, signal_days, snapshot_
 from bot.models import Risk
 from bot.repos import Repos
 from bot.risk import Signal, group_signals, score_grouped
-from config.settings import RiskRules
+from config.rules import RiskRules
 
 HORIZON_DAYS = 90
 RULE_HORIZONS = (30, 60, 90)

@@ -19,7 +19,8 @@ from bot.metrics.backtest import RULE_HORIZONS, BacktestResult, backtest
 from bot.repos import Repos
 from bot.store import Store
 from config import ConfigError, load_settings
-from config.settings import RiskRules, Settings
+from config.rules import RiskRules
+from config.settings import Settings
 
 
 def alternative_rules(path: Path) -> RiskRules:

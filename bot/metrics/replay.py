@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.models import ENDED_STATUSES, Subscriber, Subscription, parse_date
-from config.settings import RiskRules
+from config.rules import RiskRules
 
 
 def _day(value: Any) -> date | None:

@@ -20,7 +20,7 @@ from bot.inbox.triage import business_minutes
 from bot.metrics.care import Period
 from bot.metrics.figures import COUNT, PERCENT, Figure, durations, missing, rate
 from bot.metrics.history import Book, Signal
-from config.settings import TriageRules
+from config.rules import TriageRules
 
 CSAT_SATISFIED_MIN, CSAT_MAX = 4, 5
 

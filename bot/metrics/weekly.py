@@ -25,7 +25,7 @@ from bot.posting import MessageSink
 from bot.repos import Repos
 from bot.repos.reports import CHARTS_DONE, CHARTS_UPLOADING, POSTED, ReportRecord, ReportRepo
 from config import Settings
-from config.settings import WEEKDAYS
+from config.rules import WEEKDAYS
 
 log = logging.getLogger(__name__)
 META_TYPE = "care_weekly_report"

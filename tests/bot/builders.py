@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.ids import stable_id
 from bot.models import Event, Outreach, Risk, Subscriber, Subscription
 from bot.risk import score
-from config.settings import RiskRules
+from config.rules import RiskRules
 
 TODAY = date(2026, 6, 15)
 NOON = time(16, 0)  # 16:00 UTC is noon in New York (the default timezone): same local day

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.evidence import MAX_LINES, evidence
 from bot.risk import score
-from config.settings import RiskRules
+from config.rules import RiskRules
 from tests.bot.builders import TODAY, days_ago, event, member
 
 RULES = RiskRules()

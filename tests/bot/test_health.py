@@ -19,7 +19,7 @@ from bot.health import (
 from bot.inbox.models import ConnectorStatus
 from bot.repos.digests import POSTED, POSTING, DigestRecord
 from bot.store import Store
-from config.settings import DigestRules
+from config.rules import DigestRules
 
 NY = ZoneInfo("America/New_York")
 RULES = DigestRules(time=time(9, 0), weekdays=("mon", "tue", "wed", "thu", "fri"))

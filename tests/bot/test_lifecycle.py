@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.lifecycle import MilestoneWindows, due_milestones, ended_on
 from bot.models import Subscription
-from config.settings import LifecycleRules
+from config.rules import LifecycleRules
 from tests.bot.builders import TODAY, days_ago, member
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config import load_settings
-from config.settings import ConfigError
+from config import ConfigError, load_settings
 
 
 def _load(**env: str):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.inbox.intent import MAX_MENTIONS, detect_intent, read_intents
 from bot.inbox.parse import parse_email
-from config.settings import Intent
+from config.rules import Intent
 from tests.conftest import SHARED
 
 

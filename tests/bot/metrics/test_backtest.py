@@ -20,7 +20,7 @@ from bot.metrics.backtest import backtest
 from bot.metrics.replay import known_on
 from bot.repos import Repos
 from bot.store import Store
-from config.settings import RiskRules
+from config.rules import RiskRules
 from tests.bot.metrics.histories import customer, event
 
 NY = ZoneInfo("America/New_York")

@@ -220,7 +220,7 @@ def test_a_process_that_builds_the_index_in_full_saves_it_for_the_next():
 
 def plan_file_windows():  # noqa: ANN201
     from bot.lifecycle import MilestoneWindows
-    from config.settings import LifecycleRules
+    from config.rules import LifecycleRules
 
     return MilestoneWindows(TODAY, LifecycleRules())
 

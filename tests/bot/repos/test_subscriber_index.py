@@ -14,7 +14,7 @@ from bot.repos import Repos
 from bot.repos.subscriber_index import value_and_flags
 from bot.risk_bound import LAST_ORDER, UpperBound, doc_flags, subscriber_flags
 from bot.store import Store
-from config.settings import LifecycleRules, RiskRules
+from config.rules import LifecycleRules, RiskRules
 
 TODAY = date(2026, 6, 15)
 days = st.integers(-800, 60).map(lambda n: (TODAY + timedelta(days=n)).isoformat())

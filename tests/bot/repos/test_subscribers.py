@@ -16,7 +16,7 @@ from bot.repos import addresses as addresses_module
 from bot.repos import subscriber_ids as ids_module
 from bot.repos import subscribers as subscribers_module
 from bot.store import Store
-from config.settings import LifecycleRules
+from config.rules import LifecycleRules
 from tests.bot.repos.factories import subscriber
 
 
