@@ -4,24 +4,28 @@
 refused at send time (`bot.outreach.thread`), wakes the items whose snooze has ended (and
 redraws their message), then posts one reminder in the thread of each item left unclaimed
 for longer than the team's business-hours limit (`bot.inbox.triage`). One message that fails
-never stops the others; what failed is tried again the next minute.
+never stops the others; what failed is tried again the next minute, but a reminder that cannot
+be made of its stored item (`bot.guard`) is logged and not tried again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import schedule
 
 from bot.blocks.triage_thread import build_triage_reminder
+from bot.guard import each_record
+from bot.inbox.models import TriageItem
 from bot.inbox.triage import business_minutes
 
 if TYPE_CHECKING:
     from handlers.triage import TriageSlack
 
 log = logging.getLogger(__name__)
+WHAT = "inbox item's reminder"  # in the log's words (bot.guard)
 
 
 def schedule_reminders(scheduler: schedule.Scheduler, triage: TriageSlack) -> None:
@@ -39,14 +43,13 @@ def remind(triage: TriageSlack) -> int:
         except Exception:  # its message (deleted in Slack?): the others are redrawn
             log.exception("triage: item %s woke but its message could not be redrawn", item.id)
     sent = 0
-    for item in triage.actions.due_reminders():
-        waited = business_minutes(
-            item.last_message_at,
-            triage.services.clock.now(),
-            triage.settings.triage,
-            triage.settings.timezone,
-        )
-        message = build_triage_reminder(triage.view(item), waited)
+    items = triage.actions.due_reminders()
+    due = each_record(items, lambda i: (i, _reminder(triage, i)), WHAT)
+    made = {id(item) for item, _ in due.rows}
+    for item in items:
+        if id(item) not in made:  # not tried again every minute: the log says why
+            triage.actions.mark_reminded(item.id)
+    for item, message in due.rows:
         # Marked first: a failed write never posts; the metadata key makes a lost answer safe.
         triage.actions.mark_reminded(item.id)
         key = f"inbox:{item.id}:reminder:{item.last_message_at.isoformat()}"
@@ -58,6 +61,17 @@ def remind(triage: TriageSlack) -> int:
             continue
         sent += 1
     return sent
+
+
+def _reminder(triage: TriageSlack, item: TriageItem) -> dict[str, Any]:
+    """The reminder message of an unclaimed item: how long it has waited in business hours."""
+    waited = business_minutes(
+        item.last_message_at,
+        triage.services.clock.now(),
+        triage.settings.triage,
+        triage.settings.timezone,
+    )
+    return build_triage_reminder(triage.view(item), waited)
 
 
 def _guarded(job: Callable[[], object]) -> Callable[[], None]:

@@ -28,10 +28,18 @@ class TriageClaim:
     holder_since: datetime | None = None
 
 
+# A longer wait counts as its last five years: a stored time older than that is a hand edit's
+# (year 1 has no day in New York), and the walk below goes day by day.
+MAX_SPAN = timedelta(days=5 * 366)
+
+
 def business_minutes(start: datetime, end: datetime, rules: TriageRules, tz: ZoneInfo) -> float:
-    """Minutes between `start` and `end` that fall within business hours on business days."""
+    """Minutes between `start` and `end` that fall within business hours on business days
+    (of the last `MAX_SPAN` at most)."""
     if end <= start:
         return 0.0
+    if end - start > MAX_SPAN:
+        start = end - MAX_SPAN
     total = 0.0
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     day = local_start.date()

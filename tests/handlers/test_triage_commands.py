@@ -129,9 +129,6 @@ DAMAGED_ITEMS: dict[str, dict[str, Any]] = {
     "a sent time no timezone can show": {
         "edit": _snapshot(received_at="0001-01-01T00:00:00+00:00")
     },
-    "a last email in year 1 (no business hours before it)": {
-        "last_message_at": "0001-01-01T00:00:00Z"
-    },
 }
 
 

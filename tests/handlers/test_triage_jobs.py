@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from handlers.triage_jobs import remind
 from tests.bot.inbox.mail import make_email
+from tests.handlers.conftest import start_bot
 from tests.handlers.test_triage import (  # noqa: F401  (fixtures)
+    SECRET,
     clock_at_monday,
     inbox_bot,
     post_inbox,
 )
+from tests.stored import edit_stored
 
 TRIAGE = "C0TRIAGE"
+INBOX_ENV = {"CARE_TRIAGE_CHANNEL": TRIAGE, "INBOX_WEBHOOK_SECRET": SECRET}
 
 
 def test_unclaimed_item_gets_one_reminder_after_business_hours_pass(inbox_bot):
@@ -51,3 +55,25 @@ def test_a_reminder_slack_refused_is_sent_on_a_later_turn(inbox_bot):
     assert remind(bot_.services.triage) == 1
     [parent] = bot_.fake.messages(TRIAGE)
     assert len(bot_.fake.thread(TRIAGE, parent["ts"])) == 2
+
+
+def test_an_item_whose_reminder_cannot_be_made_leaves_the_others_reminded(inbox_bot, caplog):
+    post_inbox(inbox_bot, make_email(subject="Bad one", sender="bad@example.org"))
+    post_inbox(inbox_bot, make_email(subject="Good one", sender="good@example.org"))
+    bad = next(i.id for i in inbox_bot.repos.inbox.active_items() if i.subject == "Bad one")
+    inbox_bot.stop()
+    edit_stored(  # a time in year 1, and a snapshot whose attachments are not (name, size) pairs
+        inbox_bot.data_dir,
+        "inbox_items",
+        bad,
+        lambda doc: doc["snapshot"].update(attachments="x.pdf"),
+        last_message_at="0001-01-01T00:00:00Z",
+    )
+    bot = start_bot(inbox_bot.fake, inbox_bot.data_dir, inbox_bot.clock, **INBOX_ENV)
+    try:
+        bot.clock.advance(hours=3)
+        assert remind(bot.services.triage) == 1  # the good one's
+        assert remind(bot.services.triage) == 0  # the bad one is not tried every minute
+    finally:
+        bot.stop()
+    assert any(r.exc_info and bad in r.getMessage() for r in caplog.records)
