@@ -17,14 +17,8 @@ is the event id. What each event means:
 | `invoice.marked_uncollectible` | `retries_exhausted` |
 | `customer.source.expiring` | `card_expiring` |
 
-A subscription whose payment collection is paused (`pause_collection`) counts as `paused`.
-
-Decline codes: Stripe never expands objects in a webhook, so `invoice.payment_failed` carries
-its charge and payment intent as ids only (and from API 2025-03-31 not even those). The code
-(`failure_code`, `outcome.reason`, `outcome.advice_code`, `last_payment_error.decline_code`)
-comes in the `charge.failed` and `payment_intent.payment_failed` events Stripe sends for the same
-attempt; the alert takes it from whichever arrives, and says "unknown" until one does. An
-invoice listed with its charge expanded (an API read) gives it directly.
+What a Stripe object says (amounts, subscriptions, declines) is read by
+`bot/signals/stripe_objects.py`.
 """
 
 from __future__ import annotations
@@ -45,6 +39,18 @@ from bot.signals.model import (
     from_unix,
     json_body,
 )
+from bot.signals.stripe_objects import (
+    HARD_ADVICE,
+    HARD_DECLINES,
+    charge_decline,
+    customer_email,
+    customer_id,
+    expiry,
+    intent_decline,
+    invoice_decline,
+    money,
+    subscription_of,
+)
 
 SOURCE = "stripe"
 # A running bot takes `sync stripe`'s listed state as deliveries of these types (never sent by
@@ -53,118 +59,6 @@ SYNC_PREFIX = "care.sync."
 SNAPSHOTS = {"customer": "customer.updated", "subscription": "customer.subscription.updated"}
 SIGNATURE_HEADER = "stripe-signature"
 TOLERANCE = 300  # seconds, the SDK's default
-# Currencies Stripe counts in whole units (its "zero-decimal" list).
-ZERO_DECIMAL = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
-# Stripe's advice on a decline: try again later (soft) or never (hard).
-HARD_ADVICE = frozenset({"do_not_try_again"})
-HARD_DECLINES = frozenset(
-    {
-        "stolen_card",
-        "lost_card",
-        "pickup_card",
-        "fraudulent",
-        "restricted_card",
-        "invalid_account",
-        "new_account_information_available",
-        "revocation_of_all_authorizations",
-        "revocation_of_authorization",
-        "security_violation",
-        "stop_payment_order",
-        "transaction_not_allowed",
-        "incorrect_number",
-        "invalid_number",
-        "expired_card",
-    }
-)
-
-
-def money(
-    amount: Any, currency: str, bounded: Bounded | None = None, key: str = ""
-) -> float | None:
-    """A Stripe amount (minor units, except zero-decimal currencies) in major units; None when
-    absent, or out of bounds (then `bounded` says why, under "amount")."""
-    minor = currency.lower() not in ZERO_DECIMAL
-    return (bounded or Bounded()).amount("amount", amount, key or "amount", minor=minor)
-
-
-def subscription_of(obj: Mapping[str, Any], bounded: Bounded | None = None) -> Subscription:
-    """A Stripe subscription object as the bot's `Subscription` (API 2017-08-15 to current).
-
-    A number or date out of bounds is read as absent and named in `bounded`."""
-    check = bounded or Bounded()
-    items = (obj.get("items") or {}).get("data") or [{}]
-    item = items[0] or {}
-    price = item.get("price") or item.get("plan") or obj.get("plan") or {}
-    recurring = price.get("recurring") or {}
-    currency = str(price.get("currency") or obj.get("currency") or "")
-    amount = price.get("unit_amount", price.get("amount"))
-    product = price.get("product")
-    plan = (
-        price.get("nickname")
-        or price.get("name")
-        or (product.get("name") if isinstance(product, dict) else "")
-        or price.get("id")
-        or ""
-    )
-    status = str(obj.get("status") or "active")
-    if status == "active" and obj.get("pause_collection"):
-        status = "paused"
-    details = obj.get("cancellation_details") or {}
-    reason = " / ".join(
-        str(details[k]) for k in ("reason", "feedback", "comment") if details.get(k)
-    )
-    period_end = obj.get("current_period_end") or item.get("current_period_end")
-    count = recurring.get("interval_count") or price.get("interval_count")
-    return Subscription(
-        id=str(obj["id"]),
-        plan=str(plan),
-        status=status,
-        amount=money(amount, currency, check, "unit_amount") or 0.0,
-        currency=currency.upper(),
-        interval=str(recurring.get("interval") or price.get("interval") or "month"),
-        interval_count=check.count("interval_count", count) or 1,
-        quantity=check.count("quantity", item.get("quantity") or obj.get("quantity")) or 1,
-        started=check.unix_day("started", obj.get("start_date") or obj.get("created")),
-        current_period_end=check.unix_day("current_period_end", period_end),
-        cancel_at_period_end=bool(obj.get("cancel_at_period_end") or obj.get("cancel_at")),
-        canceled_at=check.unix_day("canceled_at", obj.get("canceled_at")),
-        ended_at=check.unix_day("ended_at", obj.get("ended_at")),
-        cancellation_reason=reason,
-        trial_end=check.unix_day("trial_end", obj.get("trial_end")),
-    )
-
-
-def _customer_id(obj: Mapping[str, Any]) -> str:
-    customer = obj.get("customer")
-    if isinstance(customer, dict):
-        return str(customer.get("id") or "")
-    return str(customer or "")
-
-
-def _customer_email(obj: Mapping[str, Any]) -> tuple[str, str]:
-    customer = obj.get("customer")
-    if isinstance(customer, dict):
-        return str(customer.get("email") or ""), str(customer.get("name") or "")
-    return str(obj.get("customer_email") or ""), str(obj.get("customer_name") or "")
 
 
 class StripeReceiver:
@@ -246,17 +140,12 @@ def parse_event(event: Mapping[str, Any]) -> list[Signal]:
                 SOURCE,
                 kind,
                 at,
-                customer_id=_customer_id(obj),
-                happenings=[Happening("card_expiring", note=_expiry(obj))],
-                facts={"expires": _expiry(obj)},
+                customer_id=customer_id(obj),
+                happenings=[Happening("card_expiring", note=expiry(obj))],
+                facts={"expires": expiry(obj)},
             )
         ]
     return []
-
-
-def _expiry(card: Mapping[str, Any]) -> str:
-    month, year = card.get("exp_month"), card.get("exp_year")
-    return f"{year}-{int(month):02d}" if month and year else ""
 
 
 def _subscription_signal(
@@ -264,8 +153,8 @@ def _subscription_signal(
 ) -> Signal:
     bounded = Bounded()
     sub = subscription_of(obj, bounded)
-    email, name = _customer_email(obj)
-    signal = Signal(SOURCE, kind, at, customer_id=_customer_id(obj), email=email.lower(), name=name)
+    email, name = customer_email(obj)
+    signal = Signal(SOURCE, kind, at, customer_id=customer_id(obj), email=email.lower(), name=name)
     signal.subscription = sub
     facts: dict[str, Any] = {"plan": sub.plan, "reason": sub.cancellation_reason}
     event = kind.rsplit(".", 1)[1]
@@ -319,8 +208,8 @@ def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal |
     currency = str(obj.get("currency") or "")
     bounded = Bounded()
     attempt = bounded.count("attempt", obj.get("attempt_count"), "attempt_count") or 0
-    email, name = _customer_email(obj)
-    signal = Signal(SOURCE, kind, at, customer_id=_customer_id(obj), email=email.lower(), name=name)
+    email, name = customer_email(obj)
+    signal = Signal(SOURCE, kind, at, customer_id=customer_id(obj), email=email.lower(), name=name)
     facts: dict[str, Any] = {
         "invoice": str(obj.get("id") or ""),
         "currency": currency.upper(),
@@ -329,7 +218,7 @@ def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal |
     if kind == "invoice.payment_failed":
         amount = money(obj.get("amount_due") or obj.get("amount_remaining"), currency, bounded)
         retry = bounded.unix("next_retry", obj.get("next_payment_attempt"), "next_payment_attempt")
-        decline, advice = _decline(obj)
+        decline, advice = invoice_decline(obj)
         hard = advice in HARD_ADVICE or decline in HARD_DECLINES
         facts.update(
             amount=amount,
@@ -361,16 +250,16 @@ def _invoice_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal |
 def _attempt_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal:
     """A failed charge or payment intent: the decline of an attempt, for the alert (no event)."""
     if kind == "charge.failed":
-        decline, advice = _charge_decline(obj)
+        decline, advice = charge_decline(obj)
     else:
-        decline, advice = _intent_decline(obj)
+        decline, advice = intent_decline(obj)
     invoice = obj.get("invoice")
-    email, name = _customer_email(obj)
+    email, name = customer_email(obj)
     return Signal(
         SOURCE,
         kind,
         at,
-        customer_id=_customer_id(obj),
+        customer_id=customer_id(obj),
         email=email.lower(),
         name=name,
         facts={
@@ -379,28 +268,3 @@ def _attempt_signal(kind: str, at: datetime, obj: Mapping[str, Any]) -> Signal:
             "hard": advice in HARD_ADVICE or decline in HARD_DECLINES,
         },
     )
-
-
-def _charge_decline(charge: Mapping[str, Any]) -> tuple[str, str]:
-    outcome = charge.get("outcome") or {}
-    decline = outcome.get("reason") or charge.get("failure_code") or ""
-    return str(decline), str(outcome.get("advice_code") or charge.get("advice_code") or "")
-
-
-def _intent_decline(intent: Mapping[str, Any]) -> tuple[str, str]:
-    error = intent.get("last_payment_error") or {}
-    return (
-        str(error.get("decline_code") or error.get("code") or ""),
-        str(error.get("advice_code") or ""),
-    )
-
-
-def _decline(invoice: Mapping[str, Any]) -> tuple[str, str]:
-    """The decline code and advice code, when the invoice's charge or intent is expanded (an
-    API read; a webhook never is): ("", "") otherwise."""
-    charge, intent = invoice.get("charge"), invoice.get("payment_intent")
-    if isinstance(charge, dict):
-        return _charge_decline(charge)
-    if isinstance(intent, dict):
-        return _intent_decline(intent)
-    return "", ""
