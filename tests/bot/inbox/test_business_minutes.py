@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.inbox.triage import MAX_SPAN, business_minutes
-from config.settings import TriageRules
+from config.rules import TriageRules
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 6, 15, 17, 0, tzinfo=UTC)  # Monday 13:00 in New York
