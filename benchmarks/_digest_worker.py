@@ -1,6 +1,7 @@
 """The `digest` section's worker: one size, in a fresh interpreter (see benchmarks/digest.py).
 
     python -m benchmarks._digest_worker post WORKDIR SIZE
+    python -m benchmarks._digest_worker repost WORKDIR SIZE
     python -m benchmarks._digest_worker preview WORKDIR SIZE
     python -m benchmarks._digest_worker morning WORKDIR SIZE
     python -m benchmarks._digest_worker fresh WORKDIR SIZE
@@ -9,8 +10,10 @@
 the real bot against the fake Slack (10 managers, the default care.toml), and posts today's
 digest at Slack's 1 message/second while signed `/care claim`s of queued tasks arrive; then it
 claims every posted task left, one after another, in two rows: beside the App Home headline
-as the bot runs it, and while it computes anyway (`benchmarks._after_posting`). `preview`
-times `python app.py digest --preview` as a whole process, side by side with a process that only `json.load`s the files it reads.
+as the bot runs it, and while it computes anyway (`benchmarks._after_posting`).
+`repost` posts again on a fresh copy of WORKDIR/pristine (the imported data, kept by the
+harness before `post`), claims while posting included, nothing after: the CPU figures only.
+`preview` times `python app.py digest --preview` as a whole process, side by side with a process that only `json.load`s the files it reads.
 `morning` does the same on a copy of the imported data after an engine run for the day
 before only (a manager previewing before the day's job): run it before `post`. `fresh` does
 the same with no engine run at all (the first day after an import): run it before `post` too.
@@ -72,8 +75,9 @@ def import_data(workdir: Path) -> Path:
     return data_dir
 
 
-def post(workdir: Path, size: int) -> dict[str, Any]:
-    """Post the day's digest while a share of it and queued tasks are claimed; then the rest."""
+def post(workdir: Path, size: int, after: bool = True) -> dict[str, Any]:
+    """Post the day's digest while a share of it and queued tasks are claimed; then the rest
+    (unless not `after`)."""
     from tests.slackreq import SlackSender
 
     data_dir = import_data(workdir)
@@ -125,13 +129,32 @@ def post(workdir: Path, size: int) -> dict[str, Any]:
                     **during,
                 }
             )
-            out.update(after_posting(runtime, fake, record, sender))
+            if after:
+                out.update(after_posting(runtime, fake, record, sender))
         finally:
             runtime.stop()
     finally:
         fake.stop()
     out["peak_rss_mb"] = peak_rss_mb()
     return out
+
+
+PRISTINE = "pristine"  # WORKDIR/pristine: the imported data as it was before `post`
+
+
+def repost(workdir: Path, size: int) -> dict[str, Any]:
+    """The posting step again (claims while posting included, none after), on a fresh copy of
+    WORKDIR/pristine: its CPU figures only. The harness runs it to take the median of several
+    runs' CPU per message (one run's figure moves by some 10% between runs of the same code)."""
+    run_dir = workdir / "repost"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir()
+    try:
+        subprocess.run(["cp", "-a", str(workdir / PRISTINE), str(run_dir / "data")], check=True)
+        out = post(run_dir, size, after=False)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return {k: v for k, v in out.items() if "cpu" in k or k in ("messages", "full_messages")}
 
 
 class MessageMeter:
@@ -432,5 +455,5 @@ def side_by_side(data_dir: Path, every: bool) -> dict[str, Any]:
 
 if __name__ == "__main__":
     _mode, _dir, _size = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    modes = {"post": post, "preview": preview, "morning": morning, "fresh": fresh}
+    modes = {"post": post, "repost": repost, "preview": preview, "morning": morning, "fresh": fresh}
     print(json.dumps(modes[_mode](_dir, _size)))

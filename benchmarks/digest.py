@@ -16,6 +16,10 @@ in fresh interpreters (`python -m benchmarks._digest_worker post|preview WORKDIR
    anyway, as it does once deferred past its bound, its passes pausing for each claim:
    shown, not judged (`benchmarks._after_posting`).
    CPU per posted message is the posting thread's own time over the messages it posted.
+   Up to 100k, the posting step then runs `CARE_BENCH_POST_RUNS - 1` more times (2 by
+   default; `repost`: claims while posting, nothing after) on fresh copies of the imported
+   data, and the figure judged is the median of the runs: one run's figure moves by some
+   10% between runs of the same code.
 2. `preview`: `python app.py digest --preview` as a whole process, alternated with a process
    that only `json.load`s the files it reads (noted by one untimed run through Python's
    audit hook), 3 times each (medians); and `--all`. Its target is at 100k; above
@@ -41,6 +45,7 @@ claim then redraws their Homes); 0 by default.
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -49,6 +54,7 @@ from typing import Any
 from rich.console import Console
 
 from benchmarks import Options, Report, Row, Section
+from benchmarks._digest_worker import PRISTINE
 from benchmarks.core import label, prepare
 from benchmarks.slack import run_worker
 
@@ -58,6 +64,9 @@ QUICK_SIZES = (200, 1_000)
 PREVIEW_MAX_SIZE = 100_000  # the preview's target size; 1M previews are the core section's
 DATA_ENV = "CARE_BENCH_DATA"
 CPU_RATIO, POST_LIMIT_S, PREVIEW_RATIO, ACK_RATIO, ACK_MS, DURING_MS = 1.2, 180, 3, 1.2, 50, 1000
+# Posting runs per size up to 100k (the first with everything after it, then reposts on fresh
+# copies of the imported data): the CPU per message judged is their median.
+POST_RUNS = int(os.environ.get("CARE_BENCH_POST_RUNS", "3"))
 
 
 def run(options: Options) -> Report:
@@ -87,6 +96,8 @@ def run(options: Options) -> Report:
                             "benchmarks._digest_worker", ["fresh", workdir, size], WORKER_TIMEOUT
                         )
                     )
+            if size <= PREVIEW_MAX_SIZE:  # imported by now: kept as it is for the reposts
+                copy_data(workdir / "data", workdir / PRISTINE)
             with console.status(f"digest: {label(size)}: posting at 1/s, claims while posting"):
                 results[size].update(
                     run_worker("benchmarks._digest_worker", ["post", workdir, size], WORKER_TIMEOUT)
@@ -94,6 +105,15 @@ def run(options: Options) -> Report:
                 results[size]["reused_data"] = size in imported
             if size > PREVIEW_MAX_SIZE:
                 continue
+            runs = [results[size]["cpu_per_message_ms"]]
+            for n in range(2, POST_RUNS + 1):
+                with console.status(f"digest: {label(size)}: posting again ({n} of {POST_RUNS})"):
+                    again = run_worker(
+                        "benchmarks._digest_worker", ["repost", workdir, size], WORKER_TIMEOUT
+                    )
+                runs.append(again["cpu_per_message_ms"])
+            results[size]["cpu_per_message_runs"] = runs
+            results[size]["cpu_per_message_median_ms"] = statistics.median(runs)
             with console.status(f"digest: {label(size)}: digest --preview vs json.load"):
                 results[size].update(
                     run_worker(
@@ -136,6 +156,10 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
     morning = max((s for s in sizes if "morning_preview_over_load" in results[s]), default=None)
     fresh = max((s for s in sizes if "fresh_preview_over_load" in results[s]), default=None)
 
+    # The median of several posting runs where both sizes have one (up to 100k), else one run.
+    both = all("cpu_per_message_median_ms" in results[s] for s in (small, big))
+    judged_cpu = "cpu_per_message_median_ms" if both else "cpu_per_message_ms"
+
     def values(key: str) -> dict[str, float | None]:
         return {label(s): results[s].get(key) for s in sizes}
 
@@ -162,11 +186,18 @@ def report(results: dict[int, dict[str, Any]]) -> Report:
         ),
         Row("Bot CPU per posted message", values("cpu_per_message_ms"), "ms"),
         Row(
+            "  the median of the posting runs (the figure judged)"
+            if both
+            else "  (one posting run: the figure judged)",
+            values(judged_cpu),
+            "ms",
+        ),
+        Row(
             f"  CPU per message {label(big)} / {label(small)}",
-            {label(big): ratio("cpu_per_message_ms")},
+            {label(big): ratio(judged_cpu)},
             "x",
             f"<= {CPU_RATIO}",
-            ratio("cpu_per_message_ms") <= CPU_RATIO,
+            ratio(judged_cpu) <= CPU_RATIO,
         ),
         Row("  median of each message's own CPU", values("message_cpu_p50_ms"), "ms"),
         Row(
