@@ -9,7 +9,6 @@ Reply and Link to a subscriber have their own modules (`handlers/reply.py`, `han
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +19,11 @@ from bot.blocks.triage_thread import build_full_email_messages
 from bot.care import CareError, NotAllowed
 from bot.inbox.models import TriageItem
 from handlers.context import Services
+from handlers.views import tell as tell_user
 
 if TYPE_CHECKING:
     from handlers.triage import TriageSlack
 
-log = logging.getLogger(__name__)
 Work = Callable[[dict[str, Any], str, str], TriageItem | None]  # (body, user, item id)
 
 
@@ -102,7 +101,4 @@ def _show_full(triage: TriageSlack, item_id: str) -> None:
 def tell(services: Services, body: dict[str, Any], message: dict[str, Any]) -> None:
     """A private note to whoever clicked on a triage message (in its channel); never raises."""
     channel = (body.get("channel") or {}).get("id") or services.settings.slack.triage_channel
-    try:
-        services.client.chat_postEphemeral(channel=channel, user=body["user"]["id"], **message)
-    except Exception:
-        log.exception("Could not tell %s: %s", body["user"]["id"], message.get("text"))
+    tell_user(services, body["user"]["id"], channel, message)
